@@ -1,0 +1,73 @@
+"""The `retention-sim` command: what a run writes, and that writes are atomic."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim import results as results_mod
+from sim.cli import main
+from sim.params import LOYALTY_CLASSES
+
+
+def test_run_writes_tables_summary_plots_and_manifest(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "telecom", "--customers", "2000", "--periods", "30", "--seed", "2", "--out", str(out), "--quiet"]) == 0
+    periods = pd.read_parquet(out / "periods.parquet")
+    csv = pd.read_csv(out / "periods.csv")
+    assert list(csv.columns) == list(periods.columns) and len(csv) == len(periods)
+    pd.testing.assert_frame_equal(csv.drop(columns="firm"), periods.drop(columns="firm"), check_dtype=False)
+    assert set(periods["firm"]) == {"focal", "rival"} and periods["period"].max() == 29
+    for col in ("active", "churned", "switched_out", "switched_in", "revenue", "measure_costs", "profit", *(f"share_{k}" for k in LOYALTY_CLASSES)):
+        assert col in periods
+    shares = periods[[f"share_{k}" for k in LOYALTY_CLASSES]].sum(axis=1)
+    assert ((shares - 1).abs() < 1e-9).all()
+    customers = pd.read_parquet(out / "customers.parquet")
+    assert len(customers) >= 2000 and {"bond", "attachment", "loyalty", "churn_p", "reference_price"} <= set(customers)
+    summary = json.loads((out / "summary.json").read_text())
+    focal = summary["firms"]["focal"]
+    assert focal["retention"]["12_months"] is not None and focal["retention"]["60_months"] is None
+    assert set(focal["clv"]["by_loyalty_class"]) == set(LOYALTY_CLASSES)
+    assert set(focal["clv"]["by_segment"]) == {"twelve_month", "twenty_four_month"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario"]["simulation"]["customers"] == 2000 and len(manifest["scenario_hash"]) == 64
+    assert manifest["scenario"]["experience"]["loss_aversion"] == 2.0  # defaults filled in
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["churn.png", "clv.png", "loyalty_classes.png", "retention.png"]
+
+
+def test_interrupted_write_leaves_no_partial_output(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sim.plots.save_all", boom)
+    with pytest.raises(KeyboardInterrupt):
+        main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rerun_replaces_previous_output_whole(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet"]) == 0
+    (out / "stale.txt").write_text("old")
+    assert main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet", "--no-plots"]) == 0
+    assert not (out / "stale.txt").exists() and not (out / "plots").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_console_script_list_and_validate():
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "list"], capture_output=True, text=True, check=True)
+    assert "telecom" in done.stdout and "ecommerce" in done.stdout and "b2b_software" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "validate", "b2b_software"], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout)["name"] == "b2b_software"
+
+
+def test_api_result_tables_are_dataframes():
+    res = results_mod.run("b2b_software", seed=1, overrides={"simulation.customers": 400, "simulation.periods": 12})
+    assert isinstance(res.periods, pd.DataFrame) and isinstance(res.customers, pd.DataFrame)
+    assert res.summary["firms"]["vendor"]["retention"]["12_months"] is not None

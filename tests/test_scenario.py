@@ -1,0 +1,108 @@
+"""Scenario loading and validation: shipped scenarios, overrides, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.params import Scenario
+from sim.scenario import ScenarioError, load, scenario_hash, shipped_scenarios
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_three_shipped_scenarios_validate_and_open_with_their_question():
+    shipped = shipped_scenarios()
+    assert {"telecom", "ecommerce", "b2b_software"} <= set(shipped)
+    for name, path in shipped.items():
+        text = path.read_text()
+        assert text.startswith("# Question:"), name
+        assert load(path).question
+
+
+def test_repository_scenarios_folder_is_the_packaged_one():
+    assert sorted(p.name for p in (REPO / "scenarios").glob("*.toml")) == sorted(p.name for p in shipped_scenarios().values())
+
+
+def test_a_file_sets_only_what_it_changes():
+    sc = load({"simulation": {"customers": 123}})
+    assert sc.simulation.customers == 123
+    assert sc.simulation.periods == Scenario().simulation.periods
+
+
+def test_overrides_and_hash():
+    a = load("telecom", overrides={"simulation.customers": 500, "firms.0.price": 33.0})
+    assert a.simulation.customers == 500 and a.firms[0].price == 33.0
+    assert scenario_hash(a) != scenario_hash(load("telecom"))
+    assert scenario_hash(load("telecom")) == scenario_hash(load("telecom"))
+
+
+def test_every_field_documents_its_meaning_and_unit():
+    def walk(model):
+        for name, field in model.model_fields.items():
+            yield model, name, field
+            ann = field.annotation
+            if isinstance(ann, type) and hasattr(ann, "model_fields"):
+                yield from walk(ann)
+    from sim.params import ContractMeasure, DiscountMeasure, NostalgiaMeasure, PriceChangeMeasure, ServiceMeasure, Segment, Firm
+
+    for model in (Scenario, Segment, Firm, DiscountMeasure, ServiceMeasure, ContractMeasure, NostalgiaMeasure, PriceChangeMeasure):
+        for owner, name, field in walk(model):
+            if name in {"type", "distribution", "schedule", "target"} or owner is Scenario:
+                continue
+            desc = field.description or ""
+            assert desc, f"{owner.__name__}.{name} has no description"
+            if field.annotation in (float, int) and name not in {"seed"}:
+                assert "Unit:" in desc, f"{owner.__name__}.{name} does not state its unit"
+
+
+BAD = {
+    "unknown key": ("[simulation]\ncustmers = 10\n", "simulation.custmers", "unknown key"),
+    "wrong type": ("[simulation]\nperiods = \"ten\"\n", "simulation.periods", "integer"),
+    "out of range": ("[experience]\nloss_aversion = 0.5\n", "experience.loss_aversion", "greater than or equal to 1"),
+    "probability above 1": ("[[firms]]\nname = \"a\"\ncomplaint_handling = 1.5\n", "firms[0].complaint_handling", "less than or equal to 1"),
+    "negative horizon": ("[simulation]\nperiods = -5\n", "simulation.periods", "greater than or equal to 1"),
+    "measure for a missing firm": ("[[measures]]\ntype = \"discount\"\nfirm = \"ghost\"\n", "measures[0].firm", "no firm named 'ghost'"),
+    "unknown measure type": ("[[measures]]\ntype = \"bribe\"\n", "measures[0]", "does not match any of the expected tags"),
+    "broken TOML": ("[simulation\n", "(syntax)", "not valid TOML"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_scenario_exits_2_names_file_key_reason_and_writes_nothing(case, tmp_path, capsys):
+    text, key, reason = BAD[case]
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    code = main(["run", str(path), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert str(path) in err and key in err and reason in err, err
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_missing_file_is_bad_input(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o")]) == 2
+    assert "nope.toml" in capsys.readouterr().err
+
+
+def test_bad_command_line_value_exits_2(tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--customers", "-3", "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_scenario_error_lists_every_problem():
+    with pytest.raises(ScenarioError) as exc:
+        load({"simulation": {"periods": 0, "customers": 0}})
+    assert "simulation.periods" in str(exc.value) and "simulation.customers" in str(exc.value)
+
+
+def test_shipped_toml_parses_standalone():
+    for path in shipped_scenarios().values():
+        tomllib.loads(path.read_text())
