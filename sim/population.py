@@ -157,12 +157,13 @@ class History:
     ids: np.ndarray
     events: list[tuple[int, int, str, str]] = field(default_factory=list)
 
-    def record(self, period: int, mask: np.ndarray, event: str, detail: np.ndarray | list | None = None) -> None:
-        """Append ``event`` for each traced customer whose entry in ``mask`` (over all rows) is true."""
+    def record(self, period: int, mask: np.ndarray, event: str, detail: np.ndarray | str | None = None) -> None:
+        """Append ``event`` for each traced customer whose entry in ``mask`` (over all rows) is true;
+        ``detail`` is one text for all, or an array over all rows."""
         ids = self.ids[self.ids < mask.size]
         hit = ids[mask[ids]]
-        for j, i in enumerate(hit):
-            d = "" if detail is None else str(detail[i] if isinstance(detail, np.ndarray) else detail[j])
+        for i in hit:
+            d = "" if detail is None else str(detail[i] if isinstance(detail, np.ndarray) else detail)
             self.events.append((period, int(i), event, d))
 
     def of(self, i: int) -> list[dict]:
