@@ -24,6 +24,11 @@ FIRM_STATS = (
 END_REASONS = ("switched", "left_market", "background", "censored")
 
 
+def _ext(per_firm: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """Per-firm values with one extra entry for rows that have no firm (index ``len(per_firm)``)."""
+    return np.append(per_firm, np.asarray(fill, dtype=per_firm.dtype))
+
+
 class Firm(mesa.Agent):
     """A firm (the first in the scenario is the focal firm): parameters, measures and period figures."""
 
@@ -97,6 +102,7 @@ class RetentionModel(mesa.Model):
         self.seg_trust = np.array([s.initial_trust for s in sc.segments], dtype=np.float32)
         self.seg_fit_sd = np.array([s.fit_sd for s in sc.segments])
         self.list_price = self.base_price.copy()
+        self.df_table = accounting.discount_factor(np.arange(sc.simulation.periods + 1), sc.simulation.discount_rate)
 
         expected = sc.simulation.customers + (self.arrival_rate.sum() * sc.simulation.periods if self.on.arrivals else 0)
         self.customers = Customers(capacity=int(expected * 1.05) + 16)
@@ -157,7 +163,10 @@ class RetentionModel(mesa.Model):
         10. new customers arrive for the next period.
         """
         t = self.period
-        act = self.customers.active()
+        c, nf = self.customers, len(self.firms)
+        act = c.active()
+        self.fidx = np.where(act, c.firm, nf).astype(np.intp)  # firm per row, nf for "none"
+        self.new_rows = np.flatnonzero(act & (c.tenure == 0))  # relationships in their first period
         for f in self.firms:
             f.reset_stats()
             f.period = t
@@ -171,7 +180,9 @@ class RetentionModel(mesa.Model):
         self._derive_state(t, act)
         leave_to = self._choose(t, act) if self.on.choice else np.full(self.customers.n, -2, dtype=np.int16)
         if self.on.background_churn:
-            bg = act & (leave_to == -2) & choice.background_leave(self.rng_churn.random(self.customers.n), self.customers.churn_p)
+            bg = choice.background_leave(self.rng_churn.random(c.n), c.churn_p)
+            bg &= act
+            bg &= leave_to == -2
             leave_to[bg] = -3
         stayed = act & (leave_to == -2)
         self._settle_contracts(t, stayed)
@@ -198,7 +209,7 @@ class RetentionModel(mesa.Model):
     # ------------------------------------------------------------------ steps
     def _count_active(self, act: np.ndarray) -> None:
         c, nf = self.customers, len(self.firms)
-        active = np.bincount(c.firm[act], minlength=nf)
+        active = np.bincount(self.fidx, minlength=nf + 1)
         first = slice(0, self.n_initial)
         cohort = (c.firm[first] >= 0) & (c.rel_start[first] == 0)
         cohort_active = np.bincount(c.firm[first][cohort], minlength=nf)
@@ -207,41 +218,41 @@ class RetentionModel(mesa.Model):
 
     def _apply_measures(self, t: int, act: np.ndarray) -> np.ndarray:
         c, n = self.customers, self.customers.n
-        firm = np.where(act, c.firm, 0)
+        firm = self.fidx
         self.list_price = self.base_price.copy()
-        self.quality = self.base_quality[firm]
-        self.handling = self.base_handling[firm]
+        self.quality = _ext(self.base_quality)[firm]
+        self.handling = _ext(self.base_handling)[firm]
         self.penalty = np.zeros(n, dtype=np.float32)
-        cost = np.zeros(n, dtype=np.float64)
+        cost = np.zeros(n, dtype=np.float32)
         paid_set = False
         for m in self.measures:
             if m.order >= 20 and not paid_set:
-                c.price_paid[:] = self.list_price[firm]
+                c.price_paid[:] = _ext(self.list_price, 1.0)[firm]
                 paid_set = True
             reached = m.act(self, t)
             if reached is None:
                 continue
             reached &= act
-            self.firms[m.firm].measure_costs += m.cost(int(reached.sum()))
-            cost[reached] += m.per_customer_cost()
-            if m.kind in ("discount", "service", "nostalgia"):
+            self.firms[m.firm].measure_costs += m.cost(int(np.count_nonzero(reached)))
+            if m.per_customer_cost():
+                np.add(cost, m.per_customer_cost(), out=cost, where=reached)
+            if self.tracing and m.kind in ("discount", "service", "nostalgia"):
                 self.trace(t, reached, f"{m.kind}_received")
         if not paid_set:
-            c.price_paid[:] = self.list_price[firm]
+            c.price_paid[:] = _ext(self.list_price, 1.0)[firm]
         return cost
 
     def _book_margin(self, t: int, act: np.ndarray, per_customer_cost: np.ndarray) -> None:
         c, nf = self.customers, len(self.firms)
-        firm = c.firm[act]
-        paid = c.price_paid[act]
-        unit = self.unit_cost[firm]
-        df = accounting.discount_factor(t - c.rel_start[act], self.config.simulation.discount_rate)
-        c.clv[act] += (paid - unit - per_customer_cost[act]) * df
-        revenue = np.bincount(firm, weights=paid, minlength=nf)
-        discounts = np.bincount(firm, weights=self.list_price[firm] - paid, minlength=nf)
-        serving = np.bincount(firm, weights=unit, minlength=nf)
+        unit = _ext(self.unit_cost)[self.fidx]
+        df = self.df_table[t - c.rel_start]  # inactive rows get a weight of zero below
+        c.clv += (c.price_paid - unit - per_customer_cost) * (df * act)
+        revenue = np.bincount(self.fidx, weights=c.price_paid, minlength=nf + 1)
         for f in self.firms:
-            f.revenue, f.discounts, f.serving_costs = revenue[f.index], discounts[f.index], serving[f.index]
+            i = f.index
+            f.revenue = float(revenue[i])
+            f.discounts = float(self.list_price[i]) * f.active - f.revenue
+            f.serving_costs = float(self.unit_cost[i]) * f.active
 
     def _experience(self, t: int, act: np.ndarray) -> None:
         c, x, n = self.customers, self.config.experience, self.customers.n
@@ -252,8 +263,9 @@ class RetentionModel(mesa.Model):
         e = experience.experience(self.quality + c.fit, z, x.noise, incident, handled, x.incident_experience, x.recovery_bonus, felt, self.penalty)
         np.copyto(c.satisfaction, experience.update_satisfaction(c.satisfaction, e, x.satisfaction_rate), where=act, casting="unsafe")
         np.copyto(c.reference_price, experience.update_reference(c.reference_price, c.price_paid, x.reference_rate), where=act, casting="unsafe")
-        self.trace(t, act & incident & ~complained, "incident")
-        self.trace(t, act & complained, "complaint", np.where(handled, "handled well", "handled badly"))
+        if self.tracing:
+            self.trace(t, act & incident & ~complained, "incident")
+            self.trace(t, act & complained, "complaint", np.where(handled, "handled well", "handled badly"))
 
     def _bonding(self, t: int, act: np.ndarray) -> None:
         c, b = self.customers, self.config.bonding
@@ -262,35 +274,33 @@ class RetentionModel(mesa.Model):
         np.copyto(c.nostalgia, bonding.decay(c.nostalgia, b.nostalgia_decay), where=act, casting="unsafe")
 
     def _derive_state(self, t: int, act: np.ndarray | None = None, advance: bool = True) -> None:
-        """Bond, lock-in, attachment, loyalty class and phase from the current state. With
+        """Bond, lock-in, attachment and loyalty class from the current state. With
         ``advance`` (every period, not at set-up) lock-in grows and the class is counted."""
         c, sc = self.customers, self.config
         b = sc.bonding
         if act is None:
             act = c.active()
         c.bond[:] = bonding.bond_score(c.satisfaction, c.trust, c.commitment, c.nostalgia, b.weight_satisfaction, b.weight_trust, b.weight_commitment)
-        firm = np.where(act, c.firm, 0)
         if self.on.attachment:
             if advance:
                 grown = attachment.grow_lockin(c.lockin, self.seg_lockin_growth[c.segment], self.seg_lockin_max[c.segment])
                 np.copyto(c.lockin, grown, where=act)
             cost = attachment.switching_cost(attachment.exit_fee_due(c.contract_end, c.exit_fee, t), c.lockin, c.economic)
-            c.attachment[:] = attachment.attachment_score(cost, self.list_price[firm], sc.attachment.barrier_scale, c.no_alternative)
+            price = self.list_price[np.maximum(c.firm, 0)]
+            c.attachment[:] = attachment.attachment_score(cost, price, sc.attachment.barrier_scale, c.no_alternative)
         else:
             c.attachment[:] = 0.0
         c.loyalty[:] = attachment.classify(c.bond, c.attachment, b.bonded_threshold, sc.attachment.attached_threshold)
-        c.phase[:] = bonding.phase(c.tenure, c.trust, b.post_purchase_periods, b.regular_tenure)
         if advance:
-            idx = np.flatnonzero(act)
-            c.cols["class_periods"][idx, c.loyalty[idx]] += 1  # (row, class) pairs are unique
+            flat = c.cols["class_periods"].reshape(-1)
+            flat[np.arange(0, 4 * c.n, 4) + c.loyalty] += act  # one (row, class) cell per row
             self._firm_means(act)
 
     def _firm_means(self, act: np.ndarray) -> None:
         c, nf = self.customers, len(self.firms)
-        firm = c.firm[act]
-        count = np.maximum(np.bincount(firm, minlength=nf), 1)
-        means = {k: np.bincount(firm, weights=getattr(c, k)[act], minlength=nf) / count for k in ("satisfaction", "bond", "attachment")}
-        shares = np.bincount(firm * 4 + c.loyalty[act], minlength=4 * nf).reshape(nf, 4) / count[:, None]
+        count = np.maximum(np.bincount(self.fidx, minlength=nf + 1), 1)
+        means = {k: np.bincount(self.fidx, weights=getattr(c, k), minlength=nf + 1) / count for k in ("satisfaction", "bond", "attachment")}
+        shares = np.bincount(self.fidx * 4 + c.loyalty, minlength=4 * (nf + 1)).reshape(nf + 1, 4) / count[:, None]
         for f in self.firms:
             i = f.index
             f.mean_satisfaction, f.mean_bond, f.mean_attachment = (float(means[k][i]) for k in ("satisfaction", "bond", "attachment"))
@@ -304,7 +314,9 @@ class RetentionModel(mesa.Model):
         leave_to = np.full(n, -2, dtype=np.int16)
         expiring = (c.contract_end == t + 1) if self.on.attachment else np.zeros(n, dtype=bool)
         p = choice.consideration(c.satisfaction, expiring, ch.base_consideration, ch.dissatisfaction_consideration, ch.expiry_consideration)
-        idx = np.flatnonzero(act & (self.rng_choice.random(n, dtype=np.float32) < p))
+        considering = self.rng_choice.random(n, dtype=np.float32) < p
+        considering &= act
+        idx = np.flatnonzero(considering)
         if idx.size == 0:
             return leave_to
         nf, x = len(self.firms), self.config.experience
@@ -336,52 +348,54 @@ class RetentionModel(mesa.Model):
     def _settle_contracts(self, t: int, stayed: np.ndarray) -> None:
         if not self.on.attachment:
             return
-        c, d = self.customers, self.config.simulation.discount_rate
+        c = self.customers
         for m in self.measures:
             if isinstance(m, measures_mod.Contract):
                 renew = m.settle(self, t, stayed)
-                k = int(renew.sum())
-                if k:
-                    self.firms[m.firm].renewals += k
-                    self.firms[m.firm].measure_costs += k * m.per_customer_cost()
-                    c.clv[renew] -= m.per_customer_cost() * accounting.discount_factor(t - c.rel_start[renew], d)
+                if renew.size:
+                    self.firms[m.firm].renewals += renew.size
+                    self.firms[m.firm].measure_costs += renew.size * m.per_customer_cost()
+                    c.clv[renew] -= m.per_customer_cost() * self.df_table[t - c.rel_start[renew]]
 
     def _close_relationships(self, t: int, act: np.ndarray, leave_to: np.ndarray) -> None:
-        c, nf, d = self.customers, len(self.firms), self.config.simulation.discount_rate
-        switch = act & (leave_to >= 0)
-        out = act & ((leave_to == -1) | (leave_to == -3))
-        ending = switch | out
+        c, nf = self.customers, len(self.firms)
+        idx = np.flatnonzero(leave_to != -2)  # every ending relationship (leave_to is -2 for stayers)
+        dest = leave_to[idx]
+        firm = c.firm[idx].astype(np.intp)
         if self.on.attachment:  # exit fees are paid by whoever leaves under contract
-            fee = np.where(ending, attachment.exit_fee_due(c.contract_end, c.exit_fee, t), 0.0)
-            c.clv[ending] += fee[ending] * accounting.discount_factor(t - c.rel_start[ending], d)
-            fees = np.bincount(c.firm[ending], weights=fee[ending], minlength=nf)
+            fee = attachment.exit_fee_due(c.contract_end[idx], c.exit_fee[idx], t)
+            c.clv[idx] += fee * self.df_table[t - c.rel_start[idx]]
+            fees = np.bincount(firm, weights=fee, minlength=nf)
             for f in self.firms:
                 f.exit_fees = float(fees[f.index])
-        reason = np.where(switch, 0, np.where(leave_to == -1, 1, 2))
-        self._record_ended(np.flatnonzero(ending), t, reason)
-        so = np.bincount(c.firm[switch], minlength=nf)
-        si = np.bincount(leave_to[switch], minlength=nf)
-        lm = np.bincount(c.firm[out], minlength=nf)
+        reason = np.where(dest >= 0, 0, np.where(dest == -1, 1, 2))
+        self._ended.append(self._relationship_rows(idx, t, reason))
+        sw = dest >= 0
+        so = np.bincount(firm[sw], minlength=nf)
+        si = np.bincount(dest[sw], minlength=nf)
+        lm = np.bincount(firm[~sw], minlength=nf)
         for f in self.firms:
             f.switched_out, f.switched_in, f.left_market = int(so[f.index]), int(si[f.index]), int(lm[f.index])
-        self.trace(t, switch, "switched", self.firm_names(np.where(switch, leave_to, nf)))
-        self.trace(t, out, "left", np.where(leave_to == -1, "left the market (choice)", "left the market (life event)"))
-        stayed = act & ~ending
-        c.tenure[stayed] += 1
+        if self.tracing:
+            detail = np.where(dest >= 0, self.firm_names(np.maximum(dest, 0)),
+                              np.where(dest == -1, "left the market (choice)", "left the market (life event)"))
+            full = np.empty(c.n, dtype=object)
+            full[idx] = detail
+            self.trace(t, leave_to >= 0, "switched", full)
+            self.trace(t, (leave_to != -2) & (leave_to < 0), "left", full)
+        c.tenure += act  # stayers age by one period; enders are frozen (undone below)
+        c.tenure[idx] -= 1
+        out, swi = idx[~sw], idx[sw]
         c.firm[out] = OUT
-        if switch.any():
-            c.firm[switch] = leave_to[switch]
-            c.rel_start[switch] = t + 1
-            c.tenure[switch] = 0
-            c.trust[switch] = self.seg_trust[c.segment[switch]]
-            c.fit[switch] = self.rng_choice.normal(0.0, self.seg_fit_sd[c.segment[switch]]).astype(np.float32)
-            for name in ("commitment", "nostalgia", "lockin", "exit_fee", "clv"):
-                c.cols[name][: c.n][switch] = 0
-            c.contract_end[switch] = -1
-            c.cols["class_periods"][: c.n][switch] = 0
-
-    def _record_ended(self, idx: np.ndarray, t: int, reason: np.ndarray) -> None:
-        self._ended.append(self._relationship_rows(idx, t, reason[idx]))
+        if swi.size:
+            c.firm[swi] = dest[sw]
+            c.rel_start[swi] = t + 1
+            c.tenure[swi] = 0
+            c.trust[swi] = self.seg_trust[c.segment[swi]]
+            c.fit[swi] = self.rng_choice.normal(0.0, self.seg_fit_sd[c.segment[swi]]).astype(np.float32)
+            for name in ("commitment", "nostalgia", "lockin", "exit_fee", "clv", "class_periods"):
+                c.cols[name][swi] = 0
+            c.contract_end[swi] = -1
 
     def _relationship_rows(self, idx: np.ndarray, t: int, reason: np.ndarray | int) -> dict[str, np.ndarray]:
         """Columns describing the relationships of customers ``idx`` that end in period ``t``."""

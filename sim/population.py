@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .mechanisms.bonding import phase
 from .params import Scenario
 
 OUT = -1  # firm code of a customer who has left the market
@@ -25,7 +26,6 @@ COLUMNS: dict[str, type] = {
     "joined": np.int16,        # period the customer entered the market
     "rel_start": np.int16,     # period the current relationship began
     "tenure": np.int16,        # periods with the current firm
-    "phase": np.int8,          # index into PHASES
     "satisfaction": np.float32,
     "trust": np.float32,
     "commitment": np.float32,
@@ -75,6 +75,13 @@ class Customers:
             return cols[name][: self.n]
         raise AttributeError(name)
 
+    def __setattr__(self, name: str, value) -> None:
+        # `customers.clv += x` must write into the column, not rebind an attribute to a stale view
+        if name in COLUMNS and "cols" in self.__dict__:
+            self.cols[name][: self.n] = value
+        else:
+            super().__setattr__(name, value)
+
     def grow(self, extra: int) -> slice:
         """Make room for ``extra`` new rows and return their slice (amortised doubling)."""
         need = self.n + extra
@@ -99,8 +106,9 @@ class Customers:
             raise IndexError(f"no customer {i} (there are {self.n})")
         out = {name: self.cols[name][i].tolist() for name in COLUMNS}
         out["id"] = i
-        out["phase"] = PHASES[out["phase"]]
         if scenario is not None:
+            b = scenario.bonding
+            out["phase"] = PHASES[int(phase(self.cols["tenure"][i : i + 1], self.cols["trust"][i : i + 1], b.post_purchase_periods, b.regular_tenure)[0])]
             out["firm"] = None if out["firm"] == OUT else scenario.firms[out["firm"]].name
             out["segment"] = scenario.segments[out["segment"]].name
             out["cohort"] = cohort_names(scenario)[out["cohort"]]

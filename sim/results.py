@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .mechanisms.bonding import phase
 from .model import END_REASONS, FIRM_STATS, RetentionModel
 from .params import LOYALTY_CLASSES
 from .population import COLUMNS, PHASES, cohort_names
@@ -62,7 +63,8 @@ class RunResult:
         df["firm"] = pd.Categorical.from_codes(np.where(c.firm >= 0, c.firm, -1), categories=firms)
         df["segment"] = pd.Categorical.from_codes(c.segment, categories=[s.name for s in self.scenario.segments])
         df["cohort"] = pd.Categorical.from_codes(c.cohort, categories=cohort_names(self.scenario))
-        df["phase"] = pd.Categorical.from_codes(c.phase, categories=list(PHASES))
+        b = self.scenario.bonding
+        df["phase"] = pd.Categorical.from_codes(phase(c.tenure, c.trust, b.post_purchase_periods, b.regular_tenure), categories=list(PHASES))
         df["loyalty"] = pd.Categorical.from_codes(c.loyalty, categories=list(LOYALTY_CLASSES))
         df.loc[df["firm"].isna(), ["phase", "loyalty"]] = None
         return df.rename(columns={"clv": "clv_current_relationship"})

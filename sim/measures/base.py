@@ -43,16 +43,18 @@ class Measure:
             return False
         return s.every is None or (period - s.start) % s.every < s.duration
 
-    def reach(self, model: "RetentionModel") -> np.ndarray:
-        """Mask over all rows: the firm's current customers that match the target."""
+    def reach(self, model: "RetentionModel", rows: np.ndarray | None = None) -> np.ndarray:
+        """The firm's current customers that match the target: a mask over all rows, or over
+        ``rows`` (an index array) when given."""
         c = model.customers
-        mask = c.firm == self.firm
+        pick = (lambda col: col) if rows is None else (lambda col: col[rows])
+        mask = pick(c.firm) == self.firm
         if self.segment is not None:
-            mask &= c.segment == self.segment
+            mask &= pick(c.segment) == self.segment
         if self.loyalty_class is not None:
-            mask &= c.loyalty == self.loyalty_class
+            mask &= pick(c.loyalty) == self.loyalty_class
         if self.cohort is not None:
-            mask &= c.cohort == self.cohort
+            mask &= pick(c.cohort) == self.cohort
         return mask
 
     def act(self, model: "RetentionModel", period: int) -> np.ndarray | None:

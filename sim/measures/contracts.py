@@ -22,35 +22,44 @@ class Contract(Measure):
 
     def act(self, model, period):
         c = model.customers
-        mine = (c.firm == self.firm) & (c.contract_end > period)
-        model.penalty[mine] += self.params.forced_penalty
+        if self.params.forced_penalty:
+            held = c.firm == self.firm
+            held &= c.contract_end > period
+            np.add(model.penalty, self.params.forced_penalty, out=model.penalty, where=held)
         if not self.is_active(period):
             return None
-        signing = self.reach(model) & (c.tenure == 0) & (c.contract_end <= period)
-        self._sign(model, signing, period)
-        model.trace(period, signing, "contract_signed", f"{self.params.term} periods")
+        new = model.new_rows  # only relationships in their first period can sign
+        new = new[self.reach(model, new) & (c.contract_end[new] <= period)]
+        self._sign(model, new, period)
+        signing = np.zeros(c.n, dtype=bool)
+        signing[new] = True
+        if model.tracing:
+            model.trace(period, signing, "contract_signed", f"{self.params.term} periods")
         return signing
 
-    def _sign(self, model, mask: np.ndarray, start: int) -> None:
+    def _sign(self, model, rows: np.ndarray, start: int) -> None:
         c = model.customers
-        c.contract_end[mask] = start + self.params.term
-        c.exit_fee[mask] = self.params.exit_fee
+        c.contract_end[rows] = start + self.params.term
+        c.exit_fee[rows] = self.params.exit_fee
 
     def settle(self, model, period: int, stayed: np.ndarray) -> np.ndarray:
-        """End of period: contracts in their last period expire; stayers may renew. Returns the renewal mask."""
+        """End of period: contracts in their last period expire; stayers may renew. Returns renewing rows."""
         c = model.customers
-        expiring = stayed & (c.firm == self.firm) & (c.contract_end == period + 1)
-        renew = np.zeros_like(expiring)
-        if not expiring.any():
-            return renew
-        if self.is_active(period):
-            idx = np.flatnonzero(expiring & self.reach(model))
-            renew[idx[model.rng_measures.random(idx.size) < self.params.renewal_prob]] = True
+        expiring = np.flatnonzero(stayed & (c.contract_end == period + 1))
+        expiring = expiring[c.firm[expiring] == self.firm]
+        renew = expiring[:0]
+        if self.is_active(period) and expiring.size:
+            reachable = expiring[self.reach(model, expiring)]
+            renew = reachable[model.rng_measures.random(reachable.size) < self.params.renewal_prob]
+        lapsed = np.setdiff1d(expiring, renew, assume_unique=True)
         self._sign(model, renew, period + 1)
-        c.contract_end[expiring & ~renew] = -1
-        c.exit_fee[expiring & ~renew] = 0.0
-        model.trace(period, expiring & ~renew, "contract_expired")
-        model.trace(period, renew, "contract_renewed")
+        c.contract_end[lapsed] = -1
+        c.exit_fee[lapsed] = 0.0
+        if model.tracing:
+            for rows, event in ((lapsed, "contract_expired"), (renew, "contract_renewed")):
+                mask = np.zeros(c.n, dtype=bool)
+                mask[rows] = True
+                model.trace(period, mask, event)
         return renew
 
     def per_customer_cost(self):
