@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from .params import LOYALTY_CLASSES  # noqa: E402
+from .params import LOYALTY_CLASSES
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import RunResult
