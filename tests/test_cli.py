@@ -71,3 +71,10 @@ def test_api_result_tables_are_dataframes():
     res = results_mod.run("b2b_software", seed=1, overrides={"simulation.customers": 400, "simulation.periods": 12})
     assert isinstance(res.periods, pd.DataFrame) and isinstance(res.customers, pd.DataFrame)
     assert res.summary["firms"]["vendor"]["retention"]["12_months"] is not None
+
+
+def test_default_scenario_runs_outside_the_repository(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", "--customers", "300", "--periods", "3", "--quiet"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "results" / "telecom-seed0" / "summary.json").is_file()
