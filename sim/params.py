@@ -89,6 +89,8 @@ class Segment(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> "Segment":
+        if len(self.cohorts) > 100:
+            raise ValueError("at most 100 cohorts")
         if not self.cohorts or any(v < 0 for v in self.cohorts.values()) or sum(self.cohorts.values()) <= 0:
             raise ValueError("cohorts must be a non-empty table of non-negative shares with a positive sum")
         if any(v <= 0 for v in self.nostalgia_affinity):
