@@ -28,9 +28,11 @@ import numpy as np
 from sim.model import RetentionModel
 
 
-def engine(customers: int, periods: int, seed: int = 1) -> tuple[float, int]:
-    """Customer-periods per second of the array engine, and state bytes per customer row."""
-    model = RetentionModel("telecom", rng=seed, **{"simulation.customers": customers, "simulation.periods": periods})
+def engine(customers: int, periods: int, seed: int = 1, kind: str = "fused") -> tuple[float, int]:
+    """Customer-periods per second of the array engine (``kind``: the compiled kernel or the numpy
+    reference), and state bytes per customer row. Compilation happens before the clock starts."""
+    RetentionModel("telecom", rng=seed, engine=kind, **{"simulation.customers": 100, "simulation.periods": 2}).run()
+    model = RetentionModel("telecom", rng=seed, engine=kind, **{"simulation.customers": customers, "simulation.periods": periods})
     start = time.perf_counter()
     model.run()
     elapsed = time.perf_counter() - start
@@ -121,10 +123,12 @@ def main() -> None:
     periods = 24 if args.quick else 120
     mesa_periods = 2 if args.quick else 5
 
-    rates, bytes_per = {}, 0
+    rates, numpy_rates, bytes_per = {}, {}, 0
     for n in sizes:
         rates[n], bytes_per = engine(n, periods)
         print(f"engine      {n:>9,} customers x {periods} periods: {rates[n] / 1e6:8.2f} M customer-periods/s")
+        numpy_rates[n], _ = engine(n, periods, kind="numpy")
+        print(f"  (numpy reference path: {numpy_rates[n] / 1e6:8.2f} M customer-periods/s)")
     mesa_rate = mesa_agents(10_000, mesa_periods)
     print(f"mesa agents {10_000:>9,} customers x {mesa_periods} periods: {mesa_rate / 1e6:8.4f} M customer-periods/s")
     largest = sizes[-1]
@@ -134,6 +138,7 @@ def main() -> None:
         "quick": args.quick,
         "periods": periods,
         "engine_customer_periods_per_s": {str(n): round(r) for n, r in rates.items()},
+        "numpy_engine_customer_periods_per_s": {str(n): round(r) for n, r in numpy_rates.items()},
         "mesa_agents_customer_periods_per_s": round(mesa_rate),
         "kernel_customer_periods_per_s": round(limit),
         "speedup_vs_mesa_agents": round(rates[10_000] / mesa_rate, 1),

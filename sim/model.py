@@ -7,6 +7,7 @@ from typing import Any, Iterable
 import mesa
 import numpy as np
 
+from . import kernels
 from . import measures as measures_mod
 from .mechanisms import accounting, attachment, bonding, choice, experience
 from .params import LOYALTY_CLASSES, Scenario
@@ -68,6 +69,10 @@ class RetentionModel(mesa.Model):
         The seed (Mesa's name for it, so ``mesa.batch_run`` works); default ``simulation.seed``.
     trace : iterable of int
         Customer ids whose history is recorded (see :meth:`history`).
+    engine : {"auto", "fused", "numpy"}
+        How the per-row middle of a period is computed: the compiled kernel of :mod:`sim.kernels`
+        ("fused"), or the numpy mechanism functions ("numpy", the reference). "auto" uses the kernel
+        when numba is installed and no customer is traced (histories are recorded by the numpy path).
     **overrides
         Dotted scenario keys, e.g. ``**{"simulation.customers": 1000}``.
 
@@ -79,7 +84,7 @@ class RetentionModel(mesa.Model):
     3
     """
 
-    def __init__(self, scenario: Any = None, rng: int | None = None, trace: Iterable[int] = (), **overrides: Any):
+    def __init__(self, scenario: Any = None, rng: int | None = None, trace: Iterable[int] = (), engine: str = "auto", **overrides: Any):
         self.config: Scenario = load(scenario, overrides)
         sc = self.config
         self.seed = int(sc.simulation.seed if rng is None else rng)
@@ -108,6 +113,12 @@ class RetentionModel(mesa.Model):
         self.customers = Customers(capacity=int(expected * 1.05) + 16)
         self.n_initial = sc.simulation.customers
         self._history = History(np.unique(np.asarray(list(trace), dtype=np.int64)))
+        if engine not in ("auto", "fused", "numpy"):
+            raise ValueError(f"engine must be 'auto', 'fused' or 'numpy', got {engine!r}")
+        if engine == "fused" and not kernels.HAVE_NUMBA:
+            raise ValueError("engine 'fused' needs numba, which is not installed")
+        self.fused = engine == "fused" or (engine == "auto" and kernels.HAVE_NUMBA and not self.tracing)
+        self._kernel_params = kernels.parameter_vector(sc)
         self._ended: list[dict[str, np.ndarray]] = []
         self._add_customers(self._initial_firms(), joined=0, rng=self.rng_init)
         self._derive_state(0, advance=False)
@@ -170,15 +181,19 @@ class RetentionModel(mesa.Model):
         for f in self.firms:
             f.reset_stats()
             f.period = t
-        self._count_active(act)
         per_customer_cost = self._apply_measures(t, act)
-        self._book_margin(t, act, per_customer_cost)
-        if self.on.experience:
-            self._experience(t, act)
-        if self.on.bonding:
-            self._bonding(t, act)
-        self._derive_state(t, act)
-        leave_to = self._choose(t, act) if self.on.choice else np.full(self.customers.n, -2, dtype=np.int16)
+        if self.fused:
+            considering = self._fused_middle(t, per_customer_cost)
+        else:
+            self._count_active(act)
+            self._book_margin(t, act, per_customer_cost)
+            if self.on.experience:
+                self._experience(t, act)
+            if self.on.bonding:
+                self._bonding(t, act)
+            self._derive_state(t, act)
+            considering = self._considering(t, act) if self.on.choice else None
+        leave_to = self._choose(t, considering) if self.on.choice else np.full(c.n, -2, dtype=np.int16)
         if self.on.background_churn:
             bg = choice.background_leave(self.rng_churn.random(c.n), c.churn_p)
             bg &= act
@@ -222,7 +237,6 @@ class RetentionModel(mesa.Model):
         self.list_price = self.base_price.copy()
         self.quality = _ext(self.base_quality)[firm]
         self.handling = _ext(self.base_handling)[firm]
-        self.penalty = np.zeros(n, dtype=np.float32)
         cost = np.zeros(n, dtype=np.float32)
         paid_set = False
         for m in self.measures:
@@ -247,7 +261,9 @@ class RetentionModel(mesa.Model):
         unit = _ext(self.unit_cost)[self.fidx]
         df = self.df_table[t - c.rel_start]  # inactive rows get a weight of zero below
         c.clv += (c.price_paid - unit - per_customer_cost) * (df * act)
-        revenue = np.bincount(self.fidx, weights=c.price_paid, minlength=nf + 1)
+        self._firm_books(np.bincount(self.fidx, weights=c.price_paid, minlength=nf + 1))
+
+    def _firm_books(self, revenue: np.ndarray) -> None:
         for f in self.firms:
             i = f.index
             f.revenue = float(revenue[i])
@@ -260,7 +276,8 @@ class RetentionModel(mesa.Model):
         z = self.rng_experience.standard_normal(n, dtype=np.float32)
         incident, complained, handled = experience.service_events(u, x.incident_rate * (1 - self.quality), x.complaint_prob, self.handling)
         felt = experience.price_feeling(c.price_paid, c.reference_price, c.price_sensitivity, x.price_weight, x.loss_aversion)
-        e = experience.experience(self.quality + c.fit, z, x.noise, incident, handled, x.incident_experience, x.recovery_bonus, felt, self.penalty)
+        forced = np.where(c.contract_end > t, c.forced, np.float32(0)) if self.on.attachment else 0.0
+        e = experience.experience(self.quality + c.fit, z, x.noise, incident, handled, x.incident_experience, x.recovery_bonus, felt, forced)
         np.copyto(c.satisfaction, experience.update_satisfaction(c.satisfaction, e, x.satisfaction_rate), where=act, casting="unsafe")
         np.copyto(c.reference_price, experience.update_reference(c.reference_price, c.price_paid, x.reference_rate), where=act, casting="unsafe")
         if self.tracing:
@@ -280,17 +297,19 @@ class RetentionModel(mesa.Model):
         b = sc.bonding
         if act is None:
             act = c.active()
-        c.bond[:] = bonding.bond_score(c.satisfaction, c.trust, c.commitment, c.nostalgia, b.weight_satisfaction, b.weight_trust, b.weight_commitment)
+        # departed customers keep the state they left with
+        bond = bonding.bond_score(c.satisfaction, c.trust, c.commitment, c.nostalgia, b.weight_satisfaction, b.weight_trust, b.weight_commitment)
+        np.copyto(c.bond, bond, where=act, casting="unsafe")
         if self.on.attachment:
             if advance:
                 grown = attachment.grow_lockin(c.lockin, self.seg_lockin_growth[c.segment], self.seg_lockin_max[c.segment])
                 np.copyto(c.lockin, grown, where=act)
             cost = attachment.switching_cost(attachment.exit_fee_due(c.contract_end, c.exit_fee, t), c.lockin, c.economic)
             price = self.list_price[np.maximum(c.firm, 0)]
-            c.attachment[:] = attachment.attachment_score(cost, price, sc.attachment.barrier_scale, c.no_alternative)
+            np.copyto(c.attachment, attachment.attachment_score(cost, price, sc.attachment.barrier_scale, c.no_alternative), where=act)
         else:
-            c.attachment[:] = 0.0
-        c.loyalty[:] = attachment.classify(c.bond, c.attachment, b.bonded_threshold, sc.attachment.attached_threshold)
+            c.attachment[act] = 0.0
+        np.copyto(c.loyalty, attachment.classify(c.bond, c.attachment, b.bonded_threshold, sc.attachment.attached_threshold), where=act)
         if advance:
             flat = c.cols["class_periods"].reshape(-1)
             flat[np.arange(0, 4 * c.n, 4) + c.loyalty] += act  # one (row, class) cell per row
@@ -298,24 +317,57 @@ class RetentionModel(mesa.Model):
 
     def _firm_means(self, act: np.ndarray) -> None:
         c, nf = self.customers, len(self.firms)
-        count = np.maximum(np.bincount(self.fidx, minlength=nf + 1), 1)
-        means = {k: np.bincount(self.fidx, weights=getattr(c, k), minlength=nf + 1) / count for k in ("satisfaction", "bond", "attachment")}
-        shares = np.bincount(self.fidx * 4 + c.loyalty, minlength=4 * (nf + 1)).reshape(nf + 1, 4) / count[:, None]
+        sums = {k: np.bincount(self.fidx, weights=getattr(c, k), minlength=nf + 1) for k in ("satisfaction", "bond", "attachment")}
+        classes = np.bincount(self.fidx * 4 + c.loyalty, minlength=4 * (nf + 1)).reshape(nf + 1, 4)
+        self._firm_state_means(np.bincount(self.fidx, minlength=nf + 1), sums, classes)
+
+    def _firm_state_means(self, count: np.ndarray, sums: dict, classes: np.ndarray) -> None:
+        count = np.maximum(count, 1)
+        means = {k: v / count[: v.size] for k, v in sums.items()}
+        shares = classes / count[: classes.shape[0], None]
         for f in self.firms:
             i = f.index
             f.mean_satisfaction, f.mean_bond, f.mean_attachment = (float(means[k][i]) for k in ("satisfaction", "bond", "attachment"))
             for k, name in enumerate(LOYALTY_CLASSES):
                 setattr(f, f"share_{name}", float(shares[i, k]))
 
-    def _choose(self, t: int, act: np.ndarray) -> np.ndarray:
-        """Who considers alternatives, and what they pick. Returns per row: -2 stay, firm index of a
-        switch, or -1 for leaving the market."""
+    def _considering(self, t: int, act: np.ndarray) -> np.ndarray:
+        """Mask of customers who look at alternatives this period."""
         c, ch, n = self.customers, self.config.choice, self.customers.n
-        leave_to = np.full(n, -2, dtype=np.int16)
         expiring = (c.contract_end == t + 1) if self.on.attachment else np.zeros(n, dtype=bool)
         p = choice.consideration(c.satisfaction, expiring, ch.base_consideration, ch.dissatisfaction_consideration, ch.expiry_consideration)
         considering = self.rng_choice.random(n, dtype=np.float32) < p
         considering &= act
+        return considering
+
+    def _fused_middle(self, t: int, per_customer_cost: np.ndarray) -> np.ndarray:
+        """Steps 2-5 and the consideration draw in one compiled pass (see :mod:`sim.kernels`)."""
+        c, n, nf = self.customers, self.customers.n, len(self.firms)
+        empty = np.empty(0, dtype=np.float32)
+        u_exp = self.rng_experience.random(n, dtype=np.float32) if self.on.experience else empty
+        z = self.rng_experience.standard_normal(n, dtype=np.float32) if self.on.experience else empty
+        u_cons = self.rng_choice.random(n, dtype=np.float32) if self.on.choice else empty
+        considering = np.zeros(n, dtype=bool)
+        sums = np.zeros((nf, len(kernels.SUMS)))
+        flags = (self.on.experience, self.on.bonding, self.on.attachment, self.on.choice)
+        kernels.fused_period(
+            t, self.n_initial, flags, self._kernel_params, c.firm, c.rel_start, c.tenure, c.satisfaction, c.trust,
+            c.commitment, c.nostalgia, c.bond, c.attachment, c.loyalty, c.contract_end, c.exit_fee, c.lockin,
+            c.economic, c.no_alternative, c.segment, c.fit, c.price_sensitivity, c.reference_price, c.price_paid,
+            c.clv, c.cols["class_periods"][:n], self.quality, self.handling, c.forced, per_customer_cost,
+            u_exp, z, u_cons, self.unit_cost, self.list_price, self.df_table, self.seg_lockin_growth,
+            self.seg_lockin_max, considering, sums)
+        for f in self.firms:
+            f.active, f.cohort_active = int(sums[f.index, 0]), int(sums[f.index, 1])
+        self._firm_books(sums[:, 2])
+        self._firm_state_means(sums[:, 0], {"satisfaction": sums[:, 3], "bond": sums[:, 4], "attachment": sums[:, 5]}, sums[:, 6:10])
+        return considering
+
+    def _choose(self, t: int, considering: np.ndarray) -> np.ndarray:
+        """What considering customers pick. Returns per row: -2 stay, the firm index of a switch, or
+        -1 for leaving the market."""
+        c, ch, n = self.customers, self.config.choice, self.customers.n
+        leave_to = np.full(n, -2, dtype=np.int16)
         idx = np.flatnonzero(considering)
         if idx.size == 0:
             return leave_to
@@ -342,7 +394,7 @@ class RetentionModel(mesa.Model):
         decision = np.where(pick == cur, -2, np.where(pick == nf, -1, pick))
         leave_to[idx] = decision
         if self.tracing:
-            self.trace(t, act & (leave_to == -2) & np.isin(np.arange(n), idx), "considered_and_stayed")
+            self.trace(t, considering & (leave_to == -2), "considered_and_stayed")
         return leave_to
 
     def _settle_contracts(self, t: int, stayed: np.ndarray) -> None:
@@ -393,7 +445,7 @@ class RetentionModel(mesa.Model):
             c.tenure[swi] = 0
             c.trust[swi] = self.seg_trust[c.segment[swi]]
             c.fit[swi] = self.rng_choice.normal(0.0, self.seg_fit_sd[c.segment[swi]]).astype(np.float32)
-            for name in ("commitment", "nostalgia", "lockin", "exit_fee", "clv", "class_periods"):
+            for name in ("commitment", "nostalgia", "lockin", "exit_fee", "forced", "clv", "class_periods"):
                 c.cols[name][swi] = 0
             c.contract_end[swi] = -1
 

@@ -36,6 +36,7 @@ COLUMNS: dict[str, type] = {
     # attachment components (Gebundenheit)
     "contract_end": np.int16,  # period the contract expires; -1 = no contract
     "exit_fee": np.float32,    # money due on leaving before contract_end
+    "forced": np.float32,      # experience lost per period while the contract holds (felt as forced)
     "lockin": np.float32,      # technical lock-in, money lost on switching
     "economic": np.float32,    # other forfeited benefits, money
     "no_alternative": np.bool_,

@@ -22,10 +22,6 @@ class Contract(Measure):
 
     def act(self, model, period):
         c = model.customers
-        if self.params.forced_penalty:
-            held = c.firm == self.firm
-            held &= c.contract_end > period
-            np.add(model.penalty, self.params.forced_penalty, out=model.penalty, where=held)
         if not self.is_active(period):
             return None
         new = model.new_rows  # only relationships in their first period can sign
@@ -41,6 +37,7 @@ class Contract(Measure):
         c = model.customers
         c.contract_end[rows] = start + self.params.term
         c.exit_fee[rows] = self.params.exit_fee
+        c.forced[rows] = self.params.forced_penalty
 
     def settle(self, model, period: int, stayed: np.ndarray) -> np.ndarray:
         """End of period: contracts in their last period expire; stayers may renew. Returns renewing rows."""
@@ -55,6 +52,7 @@ class Contract(Measure):
         self._sign(model, renew, period + 1)
         c.contract_end[lapsed] = -1
         c.exit_fee[lapsed] = 0.0
+        c.forced[lapsed] = 0.0
         if model.tracing:
             for rows, event in ((lapsed, "contract_expired"), (renew, "contract_renewed")):
                 mask = np.zeros(c.n, dtype=bool)
