@@ -19,14 +19,17 @@ import math
 import numpy as np
 
 try:  # numba is a dependency; the numpy path remains as reference and fallback
-    from numba import njit
+    from numba import njit, prange
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only where numba is missing
     HAVE_NUMBA = False
+    prange = range
 
     def njit(*args, **kwargs):
         return (lambda f: f) if not args or not callable(args[0]) else args[0]
+
+CHUNKS = 8  # rows are processed in this many chunks in parallel; per-chunk sums are added in order
 
 
 # positions in the parameter vector ``p``
@@ -70,7 +73,7 @@ _clip01 = njit(cache=True)(_clip01)
 _LOYALTY = np.array([3, 1, 0, 2], dtype=np.int8)  # (bonded << 1) | attached -> NEITHER, ATTACHED_ONLY, BONDED_ONLY, BOTH
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def fused_period(t, n_initial, flags, p, firm, rel_start, tenure, satisfaction, trust, commitment, nostalgia,
                  bond, attachment, loyalty, contract_end, exit_fee, lockin, economic, no_alternative, segment, fit,
                  price_sensitivity, reference_price, price_paid, clv, class_periods, quality, handling, forced,
@@ -84,7 +87,26 @@ def fused_period(t, n_initial, flags, p, firm, rel_start, tenure, satisfaction, 
     """
     on_exp, on_bond, on_att, on_choice = flags[0], flags[1], flags[2], flags[3]
     w_sum = p[W_S] + p[W_T] + p[W_C]
-    for i in range(firm.shape[0]):
+    n = firm.shape[0]
+    step = (n + CHUNKS - 1) // CHUNKS
+    partial = np.zeros((CHUNKS,) + sums.shape)
+    for chunk in prange(CHUNKS):
+        _rows(chunk * step, min(n, (chunk + 1) * step), t, n_initial, on_exp, on_bond, on_att, on_choice, w_sum, p,
+              firm, rel_start, satisfaction, trust, commitment, nostalgia, bond, attachment, loyalty, contract_end,
+              exit_fee, lockin, economic, no_alternative, segment, fit, price_sensitivity, reference_price, price_paid,
+              clv, class_periods, quality, handling, forced, cost, u_exp, z, u_cons, unit_cost, list_price, df_table,
+              lockin_growth, lockin_max, considering, partial[chunk])
+    for chunk in range(CHUNKS):
+        sums += partial[chunk]
+
+
+@njit(cache=True, error_model="numpy")
+def _rows(lo, hi, t, n_initial, on_exp, on_bond, on_att, on_choice, w_sum, p, firm, rel_start, satisfaction, trust,
+          commitment, nostalgia, bond, attachment, loyalty, contract_end, exit_fee, lockin, economic, no_alternative,
+          segment, fit, price_sensitivity, reference_price, price_paid, clv, class_periods, quality, handling, forced,
+          cost, u_exp, z, u_cons, unit_cost, list_price, df_table, lockin_growth, lockin_max, considering, sums):
+    """Rows ``lo .. hi - 1`` of :func:`fused_period`."""
+    for i in range(lo, hi):
         f = firm[i]
         if f < 0:
             continue  # departed customers keep the state they left with
