@@ -64,17 +64,15 @@ def parameter_vector(scenario) -> np.ndarray:
     return np.array([values[k] for k in PARAMS], dtype=np.float64)
 
 
+@njit(cache=True)
 def _clip01(x):
     return min(max(x, 0.0), 1.0)
-
-
-_clip01 = njit(cache=True)(_clip01)
 
 _LOYALTY = np.array([3, 1, 0, 2], dtype=np.int8)  # (bonded << 1) | attached -> NEITHER, ATTACHED_ONLY, BONDED_ONLY, BOTH
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def fused_period(t, n_initial, flags, p, firm, rel_start, tenure, satisfaction, trust, commitment, nostalgia,
+def fused_period(t, n_initial, flags, p, firm, rel_start, satisfaction, trust, commitment, nostalgia,
                  bond, attachment, loyalty, contract_end, exit_fee, lockin, economic, no_alternative, segment, fit,
                  price_sensitivity, reference_price, price_paid, clv, class_periods, quality, handling, forced,
                  cost, u_exp, z, u_cons, unit_cost, list_price, df_table, lockin_growth, lockin_max,

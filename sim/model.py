@@ -144,9 +144,7 @@ class RetentionModel(mesa.Model):
         c.cols["reference_price"][rows] = self.base_price[firms]
         c.cols["clv"][rows] = -np.array([f.cost_per_acquisition for f in self.config.firms])[firms] if joined > 0 else 0.0
         if self.tracing:
-            joined_mask = np.zeros(c.n, dtype=bool)
-            joined_mask[rows] = True
-            self.trace(joined, joined_mask, "joined", self.firm_names(firms, rows))
+            self.trace(joined, np.arange(rows.start, rows.stop), "joined", self.firm_names(firms, rows))
         return rows
 
     def firm_names(self, codes: np.ndarray, rows: slice | None = None) -> np.ndarray:
@@ -351,7 +349,7 @@ class RetentionModel(mesa.Model):
         sums = np.zeros((nf, len(kernels.SUMS)))
         flags = (self.on.experience, self.on.bonding, self.on.attachment, self.on.choice)
         kernels.fused_period(
-            t, self.n_initial, flags, self._kernel_params, c.firm, c.rel_start, c.tenure, c.satisfaction, c.trust,
+            t, self.n_initial, flags, self._kernel_params, c.firm, c.rel_start, c.satisfaction, c.trust,
             c.commitment, c.nostalgia, c.bond, c.attachment, c.loyalty, c.contract_end, c.exit_fee, c.lockin,
             c.economic, c.no_alternative, c.segment, c.fit, c.price_sensitivity, c.reference_price, c.price_paid,
             c.clv, c.cols["class_periods"][:n], self.quality, self.handling, c.forced, per_customer_cost,
@@ -479,10 +477,11 @@ class RetentionModel(mesa.Model):
         """True if some customers' histories are being recorded."""
         return bool(self._history.ids.size)
 
-    def trace(self, period: int, mask: np.ndarray, event: str, detail: Any = None) -> None:
-        """Record ``event`` for traced customers in ``mask`` (no-op when nobody is traced)."""
+    def trace(self, period: int, who: np.ndarray, event: str, detail: Any = None) -> None:
+        """Record ``event`` for traced customers in ``who`` (a row mask or row indices); no-op when
+        nobody is traced."""
         if self.tracing:
-            self._history.record(period, mask, event, detail)
+            self._history.record(period, who, event, detail)
 
     def customer(self, i: int) -> dict:
         """Customer ``i``'s current state, with names resolved."""

@@ -166,11 +166,14 @@ class History:
     ids: np.ndarray
     events: list[tuple[int, int, str, str]] = field(default_factory=list)
 
-    def record(self, period: int, mask: np.ndarray, event: str, detail: np.ndarray | str | None = None) -> None:
-        """Append ``event`` for each traced customer whose entry in ``mask`` (over all rows) is true;
-        ``detail`` is one text for all, or an array over all rows."""
-        ids = self.ids[self.ids < mask.size]
-        hit = ids[mask[ids]]
+    def record(self, period: int, who: np.ndarray, event: str, detail: np.ndarray | str | None = None) -> None:
+        """Append ``event`` for each traced customer in ``who``: a boolean mask over all rows, or an
+        array of row indices. ``detail`` is one text for all, or an array over all rows."""
+        if who.dtype == np.bool_:
+            ids = self.ids[self.ids < who.size]
+            hit = ids[who[ids]]
+        else:
+            hit = np.intersect1d(self.ids, who)
         for i in hit:
             d = "" if detail is None else str(detail[i] if isinstance(detail, np.ndarray) else detail)
             self.events.append((period, int(i), event, d))

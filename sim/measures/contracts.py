@@ -29,8 +29,7 @@ class Contract(Measure):
         self._sign(model, new, period)
         signing = np.zeros(c.n, dtype=bool)
         signing[new] = True
-        if model.tracing:
-            model.trace(period, signing, "contract_signed", f"{self.params.term} periods")
+        model.trace(period, new, "contract_signed", f"{self.params.term} periods")
         return signing
 
     def _sign(self, model, rows: np.ndarray, start: int) -> None:
@@ -53,11 +52,8 @@ class Contract(Measure):
         c.contract_end[lapsed] = -1
         c.exit_fee[lapsed] = 0.0
         c.forced[lapsed] = 0.0
-        if model.tracing:
-            for rows, event in ((lapsed, "contract_expired"), (renew, "contract_renewed")):
-                mask = np.zeros(c.n, dtype=bool)
-                mask[rows] = True
-                model.trace(period, mask, event)
+        model.trace(period, lapsed, "contract_expired")
+        model.trace(period, renew, "contract_renewed")
         return renew
 
     def per_customer_cost(self):
