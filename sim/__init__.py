@@ -7,15 +7,39 @@ Customers stay because they want to (bonded, *Verbundenheit*) or because they mu
     res = sim.run("telecom", seed=1, overrides={"simulation.customers": 2000})
     res.periods        # one row per period and firm
     res.summary        # churn per year, retention, CLV, profit
+
+The heavy parts (the engine, Mesa, pandas, plotting) are imported on first use, so that the command
+line starts fast.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .model import RetentionModel  # noqa: E402
-from .params import Scenario  # noqa: E402
-from .results import RunResult, run  # noqa: E402
-from .scenario import ScenarioError, load, shipped_scenarios  # noqa: E402
+from importlib import import_module
 
-load_scenario = load
+__version__ = "0.2.0"
 
-__all__ = ["RetentionModel", "RunResult", "Scenario", "ScenarioError", "load", "load_scenario", "run", "shipped_scenarios", "__version__"]
+_LAZY = {
+    "RetentionModel": "model",
+    "RunResult": "results",
+    "run": "results",
+    "Scenario": "params",
+    "ScenarioError": "scenario",
+    "load": "scenario",
+    "load_scenario": "scenario",
+    "shipped_scenarios": "scenario",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = import_module(f".{_LAZY[name]}", __name__)
+        value = getattr(module, "load" if name == "load_scenario" else name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

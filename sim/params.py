@@ -1,46 +1,44 @@
 """The scenario schema: every parameter of the model, declared once.
 
 Each field carries its type, default, valid range, unit and a one-line meaning. The tag
-``[sourced: ...]`` names the place in the source documents (``../shared/seeds/``, cited as
-``000:101`` = file 000, line 101) that a default rests on; ``[invented]`` marks a default that the
-documents do not give and that we chose as a plausible, documented starting point. The documents
-give directions and orderings, almost never magnitudes (digest §6.12), so most effect sizes are
-invented and are the natural targets of sensitivity analysis.
+``[sourced: KEY]`` names the source document a default rests on (keys as in ``docs/sources.md``, e.g.
+DIM-B2B for DIM's "Loyalität im B2B"); ``[invented]`` marks a default that the documents do not give and
+that we chose as a plausible, documented starting point. The documents give directions and orderings,
+almost never magnitudes, so most effect sizes are invented and are the natural targets of
+sensitivity analysis.
 
-Units: ``money`` is an arbitrary currency unit per customer; ``period`` is one model step, whose
-length in months is ``simulation.period_months``. Every rate and probability is *per period*.
+Units: ``money`` is the scenario's currency (``simulation.currency``) per customer; ``period`` is one
+model step, whose length in months is ``simulation.period_months``. Every rate and probability is
+*per period*. Measures (levers) declare their parameters in their own modules (``sim/measures/``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+from ._schema import Probability, Section, Unit
+from .codes import LOYALTY_CLASSES
+from .measures import MeasureSpec, Schedule, Target
 
-LOYALTY_CLASSES = ("bonded_only", "attached_only", "both", "neither")
-LoyaltyClass = Literal["bonded_only", "attached_only", "both", "neither"]
+__all__ = ["LOYALTY_CLASSES", "Scenario", "Schedule", "Target", "Segment", "Firm", "Simulation", "Mechanisms"]
 
-
-class _Section(BaseModel):
-    """Base of every scenario section: unknown keys are errors, values are validated on assignment."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+_Section = Section  # the historical name
 
 
-class Simulation(_Section):
+class Simulation(Section):
     """Run length, population size and money conventions."""
 
     periods: int = Field(120, ge=1, le=2400, description="Horizon. Unit: periods. [invented: 10 years of months]")
     period_months: float = Field(1.0, gt=0, le=12, description="Length of one period. Unit: months. [invented]")
     customers: int = Field(10_000, ge=1, le=50_000_000, description="Customers in the market at period 0 (one joining cohort). Unit: customers. [invented]")
-    discount_rate: float = Field(0.01, ge=0.0, lt=1.0, description="Discount rate for CLV. Unit: 1/period (0.01/month ≈ 12.7 %/year). [invented]")
-    seed: int = Field(0, ge=0, description="Default seed, overridden by --seed. Unit: none.")
+    discount_rate: float = Field(0.01, ge=0.0, lt=1.0, description="Discount rate for CLV. Unit: 1/period (0.01/month is about 12.7 %/year). [invented]")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Default seed, overridden by --seed. Unit: none.")
+    currency: str = Field("EUR", min_length=1, max_length=12, description="Currency of every money amount, shown in tables and plots.")
 
 
-class Mechanisms(_Section):
+class Mechanisms(Section):
     """Switches: each mechanism can be turned off. All off leaves only background churn."""
 
     experience: bool = Field(True, description="Service incidents, complaints and price fairness update satisfaction.")
@@ -52,14 +50,14 @@ class Mechanisms(_Section):
     measures: bool = Field(True, description="Firms apply the measures listed in the scenario.")
 
 
-class FixedChurn(_Section):
+class FixedChurn(Section):
     """Every customer has the same background churn probability."""
 
     distribution: Literal["fixed"] = "fixed"
-    p: Probability = Field(0.005, description="Background churn probability. Unit: 1/period. [invented; F2 000:222 bounds total B2B churn at ~1.15 %/month]")
+    p: Probability = Field(0.005, description="Background churn probability (DIM-B2B: churn is never zero). Unit: 1/period. [invented; DIM-B2B bounds total B2B churn near 1.15 %/month]")
 
 
-class BetaChurn(_Section):
+class BetaChurn(Section):
     """Background churn probability drawn once per customer from Beta(alpha, beta) (the sBG model)."""
 
     distribution: Literal["beta"] = "beta"
@@ -70,7 +68,7 @@ class BetaChurn(_Section):
 BackgroundChurn = Annotated[Union[FixedChurn, BetaChurn], Field(discriminator="distribution")]
 
 
-class Segment(_Section):
+class Segment(Section):
     """A group of customers with shared trait distributions."""
 
     name: str = Field("all", min_length=1, description="Segment label used for targeting and reports.")
@@ -78,14 +76,14 @@ class Segment(_Section):
     price_sensitivity: float = Field(1.0, gt=0, le=20, description="Mean price sensitivity (gamma-distributed, CV 0.3). Unit: none (1 = average). [invented]")
     fit_sd: float = Field(0.12, ge=0, le=1, description="SD of the customer-offer fit added to every experience with a firm; redrawn on switching. Unit: [0,1] scale. [invented]")
     initial_satisfaction: Unit = Field(0.6, description="Mean satisfaction at joining. Unit: [0,1]. [invented]")
-    initial_trust: Unit = Field(0.3, description="Mean trust at joining; relationships start thin (004:13). Unit: [0,1]. [invented]")
-    lockin_growth: float = Field(0.0, ge=0, le=1e6, description="Technical lock-in added per period of tenure (000:579, 584). Unit: money/period. [invented]")
+    initial_trust: Unit = Field(0.3, description="Mean trust at joining; relationships start thin (Kaack). Unit: [0,1]. [invented]")
+    lockin_growth: float = Field(0.0, ge=0, le=1e6, description="Technical lock-in added per period of tenure (DIM-LockIn). Unit: money/period. [invented]")
     lockin_max: float = Field(0.0, ge=0, le=1e7, description="Cap of technical lock-in. Unit: money. [invented]")
-    economic_barrier: float = Field(0.0, ge=0, le=1e7, description="Other forfeited benefits on switching (000:324-326). Unit: money. [invented]")
-    no_alternative_share: Probability = Field(0.0, description="Share with no reachable competitor: can only stay or leave the market (000:308-314). Unit: fraction. [invented]")
-    cohorts: dict[str, float] = Field(default_factory=lambda: {"1970s": 0.25, "1980s": 0.25, "1990s": 0.25, "2000s": 0.25}, description="Birth-decade cohorts and their shares (nostalgia targeting, 000:866). Unit: fraction.")
+    economic_barrier: float = Field(0.0, ge=0, le=1e7, description="Other forfeited benefits on switching (DIM-B2B). Unit: money. [invented]")
+    no_alternative_share: Probability = Field(0.0, description="Share with no reachable competitor: can only stay or leave the market (DIM-B2B). Unit: fraction. [invented]")
+    cohorts: dict[str, float] = Field(default_factory=lambda: {"1970s": 0.25, "1980s": 0.25, "1990s": 0.25, "2000s": 0.25}, description="Birth-decade cohorts and their shares, for nostalgia targeting (DIM-Nostalgie). Unit: fraction.")
     nostalgia_affinity: tuple[float, float] = Field((2.0, 2.0), description="Beta(a, b) of nostalgia affinity. Unit: [0,1]. [invented]")
-    background_churn: BackgroundChurn = Field(default_factory=FixedChurn, description="Churn from life events no firm influences (000:523: churn is never zero).")
+    background_churn: BackgroundChurn = Field(default_factory=FixedChurn, description="Churn from life events no firm influences (DIM-B2B: churn is never zero).")
 
     @model_validator(mode="after")
     def _check(self) -> "Segment":
@@ -98,47 +96,47 @@ class Segment(_Section):
         return self
 
 
-class Firm(_Section):
+class Firm(Section):
     """A firm: the first in the list is the focal firm, the others are competitors."""
 
     name: str = Field(..., min_length=1, description="Firm name, used by measures and in reports.")
     price: float = Field(30.0, gt=0, le=1e7, description="List price. Unit: money/period. [invented]")
     unit_cost: float = Field(18.0, ge=0, le=1e7, description="Cost to serve one customer. Unit: money/period. [invented]")
     service_quality: Unit = Field(0.6, description="Typical experience delivered; lowers incident risk. Unit: [0,1]. [invented]")
-    complaint_handling: Probability = Field(0.5, description="Probability that a complaint is resolved well (000:446). Unit: probability. [invented]")
+    complaint_handling: Probability = Field(0.5, description="Probability that a complaint is resolved well (DIM-B2B). Unit: probability. [invented]")
     initial_share: float = Field(1.0, ge=0, le=1, description="Share of the initial customers. Unit: fraction; normalised over firms.")
     acquisition_spend: float = Field(0.0, ge=0, le=1e12, description="Acquisition budget. Unit: money/period. [invented]")
-    cost_per_acquisition: float = Field(150.0, gt=0, le=1e9, description="Cost of one acquired customer; 5-7x retention cost (000:216). Unit: money/customer. [invented]")
+    cost_per_acquisition: float = Field(150.0, gt=0, le=1e9, description="Cost of one acquired customer; 5-7 times the cost of retaining one (DIM-B2B). Unit: money/customer. [invented]")
 
 
-class Experience(_Section):
-    """Experiences -> satisfaction (Keller & Stolper: satisfaction is cumulative, 000:358)."""
+class Experience(Section):
+    """Experiences -> satisfaction (satisfaction is cumulative: DIM-B2B)."""
 
     satisfaction_rate: Unit = Field(0.25, description="EWMA weight of this period's experience in satisfaction. Unit: 1/period. [invented]")
     noise: float = Field(0.1, ge=0, le=1, description="SD of the experience around service quality. Unit: [0,1] scale. [invented]")
     incident_rate: Probability = Field(0.2, description="Incident probability at service quality 0 (scales with 1 - quality). Unit: 1/period. [invented]")
     complaint_prob: Probability = Field(0.6, description="Probability that an incident is complained about. Unit: probability. [invented]")
-    incident_experience: Unit = Field(0.1, description="Experience of an incident that is not resolved well (003:63-67). Unit: [0,1]. [invented]")
-    recovery_bonus: float = Field(0.0, ge=0, le=1, description="Experience above normal after a well-handled complaint (000:17); 0 = no paradox. Unit: [0,1]. [invented]")
+    incident_experience: Unit = Field(0.1, description="Experience of an incident that is not resolved well (REVIERDIALOG). Unit: [0,1]. [invented]")
+    recovery_bonus: float = Field(0.0, ge=0, le=1, description="Experience above normal after a well-handled complaint (DIM-KI); 0 = no paradox. Unit: [0,1]. [invented]")
     price_weight: float = Field(1.0, ge=0, le=10, description="Experience change per unit relative gain vs reference price, times price sensitivity. Unit: none. [invented]")
     loss_aversion: float = Field(2.0, ge=1, le=10, description="Paying above reference hurts this many times more than a gain pleases. Unit: none. [invented; standard prospect-theory magnitude]")
-    reference_rate: Unit = Field(0.15, description="EWMA weight of the price paid in the reference price; constant discounts shift it (000:509). Unit: 1/period. [invented]")
+    reference_rate: Unit = Field(0.15, description="EWMA weight of the price paid in the reference price; constant discounts shift it (DIM-B2B). Unit: 1/period. [invented]")
 
 
-class Bonding(_Section):
-    """Satisfaction over time -> trust -> commitment -> bond (000:364-368)."""
+class Bonding(Section):
+    """Satisfaction over time -> trust -> commitment -> bond (DIM-B2B)."""
 
     trust_gain: Unit = Field(0.05, description="Trust moves this fraction toward satisfaction when satisfaction is above it. Unit: 1/period. [invented]")
-    trust_loss: Unit = Field(0.15, description="...and this fraction when below (trust falls faster than it grows). Unit: 1/period. [invented; asymmetry not in the seeds]")
+    trust_loss: Unit = Field(0.15, description="...and this fraction when below (trust falls faster than it grows). Unit: 1/period. [invented; the asymmetry is not in the sources]")
     commitment_rate: Unit = Field(0.04, description="Commitment moves this fraction toward trust. Unit: 1/period. [invented]")
     commitment_decay: Unit = Field(0.01, description="Commitment lost per period without reinforcement. Unit: 1/period. [invented]")
     weight_satisfaction: float = Field(0.3, ge=0, le=1, description="Weight of satisfaction in bond. Unit: none. [invented]")
     weight_trust: float = Field(0.35, ge=0, le=1, description="Weight of trust in bond. Unit: none. [invented]")
     weight_commitment: float = Field(0.35, ge=0, le=1, description="Weight of commitment in bond. Unit: none. [invented]")
-    nostalgia_decay: Unit = Field(0.08, description="Share of a nostalgia boost lost per period; good campaigns stay in memory (000:924). Unit: 1/period. [invented]")
+    nostalgia_decay: Unit = Field(0.08, description="Share of a nostalgia boost lost per period; good campaigns stay in memory (DIM-Nostalgie). Unit: 1/period. [invented]")
     bonded_threshold: Unit = Field(0.5, description="Bond at or above which a customer counts as bonded. Unit: [0,1]. [invented]")
     regular_tenure: int = Field(12, ge=1, le=1200, description="Tenure from which a trusting customer is a regular (Stammkunde). Unit: periods. [invented]")
-    post_purchase_periods: int = Field(3, ge=0, le=1200, description="Length of the post-purchase phase (004:40-44). Unit: periods. [invented]")
+    post_purchase_periods: int = Field(3, ge=0, le=1200, description="Length of the post-purchase phase (Kaack). Unit: periods. [invented]")
 
     @model_validator(mode="after")
     def _weights(self) -> "Bonding":
@@ -147,20 +145,20 @@ class Bonding(_Section):
         return self
 
 
-class Attachment(_Section):
-    """Switching barriers -> attachment score (000:304-334, 000:562-584)."""
+class Attachment(Section):
+    """Switching barriers -> attachment score (DIM-B2B; DIM-LockIn)."""
 
     barrier_scale: float = Field(3.0, gt=0, le=1e4, description="Switching cost that gives attachment 1 - 1/e. Unit: periods of list price. [invented]")
     attached_threshold: Unit = Field(0.5, description="Attachment at or above which a customer counts as attached. Unit: [0,1]. [invented]")
-    cost_perception: float = Field(1.5, ge=0, le=10, description="Perceived / actual switching cost; > 1 because switching is easier than assumed (000:628). Unit: none. [invented]")
+    cost_perception: float = Field(1.5, ge=0, le=10, description="Perceived / actual switching cost; > 1 because switching is easier than customers assume (DIM-LockIn). Unit: none. [invented]")
 
 
-class Choice(_Section):
+class Choice(Section):
     """Stochastic stay-or-switch choice (multinomial logit among considered options)."""
 
     base_consideration: Probability = Field(0.04, description="Probability that a content customer looks at alternatives at all. Unit: 1/period. [invented]")
-    dissatisfaction_consideration: Probability = Field(0.5, description="Added consideration probability at satisfaction 0 (Leidensdruck, 000:334); scales with (1 - satisfaction)^2. Unit: 1/period. [invented]")
-    expiry_consideration: Probability = Field(0.9, description="Consideration probability in the period a contract expires (000:101). Unit: probability. [invented]")
+    dissatisfaction_consideration: Probability = Field(0.5, description="Added consideration probability at satisfaction 0 (pressure of suffering, DIM-B2B); scales with (1 - satisfaction)^2. Unit: 1/period. [invented]")
+    expiry_consideration: Probability = Field(0.9, description="Consideration probability in the period a contract expires (DIM-Kommunikation). Unit: probability. [invented]")
     price_coef: float = Field(4.0, ge=0, le=100, description="Utility per unit relative price vs reference, times price sensitivity. Unit: utils. [invented]")
     quality_coef: float = Field(2.0, ge=0, le=100, description="Utility per unit of service quality. Unit: utils. [invented]")
     bond_coef: float = Field(6.0, ge=0, le=100, description="Utility of staying per unit of bond. Unit: utils. [invented]")
@@ -168,93 +166,11 @@ class Choice(_Section):
     outside_utility: float = Field(-1.5, ge=-100, le=100, description="Utility of leaving the market (non-consumption). Unit: utils. [invented]")
 
 
-class Schedule(_Section):
-    """When a measure is active: periods start <= t < end, optionally only every `every` periods for `duration`."""
-
-    start: int = Field(0, ge=0, description="First active period. Unit: period.")
-    end: int | None = Field(None, ge=1, description="First inactive period (None = never ends). Unit: period.")
-    every: int | None = Field(None, ge=1, description="Repeat interval for pulsed measures (None = continuous). Unit: periods.")
-    duration: int = Field(1, ge=1, description="Active periods per pulse when `every` is set. Unit: periods.")
-
-    @model_validator(mode="after")
-    def _order(self) -> "Schedule":
-        if self.end is not None and self.end <= self.start:
-            raise ValueError("end must be greater than start")
-        return self
-
-
-class Target(_Section):
-    """Which of the firm's customers a measure reaches; unset fields do not restrict."""
-
-    segment: str | None = Field(None, description="Only this segment.")
-    loyalty_class: LoyaltyClass | None = Field(None, description="Only customers in this loyalty class this period.")
-    cohort: str | None = Field(None, description="Only this birth-decade cohort.")
-
-
-class _Measure(_Section):
-    firm: str | None = Field(None, description="Firm applying the measure (None = the focal firm).")
-    schedule: Schedule = Field(default_factory=Schedule)
-    target: Target = Field(default_factory=Target)
-    fixed_cost: float = Field(0.0, ge=0, le=1e12, description="Cost per active period. Unit: money/period.")
-
-
-class DiscountMeasure(_Measure):
-    """A price discount; costs margin now and lowers the reference price (000:509; 003:85)."""
-
-    type: Literal["discount"]
-    rate: Probability = Field(0.1, description="Discount as a fraction of list price. Unit: fraction. [invented]")
-
-
-class ServiceMeasure(_Measure):
-    """Investment in service quality and complaint handling (000:446, 000:612; 003:63-69)."""
-
-    type: Literal["service"]
-    quality_boost: float = Field(0.15, ge=0, le=1, description="Added service quality (capped at 1). Unit: [0,1]. [invented]")
-    handling_boost: float = Field(0.3, ge=0, le=1, description="Added probability of resolving a complaint well (capped at 1). Unit: probability. [invented]")
-    cost_per_customer: float = Field(2.0, ge=0, le=1e7, description="Cost per reached customer. Unit: money/period. [invented]")
-
-
-class ContractMeasure(_Measure):
-    """Minimum-term contracts with an exit fee (000:316-318, 000:101, 003:44-46)."""
-
-    type: Literal["contract"]
-    term: int = Field(12, ge=1, le=1200, description="Minimum term. Unit: periods. [sourced: 12 months, 000:101]")
-    exit_fee: float = Field(100.0, ge=0, le=1e9, description="Early-termination fee, charged if the customer leaves before expiry. Unit: money. [invented]")
-    renewal_prob: Probability = Field(0.7, description="Probability that a customer who stays at expiry signs again. Unit: probability. [invented]")
-    forced_penalty: float = Field(0.05, ge=0, le=1, description="Experience lost per period under contract: forced binding lowers satisfaction (000:318; 003:35). Unit: [0,1]. [invented]")
-    cost_per_contract: float = Field(5.0, ge=0, le=1e7, description="Cost of signing one contract. Unit: money/contract. [invented]")
-
-
-class NostalgiaMeasure(_Measure):
-    """A nostalgia campaign (000:811-926): bond boost for the matching cohort, scaled by authenticity."""
-
-    type: Literal["nostalgia"]
-    cohort: str = Field(..., description="Cohort the campaign evokes (e.g. '1980s').")
-    authenticity: Unit = Field(0.8, description="How authentic, not kitschy, the campaign is (000:904). Unit: [0,1]. [invented]")
-    authenticity_threshold: Unit = Field(0.5, description="Below this the campaign has no effect (000:892). Unit: [0,1]. [invented]")
-    intensity: float = Field(0.3, ge=0, le=1, description="Bond boost for a fully affine, fully authentic match. Unit: bond/period. [invented]")
-    backfire: float = Field(0.0, ge=0, le=1, description="Bond lost per unit shortfall below the threshold; 0 because the seeds describe no backfire. Unit: bond. [invented]")
-    cost_per_customer: float = Field(1.0, ge=0, le=1e7, description="Cost per reached customer. Unit: money/period. [invented]")
-
-
-class PriceChangeMeasure(_Measure):
-    """Set the firm's list price while active (for price-rise questions, 000:93; 003:53)."""
-
-    type: Literal["price_change"]
-    factor: float = Field(1.1, gt=0, le=100, description="List price multiplier while active. Unit: none.")
-
-
-Measure = Annotated[
-    Union[DiscountMeasure, ServiceMeasure, ContractMeasure, NostalgiaMeasure, PriceChangeMeasure],
-    Field(discriminator="type"),
-]
-
-
 def _default_firms() -> list[Firm]:
     return [Firm(name="focal", initial_share=0.5), Firm(name="rival", initial_share=0.5)]
 
 
-class Scenario(_Section):
+class Scenario(Section):
     """A complete scenario. A TOML file sets only what differs from these defaults."""
 
     name: str = Field("default", description="Scenario name shown in reports.")
@@ -267,7 +183,7 @@ class Scenario(_Section):
     bonding: Bonding = Field(default_factory=Bonding)
     attachment: Attachment = Field(default_factory=Attachment)
     choice: Choice = Field(default_factory=Choice)
-    measures: list[Measure] = Field(default_factory=list, max_length=1000)
+    measures: list[MeasureSpec] = Field(default_factory=list, max_length=1000)
 
     @model_validator(mode="after")
     def _cross_check(self) -> "Scenario":

@@ -1,123 +1,75 @@
-"""Customers: one row per customer in a set of numpy arrays (struct of arrays).
+"""Customers: one row per customer in a set of numpy columns (a struct of arrays).
 
-Each customer is an individual agent with its own traits and state, but the state lives in columns so
-that a period is a handful of vectorised operations instead of a Python loop over customers. A
-customer can still be inspected one at a time (:meth:`Customers.row`), and its history can be
-recorded on request (:class:`History`).
+Each customer is an individual with her own traits, state and random numbers, but her state lives in
+columns, so that a period is one compiled pass over rows instead of a Python loop over objects. Rows
+are never reused: a customer who leaves the market keeps the state she left with. A customer can be
+inspected one at a time (:meth:`Customers.row`).
+
+A customer is identified by ``(replication, customer)``: ``customer`` counts from 0 in the order of
+entry (the initial customers first, then arrivals), and all her random numbers are keyed by it and by
+her replication's seed (see :mod:`sim.rng`). In a single run the row index equals the customer id.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from collections import namedtuple
 
 import numpy as np
 
-from .mechanisms.bonding import phase
+from ._jit import rule
+from .codes import EV_JOINED, NEITHER, OUT, P_ARRIVALS, P_TRAITS
 from .params import Scenario
+from .rng import beta, categorical, draw, gamma, normal, poisson, uniform
 
-OUT = -1  # firm code of a customer who has left the market
-
-PHASES = ("first_purchase", "post_purchase", "repeat", "regular")
-
-# column name -> dtype. Order is the order of the per-customer table.
+# column name -> dtype, in the order of the per-customer table
 COLUMNS: dict[str, type] = {
-    # relationship state
-    "firm": np.int16,          # current firm index, OUT (-1) = out of the market
+    # identity and traits (drawn once, at entry)
+    "customer": np.int32,      # id within the replication, in order of entry
+    "replication": np.int16,   # replication index (0 in a single run)
     "joined": np.int16,        # period the customer entered the market
-    "rel_start": np.int16,     # period the current relationship began
-    "tenure": np.int16,        # periods with the current firm
+    "segment": np.int8,
+    "cohort": np.int8,
+    "no_alternative": np.bool_,
+    "affinity": np.float32,    # nostalgia affinity in [0, 1]
+    "price_sensitivity": np.float32,
+    "churn_p": np.float32,     # background churn probability per period
+    # the current relationship
+    "firm": np.int16,          # current firm, OUT (-1) = out of the market
+    "rel_start": np.int16,     # period the current relationship began (tenure = period - rel_start)
     "satisfaction": np.float32,
     "trust": np.float32,
     "commitment": np.float32,
     "nostalgia": np.float32,   # bond boost from nostalgia campaigns, decays
-    "bond": np.float32,        # derived each period from the four above
-    "attachment": np.float32,  # derived each period from the barriers below
-    "loyalty": np.int8,        # derived each period: 0 bonded only, 1 attached only, 2 both, 3 neither
-    # attachment components (Gebundenheit)
-    "contract_end": np.int16,  # period the contract expires; -1 = no contract
-    "exit_fee": np.float32,    # money due on leaving before contract_end
-    "forced": np.float32,      # experience lost per period while the contract holds (felt as forced)
-    "lockin": np.float32,      # technical lock-in, money lost on switching
-    "economic": np.float32,    # other forfeited benefits, money
-    "no_alternative": np.bool_,
-    # traits
-    "segment": np.int8,
-    "cohort": np.int8,
-    "affinity": np.float32,    # nostalgia affinity in [0, 1]
-    "fit": np.float32,         # how well the current firm's offer suits this customer (experience offset)
-    "price_sensitivity": np.float32,
     "reference_price": np.float32,
-    "churn_p": np.float32,     # background churn probability per period
-    # this period's price and this relationship's accounting
-    "price_paid": np.float32,
-    "clv": np.float64,         # discounted margin minus attributed costs, current relationship
+    "fit": np.float32,         # how well the current firm's offer suits the customer (experience offset)
+    "lockin": np.float32,      # technical lock-in, money lost on switching
+    "contract_end": np.int16,  # first period after the contract; -1 = no contract
+    "contract": np.int8,       # row of the measures table of the contract held; -1 = none
+    "clv": np.float64,         # discounted margin minus attributed costs of the current relationship
     "class_periods": np.int16,  # 4 columns: periods spent in each loyalty class (current relationship)
+    # derived every period (kept for targeting, tables and inspection)
+    "bond": np.float32,
+    "attachment": np.float32,
+    "loyalty": np.int8,        # sim.codes.LoyaltyClass
+    "price_paid": np.float32,  # this period's price
+    # this period's outcome, written by the customers' pass
+    "next_firm": np.int16,     # firm after this period (OUT if leaving)
+    "events": np.uint32,       # sim.codes.Event bits
 }
-
 MULTI = {"class_periods": 4}
 
+Columns = namedtuple("Columns", list(COLUMNS))
 
-@dataclass
-class Customers:
-    """Column store of all customers who ever entered the market; rows are never reused."""
+# per-segment numbers for drawing traits (one entry per segment; cohort shares padded to the longest)
+Traits = namedtuple("Traits", [
+    "segment_cum", "cohort_cum", "affinity_a", "affinity_b", "fit_sd", "sensitivity", "satisfaction",
+    "trust", "no_alternative", "churn_fixed", "churn_alpha", "churn_beta", "firm_cum",
+])
 
-    capacity: int
-    n: int = 0
-    cols: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for name, dtype in COLUMNS.items():
-            shape = (self.capacity, MULTI[name]) if name in MULTI else (self.capacity,)
-            self.cols[name] = np.zeros(shape, dtype=dtype)
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        cols = self.__dict__.get("cols")
-        if cols is not None and name in cols:
-            return cols[name][: self.n]
-        raise AttributeError(name)
-
-    def __setattr__(self, name: str, value) -> None:
-        # `customers.clv += x` must write into the column, not rebind an attribute to a stale view
-        if name in COLUMNS and "cols" in self.__dict__:
-            self.cols[name][: self.n] = value
-        else:
-            super().__setattr__(name, value)
-
-    def grow(self, extra: int) -> slice:
-        """Make room for ``extra`` new rows and return their slice (amortised doubling)."""
-        need = self.n + extra
-        if need > self.capacity:
-            new_cap = max(need, int(self.capacity * 1.5) + 16)
-            for name, arr in self.cols.items():
-                grown = np.zeros((new_cap,) + arr.shape[1:], dtype=arr.dtype)
-                grown[: self.n] = arr[: self.n]
-                self.cols[name] = grown
-            self.capacity = new_cap
-        rows = slice(self.n, need)
-        self.n = need
-        return rows
-
-    def active(self) -> np.ndarray:
-        """Boolean mask of customers currently with some firm."""
-        return self.firm >= 0
-
-    def row(self, i: int, scenario: Scenario | None = None) -> dict:
-        """One customer's full current state as a plain dict (labels resolved if a scenario is given)."""
-        if not 0 <= i < self.n:
-            raise IndexError(f"no customer {i} (there are {self.n})")
-        out = {name: self.cols[name][i].tolist() for name in COLUMNS}
-        out["id"] = i
-        if scenario is not None:
-            b = scenario.bonding
-            out["phase"] = PHASES[int(phase(self.cols["tenure"][i : i + 1], self.cols["trust"][i : i + 1], b.post_purchase_periods, b.regular_tenure)[0])]
-            out["firm"] = None if out["firm"] == OUT else scenario.firms[out["firm"]].name
-            out["segment"] = scenario.segments[out["segment"]].name
-            out["cohort"] = cohort_names(scenario)[out["cohort"]]
-        return out
-
-    def state_bytes(self) -> int:
-        """Bytes of state per customer row (all columns)."""
-        return sum(arr[:1].nbytes for arr in self.cols.values())
+# sub-purposes of the TRAITS draws (third counter word = purpose + 256 * sub (+ 65536 for a second gamma))
+_SUB_CHOICES, _SUB_NORMALS, _SUB_SENSITIVITY, _SUB_AFFINITY, _SUB_CHURN = range(5)
+SENSITIVITY_CV = 0.3
 
 
 def cohort_names(scenario: Scenario) -> list[str]:
@@ -128,56 +80,182 @@ def cohort_names(scenario: Scenario) -> list[str]:
     return names
 
 
-def draw_traits(customers: Customers, rows: slice, scenario: Scenario, rng: np.random.Generator) -> None:
-    """Draw segment, cohort, traits and initial state for new rows ``rows`` (firm is set by the caller)."""
-    k = rows.stop - rows.start
-    shares = np.array([s.share for s in scenario.segments], dtype=float)
-    seg = rng.choice(len(shares), size=k, p=shares / shares.sum()).astype(np.int8)
-    c = customers.cols
-    c["segment"][rows] = seg
-    all_cohorts = cohort_names(scenario)
-    for s_idx, s in enumerate(scenario.segments):
-        idx = np.flatnonzero(seg == s_idx) + rows.start
-        m = idx.size
-        if m == 0:
-            continue
-        cw = np.array([s.cohorts.get(name, 0.0) for name in all_cohorts])
-        c["cohort"][idx] = rng.choice(len(all_cohorts), size=m, p=cw / cw.sum())
-        c["affinity"][idx] = rng.beta(*s.nostalgia_affinity, size=m)
-        c["fit"][idx] = rng.normal(0.0, s.fit_sd, size=m)
-        c["price_sensitivity"][idx] = rng.gamma(1 / 0.09, 0.09 * s.price_sensitivity, size=m)  # CV 0.3
-        c["satisfaction"][idx] = np.clip(rng.normal(s.initial_satisfaction, 0.1, size=m), 0, 1)
-        c["trust"][idx] = np.clip(rng.normal(s.initial_trust, 0.1, size=m), 0, 1)
-        c["economic"][idx] = s.economic_barrier
-        c["no_alternative"][idx] = rng.random(m) < s.no_alternative_share
-        bc = s.background_churn
-        c["churn_p"][idx] = bc.p if bc.distribution == "fixed" else rng.beta(bc.alpha, bc.beta, size=m)
-    c["commitment"][rows] = 0.0
-    c["nostalgia"][rows] = 0.0
-    c["lockin"][rows] = 0.0
-    c["contract_end"][rows] = -1
-    c["exit_fee"][rows] = 0.0
+def trait_tables(scenario: Scenario) -> Traits:
+    """The scenario's trait distributions as arrays for :func:`init_customer`."""
+    segs = scenario.segments
+    cohorts = cohort_names(scenario)
+
+    def cum(weights) -> np.ndarray:
+        w = np.asarray(weights, dtype=np.float64)
+        c = np.cumsum(w / w.sum())
+        c[-1] = 1.0
+        return c
+
+    cohort_cum = np.ones((len(segs), len(cohorts)))
+    for k, s in enumerate(segs):
+        cohort_cum[k] = cum([s.cohorts.get(name, 0.0) for name in cohorts])
+    fixed = np.array([s.background_churn.distribution == "fixed" for s in segs])
+    return Traits(
+        segment_cum=cum([s.share for s in segs]),
+        cohort_cum=cohort_cum,
+        affinity_a=np.array([s.nostalgia_affinity[0] for s in segs], dtype=np.float64),
+        affinity_b=np.array([s.nostalgia_affinity[1] for s in segs], dtype=np.float64),
+        fit_sd=np.array([s.fit_sd for s in segs], dtype=np.float64),
+        sensitivity=np.array([s.price_sensitivity for s in segs], dtype=np.float64),
+        satisfaction=np.array([s.initial_satisfaction for s in segs], dtype=np.float64),
+        trust=np.array([s.initial_trust for s in segs], dtype=np.float64),
+        no_alternative=np.array([s.no_alternative_share for s in segs], dtype=np.float64),
+        churn_fixed=np.array([s.background_churn.p if f else -1.0 for s, f in zip(segs, fixed)], dtype=np.float64),
+        churn_alpha=np.array([1.0 if f else s.background_churn.alpha for s, f in zip(segs, fixed)], dtype=np.float64),
+        churn_beta=np.array([1.0 if f else s.background_churn.beta for s, f in zip(segs, fixed)], dtype=np.float64),
+        firm_cum=cum([f.initial_share for f in scenario.firms]),
+    )
 
 
-@dataclass
-class History:
-    """Event log for a chosen set of customers (recorded on request; logging everyone would not scale)."""
+@rule
+def init_customer(i, joined, firm, keys, col, tr, list_price):
+    """Traits and initial state of row ``i`` (its customer and replication ids already set).
 
-    ids: np.ndarray
-    events: list[tuple[int, int, str, str]] = field(default_factory=list)
+    Every trait is a function of the customer's own TRAITS draws only: segment and cohort (categorical),
+    no-alternative (Bernoulli), fit ~ N(0, fit_sd), satisfaction and trust ~ N(mean, 0.1) clipped to
+    [0, 1], price sensitivity ~ Gamma with the segment's mean and CV 0.3, nostalgia affinity ~ Beta(a, b),
+    background churn fixed or ~ Beta(alpha, beta). ``firm < 0`` draws the firm from the initial shares
+    (the period-0 market); otherwise the customer joins ``firm``.
+    """
+    k0 = keys[col.replication[i], 0]
+    k1 = keys[col.replication[i], 1]
+    who = col.customer[i]
+    w0, w1, w2, w3 = draw(k0, k1, who, 0, P_TRAITS + 256 * _SUB_CHOICES, 0)
+    f = categorical(uniform(w0), tr.firm_cum) if firm < 0 else firm
+    s = categorical(uniform(w1), tr.segment_cum)
+    col.segment[i] = s
+    col.cohort[i] = categorical(uniform(w2), tr.cohort_cum[s])
+    col.no_alternative[i] = uniform(w3) < tr.no_alternative[s]
+    n0, n1, n2, _ = draw(k0, k1, who, 0, P_TRAITS + 256 * _SUB_NORMALS, 0)
+    col.fit[i] = tr.fit_sd[s] * normal(uniform(n0))
+    col.satisfaction[i] = min(max(tr.satisfaction[s] + 0.1 * normal(uniform(n1)), 0.0), 1.0)
+    col.trust[i] = min(max(tr.trust[s] + 0.1 * normal(uniform(n2)), 0.0), 1.0)
+    shape = 1.0 / (SENSITIVITY_CV * SENSITIVITY_CV)
+    col.price_sensitivity[i] = gamma(k0, k1, who, 0, P_TRAITS + 256 * _SUB_SENSITIVITY, shape) * tr.sensitivity[s] / shape
+    col.affinity[i] = beta(k0, k1, who, 0, P_TRAITS + 256 * _SUB_AFFINITY, tr.affinity_a[s], tr.affinity_b[s])
+    if tr.churn_fixed[s] >= 0.0:
+        col.churn_p[i] = tr.churn_fixed[s]
+    else:
+        col.churn_p[i] = beta(k0, k1, who, 0, P_TRAITS + 256 * _SUB_CHURN, tr.churn_alpha[s], tr.churn_beta[s])
+    col.joined[i] = joined
+    col.firm[i] = f
+    col.next_firm[i] = f
+    col.rel_start[i] = joined
+    col.reference_price[i] = list_price[f]
+    col.price_paid[i] = list_price[f]
+    col.commitment[i] = 0.0
+    col.nostalgia[i] = 0.0
+    col.lockin[i] = 0.0
+    col.contract_end[i] = -1
+    col.contract[i] = -1
+    col.clv[i] = 0.0
+    for k in range(4):
+        col.class_periods[i, k] = 0
+    col.bond[i] = 0.0
+    col.attachment[i] = 0.0
+    col.loyalty[i] = NEITHER
+    col.events[i] = EV_JOINED
 
-    def record(self, period: int, who: np.ndarray, event: str, detail: np.ndarray | str | None = None) -> None:
-        """Append ``event`` for each traced customer in ``who``: a boolean mask over all rows, or an
-        array of row indices. ``detail`` is one text for all, or an array over all rows."""
-        if who.dtype == np.bool_:
-            ids = self.ids[self.ids < who.size]
-            hit = ids[who[ids]]
-        else:
-            hit = np.intersect1d(self.ids, who)
-        for i in hit:
-            d = "" if detail is None else str(detail[i] if isinstance(detail, np.ndarray) else detail)
-            self.events.append((period, int(i), event, d))
 
-    def of(self, i: int) -> list[dict]:
-        """Events of customer ``i`` in time order."""
-        return [dict(period=p, event=e, detail=d) for p, c, e, d in self.events if c == i]
+@rule
+def init_market(replications, customers, keys, col, tr, list_price):
+    """The period-0 market: ``customers`` customers (ids 0 ..) in each replication, rows in
+    replication order, each drawing her firm from the initial shares."""
+    i = 0
+    for r in range(replications):
+        for who in range(customers):
+            col.customer[i] = who
+            col.replication[i] = r
+            init_customer(i, 0, -1, keys, col, tr, list_price)
+            i += 1
+
+
+@rule
+def arrival_counts(period, keys, rates, out):
+    """New customers per replication and firm joining in ``period``: Poisson(spend / cost per
+    acquisition), keyed by (replication seed, firm, period), so they depend on nothing else."""
+    for r in range(out.shape[0]):
+        for f in range(out.shape[1]):
+            out[r, f] = poisson(keys[r, 0], keys[r, 1], f, period, P_ARRIVALS, rates[f])
+    return out
+
+
+@rule
+def init_arrivals(row, period, counts, next_id, keys, col, tr, list_price, acquisition_cost):
+    """Rows from ``row`` on for the arrivals ``counts[r, f]``, in replication then firm order; each
+    replication's ids continue from ``next_id[r]`` (advanced in place). An acquired customer's
+    relationship carries her acquisition cost from the start (see :mod:`sim.books`)."""
+    for r in range(counts.shape[0]):
+        for f in range(counts.shape[1]):
+            for _ in range(counts[r, f]):
+                col.customer[row] = next_id[r]
+                col.replication[row] = r
+                next_id[r] += 1
+                init_customer(row, period, f, keys, col, tr, list_price)
+                col.clv[row] = -acquisition_cost[f]
+                row += 1
+    return row
+
+
+class Customers:
+    """Column store of every customer who ever entered the market; rows are never reused."""
+
+    def __init__(self, capacity: int):
+        self.capacity = max(int(capacity), 1)
+        self.n = 0
+        self.cols = {name: np.zeros((self.capacity, MULTI[name]) if name in MULTI else self.capacity, dtype=dtype)
+                     for name, dtype in COLUMNS.items()}
+        self._view: Columns | None = None
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        cols = self.__dict__.get("cols")
+        if cols is not None and name in cols:
+            return cols[name][: self.n]
+        raise AttributeError(name)
+
+    def grow(self, extra: int) -> slice:
+        """Make room for ``extra`` new rows and return their slice (amortised growth by 1.5x)."""
+        need = self.n + extra
+        if need > self.capacity:
+            new_cap = max(need, int(self.capacity * 1.5) + 16)
+            for name, arr in self.cols.items():
+                grown = np.zeros((new_cap,) + arr.shape[1:], dtype=arr.dtype)
+                grown[: self.n] = arr[: self.n]
+                self.cols[name] = grown
+            self.capacity = new_cap
+            self._view = None
+        rows = slice(self.n, need)
+        self.n = need
+        return rows
+
+    def view(self) -> Columns:
+        """All columns at full capacity, as the named tuple the compiled code takes (rows >= ``n`` unused)."""
+        if self._view is None:
+            self._view = Columns(**self.cols)
+        return self._view
+
+    def active(self) -> np.ndarray:
+        """Boolean mask of customers currently with some firm."""
+        return self.firm != OUT
+
+    def row(self, i: int) -> dict:
+        """One customer's stored state as a plain dict of codes and numbers."""
+        if not 0 <= i < self.n:
+            raise IndexError(f"no customer row {i} (there are {self.n})")
+        return {name: self.cols[name][i].tolist() for name in COLUMNS}
+
+    def state_bytes(self) -> int:
+        """Bytes of state per customer row (all columns)."""
+        return sum(arr[:1].nbytes for arr in self.cols.values())
+
+
+def expected_rows(scenario: Scenario, replications: int = 1) -> int:
+    """Rows a run will need: the initial customers plus the expected arrivals, with 5 % headroom."""
+    sim = scenario.simulation
+    arrivals = sum(f.acquisition_spend / f.cost_per_acquisition for f in scenario.firms) * sim.periods if scenario.mechanisms.arrivals else 0.0
+    return int(math.ceil(replications * (sim.customers + arrivals) * 1.05)) + 16

@@ -1,8 +1,9 @@
-"""Tables, summary, plots and atomic output writing for a finished run."""
+"""Tables, summary and output writing for a finished run."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -15,23 +16,32 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .mechanisms.bonding import phase
-from .model import END_REASONS, FIRM_STATS, RetentionModel
-from .params import LOYALTY_CLASSES
-from .population import COLUMNS, PHASES, cohort_names
+from .books import COUNTS, FIRM_STATS
+from .codes import END_REASONS, LOYALTY_CLASSES, OUT
+from .measures import contract as contract_lever
+from .measures.base import P0
+from .mechanisms.bonding import PHASES, phase_codes
+from .model import RetentionModel
+from .population import cohort_names
 from .scenario import scenario_hash
 
 RETENTION_MONTHS = (12, 60, 120)
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+CLV_DEFINITION = (
+    "CLV of the period-0 customers' first relationships, discounted to the start of the relationship: "
+    "margin minus attributed costs plus exit fees, from period 0 to the end of the relationship, or to the "
+    "horizon if it is still running (censored: its value so far, a lower bound of its full CLV; counted in "
+    "n_censored). Class and segment figures use the same definition, so they compare like with like."
+)
 
 
 class RunResult:
     """The outputs of one run, as pandas DataFrames and a summary dict.
 
-    Attributes are computed on first access from the finished model:
-    ``periods`` (one row per period and firm), ``customers`` (one row per customer),
-    ``relationships`` (one row per customer-firm relationship, running ones censored at the
-    horizon), ``retention`` (initial-cohort survival per firm) and ``summary``.
+    Attributes are computed on first access from the finished model: ``periods`` (one row per period
+    and firm), ``customers`` (one row per customer), ``relationships`` (one row per customer-firm
+    relationship; those running at the horizon are censored there), ``retention`` (initial-cohort
+    survival per firm) and ``summary``.
     """
 
     def __init__(self, model: RetentionModel):
@@ -41,106 +51,145 @@ class RunResult:
 
     @cached_property
     def periods(self) -> pd.DataFrame:
-        """Tidy per-period table: one row per (period, firm), from Mesa's DataCollector."""
-        raw = self.model.datacollector.get_agent_vars_dataframe().reset_index()
-        names = {f.unique_id: f.name for f in self.model.firms}
-        df = raw.assign(firm=raw["AgentID"].map(names)).drop(columns=["Step", "AgentID"])
-        df["period"] = df["period"].astype(int)
-        counts = ["active", "cohort_active", "acquired", "switched_in", "switched_out", "left_market", "churned", "renewals"]
-        df[counts] = df[counts].astype(np.int64)
+        """Tidy per-period table: one row per (period, firm), from the firms' books."""
+        ledger = self.model.engine.books.ledger[: self.model.period, 0]  # period x firm x stat
+        periods, firms = ledger.shape[:2]
+        names = [f.name for f in self.scenario.firms]
+        df = pd.DataFrame(ledger.reshape(periods * firms, -1), columns=list(FIRM_STATS))
+        df.insert(0, "firm", np.tile(names, periods))
+        df.insert(0, "month", np.repeat(np.arange(periods), firms) * self.scenario.simulation.period_months)
+        df.insert(0, "period", np.repeat(np.arange(periods), firms))
+        df[list(COUNTS)] = df[list(COUNTS)].round().astype(np.int64)
         df["churn_rate"] = df["churned"] / df["active"].where(df["active"] > 0)
-        df["month"] = df["period"] * self.scenario.simulation.period_months
-        return df[["period", "month", "firm", *FIRM_STATS, "churn_rate"]].sort_values(["period", "firm"], ignore_index=True)
+        return df
 
     @cached_property
     def customers(self) -> pd.DataFrame:
-        """Per-customer table: final state and traits, names resolved."""
-        c = self.model.customers
-        data = {name: getattr(c, name) for name in COLUMNS if name != "class_periods"}
-        df = pd.DataFrame(data)
-        df.insert(0, "customer", np.arange(c.n))
-        firms = [f.name for f in self.scenario.firms]
-        df["firm"] = pd.Categorical.from_codes(np.where(c.firm >= 0, c.firm, -1), categories=firms)
-        df["segment"] = pd.Categorical.from_codes(c.segment, categories=[s.name for s in self.scenario.segments])
-        df["cohort"] = pd.Categorical.from_codes(c.cohort, categories=cohort_names(self.scenario))
-        b = self.scenario.bonding
-        df["phase"] = pd.Categorical.from_codes(phase(c.tenure, c.trust, b.post_purchase_periods, b.regular_tenure), categories=list(PHASES))
-        df["loyalty"] = pd.Categorical.from_codes(c.loyalty, categories=list(LOYALTY_CLASSES))
-        df.loc[df["firm"].isna(), ["phase", "loyalty"]] = None
-        return df.rename(columns={"clv": "clv_current_relationship"})
+        """Per-customer table: traits and final state, names instead of codes; values that do not apply
+        (a departed customer's phase, price, loyalty class; no contract) are empty (null)."""
+        engine, sc = self.model.engine, self.scenario
+        c = engine.customers
+        active = c.firm != OUT
+        firms = [f.name for f in sc.firms]
+        b = sc.bonding
+        contract = c.contract.astype(np.intp)
+        held = contract >= 0
+        exit_fee = np.where(held, engine.table[np.maximum(contract, 0), P0 + contract_lever.EXIT_FEE] if len(engine.table) else 0.0, 0.0)
+        tenure = np.where(active, self.model.period - c.rel_start, 0)
+        df = pd.DataFrame({
+            "customer": c.customer.astype(np.int64),
+            "firm": pd.Categorical.from_codes(np.where(active, c.firm, -1), categories=firms),
+            "segment": pd.Categorical.from_codes(c.segment, categories=[s.name for s in sc.segments]),
+            "cohort": pd.Categorical.from_codes(c.cohort, categories=cohort_names(sc)),
+            "joined": c.joined.astype(np.int64),
+            "relationship_start": pd.array(np.where(active, c.rel_start, 0), dtype="Int64"),
+            "tenure": pd.array(tenure, dtype="Int64"),
+            "phase": pd.Categorical.from_codes(np.where(active, phase_codes(tenure, c.trust, b.post_purchase_periods, b.regular_tenure), -1), categories=list(PHASES)),
+            "loyalty": pd.Categorical.from_codes(np.where(active, c.loyalty, -1), categories=list(LOYALTY_CLASSES)),
+            "satisfaction": c.satisfaction, "trust": c.trust, "commitment": c.commitment, "nostalgia": c.nostalgia,
+            "bond": c.bond, "attachment": c.attachment,
+            "contract_end": pd.array(np.where(held, c.contract_end, 0), dtype="Int64"),
+            "exit_fee": exit_fee.astype(np.float64),
+            "lockin": c.lockin,
+            "economic_barrier": np.array([s.economic_barrier for s in sc.segments])[c.segment],
+            "no_alternative": c.no_alternative,
+            "affinity": c.affinity, "fit": c.fit, "price_sensitivity": c.price_sensitivity,
+            "reference_price": c.reference_price, "churn_p": c.churn_p,
+            "price_paid": c.price_paid.astype(np.float64),
+            "clv_current_relationship": c.clv,
+        })
+        for col in ("relationship_start", "tenure"):
+            df.loc[~active, col] = pd.NA
+        df.loc[~held, "contract_end"] = pd.NA
+        df.loc[~active, ["price_paid", "clv_current_relationship"]] = np.nan
+        return df
 
     @cached_property
     def relationships(self) -> pd.DataFrame:
-        """One row per relationship; ``clv`` is realised to its end (or to the horizon if censored)."""
+        """One row per relationship: its firm and segment, the first and last period, why it ended,
+        the loyalty class it held longest, and its CLV (``censored``: still running at the horizon, the
+        CLV so far)."""
         r = self.model.relationships()
+        sc = self.scenario
         return pd.DataFrame({
-            "customer": r["customer"],
-            "firm": pd.Categorical.from_codes(r["firm"], categories=[f.name for f in self.scenario.firms]),
-            "segment": pd.Categorical.from_codes(r["segment"], categories=[s.name for s in self.scenario.segments]),
-            "start": r["start"].astype(int),
-            "end": r["end"].astype(int),
-            "periods": (r["end"].astype(int) - r["start"] + 1),
+            "customer": r["customer"].astype(np.int64),
+            "firm": pd.Categorical.from_codes(r["firm"], categories=[f.name for f in sc.firms]),
+            "segment": pd.Categorical.from_codes(r["segment"], categories=[s.name for s in sc.segments]),
+            "start": r["start"].astype(np.int64),
+            "end": r["end"].astype(np.int64),
+            "periods": r["end"].astype(np.int64) - r["start"] + 1,
             "reason": pd.Categorical.from_codes(r["reason"], categories=list(END_REASONS)),
+            "censored": r["censored"],
             "loyalty_class": pd.Categorical.from_codes(r["loyalty_class"], categories=list(LOYALTY_CLASSES)),
             "clv": r["clv"],
         })
 
     @cached_property
+    def first_relationships(self) -> pd.DataFrame:
+        """The period-0 customers' first relationships (the initial cohort)."""
+        rel = self.relationships
+        return rel[(rel["start"] == 0) & (rel["customer"] < self.model.n_initial)]
+
+    @cached_property
     def retention(self) -> pd.DataFrame:
         """Initial-cohort survival per firm: share of each firm's period-0 customers still with it at
-        the start of period t, for t = 0 .. periods (from the relationships, so t = horizon is known)."""
-        rel = self.relationships
-        first = rel[(rel["start"] == 0) & (rel["customer"] < self.model.n_initial)]
-        horizon = self.scenario.simulation.periods
-        t = np.arange(horizon + 1)
+        the start of period t, for t = 0 .. horizon (a firm without initial customers has no rows)."""
+        first = self.first_relationships
+        t = np.arange(self.model.period + 1)
         rows = []
-        for firm, g in first.groupby("firm", observed=False):
-            if len(g) == 0:
-                continue
+        for firm, g in first.groupby("firm", observed=True):
             end = g["end"].to_numpy()
-            censored = (g["reason"] == "censored").to_numpy()
+            censored = g["censored"].to_numpy()
             alive = (end[None, :] >= t[:, None]) | censored[None, :]
             rows.append(pd.DataFrame({"period": t, "firm": firm, "retention": alive.mean(axis=1)}))
-        out = pd.concat(rows, ignore_index=True)
+        out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({"period": [], "firm": [], "retention": []})
+        out["firm"] = pd.Categorical(out["firm"], categories=[f.name for f in self.scenario.firms])
         out["month"] = out["period"] * self.scenario.simulation.period_months
         return out
 
     @cached_property
     def summary(self) -> dict:
-        """Headline figures: churn per year, retention at 12/60/120 months, CLV, profit, class shares."""
+        """Headline figures per firm: churn per year, retention at 12/60/120 months, CLV (one stated
+        definition, censoring counted), profit, loyalty-class shares. Undefined figures are null."""
         sim = self.scenario.simulation
         per_year = 12.0 / sim.period_months
-        p, rel, ret = self.periods, self.relationships, self.retention
+        p, ret, rel, first = self.periods, self.retention, self.relationships, self.first_relationships
         d = sim.discount_rate
+        c = self.model.engine.customers
         out: dict = {"scenario": self.scenario.name, "question": self.scenario.question, "seed": self.seed,
-                     "periods": sim.periods, "period_months": sim.period_months, "firms": {}}
-        for firm in self.scenario.firms:
+                     "periods": self.model.period, "period_months": sim.period_months, "currency": sim.currency,
+                     "firms": {}}
+        for index, firm in enumerate(self.scenario.firms):
             fp = p[p["firm"] == firm.name]
             year = (fp["period"] // per_year).astype(int)
             by_year = fp.groupby(year).agg(churned=("churned", "sum"), start=("active", "first"), periods=("period", "size"))
             full = by_year[by_year["periods"] >= per_year - 1e-9]
-            fr = ret[ret["firm"] == firm.name].set_index("month")["retention"] if len(ret) else pd.Series(dtype=float)
+            fr = ret[ret["firm"] == firm.name].set_index("month")["retention"]
+            ffirst = first[first["firm"] == firm.name]
             frel = rel[rel["firm"] == firm.name]
             last = fp.iloc[-1]
             out["firms"][firm.name] = {
-                "churn_per_year": {f"year_{int(y) + 1}": round(float(r.churned / r.start), 6) if r.start else None for y, r in full.iterrows()},
-                "mean_churn_per_period": float(fp["churn_rate"].mean()),
+                "churn_per_year": {f"year_{int(y) + 1}": (float(r.churned / r.start) if r.start else None) for y, r in full.iterrows()},
+                "mean_churn_per_period": _num(fp["churn_rate"].mean()),
                 "retention": {f"{m}_months": (float(fr.loc[float(m)]) if float(m) in fr.index else None) for m in RETENTION_MONTHS},
                 "clv": {
-                    "all": _stats(frel["clv"]),
-                    "by_segment": {str(k): _stats(g["clv"]) for k, g in frel.groupby("segment", observed=False)},
-                    "by_loyalty_class": {str(k): _stats(g["clv"]) for k, g in frel.groupby("loyalty_class", observed=False)},
-                    "note": "realised CLV per relationship; relationships still running at the horizon are censored there",
+                    "definition": CLV_DEFINITION,
+                    "initial_cohort": _stats(ffirst),
+                    "by_loyalty_class": {k: _stats(g) for k, g in ffirst.groupby("loyalty_class", observed=False)},
+                    "by_segment": {str(k): _stats(g) for k, g in ffirst.groupby("segment", observed=False)},
+                    "all_relationships": _stats(frel),
                 },
                 "profit_total": float(fp["profit"].sum()),
                 "profit_discounted": float((fp["profit"] / (1 + d) ** fp["period"]).sum()),
-                "customers_at_end": int(last["active"] - last["churned"] + (last["acquired"] + last["switched_in"])),
-                "loyalty_shares_last_period": {k: float(last[f"share_{k}"]) for k in LOYALTY_CLASSES},
+                "customers_at_end": int((c.firm == index).sum()),
+                "loyalty_shares_last_period": {k: _num(last[f"share_{k}"]) for k in LOYALTY_CLASSES},
             }
         return out
 
     def manifest(self) -> dict:
         """What produced this run: versions, seed, the scenario with every default, and its hash."""
+        import numba
+
         return {
             "package": "retention-sim",
             "version": __version__,
@@ -149,6 +198,7 @@ class RunResult:
             "scenario": self.scenario.model_dump(mode="json"),
             "python": platform.python_version(),
             "numpy": np.__version__,
+            "numba": numba.__version__,
             "pandas": pd.__version__,
         }
 
@@ -159,37 +209,61 @@ class RunResult:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
         try:
-            self.periods.to_parquet(stage / "periods.parquet", index=False)
-            self.periods.to_csv(stage / "periods.csv", index=False)
-            self.customers.to_parquet(stage / "customers.parquet", index=False)
-            self.relationships.to_parquet(stage / "relationships.parquet", index=False)
-            (stage / "summary.json").write_text(json.dumps(self.summary, indent=2, allow_nan=False, default=_json_default) + "\n")
-            (stage / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
-            if plots:
-                from .plots import save_all
-
-                save_all(self, stage / "plots")
+            self.write_files(stage, plots)
             _replace_dir(stage, out_dir)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
         return out_dir
 
+    def write_files(self, folder: Path, plots: bool = True) -> None:
+        """Write the tables, summary, manifest and (optionally) plots into an existing ``folder``."""
+        folder = Path(folder)
+        self.periods.to_parquet(folder / "periods.parquet", index=False)
+        self.periods.to_csv(folder / "periods.csv", index=False)
+        self.customers.to_parquet(folder / "customers.parquet", index=False)
+        self.relationships.to_parquet(folder / "relationships.parquet", index=False)
+        (folder / "summary.json").write_text(json.dumps(_finite(self.summary), indent=2, allow_nan=False) + "\n")
+        (folder / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
+        if plots:
+            from .plots import save_all
 
-def _stats(x: pd.Series) -> dict:
-    if len(x) == 0:
-        return {"n": 0, "mean": None}
-    q = np.quantile(x.to_numpy(), QUANTILES)
-    sem = float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else None
-    return {"n": int(len(x)), "mean": float(x.mean()), "sem": sem, **{f"q{int(k * 100):02d}": float(v) for k, v in zip(QUANTILES, q)}}
+            save_all(self, folder / "plots")
 
 
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
+def _num(x) -> float | None:
+    """A float, or None where it is undefined (NaN)."""
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _finite(o):
+    """``o`` with every NaN or infinity replaced by None (JSON has no NaN)."""
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    if isinstance(o, (float, np.floating)):
+        return None if not math.isfinite(float(o)) else float(o)
+    if isinstance(o, np.integer):
         return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    raise TypeError(type(o))
+    return o
+
+
+def _stats(rel: pd.DataFrame) -> dict:
+    """CLV statistics of a set of relationships: n, how many are censored, mean and its standard
+    error, quantiles, and the mean of the complete (ended) ones."""
+    x = rel["clv"].to_numpy()
+    n = len(x)
+    censored = int(rel["censored"].sum())
+    if n == 0:
+        return {"n": 0, "n_censored": 0, "mean": None, "sem": None, **{f"q{int(k * 100):02d}": None for k in QUANTILES}, "mean_complete": None}
+    q = np.quantile(x, QUANTILES)
+    complete = x[~rel["censored"].to_numpy()]
+    return {"n": n, "n_censored": censored, "mean": float(x.mean()),
+            "sem": float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None,
+            **{f"q{int(k * 100):02d}": float(v) for k, v in zip(QUANTILES, q)},
+            "mean_complete": float(complete.mean()) if complete.size else None}
 
 
 def _replace_dir(stage: Path, target: Path) -> None:
@@ -204,13 +278,20 @@ def _replace_dir(stage: Path, target: Path) -> None:
     os.chmod(target, 0o755)
 
 
-def run(scenario=None, seed: int | None = None, overrides: dict | None = None, trace=(), progress: bool = False) -> RunResult:
+def run(scenario=None, seed: int | None = None, overrides: dict | None = None, trace=(), progress: bool = False,
+        threads: int | None = None) -> RunResult:
     """Load a scenario (path, shipped name, dict or Scenario), apply dotted ``overrides``, run it.
+
+    ``seed=None`` uses the scenario's ``simulation.seed``, so that a run is reproducible by default
+    (unlike ``RetentionModel(rng=None)``, which draws a fresh seed, as Mesa's batch runs expect).
 
     >>> res = run("telecom", seed=3, overrides={"simulation.customers": 300, "simulation.periods": 12})
     >>> sorted(res.periods["firm"].unique())
     ['focal', 'rival']
     """
-    model = RetentionModel(scenario, rng=seed, trace=trace, **(overrides or {}))
+    from .scenario import load
+
+    config = load(scenario, overrides)
+    model = RetentionModel(config, rng=config.simulation.seed if seed is None else seed, trace=trace, threads=threads)
     model.run(progress=progress and sys.stderr.isatty())
     return RunResult(model)

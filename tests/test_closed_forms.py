@@ -9,7 +9,7 @@ import pytest
 from scipy.special import betaln
 
 from conftest import ALL_OFF, scenario, z_tolerance
-from sim.mechanisms.accounting import expected_clv
+from sim.books import expected_clv
 from sim.results import run
 
 Z = z_tolerance()

@@ -47,9 +47,10 @@ def test_every_field_documents_its_meaning_and_unit():
             ann = field.annotation
             if isinstance(ann, type) and hasattr(ann, "model_fields"):
                 yield from walk(ann)
-    from sim.params import ContractMeasure, DiscountMeasure, NostalgiaMeasure, PriceChangeMeasure, ServiceMeasure, Segment, Firm
+    from sim.measures import LEVERS
+    from sim.params import Firm, Segment
 
-    for model in (Scenario, Segment, Firm, DiscountMeasure, ServiceMeasure, ContractMeasure, NostalgiaMeasure, PriceChangeMeasure):
+    for model in (Scenario, Segment, Firm, *(lever.Params for lever in LEVERS)):
         for owner, name, field in walk(model):
             if name in {"type", "distribution", "schedule", "target"} or owner is Scenario:
                 continue

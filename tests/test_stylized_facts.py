@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from conftest import run_model, scenario, z_tolerance
-from sim.mechanisms.attachment import ATTACHED_ONLY, BONDED_ONLY
+from sim.codes import ATTACHED_ONLY, BONDED_ONLY
 
 Z = z_tolerance()
 NO_ARRIVALS = {"arrivals": False}

@@ -1,28 +1,36 @@
-"""Firm measures, one lever per module. :func:`build` turns scenario entries into measure objects."""
+"""Firm measures, one lever per module, listed once in :data:`LEVERS`.
+
+Everything else is derived from that list: the scenario schema's union of measure types
+(:data:`MeasureSpec`), the type names used in error messages (:data:`TYPES`), each lever's kind code in
+the compiled engine (its position in the list, which is also the order in which levers act within a
+period: firm-level prices first, then what sets the price paid, then the rest) and :func:`build`.
+"""
 
 from __future__ import annotations
 
-from ..params import Scenario
-from .base import Measure
-from .contracts import Contract
-from .discounts import Discount
-from .nostalgia import Nostalgia
-from .price import PriceChange
-from .service import Service
+from typing import TYPE_CHECKING, Annotated, Union
 
-KINDS: dict[str, type[Measure]] = {
-    "discount": Discount,
-    "service": Service,
-    "contract": Contract,
-    "nostalgia": Nostalgia,
-    "price_change": PriceChange,
-}
+from pydantic import Field
 
+from . import contract, discount, nostalgia, price_change, service
+from .base import Context, Measure, MeasureParams, Schedule, Target
 
-def build(scenario: Scenario) -> list[Measure]:
-    """Measure objects for every scenario entry, sorted by the order in which they act."""
-    measures = [KINDS[p.type](p, scenario) for p in scenario.measures]
-    return sorted(measures, key=lambda m: m.order)
+if TYPE_CHECKING:  # pragma: no cover
+    from ..params import Scenario
+
+LEVERS = (price_change, discount, service, contract, nostalgia)
+TYPES = tuple(lever.TYPE for lever in LEVERS)
+CODE = {lever.TYPE: code for code, lever in enumerate(LEVERS)}
+MeasureSpec = Annotated[Union[tuple(lever.Params for lever in LEVERS)], Field(discriminator="type")]
+
+# kind codes as constants for the compiled engine
+PRICE_CHANGE, DISCOUNT, SERVICE, CONTRACT, NOSTALGIA = (CODE[lever.TYPE] for lever in LEVERS)
 
 
-__all__ = ["KINDS", "Measure", "build", "Contract", "Discount", "Nostalgia", "PriceChange", "Service"]
+def build(scenario: "Scenario") -> list[Measure]:
+    """Measure objects for every scenario entry, in acting order (by kind, then as listed)."""
+    made = [LEVERS[CODE[p.type]].Lever(p, scenario, CODE[p.type]) for p in scenario.measures]
+    return sorted(made, key=lambda m: m.code)
+
+
+__all__ = ["CODE", "Context", "LEVERS", "Measure", "MeasureParams", "MeasureSpec", "Schedule", "TYPES", "Target", "build"]

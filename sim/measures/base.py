@@ -1,30 +1,113 @@
-"""What every measure shares: a schedule, a target group, a firm and a cost model."""
+"""What every measure shares: its parameters' common part (firm, schedule, target, fixed cost), the
+row it fills in the measures table of the compiled engine, and its cost model.
+
+A lever module (``sim/measures/<lever>.py``) holds, in one place: ``TYPE`` (the name used in scenario
+files), ``Params`` (its pydantic parameters), its rules (small compiled functions) and ``Lever`` (a
+:class:`Measure` subclass). The registry in ``sim/measures/__init__.py`` lists the levers once; the
+scenario schema's union, the type names in error messages, the kind codes of the compiled engine and
+:func:`~sim.measures.build` all come from it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import Field, model_validator
 
-from ..params import LOYALTY_CLASSES, Scenario
-from ..population import cohort_names
+from .._jit import rule
+from .._schema import Section
+from ..codes import LOYALTY_CLASSES
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..model import RetentionModel
+    from ..params import Scenario
+
+
+class Schedule(Section):
+    """When a measure is active: periods start <= t < end, optionally only every `every` periods for `duration`."""
+
+    start: int = Field(0, ge=0, le=100_000, description="First active period. Unit: period.")
+    end: int | None = Field(None, ge=1, le=100_000, description="First inactive period (None = never ends). Unit: period.")
+    every: int | None = Field(None, ge=1, le=100_000, description="Repeat interval for pulsed measures (None = continuous). Unit: periods.")
+    duration: int = Field(1, ge=1, le=100_000, description="Active periods per pulse when `every` is set. Unit: periods.")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Schedule":
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("end must be greater than start")
+        return self
+
+    def is_active(self, period: int) -> bool:
+        """True if the schedule has the measure running in ``period``."""
+        if period < self.start or (self.end is not None and period >= self.end):
+            return False
+        return self.every is None or (period - self.start) % self.every < self.duration
+
+
+class Target(Section):
+    """Which of the firm's customers a measure reaches; unset fields do not restrict."""
+
+    segment: str | None = Field(None, description="Only this segment.")
+    loyalty_class: str | None = Field(None, description=f"Only customers in this loyalty class last period: one of {', '.join(LOYALTY_CLASSES)}.")
+    cohort: str | None = Field(None, description="Only this birth-decade cohort.")
+
+    @model_validator(mode="after")
+    def _known_class(self) -> "Target":
+        if self.loyalty_class is not None and self.loyalty_class not in LOYALTY_CLASSES:
+            raise ValueError(f"loyalty_class must be one of {', '.join(LOYALTY_CLASSES)} (got {self.loyalty_class!r})")
+        return self
+
+
+class MeasureParams(Section):
+    """Parameters every measure has."""
+
+    firm: str | None = Field(None, description="Firm applying the measure (None = the focal firm).")
+    schedule: Schedule = Field(default_factory=Schedule)
+    target: Target = Field(default_factory=Target)
+    fixed_cost: float = Field(0.0, ge=0, le=1e12, description="Cost per active period, not attributed to any customer. Unit: money/period.")
+
+
+@rule
+def targets(segment, loyalty, cohort, customer_segment, customer_loyalty, customer_cohort):
+    """Whether a measure aimed at (segment, loyalty class, cohort) reaches a customer; a negative aim
+    (:data:`ANY`) does not restrict."""
+    return ((segment < 0 or segment == customer_segment) and (loyalty < 0 or loyalty == customer_loyalty)
+            and (cohort < 0 or cohort == customer_cohort))
+
+
+# columns of the measures table read by the compiled engine (one row per measure)
+KIND, FIRM, ACTIVE, SEGMENT, LOYALTY, COHORT, COST, EVENT_COST = range(8)
+P0 = 8  # first lever-specific parameter
+N_PARAMS = 8
+N_COLUMNS = P0 + N_PARAMS
+ANY = -1.0  # target column value meaning "no restriction"
+
+
+@dataclass
+class Context:
+    """What a measure may read and change in a period, outside the per-customer pass: the period,
+    and the firm-level prices and service levels the engine will use for it."""
+
+    period: int
+    list_price: np.ndarray
+    quality: np.ndarray
+    handling: np.ndarray
 
 
 class Measure:
-    """A lever one firm pulls. Subclasses implement :meth:`act`; contracts also :meth:`settle`.
+    """A lever one firm pulls. The constructor stores the parameters and resolves names to indices;
+    the work happens in :meth:`firm_effect` (firm-level, before the customers' pass), in the lever's
+    compiled rules (per customer, dispatched by kind code in :mod:`sim.kernel`), and in :meth:`settle`
+    (its costs, after the pass)."""
 
-    The constructor only stores and resolves names to indices; the work happens in :meth:`act`,
-    which the model calls once per period (also when the measure is not scheduled, because some
-    effects, like a running contract, outlive the campaign that created them).
-    """
+    acts_on_customers = True  # False for firm-level levers (no row in the customers' pass)
 
-    order = 50  # measures act in ascending order: prices first, then discounts, then the rest
+    def __init__(self, params: MeasureParams, scenario: "Scenario", code: int):
+        from ..population import cohort_names
 
-    def __init__(self, params, scenario: Scenario):
         self.params = params
+        self.code = code
         self.firm = scenario.firm_index(params.firm)
         t = params.target
         self.segment = None if t.segment is None else [s.name for s in scenario.segments].index(t.segment)
@@ -38,33 +121,38 @@ class Measure:
 
     def is_active(self, period: int) -> bool:
         """True if the schedule has the measure running in ``period``."""
-        s = self.params.schedule
-        if period < s.start or (s.end is not None and period >= s.end):
-            return False
-        return s.every is None or (period - s.start) % s.every < s.duration
+        return self.params.schedule.is_active(period)
 
-    def reach(self, model: "RetentionModel", rows: np.ndarray | None = None) -> np.ndarray:
-        """The firm's current customers that match the target: a mask over all rows, or over
-        ``rows`` (an index array) when given."""
-        c = model.customers
-        pick = (lambda col: col) if rows is None else (lambda col: col[rows])
-        mask = pick(c.firm) == self.firm
-        if self.segment is not None:
-            mask &= pick(c.segment) == self.segment
-        if self.loyalty_class is not None:
-            mask &= pick(c.loyalty) == self.loyalty_class
-        if self.cohort is not None:
-            mask &= pick(c.cohort) == self.cohort
-        return mask
+    def encode(self, row: np.ndarray) -> None:
+        """Fill this measure's row of the engine's measures table (the ACTIVE column is set per period)."""
+        row[:] = 0.0
+        row[KIND] = self.code
+        row[FIRM] = self.firm
+        row[SEGMENT] = ANY if self.segment is None else self.segment
+        row[LOYALTY] = ANY if self.loyalty_class is None else self.loyalty_class
+        row[COHORT] = ANY if self.cohort is None else self.cohort
+        row[COST] = self.per_customer_cost()
+        row[EVENT_COST] = self.event_cost()
+        values = self.kernel_params()
+        row[P0 : P0 + len(values)] = values
 
-    def act(self, model: "RetentionModel", period: int) -> np.ndarray | None:
-        """Apply this period's effect; return the mask of reached customers (None if inactive)."""
-        raise NotImplementedError
+    def kernel_params(self) -> tuple[float, ...]:
+        """The lever's own numbers for its compiled rules (columns P0, P0 + 1, ...)."""
+        return ()
 
-    def cost(self, reached: int) -> float:
-        """This period's cost given how many customers were reached (fixed + per customer)."""
-        return self.params.fixed_cost + self.per_customer_cost() * reached
+    def firm_effect(self, ctx: Context) -> None:
+        """Firm-level effect while active (e.g. a new list price); none by default."""
 
     def per_customer_cost(self) -> float:
-        """Cost attributed to each reached customer's relationship this period."""
+        """Cost of reaching one customer for one period, attributed to that customer's CLV."""
         return 0.0
+
+    def event_cost(self) -> float:
+        """Cost of one lever-specific event (a contract signed or renewed), attributed likewise."""
+        return 0.0
+
+    def settle(self, period: int, reached: np.ndarray, events: np.ndarray) -> float:
+        """Costs this period that no customer carries (the fixed cost while active). ``reached`` and
+        ``events`` count, per replication, the customers reached and the lever's events; their
+        per-customer costs are already in the books through the customers' pass."""
+        return self.params.fixed_cost if self.is_active(period) else 0.0

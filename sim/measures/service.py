@@ -1,21 +1,42 @@
-"""Service investment (000:446, 000:612, 003:63-69): better service quality (fewer incidents, better
-experiences) and better complaint handling for reached customers, at a cost per customer and period."""
+"""Service investment (DIM-B2B, DIM-LockIn, REVIERDIALOG): better service quality (fewer incidents,
+better experiences) and better complaint handling for reached customers, at a cost per customer and
+period."""
 
 from __future__ import annotations
 
-from .base import Measure
+from typing import Literal
+
+from pydantic import Field
+
+from .._jit import rule
+from .base import Measure, MeasureParams
+
+TYPE = "service"
 
 
-class Service(Measure):
-    """Raise quality and complaint handling of reached customers this period (each capped at 1)."""
+class ServiceParams(MeasureParams):
+    """Investment in service quality and complaint handling."""
 
-    def act(self, model, period):
-        if not self.is_active(period):
-            return None
-        reached = self.reach(model)
-        model.quality[reached] = (model.quality[reached] + self.params.quality_boost).clip(max=1.0)
-        model.handling[reached] = (model.handling[reached] + self.params.handling_boost).clip(max=1.0)
-        return reached
+    type: Literal["service"]
+    quality_boost: float = Field(0.15, ge=0, le=1, description="Added service quality (capped at 1). Unit: [0,1]. [invented]")
+    handling_boost: float = Field(0.3, ge=0, le=1, description="Added probability of resolving a complaint well (capped at 1). Unit: probability. [invented]")
+    cost_per_customer: float = Field(2.0, ge=0, le=1e7, description="Cost per reached customer. Unit: money/period. [invented]")
+
+
+@rule
+def boosted(level, boost):
+    """A service level raised by ``boost``, capped at 1."""
+    return min(level + boost, 1.0)
+
+
+class Lever(Measure):
+    """Raise quality and complaint handling of reached customers this period."""
+
+    def kernel_params(self):
+        return (self.params.quality_boost, self.params.handling_boost)
 
     def per_customer_cost(self):
         return self.params.cost_per_customer
+
+
+Params = ServiceParams

@@ -1,41 +1,90 @@
-"""Switching choice: who looks around, and what they pick (000:101, 000:334, 000:318), plus
-background churn from life events no firm influences (000:523).
+"""Switching choice: who looks around, and what they pick (DIM-Kommunikation, DIM-B2B), plus background
+churn from life events no firm influences (DIM-B2B: churn is never zero).
 
-A customer first *considers* alternatives with a probability that rises with dissatisfaction and is
-high when a contract expires. A considering customer then picks, by multinomial logit, among staying,
-every reachable competitor and leaving the market:
+A customer first *considers* alternatives with a probability that rises with dissatisfaction and is high
+when a contract expires. A considering customer then picks, by multinomial logit, among staying, every
+reachable competitor and leaving the market:
 
-    U_stay = q_cur * b_q + felt_price(paid) * b_p + bond * b_bond
-    U_j    = q_j * b_q + felt_price(p_j) * b_p - b_sc * perceived_cost / price_cur
-    U_out  = u_out - b_sc * perceived_cost / price_cur
+    U_stay = b_q * q_cur + b_p * felt_price(paid) + b_bond * bond
+    U_j    = b_q * q_j   + b_p * felt_price(p_j)  - barrier
+    U_out  = u_out - barrier,        barrier = b_sc * perceived switching cost / price_cur
 
 where ``felt_price`` compares each price with the customer's reference price (loss-averse). The bond
 enters only the stay option: it is the wish to stay. Switching costs enter every exit: they are the
-must-stay. Logit draws use the Gumbel trick, ``argmax(U + G)``.
+must-stay. The pick is ``argmax(U + Gumbel)``, which gives the logit probabilities ``softmax(U)``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._jit import rule
+from ..codes import OUT, P_CHOICE
+from ..rng import draw, gumbel, uniform
+from .experience import price_feeling
 
-def consideration(satisfaction: np.ndarray, expiring: np.ndarray, base: float, dissatisfied: float, at_expiry: float) -> np.ndarray:
+
+@rule
+def consideration(satisfaction, expiring, base, dissatisfied, at_expiry):
     """Probability of looking at alternatives: ``base + dissatisfied * (1 - s)^2``, at least
     ``at_expiry`` in the period a contract expires; capped at 1."""
     p = base + dissatisfied * (1.0 - satisfaction) ** 2
-    return np.minimum(np.where(expiring, np.maximum(p, at_expiry), p), 1.0)
+    if expiring and p < at_expiry:
+        p = at_expiry
+    return min(p, 1.0)
 
 
-def logit_pick(utilities: np.ndarray, available: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Index of the chosen option per row: ``argmax(U + Gumbel)`` over available options.
-
-    ``u`` holds uniforms of the same shape, turned into Gumbel noise ``-log(-log(u))``, so the
-    choice probabilities are ``softmax(U)`` over the available options.
-    """
-    g = -np.log(-np.log(np.clip(u, 1e-12, 1 - 1e-12)))
-    return np.argmax(np.where(available, utilities + g, -np.inf), axis=1)
+@rule
+def barrier(perceived_cost, price_current, coef):
+    """Disutility of any exit: ``coef * perceived switching cost / current list price``."""
+    return coef * perceived_cost / price_current
 
 
-def background_leave(u: np.ndarray, churn_p: np.ndarray) -> np.ndarray:
-    """Background churn: leave the market iff ``u < churn_p`` (geometric lifetime for fixed p)."""
+@rule
+def stay_utility(quality, felt_price, bond, quality_coef, price_coef, bond_coef):
+    """Utility of staying: service received, price paid (as felt) and the bond."""
+    return quality_coef * quality + price_coef * felt_price + bond_coef * bond
+
+
+@rule
+def switch_utility(quality, felt_price, barrier, quality_coef, price_coef):
+    """Utility of a competitor: its service quality and list price (as felt), minus the exit barrier."""
+    return quality_coef * quality + price_coef * felt_price - barrier
+
+
+@rule
+def choose(k0, k1, who, period, current, firm_quality, list_price, reachable, u_stay, reference, sensitivity,
+           loss_aversion, exit_barrier, quality_coef, price_coef, outside_utility):
+    """The option a considering customer picks: ``current`` (stay), another firm's index (switch) or
+    ``OUT`` (leave the market). Option j (firms 0..n-1, then leaving) gets Gumbel noise from word j of
+    the customer's CHOICE draws for this period, so the pick depends only on this customer's numbers.
+    Competitors are options only if ``reachable``."""
+    n = firm_quality.shape[0]
+    best = -1e300
+    pick = current
+    w0 = w1 = w2 = w3 = np.uint64(0)
+    for j in range(n + 1):
+        if j % 4 == 0:
+            w0, w1, w2, w3 = draw(k0, k1, who, period, P_CHOICE, j // 4)
+        word = w0 if j % 4 == 0 else (w1 if j % 4 == 1 else (w2 if j % 4 == 2 else w3))
+        if j == current:
+            util = u_stay
+        elif j == n:
+            util = outside_utility - exit_barrier
+        elif reachable:
+            felt = price_feeling(list_price[j], reference, sensitivity, 1.0, loss_aversion)
+            util = switch_utility(firm_quality[j], felt, exit_barrier, quality_coef, price_coef)
+        else:
+            continue
+        util += gumbel(uniform(word))
+        if util > best:
+            best = util
+            pick = j
+    return OUT if pick == n else pick
+
+
+@rule
+def background_leave(u, churn_p):
+    """Background churn: a life event ends the relationship iff ``u < churn_p`` (geometric lifetime for
+    a fixed probability)."""
     return u < churn_p

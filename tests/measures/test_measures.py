@@ -1,34 +1,60 @@
-"""Measures: schedules, targeting, and each lever's direct effect and cost."""
+"""Measures: schedules, targeting, the registry, and each lever's rule, effect and cost."""
 
 import numpy as np
 import pytest
 
 from conftest import run_model, scenario
+from sim import measures
+from sim.codes import Event
+from sim.measures import contract, discount, nostalgia, service
+from sim.measures.base import Schedule, targets
 from sim.model import RetentionModel
-from sim.params import Scenario, Schedule
-
-
-def _measure(schedule):
-    from sim.measures.base import Measure
-
-    sc = Scenario.model_validate({"measures": [{"type": "discount", "schedule": schedule}]})
-    return Measure(sc.measures[0], sc)
+from sim.params import Scenario
 
 
 def test_schedule_windows_and_pulses():
-    m = _measure({"start": 2, "end": 10, "every": 4, "duration": 2})
-    assert [t for t in range(12) if m.is_active(t)] == [2, 3, 6, 7]
-    assert [t for t in range(4) if _measure({"start": 1}).is_active(t)] == [1, 2, 3]
+    s = Schedule(start=2, end=10, every=4, duration=2)
+    assert [t for t in range(12) if s.is_active(t)] == [2, 3, 6, 7]
+    assert [t for t in range(4) if Schedule(start=1).is_active(t)] == [1, 2, 3]
     with pytest.raises(ValueError):
         Schedule(start=5, end=5)
 
 
-def _two_segments(measures, **sim):
+def test_registry_derives_schema_types_and_codes():
+    assert measures.TYPES == tuple(lever.TYPE for lever in measures.LEVERS)
+    assert sorted(measures.CODE.values()) == list(range(len(measures.LEVERS)))
+    for lever in measures.LEVERS:
+        sc = Scenario.model_validate({"measures": [{"type": lever.TYPE, **({"cohort": "1980s"} if lever is nostalgia else {})}]})
+        built = measures.build(sc)
+        assert isinstance(built[0], lever.Lever) and built[0].kind == lever.TYPE
+
+
+def test_targeting_rule():
+    assert targets(-1, -1, -1, 3, 2, 1)
+    assert targets(3, -1, -1, 3, 2, 1) and not targets(2, -1, -1, 3, 2, 1)
+    assert not targets(-1, 1, -1, 3, 2, 1) and not targets(-1, -1, 0, 3, 2, 1)
+
+
+def test_lever_rules():
+    assert discount.discounted(30.0, 0.2) == 24.0
+    assert service.boosted(0.9, 0.3) == 1.0 and np.isclose(service.boosted(0.5, 0.3), 0.8)
+    assert contract.can_sign(0, -1, 5) and not contract.can_sign(1, -1, 5) and not contract.can_sign(0, 12, 5)
+    assert contract.expires(12, 11) and not contract.expires(12, 10)
+    assert contract.renews(0.69, 0.7) and not contract.renews(0.7, 0.7)
+    assert contract.fee_charged(100.0, True, False) == 0.0 and contract.fee_charged(100.0, True, True) == 100.0
+    assert contract.fee_charged(100.0, False, False) == 100.0
+    assert np.isclose(nostalgia.boost_level(0.5, 0.9, 0.5, 0.4, 0.0), 0.4 * 0.5 * 0.8)
+    assert nostalgia.boost_level(0.5, 0.4, 0.5, 0.4, 0.0) == 0.0
+    assert np.isclose(nostalgia.boost_level(0.5, 0.25, 0.5, 0.4, 0.2), -0.1)
+    assert nostalgia.exposed(0.3, 0.1) == 0.3 and nostalgia.exposed(0.0, 0.1) == 0.1 and nostalgia.exposed(0.0, -0.1) == -0.1
+
+
+def _two_segments(measure_list, **sim):
     return scenario(
         simulation={"customers": 3000, "periods": 6, **sim},
         segments=[{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}],
         mechanisms={"arrivals": False},
-        measures=measures,
+        measures=measure_list,
     )
 
 
@@ -42,11 +68,19 @@ def test_discount_lowers_price_paid_for_the_target_only_and_is_reported_as_foreg
     assert np.isclose(f.discounts, 6.0 * on.sum(), rtol=1e-5) and f.measure_costs == 0.0
 
 
-def test_service_raises_quality_and_handling_and_costs_per_customer():
-    m = RetentionModel(_two_segments([{"type": "service", "quality_boost": 0.2, "handling_boost": 0.3, "cost_per_customer": 2.0, "fixed_cost": 100.0}]), rng=1)
-    m.step()
-    assert np.allclose(m.quality[m.customers.firm == 0], 0.8) and np.allclose(m.handling[m.customers.firm == 0], 0.8)
-    assert np.isclose(m.firms[0].measure_costs, 100.0 + 2.0 * m.firms[0].active)
+def test_service_lowers_incidents_and_costs_per_customer_plus_fixed():
+    def run(with_service):
+        ms = [{"type": "service", "quality_boost": 0.3, "handling_boost": 0.3, "cost_per_customer": 2.0, "fixed_cost": 100.0}] if with_service else []
+        m = RetentionModel(_two_segments(ms, customers=20000), rng=1)
+        m.step()
+        return m
+    on, off = run(True), run(False)
+    f = on.firms[0]
+    assert np.isclose(f.measure_costs, 2.0 * f.active) and f.fixed_costs == 100.0
+    assert np.isclose(f.profit, f.revenue - f.serving_costs - f.measure_costs - f.fixed_costs)
+    def incidents(m):
+        return int(((m.customers.events & Event.INCIDENT) != 0)[m.customers.firm == 0].sum())
+    assert incidents(on) < 0.6 * incidents(off)  # incident risk scales with 1 - quality: 0.3/0.4 of before, same draws
 
 
 def test_loyalty_class_targeting_reaches_only_that_class():
@@ -54,26 +88,39 @@ def test_loyalty_class_targeting_reaches_only_that_class():
     before = m.customers.loyalty.copy()
     m.step()
     paid = m.customers.price_paid
-    assert np.allclose(paid[(before == 3) & (m.customers.firm == 0)], 15.0)
-    assert np.allclose(paid[(before != 3) & (m.customers.firm == 0)], 30.0)
+    focal = m.customers.firm[: before.size] == 0
+    assert np.allclose(paid[(before == 3) & focal], 15.0)
+    assert np.allclose(paid[(before != 3) & focal], 30.0)
 
 
 def test_contracts_sign_new_customers_charge_exit_fees_and_renew_at_the_stated_rate():
     spec = scenario(simulation={"customers": 20000, "periods": 13}, mechanisms={"arrivals": False},
-                    measures=[{"type": "contract", "term": 12, "exit_fee": 50.0, "renewal_prob": 0.7}])
+                    measures=[{"type": "contract", "term": 12, "exit_fee": 50.0, "renewal_prob": 0.7, "cost_per_contract": 4.0}])
     m = RetentionModel(spec, rng=2)
     m.step()
     c = m.customers
-    assert (c.contract_end[c.firm == 0] == 12).all()
-    fees = m.firms[0].exit_fees
-    left_early = m.firms[0].churned
-    assert np.isclose(fees, 50.0 * left_early)  # everybody who left in period 0 paid the fee
+    f = m.firms[0]
+    assert (c.contract_end[c.firm == 0] == 12).all() and f.contracts_signed == f.active
+    assert np.isclose(f.measure_costs, 4.0 * f.active)
+    # everybody who left by choice in period 0 paid the fee; life-event leavers are released by default
+    assert f.exit_fees == 50.0 * (f.switched_out + f.left_market) and f.life_event > 0
     for _ in range(11):
         m.step()
     f = m.firms[0]
     stayed = f.active - f.churned
     p = f.renewals / stayed
     assert abs(p - 0.7) < 4 * np.sqrt(0.21 / stayed)
+
+
+def test_life_event_leavers_pay_the_exit_fee_only_when_the_contract_says_so():
+    def fees(life_event_fee):
+        spec = scenario(simulation={"customers": 5000, "periods": 3}, mechanisms={"arrivals": False, "choice": False},
+                        measures=[{"type": "contract", "exit_fee": 1e6, "life_event_fee": life_event_fee}])
+        f = run_model(spec, seed=3).firms[0]
+        return f.exit_fees, f.life_event
+    assert fees(False)[0] == 0.0
+    paid, leavers = fees(True)
+    assert leavers > 0 and paid == 1e6 * leavers
 
 
 def test_forced_contract_lowers_satisfaction():
@@ -88,6 +135,7 @@ def test_forced_contract_lowers_satisfaction():
 def test_price_change_sets_list_price_while_active():
     m = RetentionModel(_two_segments([{"type": "price_change", "factor": 1.5, "schedule": {"start": 1}}]), rng=1)
     m.step()
-    assert m.list_price[0] == 30.0
+    assert m.engine.firms.list_price[0] == 30.0
     m.step()
-    assert np.isclose(m.list_price[0], 45.0) and np.allclose(m.customers.price_paid[m.customers.firm == 0], 45.0)
+    assert np.isclose(m.engine.firms.list_price[0], 45.0)
+    assert np.allclose(m.customers.price_paid[m.customers.firm == 0], 45.0)

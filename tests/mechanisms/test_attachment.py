@@ -1,26 +1,29 @@
-"""Attachment mechanism: exit fees while the contract runs, the attachment score, the 2x2 classes."""
+"""Attachment rules: exit fees while the contract runs, the attachment score, the 2x2 classes."""
 
 import numpy as np
 
-from sim.mechanisms.attachment import ATTACHED_ONLY, BONDED_ONLY, BOTH, NEITHER, attachment_score, classify, exit_fee_due, grow_lockin
+from sim.codes import ATTACHED_ONLY, BONDED_ONLY, BOTH, NEITHER
+from sim.mechanisms.attachment import attachment_score, classify, exit_fee_due, grow_lockin, switching_cost
 
 
 def test_exit_fee_due_until_the_last_contract_period():
-    end = np.array([12, 12, 12, -1])
-    fee = np.array([100.0, 100.0, 100.0, 100.0])
-    assert exit_fee_due(end, fee, 10).tolist() == [100.0] * 3 + [0.0]
-    assert exit_fee_due(end, fee, 11).tolist() == [0.0] * 4  # leaving at the end of the last period is free
+    assert [exit_fee_due(12, 100.0, t) for t in (0, 10)] == [100.0, 100.0]
+    assert exit_fee_due(12, 100.0, 11) == 0.0  # leaving at the end of the last period is free
+    assert exit_fee_due(-1, 100.0, 0) == 0.0
 
 
 def test_attachment_score_and_no_alternative():
-    a = attachment_score(np.array([0.0, 90.0, 0.0]), np.array([30.0, 30.0, 30.0]), 3.0, np.array([False, False, True]))
-    assert np.allclose(a, [0.0, 1 - np.exp(-1), 1.0])
+    assert attachment_score(0.0, 30.0, 3.0, False) == 0.0
+    assert np.isclose(attachment_score(90.0, 30.0, 3.0, False), 1 - np.exp(-1))
+    assert attachment_score(0.0, 30.0, 3.0, True) == 1.0
+    assert switching_cost(100.0, 20.0, 5.0) == 125.0
 
 
 def test_lockin_grows_to_cap():
-    assert grow_lockin(np.array([90.0]), np.array([20.0]), np.array([100.0]))[0] == 100.0
+    assert grow_lockin(90.0, 20.0, 100.0) == 100.0
+    assert grow_lockin(10.0, 20.0, 100.0) == 30.0
 
 
 def test_classification_two_by_two():
-    codes = classify(np.array([0.8, 0.2, 0.8, 0.2]), np.array([0.1, 0.9, 0.9, 0.1]), 0.5, 0.5)
-    assert codes.tolist() == [BONDED_ONLY, ATTACHED_ONLY, BOTH, NEITHER]
+    got = [classify(b, a, 0.5, 0.5) for b, a in ((0.8, 0.1), (0.2, 0.9), (0.8, 0.9), (0.2, 0.1), (0.5, 0.5))]
+    assert got == [BONDED_ONLY, ATTACHED_ONLY, BOTH, NEITHER, BOTH]  # thresholds are inclusive

@@ -1,26 +1,56 @@
-"""Choice mechanism: Gumbel-max draws reproduce logit probabilities; consideration rules."""
+"""Choice rules: the logit pick reproduces softmax probabilities from a customer's own numbers;
+consideration; background churn."""
 
 import numpy as np
 
-from sim.mechanisms.choice import background_leave, consideration, logit_pick
+from conftest import z_tolerance
+from sim.codes import OUT
+from sim.mechanisms.choice import background_leave, barrier, choose, consideration, stay_utility, switch_utility
+from sim.rng import key
+
+Z = z_tolerance()
+K0, K1 = key(20261123)
 
 
-def test_gumbel_pick_matches_softmax(rng):
-    n = 200_000
-    u = np.tile(np.array([[1.0, 0.0, -1.0]]), (n, 1))
-    avail = np.ones_like(u, dtype=bool)
-    pick = logit_pick(u, avail, rng.random(u.shape))
-    want = np.exp([1.0, 0.0, -1.0]) / np.exp([1.0, 0.0, -1.0]).sum()
-    got = np.bincount(pick, minlength=3) / n
-    assert np.all(np.abs(got - want) < 4 * np.sqrt(want * (1 - want) / n))
-    avail[:, 0] = False
-    assert not (logit_pick(u, avail, rng.random(u.shape)) == 0).any()
+def _pick(who, current=0, reachable=True, u_stay=1.0, quality=(0.5, 0.5), prices=(30.0, 30.0), bar=0.0, outside=-1.0):
+    return choose(K0, K1, who, 7, current, np.array(quality), np.array(prices), reachable, u_stay, 30.0, 1.0, 2.0, bar,
+                  2.0, 4.0, outside)
+
+
+def test_logit_pick_matches_softmax():
+    # utilities: stay 1.0, rival 2 * 0.5 = 1.0 ... make them distinct: rival quality 0 -> 0, leave -1
+    n = 60_000
+    picks = np.array([_pick(i, quality=(0.5, 0.0)) for i in range(n)])
+    u = np.array([1.0, 0.0, -1.0])
+    want = np.exp(u) / np.exp(u).sum()
+    got = np.array([(picks == 0).mean(), (picks == 1).mean(), (picks == OUT).mean()])
+    assert np.all(np.abs(got - want) < Z * np.sqrt(want * (1 - want) / n)), (got, want)
+
+
+def test_unreachable_competitors_are_never_picked_and_the_pick_is_a_pure_function():
+    picks = {_pick(i, reachable=False) for i in range(5000)}
+    assert picks == {0, OUT}
+    assert [_pick(i) for i in range(50)] == [_pick(i) for i in range(50)]
+
+
+def test_barrier_lowers_every_exit():
+    n = 20_000
+    free = np.mean([_pick(i) != 0 for i in range(n)])
+    held = np.mean([_pick(i, bar=barrier(90.0, 30.0, 1.0)) != 0 for i in range(n)])
+    assert held < free / 5
+
+
+def test_utilities():
+    assert stay_utility(0.5, -0.1, 0.4, 2.0, 4.0, 6.0) == 2.0 * 0.5 + 4.0 * -0.1 + 6.0 * 0.4
+    assert switch_utility(0.5, 0.1, 1.0, 2.0, 4.0) == 2.0 * 0.5 + 4.0 * 0.1 - 1.0
 
 
 def test_consideration_rises_with_dissatisfaction_and_at_expiry():
-    p = consideration(np.array([1.0, 0.0, 1.0]), np.array([False, False, True]), 0.05, 0.5, 0.9)
-    assert np.allclose(p, [0.05, 0.55, 0.9])
+    assert np.isclose(consideration(1.0, False, 0.05, 0.5, 0.9), 0.05)
+    assert np.isclose(consideration(0.0, False, 0.05, 0.5, 0.9), 0.55)
+    assert np.isclose(consideration(1.0, True, 0.05, 0.5, 0.9), 0.9)
+    assert consideration(0.0, True, 0.9, 0.9, 0.9) == 1.0
 
 
 def test_background_leave():
-    assert background_leave(np.array([0.01, 0.5]), np.array([0.05, 0.05])).tolist() == [True, False]
+    assert background_leave(0.01, 0.05) and not background_leave(0.5, 0.05) and not background_leave(0.05, 0.05)

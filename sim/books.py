@@ -1,0 +1,100 @@
+"""All money in one place: margin, discounts, measure and acquisition costs, renewals, exit fees, the
+booking of customer lifetime value (CLV) and the firms' books.
+
+Timing convention: margin is booked at the *start* of every period in which a customer is active
+(period 0 of the relationship included), leaving happens at the *end* of a period, and the discount
+rate ``d`` is per period. The CLV of a relationship is the sum over its periods k = 0, 1, ... of
+``(margin_k - attributed costs_k + exit fee_k) / (1 + d)^k``, minus its acquisition cost. With constant
+survival probability r and margin m, E[CLV] = sum_k m r^k / (1+d)^k = m (1 + d) / (1 + d - r).
+
+Costs a customer causes (serving her, a measure reaching her, her contract being signed or renewed,
+her acquisition) are attributed to her relationship's CLV; a measure's fixed cost is not. So with
+d = 0, summed CLV equals the firms' profit plus their fixed costs, exactly (a tested identity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import rule
+from .codes import LOYALTY_CLASSES
+
+# per-firm sums the compiled customers' pass returns for each period (per replication and firm)
+SUMS = (
+    "active", "cohort_active", "revenue", "list_revenue", "serving_costs", "measure_costs", "exit_fees",
+    "switched_in", "switched_out", "left_market", "life_event", "renewals", "contracts_signed",
+    "satisfaction", "bond", "attachment", *(f"class_{k}" for k in LOYALTY_CLASSES),
+)
+(S_ACTIVE, S_COHORT, S_REVENUE, S_LIST_REVENUE, S_SERVING, S_MEASURE_COSTS, S_EXIT_FEES, S_SWITCHED_IN,
+ S_SWITCHED_OUT, S_LEFT_MARKET, S_LIFE_EVENT, S_RENEWALS, S_SIGNED, S_SATISFACTION, S_BOND, S_ATTACHMENT,
+ S_CLASS0, S_CLASS1, S_CLASS2, S_CLASS3) = range(len(SUMS))
+
+# what the per-period table reports for each firm (one row per period and firm)
+FIRM_STATS = (
+    "active", "cohort_active", "acquired", "switched_in", "switched_out", "left_market", "life_event",
+    "churned", "renewals", "contracts_signed", "revenue", "discounts", "exit_fees", "serving_costs",
+    "measure_costs", "fixed_costs", "acquisition_costs", "profit", "mean_satisfaction", "mean_bond",
+    "mean_attachment", *(f"share_{k}" for k in LOYALTY_CLASSES),
+)
+COUNTS = ("active", "cohort_active", "acquired", "switched_in", "switched_out", "left_market", "life_event",
+          "churned", "renewals", "contracts_signed")
+MONEY = ("revenue", "discounts", "exit_fees", "serving_costs", "measure_costs", "fixed_costs", "acquisition_costs", "profit")
+STAT = {name: k for k, name in enumerate(FIRM_STATS)}
+
+
+@rule
+def margin(price_paid, unit_cost, attributed_cost):
+    """Margin of one active customer-period: price paid minus the cost to serve her minus the cost of
+    the measures that reached her."""
+    return price_paid - unit_cost - attributed_cost
+
+
+def discount_factors(periods: int, rate: float) -> np.ndarray:
+    """``(1 + rate) ** -k`` for relationship ages k = 0 .. periods."""
+    return np.power(1.0 + rate, -np.arange(periods + 1, dtype=np.float64))
+
+
+def expected_clv(margin: float, survival: float, rate: float, horizon: int | None = None) -> float:
+    """Closed form E[CLV] = m * sum_{k<T} (r/(1+d))^k; ``horizon=None`` gives m (1+d) / (1+d-r)."""
+    q = survival / (1.0 + rate)
+    if horizon is None:
+        return margin / (1.0 - q)
+    return margin * (1.0 - q**horizon) / (1.0 - q)
+
+
+class Books:
+    """The firms' books: one row of :data:`FIRM_STATS` per period, replication and firm.
+
+    ``ledger[t, r, f, k]`` is statistic k of firm f in replication r in period t.
+    """
+
+    def __init__(self, periods: int, replications: int, firms: int):
+        self.ledger = np.zeros((periods, replications, firms, len(FIRM_STATS)))
+
+    def acquire(self, period: int, counts: np.ndarray, cost_per_acquisition: np.ndarray) -> None:
+        """New customers joining in ``period`` (counts per replication and firm) and what they cost."""
+        row = self.ledger[period]
+        row[:, :, STAT["acquired"]] = counts
+        row[:, :, STAT["acquisition_costs"]] = counts * cost_per_acquisition[None, :]
+
+    def close(self, period: int, sums: np.ndarray, fixed_costs: np.ndarray) -> None:
+        """Enter the period's figures from the customers' pass (``sums[r, f, :]`` by :data:`SUMS`) and
+        the measures' fixed costs per firm, and derive churn, profit, means and class shares."""
+        row = self.ledger[period]
+        s = sums
+        for name, k in (("active", S_ACTIVE), ("cohort_active", S_COHORT), ("switched_in", S_SWITCHED_IN),
+                        ("switched_out", S_SWITCHED_OUT), ("left_market", S_LEFT_MARKET), ("life_event", S_LIFE_EVENT),
+                        ("renewals", S_RENEWALS), ("contracts_signed", S_SIGNED), ("revenue", S_REVENUE),
+                        ("exit_fees", S_EXIT_FEES), ("serving_costs", S_SERVING), ("measure_costs", S_MEASURE_COSTS)):
+            row[:, :, STAT[name]] = s[:, :, k]
+        row[:, :, STAT["discounts"]] = s[:, :, S_LIST_REVENUE] - s[:, :, S_REVENUE]
+        row[:, :, STAT["fixed_costs"]] = fixed_costs[None, :]
+        row[:, :, STAT["churned"]] = s[:, :, S_SWITCHED_OUT] + s[:, :, S_LEFT_MARKET] + s[:, :, S_LIFE_EVENT]
+        row[:, :, STAT["profit"]] = (s[:, :, S_REVENUE] + s[:, :, S_EXIT_FEES] - s[:, :, S_SERVING] - s[:, :, S_MEASURE_COSTS]
+                                     - fixed_costs[None, :] - row[:, :, STAT["acquisition_costs"]])
+        active = s[:, :, S_ACTIVE]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for name, k in (("mean_satisfaction", S_SATISFACTION), ("mean_bond", S_BOND), ("mean_attachment", S_ATTACHMENT)):
+                row[:, :, STAT[name]] = np.where(active > 0, s[:, :, k] / active, np.nan)
+            for j, cls in enumerate(LOYALTY_CLASSES):
+                row[:, :, STAT[f"share_{cls}"]] = np.where(active > 0, s[:, :, S_CLASS0 + j] / active, np.nan)

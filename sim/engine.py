@@ -1,0 +1,239 @@
+"""The engine: a population of customers (one or several replications) stepped period by period.
+
+Per period, Python only decides what is firm-level (which measures run, at what list prices), calls the
+compiled customers' pass (:mod:`sim.kernel`) and keeps the books (:mod:`sim.books`)::
+
+    measures are planned -> arrivals join -> every customer's period -> relationships close -> books close
+
+A batched run holds R replications as one population, each customer keyed by (her replication's seed,
+her id), so replication r gives exactly the numbers of a single run with seed r: batching only saves the
+fixed cost of a period. :class:`sim.model.RetentionModel` wraps a one-replication engine as a
+``mesa.Model``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence
+
+import numpy as np
+
+from . import books as books_mod
+from . import kernel, measures, population, relationships, rng
+from ._jit import compile_once
+from .books import S_LEFT_MARKET, S_LIFE_EVENT, S_SWITCHED_OUT, Books
+from .codes import CENSORED
+from .measures.base import ACTIVE, N_COLUMNS, Context
+from .params import Scenario
+from .mechanisms.bonding import phase_codes
+from .population import Customers
+
+PARALLEL_MIN_ROWS = 8 * kernel.CHUNK  # below this a period is too short for threads to pay
+MAX_DEFAULT_THREADS = 8
+
+
+def default_threads() -> int:
+    """Threads a run may use: ``RETENTION_SIM_THREADS`` if set, else the cores this process may run on
+    (at most 8)."""
+    env = os.environ.get("RETENTION_SIM_THREADS", "").strip()
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValueError(f"RETENTION_SIM_THREADS must be a positive integer, got {env!r}") from None
+        if value < 1:
+            raise ValueError(f"RETENTION_SIM_THREADS must be a positive integer, got {env!r}")
+        return value
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_THREADS))
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A shared pool of ``threads`` worker threads (they wait on a queue, never spin)."""
+    if threads not in _POOLS:
+        _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="retention-sim")
+    return _POOLS[threads]
+
+
+class Engine:
+    """Customers, firms' books and relationship log of ``len(seeds)`` replications of one scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The validated scenario.
+    seeds : sequence of int
+        One seed per replication (0 <= seed < 2**63).
+    threads : int, optional
+        Cap on worker threads (default :func:`default_threads`); threads are used only for populations
+        of at least ``PARALLEL_MIN_ROWS`` rows, and results are bit-identical for any number.
+    """
+
+    def __init__(self, scenario: Scenario, seeds: Sequence[int], threads: int | None = None):
+        sc = self.scenario = scenario
+        self.seeds = [int(s) for s in seeds]
+        if not self.seeds:
+            raise ValueError("an engine needs at least one seed")
+        self.replications = len(self.seeds)
+        self.keys = np.array([rng.key(s) for s in self.seeds], dtype=np.uint64)
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {threads}")
+        self.threads = threads if threads is not None else default_threads()
+        self.horizon = sc.simulation.periods
+        self.n_firms = len(sc.firms)
+        self.n_initial = sc.simulation.customers
+
+        self.measures = measures.build(sc) if sc.mechanisms.measures else []
+        self.table = np.zeros((len(self.measures), N_COLUMNS))
+        for m, row in zip(self.measures, self.table):
+            m.encode(row)
+        self.params = kernel.rule_params(sc)
+        self.base = kernel.firm_table(sc)
+        self.segments = kernel.segment_table(sc)
+        self.traits = population.trait_tables(sc)
+        self.discount = books_mod.discount_factors(self.horizon, sc.simulation.discount_rate)
+        self.cost_per_acquisition = np.array([f.cost_per_acquisition for f in sc.firms], dtype=np.float64)
+        self.arrival_rates = np.array([f.acquisition_spend / f.cost_per_acquisition if sc.mechanisms.arrivals else 0.0
+                                       for f in sc.firms], dtype=np.float64)
+
+        _ensure_compiled()
+        self.customers = Customers(population.expected_rows(sc, self.replications))
+        self.books = Books(self.horizon, self.replications, self.n_firms)
+        self.log = relationships.Log(max(1024, self.customers.capacity // 4))
+        self.next_id = np.full(self.replications, self.n_initial, dtype=np.int64)
+        self.period = 0
+        self.firms = self.base  # the firm-level numbers of the current period
+        rows = self.customers.grow(self.replications * self.n_initial)
+        population.init_market(self.replications, self.n_initial, self.keys, self.customers.view(), self.traits, self.base.list_price)
+        assert rows.stop == self.customers.n
+
+    # ------------------------------------------------------------------ the period
+    def step(self) -> None:
+        """One period for every replication."""
+        t = self.period
+        if t >= self.horizon:
+            raise RuntimeError(f"the run has reached its horizon of {self.horizon} periods")
+        ctx = self.plan(t)
+        self.arrive(t)
+        sums, counts = self.customers_pass(t, ctx)
+        self.close_relationships(t, sums)
+        fixed = np.zeros(self.n_firms)
+        for k, m in enumerate(self.measures):
+            fixed[m.firm] += m.settle(t, counts[:, k, kernel.REACHED], counts[:, k, kernel.SIGNED:])
+        self.books.close(t, sums, fixed)
+        self.period += 1
+
+    def arrive(self, t: int) -> None:
+        """New customers join at the start of period t >= 1 (the period-0 market is the initial one),
+        expecting the firm's list price of the period."""
+        if t == 0 or not self.arrival_rates.any():
+            return
+        counts = population.arrival_counts(t, self.keys, self.arrival_rates, np.zeros((self.replications, self.n_firms), dtype=np.int64))
+        self.books.acquire(t, counts, self.cost_per_acquisition)
+        total = int(counts.sum())
+        if total:
+            row = self.customers.n
+            self.customers.grow(total)
+            population.init_arrivals(row, t, counts, self.next_id, self.keys, self.customers.view(), self.traits,
+                                     self.firms.list_price, self.cost_per_acquisition)
+
+    def plan(self, t: int) -> Context:
+        """Firm-level decisions of period t: which measures run, and their firm-level effects."""
+        ctx = Context(period=t, list_price=self.base.list_price.copy(), quality=self.base.quality.copy(),
+                      handling=self.base.handling.copy())
+        for m, row in zip(self.measures, self.table):
+            active = m.is_active(t)
+            row[ACTIVE] = 1.0 if active and m.acts_on_customers else 0.0
+            if active:
+                m.firm_effect(ctx)
+        self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling)
+        return ctx
+
+    def customers_pass(self, t: int, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+        """Every customer's period; returns per-firm sums (replication x firm x :data:`books.SUMS`) and
+        per-measure counters (replication x measure x 3), added up in chunk order."""
+        n = self.customers.n
+        chunks = max(1, math.ceil(n / kernel.CHUNK))
+        sums = np.zeros((chunks, self.replications, self.n_firms, len(books_mod.SUMS)))
+        counts = np.zeros((chunks, self.replications, len(self.measures), kernel.N_COUNTERS))
+        args = (n, self.n_initial, self.customers.view(), self.firms, self.segments, self.table, self.keys,
+                self.discount, self.params, sums, counts)
+        threads = self.threads_for(n)
+        if threads == 1:
+            kernel.customers_pass(t, 0, chunks, *args)
+        else:
+            bounds = np.linspace(0, chunks, min(chunks, 4 * threads) + 1).astype(int)
+            jobs = [_pool(threads).submit(kernel.customers_pass, t, int(a), int(b), *args) for a, b in zip(bounds[:-1], bounds[1:])]
+            for job in jobs:
+                job.result()
+        return sums.sum(axis=0), counts.sum(axis=0)
+
+    def threads_for(self, rows: int) -> int:
+        """Threads for a pass over ``rows`` rows: one below ``PARALLEL_MIN_ROWS``, else the cap."""
+        return 1 if rows < PARALLEL_MIN_ROWS else max(1, min(self.threads, math.ceil(rows / kernel.CHUNK)))
+
+    def close_relationships(self, t: int, sums: np.ndarray) -> None:
+        """Log the relationships that ended in period t; switchers begin anew in t + 1."""
+        ending = int(sums[:, :, [S_SWITCHED_OUT, S_LEFT_MARKET, S_LIFE_EVENT]].sum())
+        if not ending:
+            return
+        view = self.log.reserve(ending)
+        self.log.n = relationships.close_relationships(t, self.customers.n, self.customers.view(), view, self.log.n,
+                                                       self.segments.initial_trust, self.segments.fit_sd, self.keys)
+
+    # ------------------------------------------------------------------ results
+    def run(self) -> None:
+        """Step to the horizon."""
+        while self.period < self.horizon:
+            self.step()
+
+    def relationship_arrays(self) -> dict[str, np.ndarray]:
+        """Every relationship of the run so far: the ended ones, then the running ones censored at the
+        last period stepped."""
+        log = relationships.Log(self.log.n + self.customers.n + 1)
+        for k, a in self.log.arrays().items():
+            log.cols[k][: self.log.n] = a
+        log.n = self.log.n
+        view = log.reserve(0)
+        log.n = relationships.censor(self.period, self.customers.n, self.customers.view(), view, log.n, CENSORED)
+        out = log.arrays()
+        out["censored"] = np.arange(log.n) >= self.log.n
+        return out
+
+
+_COMPILED = False
+
+
+def _ensure_compiled() -> None:
+    """Compile (or load from the disk cache) every entry point once per process."""
+    global _COMPILED
+    if not _COMPILED:
+        _COMPILED = True
+        compile_once(_warm_up)
+
+
+def _warm_up() -> None:
+    """Run a tiny scenario that exercises every mechanism and lever, so every entry point compiles."""
+    sc = Scenario.model_validate({
+        "simulation": {"customers": 40, "periods": 3},
+        "segments": [{"name": "a", "share": 0.5, "background_churn": {"distribution": "beta", "alpha": 0.5, "beta": 5.0}},
+                     {"name": "b", "share": 0.5, "no_alternative_share": 0.5}],
+        "firms": [{"name": "f", "initial_share": 0.5, "acquisition_spend": 3000.0},
+                  {"name": "g", "initial_share": 0.5, "acquisition_spend": 3000.0}],
+        "measures": [{"type": t, **extra} for t, extra in (
+            ("price_change", {"firm": "g"}), ("discount", {}), ("service", {}), ("contract", {"term": 1}),
+            ("nostalgia", {"cohort": "1980s"}))],
+    })
+    engine = Engine(sc, [1], threads=1)
+    engine.run()
+    engine.relationship_arrays()
+    c = engine.customers
+    phase_codes(c.rel_start, c.trust, 3, 12)

@@ -1,0 +1,288 @@
+"""The customers' period: every rule, applied to every customer, in one compiled pass.
+
+:func:`customers_period` is the documented schedule of a customer's period; it calls the rules of
+:mod:`sim.mechanisms`, :mod:`sim.measures` and :mod:`sim.books`, each written once, in this order:
+
+1. the measures that reach her act (discount on the price she pays, better service, a contract signed,
+   a campaign), and what they cost is attributed to her;
+2. her margin is booked (start-of-period convention, :mod:`sim.books`);
+3. experience (incident, complaint, price fairness, forced binding) updates satisfaction and her
+   reference price;
+4. satisfaction builds trust and commitment; the nostalgia boost decays;
+5. lock-in grows, barriers give attachment, and bond x attachment her loyalty class;
+6. she may consider alternatives and then picks among staying, competitors and leaving (logit);
+7. a life event may end the relationship (background churn);
+8. a contract in its last period expires or renews;
+9. a leaver under contract pays the exit fee.
+
+Her random numbers for the period are one Philox block (incident, experience noise, consideration,
+life event) plus, only when needed, blocks for the choice, the renewal and a new fit; all keyed by her
+id, the period and their purpose (:mod:`sim.rng`). Blocks for 256 rows are computed together in a loop
+the compiler vectorises, then the rows are processed one by one.
+
+:func:`customers_pass` runs chunks of ``CHUNK`` rows and writes one set of per-firm sums per chunk; the
+caller adds them up in chunk order, so results are bit-identical however chunks are spread over threads.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from . import books
+from ._jit import rule
+from .books import (S_ACTIVE, S_ATTACHMENT, S_BOND, S_CLASS0, S_COHORT, S_EXIT_FEES, S_LEFT_MARKET, S_LIFE_EVENT,
+                    S_LIST_REVENUE, S_MEASURE_COSTS, S_RENEWALS, S_REVENUE, S_SATISFACTION, S_SERVING, S_SIGNED,
+                    S_SWITCHED_IN, S_SWITCHED_OUT)
+from .codes import (EV_COMPLAINT, EV_CONSIDERED, EV_CONTRACT_EXPIRED, EV_CONTRACT_RENEWED, EV_CONTRACT_SIGNED,
+                    EV_EXIT_FEE_PAID, EV_HANDLED_WELL, EV_INCIDENT, EV_JOINED, EV_LEFT_MARKET, EV_LIFE_EVENT, EV_SWITCHED,
+                    MEASURE_BIT, OUT, P_PERIOD, P_RENEWAL)
+from .measures import CONTRACT, DISCOUNT, NOSTALGIA, SERVICE, contract, discount, nostalgia, service
+from .measures.base import ACTIVE, COHORT, COST, EVENT_COST, FIRM, KIND, LOYALTY, P0, SEGMENT, targets
+from .mechanisms import attachment, bonding, choice, experience
+from .rng import draw, normal, uniform
+
+CHUNK = 16384  # rows per chunk: the unit of work of a thread and of the partial sums
+BLOCK = 256    # rows whose random blocks are computed together
+
+# columns of the per-measure counters (per chunk, replication and measure)
+REACHED, SIGNED, RENEWED = range(3)
+N_COUNTERS = 3
+
+# the scenario's numbers the customers' pass reads
+Params = namedtuple("Params", [
+    "experience_on", "bonding_on", "attachment_on", "choice_on", "background_on",
+    "incident_rate", "complaint_prob", "incident_experience", "recovery_bonus", "noise", "price_weight",
+    "loss_aversion", "satisfaction_rate", "reference_rate", "trust_gain", "trust_loss", "commitment_rate",
+    "commitment_decay", "w_s", "w_t", "w_c", "nostalgia_decay", "bonded_threshold", "barrier_scale",
+    "attached_threshold", "cost_perception", "base_consideration", "dissatisfaction_consideration",
+    "expiry_consideration", "price_coef", "quality_coef", "bond_coef", "switching_cost_coef", "outside_utility",
+])
+# firm-level numbers for the period (one entry per firm)
+Firms = namedtuple("Firms", ["list_price", "unit_cost", "quality", "handling"])
+# segment-level numbers (one entry per segment)
+Segments = namedtuple("Segments", ["lockin_growth", "lockin_max", "economic", "initial_trust", "fit_sd"])
+
+
+def rule_params(scenario) -> Params:
+    """The scenario's numbers in the form the compiled pass reads."""
+    on, x, b, a, ch = scenario.mechanisms, scenario.experience, scenario.bonding, scenario.attachment, scenario.choice
+    return Params(
+        experience_on=on.experience, bonding_on=on.bonding, attachment_on=on.attachment, choice_on=on.choice,
+        background_on=on.background_churn, incident_rate=x.incident_rate, complaint_prob=x.complaint_prob,
+        incident_experience=x.incident_experience, recovery_bonus=x.recovery_bonus, noise=x.noise,
+        price_weight=x.price_weight, loss_aversion=x.loss_aversion, satisfaction_rate=x.satisfaction_rate,
+        reference_rate=x.reference_rate, trust_gain=b.trust_gain, trust_loss=b.trust_loss,
+        commitment_rate=b.commitment_rate, commitment_decay=b.commitment_decay, w_s=b.weight_satisfaction,
+        w_t=b.weight_trust, w_c=b.weight_commitment, nostalgia_decay=b.nostalgia_decay,
+        bonded_threshold=b.bonded_threshold, barrier_scale=a.barrier_scale, attached_threshold=a.attached_threshold,
+        cost_perception=a.cost_perception, base_consideration=ch.base_consideration,
+        dissatisfaction_consideration=ch.dissatisfaction_consideration, expiry_consideration=ch.expiry_consideration,
+        price_coef=ch.price_coef, quality_coef=ch.quality_coef, bond_coef=ch.bond_coef,
+        switching_cost_coef=ch.switching_cost_coef, outside_utility=ch.outside_utility,
+    )
+
+
+def firm_table(scenario) -> Firms:
+    fs = scenario.firms
+    return Firms(*(np.array([getattr(f, k) for f in fs], dtype=np.float64)
+                   for k in ("price", "unit_cost", "service_quality", "complaint_handling")))
+
+
+def segment_table(scenario) -> Segments:
+    ss = scenario.segments
+    return Segments(*(np.array([getattr(s, k) for s in ss], dtype=np.float64)
+                      for k in ("lockin_growth", "lockin_max", "economic_barrier", "initial_trust", "fit_sd")))
+
+
+@rule
+def customers_period(lo, hi, t, n_initial, col, fm, sg, mt, keys, df, p, words, s, cnt):
+    """The period of every active customer in rows ``lo .. hi - 1``, in the order of the module
+    docstring. ``words[:, i - lo]`` is row i's PERIOD block; ``s`` and ``cnt`` the chunk's per-firm sums
+    and measure counters. (One call per block of rows: numba reference-counts every array passed to a
+    call, which per row would cost more than the rules.)"""
+    for i in range(lo, hi):
+        if col.firm[i] == OUT:
+            col.events[i] = 0
+            continue
+        w_event = words[0, i - lo]
+        w_noise = words[1, i - lo]
+        w_consider = words[2, i - lo]
+        w_life = words[3, i - lo]
+        f = col.firm[i]
+        r = col.replication[i]
+        seg = col.segment[i]
+        tenure = t - col.rel_start[i]
+        events = np.uint32(EV_JOINED) if col.joined[i] == t and tenure == 0 else np.uint32(0)
+
+        # 1. measures
+        list_price = fm.list_price[f]
+        price = list_price
+        quality = fm.quality[f]
+        handling = fm.handling[f]
+        attributed = 0.0
+        for m in range(mt.shape[0]):
+            if mt[m, ACTIVE] == 0.0 or mt[m, FIRM] != f:
+                continue
+            if not targets(mt[m, SEGMENT], mt[m, LOYALTY], mt[m, COHORT], seg, col.loyalty[i], col.cohort[i]):
+                continue
+            kind = int(mt[m, KIND])
+            if kind == DISCOUNT:
+                price = discount.discounted(price, mt[m, P0])
+            elif kind == SERVICE:
+                quality = service.boosted(quality, mt[m, P0])
+                handling = service.boosted(handling, mt[m, P0 + 1])
+            elif kind == CONTRACT:
+                if not contract.can_sign(tenure, col.contract_end[i], t):
+                    continue  # a contract measure reaches only customers who sign
+                col.contract_end[i] = t + int(mt[m, P0 + contract.TERM])
+                col.contract[i] = m
+                attributed += mt[m, EVENT_COST]
+                cnt[r, m, SIGNED] += 1.0
+                s[r, f, S_SIGNED] += 1.0
+                events |= EV_CONTRACT_SIGNED
+            elif kind == NOSTALGIA:
+                if col.cohort[i] == int(mt[m, P0]):
+                    level = nostalgia.boost_level(col.affinity[i], mt[m, P0 + 1], mt[m, P0 + 2], mt[m, P0 + 3], mt[m, P0 + 4])
+                    col.nostalgia[i] = nostalgia.exposed(col.nostalgia[i], level)
+            attributed += mt[m, COST]
+            cnt[r, m, REACHED] += 1.0
+            events |= np.uint32(1) << np.uint32(MEASURE_BIT + kind)
+        col.price_paid[i] = price
+
+        # 2. margin
+        weight = df[tenure]
+        col.clv[i] += books.margin(price, fm.unit_cost[f], attributed) * weight
+        s[r, f, S_ACTIVE] += 1.0
+        if col.customer[i] < n_initial and col.rel_start[i] == 0:
+            s[r, f, S_COHORT] += 1.0
+        s[r, f, S_REVENUE] += price
+        s[r, f, S_LIST_REVENUE] += list_price
+        s[r, f, S_SERVING] += fm.unit_cost[f]
+        s[r, f, S_MEASURE_COSTS] += attributed
+
+        # 3. experience
+        held = p.attachment_on and col.contract[i] >= 0 and col.contract_end[i] > t
+        if p.experience_on:
+            incident, complained, handled = experience.service_events(
+                uniform(w_event), p.incident_rate * (1.0 - quality), p.complaint_prob, handling)
+            felt = experience.price_feeling(price, col.reference_price[i], col.price_sensitivity[i], p.price_weight, p.loss_aversion)
+            penalty = mt[col.contract[i], P0 + contract.FORCED_PENALTY] if held else 0.0
+            e = experience.experience(quality + col.fit[i], p.noise, normal(uniform(w_noise)), incident, handled,
+                                      p.incident_experience, p.recovery_bonus, felt, penalty)
+            col.satisfaction[i] = experience.update_satisfaction(col.satisfaction[i], e, p.satisfaction_rate)
+            col.reference_price[i] = experience.update_reference(col.reference_price[i], price, p.reference_rate)
+            if incident:
+                events |= EV_INCIDENT
+            if complained:
+                events |= EV_COMPLAINT
+            if handled:
+                events |= EV_HANDLED_WELL
+
+        # 4. bonding
+        if p.bonding_on:
+            col.trust[i] = bonding.update_trust(col.trust[i], col.satisfaction[i], p.trust_gain, p.trust_loss)
+            col.commitment[i] = bonding.update_commitment(col.commitment[i], col.trust[i], p.commitment_rate, p.commitment_decay)
+            col.nostalgia[i] = bonding.decay(col.nostalgia[i], p.nostalgia_decay)
+
+        # 5. attachment and loyalty class
+        switching = 0.0
+        if p.attachment_on:
+            col.lockin[i] = attachment.grow_lockin(col.lockin[i], sg.lockin_growth[seg], sg.lockin_max[seg])
+            fee_if_held = mt[col.contract[i], P0 + contract.EXIT_FEE] if col.contract[i] >= 0 else 0.0
+            fee = attachment.exit_fee_due(col.contract_end[i], fee_if_held, t)
+            switching = attachment.switching_cost(fee, col.lockin[i], sg.economic[seg])
+            col.attachment[i] = attachment.attachment_score(switching, list_price, p.barrier_scale, col.no_alternative[i])
+        else:
+            col.attachment[i] = 0.0
+        col.bond[i] = bonding.bond_score(col.satisfaction[i], col.trust[i], col.commitment[i], col.nostalgia[i], p.w_s, p.w_t, p.w_c)
+        k = attachment.classify(col.bond[i], col.attachment[i], p.bonded_threshold, p.attached_threshold)
+        col.loyalty[i] = k
+        col.class_periods[i, k] += 1
+        s[r, f, S_SATISFACTION] += col.satisfaction[i]
+        s[r, f, S_BOND] += col.bond[i]
+        s[r, f, S_ATTACHMENT] += col.attachment[i]
+        s[r, f, S_CLASS0 + k] += 1.0
+
+        # 6. choice
+        nxt = f
+        expiring = p.attachment_on and col.contract[i] >= 0 and contract.expires(col.contract_end[i], t)
+        if p.choice_on:
+            pc = choice.consideration(col.satisfaction[i], expiring, p.base_consideration,
+                                      p.dissatisfaction_consideration, p.expiry_consideration)
+            if uniform(w_consider) < pc:
+                events |= EV_CONSIDERED
+                exit_barrier = choice.barrier(switching * p.cost_perception, list_price, p.switching_cost_coef)
+                felt_stay = experience.price_feeling(price, col.reference_price[i], col.price_sensitivity[i], 1.0, p.loss_aversion)
+                u_stay = choice.stay_utility(quality, felt_stay, col.bond[i], p.quality_coef, p.price_coef, p.bond_coef)
+                reachable = not (p.attachment_on and col.no_alternative[i])
+                nxt = choice.choose(keys[r, 0], keys[r, 1], col.customer[i], t, f, fm.quality, fm.list_price, reachable,
+                                    u_stay, col.reference_price[i], col.price_sensitivity[i], p.loss_aversion, exit_barrier,
+                                    p.quality_coef, p.price_coef, p.outside_utility)
+
+        # 7. life events
+        life_event = False
+        if nxt == f and p.background_on and choice.background_leave(uniform(w_life), col.churn_p[i]):
+            nxt = OUT
+            life_event = True
+
+        # 8. contract expiry and renewal
+        if nxt == f and expiring:
+            m = col.contract[i]
+            renewed = False
+            if mt[m, ACTIVE] != 0.0 and targets(mt[m, SEGMENT], mt[m, LOYALTY], mt[m, COHORT], seg, col.loyalty[i], col.cohort[i]):
+                u, _, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_RENEWAL, 0)
+                renewed = contract.renews(uniform(u), mt[m, P0 + contract.RENEWAL_PROB])
+            if renewed:
+                col.contract_end[i] = t + 1 + int(mt[m, P0 + contract.TERM])
+                cost = mt[m, EVENT_COST]
+                col.clv[i] -= cost * weight
+                s[r, f, S_MEASURE_COSTS] += cost
+                s[r, f, S_RENEWALS] += 1.0
+                cnt[r, m, RENEWED] += 1.0
+                events |= EV_CONTRACT_RENEWED
+            else:
+                col.contract_end[i] = -1
+                col.contract[i] = -1
+                events |= EV_CONTRACT_EXPIRED
+
+        # 9. leaving
+        if nxt != f:
+            if p.attachment_on and col.contract[i] >= 0:
+                m = col.contract[i]
+                due = attachment.exit_fee_due(col.contract_end[i], mt[m, P0 + contract.EXIT_FEE], t)
+                fee = contract.fee_charged(due, life_event, mt[m, P0 + contract.LIFE_EVENT_FEE] != 0.0)
+                if fee > 0.0:
+                    col.clv[i] += fee * weight
+                    s[r, f, S_EXIT_FEES] += fee
+                    events |= EV_EXIT_FEE_PAID
+            s[r, f, S_SWITCHED_OUT if nxt >= 0 else (S_LIFE_EVENT if life_event else S_LEFT_MARKET)] += 1.0
+            if nxt >= 0:
+                s[r, nxt, S_SWITCHED_IN] += 1.0
+                events |= EV_SWITCHED
+            else:
+                events |= EV_LIFE_EVENT if life_event else EV_LEFT_MARKET
+        col.next_firm[i] = nxt
+        col.events[i] = events
+
+
+@rule
+def customers_pass(t, first, last, n, n_initial, col, fm, sg, mt, keys, df, p, sums, counts):
+    """Chunks ``first .. last - 1`` of rows ``0 .. n - 1``: every active customer's period. Chunk c
+    writes its per-firm sums to ``sums[c]`` and its measure counters to ``counts[c]``."""
+    words = np.empty((4, BLOCK), dtype=np.uint64)
+    for c in range(first, last):
+        lo = c * CHUNK
+        hi = min(n, lo + CHUNK)
+        for b in range(lo, hi, BLOCK):
+            e = min(hi, b + BLOCK)
+            for i in range(b, e):  # the random blocks of BLOCK rows, vectorised
+                r = col.replication[i]
+                w0, w1, w2, w3 = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_PERIOD, 0)
+                words[0, i - b] = w0
+                words[1, i - b] = w1
+                words[2, i - b] = w2
+                words[3, i - b] = w3
+            customers_period(b, e, t, n_initial, col, fm, sg, mt, keys, df, p, words, sums[c], counts[c])
+

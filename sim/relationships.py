@@ -1,0 +1,132 @@
+"""Relationships: a customer with one firm, from the period she starts to the period she leaves.
+
+The compiled customers' pass decides who leaves at the end of a period; :func:`close_relationships`
+then writes each ended relationship to the log and starts a switcher's new relationship with her new
+firm in the next period. Relationships still running at the horizon are added to the tables as
+*censored* there (their CLV is the value so far). Every relationship lasts at least one period: a
+customer who switches in the last period starts her new relationship after the horizon, so it is not
+in the tables (her row in the customers table names the new firm).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ._jit import rule
+from .codes import EV_LIFE_EVENT, EV_SWITCHED, LEFT_MARKET, LIFE_EVENT, OUT, P_FIT, SWITCHED
+from .rng import draw, normal, uniform
+
+LOG_COLUMNS = {
+    "customer": np.int32, "replication": np.int16, "firm": np.int16, "segment": np.int8, "start": np.int16,
+    "end": np.int16, "reason": np.int8, "loyalty_class": np.int8, "clv": np.float64,
+}
+LogColumns = namedtuple("LogColumns", list(LOG_COLUMNS))
+
+
+@rule
+def loyalty_class(class_periods):
+    """The loyalty class a relationship held for the most periods (ties go to the first class in the
+    order bonded only, attached only, both, neither)."""
+    best = 0
+    for k in range(1, 4):
+        if class_periods[k] > class_periods[best]:
+            best = k
+    return best
+
+
+@rule
+def record(log, at, i, col, end, reason):
+    """Write row ``i``'s current relationship, ending in period ``end``, to log position ``at``."""
+    log.customer[at] = col.customer[i]
+    log.replication[at] = col.replication[i]
+    log.firm[at] = col.firm[i]
+    log.segment[at] = col.segment[i]
+    log.start[at] = col.rel_start[i]
+    log.end[at] = end
+    log.reason[at] = reason
+    log.loyalty_class[at] = loyalty_class(col.class_periods[i])
+    log.clv[at] = col.clv[i]
+
+
+@rule
+def start_relationship(i, period, firm, col, initial_trust, fit_sd, keys):
+    """A switcher starts with ``firm`` in ``period``: trust at her segment's initial mean, a new fit with
+    the new offer (drawn from her FIT numbers of the switching period), no commitment, nostalgia boost,
+    lock-in, contract, CLV or class history yet; satisfaction and reference price carry over."""
+    s = col.segment[i]
+    r = col.replication[i]
+    w0, _, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], period - 1, P_FIT, 0)
+    col.firm[i] = firm
+    col.rel_start[i] = period
+    col.trust[i] = initial_trust[s]
+    col.fit[i] = fit_sd[s] * normal(uniform(w0))
+    col.commitment[i] = 0.0
+    col.nostalgia[i] = 0.0
+    col.lockin[i] = 0.0
+    col.contract_end[i] = -1
+    col.contract[i] = -1
+    col.clv[i] = 0.0
+    for k in range(4):
+        col.class_periods[i, k] = 0
+
+
+@rule
+def close_relationships(period, n, col, log, at, initial_trust, fit_sd, keys):
+    """Log every relationship that ends in ``period`` (rows whose ``next_firm`` differs from ``firm``)
+    from log position ``at`` on; switchers start anew, leavers are out of the market. Returns the new
+    log length."""
+    for i in range(n):
+        f = col.firm[i]
+        nf = col.next_firm[i]
+        if f == OUT or nf == f:
+            continue
+        ev = col.events[i]
+        reason = SWITCHED if ev & EV_SWITCHED else (LIFE_EVENT if ev & EV_LIFE_EVENT else LEFT_MARKET)
+        record(log, at, i, col, period, reason)
+        at += 1
+        if nf == OUT:
+            col.firm[i] = OUT
+        else:
+            start_relationship(i, period + 1, nf, col, initial_trust, fit_sd, keys)
+    return at
+
+
+@rule
+def censor(horizon, n, col, log, at, reason):
+    """Log every relationship still running after the last period ``horizon - 1`` as censored there
+    (relationships that would start at the horizon are not relationships of the run)."""
+    for i in range(n):
+        if col.firm[i] != OUT and col.rel_start[i] < horizon:
+            record(log, at, i, col, horizon - 1, reason)
+            at += 1
+    return at
+
+
+class Log:
+    """The growing log of ended relationships (struct of arrays)."""
+
+    def __init__(self, capacity: int = 1024):
+        self.n = 0
+        self.cols = {k: np.zeros(capacity, dtype=v) for k, v in LOG_COLUMNS.items()}
+        self._view: LogColumns | None = None
+
+    def reserve(self, extra: int) -> LogColumns:
+        """Room for ``extra`` more records; returns the columns for the compiled writers."""
+        need = self.n + int(extra)
+        cap = len(self.cols["customer"])
+        if need > cap:
+            cap = max(need, int(cap * 1.5) + 1024)
+            for k, a in self.cols.items():
+                grown = np.zeros(cap, dtype=a.dtype)
+                grown[: self.n] = a[: self.n]
+                self.cols[k] = grown
+            self._view = None
+        if self._view is None:
+            self._view = LogColumns(**self.cols)
+        return self._view
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The records so far, one array per column."""
+        return {k: a[: self.n] for k, a in self.cols.items()}
