@@ -450,17 +450,16 @@ def parameters_markdown(schema: type[BaseModel] = Scenario) -> str:
         "prints a scenario with every default filled in and each value commented with its unit and meaning.",
         "The model that uses these parameters is described in [model.md](model.md).",
         "",
-        "**Keys.** `simulation.periods` is the key `periods` in the `[simulation]` table. `segments[].share`",
-        "is `share` in every `[[segments]]` entry. `measures[type=contract].term` applies to measures with",
-        "`type = \"contract\"`; `measures[].firm` applies to every kind of measure.",
+        f"**Keys.** {_key_examples(records)}",
         "",
         "**Units.**",
         "",
         "- *money*: an arbitrary currency unit. Prices, unit costs and fees are per customer; budgets and",
         "  fixed costs are per firm.",
-        f"- *period*: {period_text}. Rates (`1/period`) and the probabilities of",
-        "  things that can happen in any period apply per period. *probability* alone is the chance of an",
-        "  outcome once its occasion arises (a complaint, a contract expiry).",
+        f"- *period*: {period_text}.",
+        "  Rates (`1/period`) and the probabilities of things that can happen in any period apply per",
+        "  period. *probability* alone is the chance of an outcome once its occasion arises (a complaint,",
+        "  a contract expiry).",
         "- *[0,1]*: a score on a scale from 0 (worst, none) to 1 (best, full): satisfaction, trust, service",
         "  quality, bond, attachment. It is not a probability.",
         "- *fraction*: a share of a whole; *utils*: utility in the customers' choice model; *none*: a pure number.",
@@ -502,6 +501,32 @@ def parameters_markdown(schema: type[BaseModel] = Scenario) -> str:
                 )) + " |")
             out.append("")
     return "\n".join(out)
+
+
+def _key_examples(records: list[dict]) -> str:
+    """How to read the dotted keys, with examples taken from the schema itself."""
+    def first(pattern: str, **where) -> dict | None:
+        return next((r for r in records if re.fullmatch(pattern, r["key"])
+                     and all(r.get(k) == v for k, v in where.items())), None)
+
+    out = []
+    plain = first(r"(\w+)\.(\w+)")
+    if plain:
+        table, key = plain["key"].split(".")
+        out.append(f"`{plain['key']}` is the key `{key}` in the `[{table}]` table.")
+    listed = first(r"(\w+)\[\]\.(\w+)", group=None)
+    if listed:
+        table, key = listed["key"].split("[].")
+        out.append(f"`{listed['key']}` is `{key}` in every `[[{table}]]` entry.")
+    variant = first(r"(\w+)\[(\w+)=([^\]]+)\]\.(\w+)")
+    if variant:
+        m = re.fullmatch(r"(\w+)\[(\w+)=([^\]]+)\]\.(\w+)", variant["key"])
+        table, disc, value = m.group(1), m.group(2), m.group(3)
+        text = f"`{variant['key']}` applies to `[[{table}]]` entries with `{disc} = {_toml_value(value)}`"
+        shared = next((r for r in records if r["key"].startswith(f"{table}[].") and r["key"] != f"{table}[].{disc}"), None)
+        text += f"; `{shared['key']}` applies to every kind." if shared else "."
+        out.append(text)
+    return " ".join(out)
 
 
 def _variant_of(schema: type[BaseModel], section: str, group: str) -> type[BaseModel] | None:
