@@ -51,7 +51,8 @@ def test_annotated_toml_round_trips(name):
     scenario = Scenario() if name == "<defaults>" else load(shipped_scenarios()[name])
     text = annotated_toml(scenario)
     assert Scenario.model_validate(tomllib.loads(text)) == scenario
-    assert re.search(r"^periods = \d+ +# periods; ", text, re.M)  # values carry unit and meaning
+    numbers = [line for line in text.splitlines() if re.match(r"\w+ = [-+]?[\d.]", line)]
+    assert numbers and all(re.search(r"  # [^;]+; \S", line) for line in numbers), "a number without '# unit; meaning'"
 
 
 def test_annotated_toml_round_trips_unset_values_unions_and_odd_strings():
