@@ -89,8 +89,10 @@ def _print_summary(summary: dict, out: Path) -> None:
 
 
 def _validate(args) -> int:
+    from .reference import annotated_toml
+
     scenario = load(resolve_path(args.scenario))
-    print(json.dumps(scenario.model_dump(mode="json"), indent=2))
+    print(annotated_toml(scenario), end="")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 
 import pandas as pd
 import pytest
@@ -64,7 +65,7 @@ def test_console_script_list_and_validate():
     done = subprocess.run([sys.executable, "-m", "sim.cli", "list"], capture_output=True, text=True, check=True)
     assert "telecom" in done.stdout and "ecommerce" in done.stdout and "b2b_software" in done.stdout
     done = subprocess.run([sys.executable, "-m", "sim.cli", "validate", "b2b_software"], capture_output=True, text=True, check=True)
-    assert json.loads(done.stdout)["name"] == "b2b_software"
+    assert tomllib.loads(done.stdout)["name"] == "b2b_software"  # annotated TOML, every default filled in
 
 
 def test_api_result_tables_are_dataframes():
