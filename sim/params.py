@@ -127,7 +127,7 @@ class Bonding(Section):
     """Satisfaction over time -> trust -> commitment -> bond (DIM-B2B)."""
 
     trust_gain: Unit = Field(0.05, description="Trust moves this fraction toward satisfaction when satisfaction is above it. Unit: 1/period. [invented]")
-    trust_loss: Unit = Field(0.15, description="...and this fraction when below (trust falls faster than it grows). Unit: 1/period. [invented; the asymmetry is not in the sources]")
+    trust_loss: Unit = Field(0.15, description="Trust moves this fraction toward satisfaction when satisfaction is below it (trust falls faster than it grows). Unit: 1/period. [invented; the asymmetry is not in the sources]")
     commitment_rate: Unit = Field(0.04, description="Commitment moves this fraction toward trust. Unit: 1/period. [invented]")
     commitment_decay: Unit = Field(0.01, description="Commitment lost per period without reinforcement. Unit: 1/period. [invented]")
     weight_satisfaction: float = Field(0.3, ge=0, le=1, description="Weight of satisfaction in bond. Unit: none. [invented]")
