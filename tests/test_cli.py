@@ -37,7 +37,7 @@ def test_run_writes_tables_summary_plots_and_manifest(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenario"]["simulation"]["customers"] == 2000 and len(manifest["scenario_hash"]) == 64
     assert manifest["scenario"]["experience"]["loss_aversion"] == 2.0  # defaults filled in
-    assert sorted(p.name for p in (out / "plots").iterdir()) == ["churn.png", "clv.png", "loyalty_classes.png", "retention.png"]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["churn.png", "clv.png", "loyalty_classes.png", "profit.png", "retention.png"]
 
 
 def test_interrupted_write_leaves_no_partial_output(tmp_path, monkeypatch):

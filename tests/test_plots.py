@@ -15,7 +15,8 @@ from matplotlib.text import Text  # noqa: E402
 
 import sim  # noqa: E402
 from sim import plots  # noqa: E402
-from sim.params import ContractMeasure, Schedule  # noqa: E402
+from sim.measures.base import Schedule  # noqa: E402
+from sim.measures.contract import ContractParams as ContractMeasure  # noqa: E402
 
 NAMES = ("retention", "churn", "loyalty_classes", "clv", "profit")
 
