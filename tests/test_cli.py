@@ -68,7 +68,7 @@ def test_console_script_list_and_validate():
 
 
 def test_api_result_tables_are_dataframes():
-    res = results_mod.run("b2b_software", seed=1, overrides={"simulation.customers": 400, "simulation.periods": 12})
+    res = results_mod.run("b2b_software", seed=1, overrides={"simulation.customers": 400, "simulation.periods": 30})
     assert isinstance(res.periods, pd.DataFrame) and isinstance(res.customers, pd.DataFrame)
     assert res.summary["firms"]["vendor"]["retention"]["12_months"] is not None
 

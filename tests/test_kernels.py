@@ -12,9 +12,10 @@ pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba not instal
 
 EVERY_MEASURE = {
     "simulation": {"customers": 8000, "periods": 30},
-    "segments": [{"name": "a", "lockin_growth": 5.0, "lockin_max": 100.0, "no_alternative_share": 0.05},
-                 {"name": "b", "background_churn": {"distribution": "beta", "alpha": 1.0, "beta": 50.0}}],
-    "firms": [{"name": "focal", "acquisition_spend": 3000.0}, {"name": "rival", "acquisition_spend": 3000.0}],
+    "segments": [{"name": "a", "share": 0.5, "lockin_growth": 5.0, "lockin_max": 100.0, "no_alternative_share": 0.05},
+                 {"name": "b", "share": 0.5, "background_churn": {"distribution": "beta", "alpha": 1.0, "beta": 50.0}}],
+    "firms": [{"name": "focal", "initial_share": 0.5, "acquisition_spend": 3000.0},
+              {"name": "rival", "initial_share": 0.5, "acquisition_spend": 3000.0}],
     "measures": [
         {"type": "contract", "term": 6, "exit_fee": 60.0, "target": {"segment": "a"}},
         {"type": "discount", "rate": 0.15, "schedule": {"start": 3, "end": 12}},
