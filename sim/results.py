@@ -1,13 +1,9 @@
-"""Tables, summary, plots and atomic output writing for a finished run."""
+"""Tables, summary and plots of a finished run; writing them is :mod:`sim.outputs`."""
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import shutil
 import sys
-import tempfile
 from functools import cached_property
 from pathlib import Path
 
@@ -152,28 +148,13 @@ class RunResult:
             "pandas": pd.__version__,
         }
 
-    def write(self, out_dir: str | Path, plots: bool = True) -> Path:
-        """Write every output into ``out_dir`` atomically: all files go to a staging folder beside it,
-        which replaces ``out_dir`` only when complete, so an interrupted run leaves no partial file."""
-        out_dir = Path(out_dir)
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-        try:
-            self.periods.to_parquet(stage / "periods.parquet", index=False)
-            self.periods.to_csv(stage / "periods.csv", index=False)
-            self.customers.to_parquet(stage / "customers.parquet", index=False)
-            self.relationships.to_parquet(stage / "relationships.parquet", index=False)
-            (stage / "summary.json").write_text(json.dumps(self.summary, indent=2, allow_nan=False, default=_json_default) + "\n")
-            (stage / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
-            if plots:
-                from .plots import save_all
+    def write(self, out_dir: str | Path, plots: bool = True, force: bool = False) -> Path:
+        """Write every output into ``out_dir`` atomically and safely (see :mod:`sim.outputs`): a
+        missing or empty folder is filled, an earlier output is replaced only with ``force``, and
+        a folder holding anything retention-sim did not write is refused."""
+        from .outputs import write_run
 
-                save_all(self, stage / "plots")
-            _replace_dir(stage, out_dir)
-        except BaseException:
-            shutil.rmtree(stage, ignore_errors=True)
-            raise
-        return out_dir
+        return write_run(self, out_dir, plots=plots, force=force)
 
 
 def _stats(x: pd.Series) -> dict:
@@ -190,18 +171,6 @@ def _json_default(o):
     if isinstance(o, (np.floating,)):
         return float(o)
     raise TypeError(type(o))
-
-
-def _replace_dir(stage: Path, target: Path) -> None:
-    """Move the finished ``stage`` to ``target``; an existing ``target`` is swapped out, then removed."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(stage, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    os.chmod(target, 0o755)
 
 
 def run(scenario=None, seed: int | None = None, overrides: dict | None = None, trace=(), progress: bool = False) -> RunResult:

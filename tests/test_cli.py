@@ -39,24 +39,32 @@ def test_run_writes_tables_summary_plots_and_manifest(tmp_path):
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["churn.png", "clv.png", "loyalty_classes.png", "retention.png"]
 
 
-def test_interrupted_write_leaves_no_partial_output(tmp_path, monkeypatch):
+def test_interrupted_write_leaves_no_partial_output(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
 
     def boom(*a, **k):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("sim.plots.save_all", boom)
-    with pytest.raises(KeyboardInterrupt):
-        main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet"])
+    assert main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet"]) == 130
+    assert capsys.readouterr().err == "retention-sim: interrupted (Ctrl-C); nothing was written\n"
     assert list(tmp_path.iterdir()) == []
 
 
-def test_rerun_replaces_previous_output_whole(tmp_path):
+def test_rerun_replaces_previous_output_whole_only_with_force(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet"]) == 0
-    (out / "stale.txt").write_text("old")
-    assert main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet", "--no-plots"]) == 0
-    assert not (out / "stale.txt").exists() and not (out / "plots").exists()
+    args = ["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(args + ["--no-plots"]) == 2  # an earlier output is kept unless --force
+    assert "--force" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    (out / "notes.txt").write_text("mine")  # a file the program did not write: never deleted, even with --force
+    assert main(args + ["--no-plots", "--force"]) == 2
+    assert "notes.txt" in capsys.readouterr().err and (out / "notes.txt").read_text() == "mine"
+    (out / "notes.txt").unlink()
+    assert main(args + ["--no-plots", "--force"]) == 0
+    assert not (out / "plots").exists() and (out / "summary.json").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
