@@ -11,11 +11,32 @@ Customers stay because they want to (bonded, *Verbundenheit*) or because they mu
 
 __version__ = "0.1.0"
 
-from .model import RetentionModel  # noqa: E402
-from .params import Scenario  # noqa: E402
-from .results import RunResult, run  # noqa: E402
-from .scenario import ScenarioError, load, shipped_scenarios  # noqa: E402
-
-load_scenario = load
+# The public names are imported on first use, so that `import sim` (and `retention-sim list`)
+# does not pay for mesa, numba, pandas and matplotlib.
+_LAZY = {
+    "RetentionModel": ("model", "RetentionModel"),
+    "Scenario": ("params", "Scenario"),
+    "RunResult": ("results", "RunResult"),
+    "run": ("results", "run"),
+    "ScenarioError": ("scenario", "ScenarioError"),
+    "load": ("scenario", "load"),
+    "load_scenario": ("scenario", "load"),
+    "shipped_scenarios": ("scenario", "shipped_scenarios"),
+}
 
 __all__ = ["RetentionModel", "RunResult", "Scenario", "ScenarioError", "load", "load_scenario", "run", "shipped_scenarios", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
