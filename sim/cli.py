@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, outputs
-from . import scenario as scenario_mod
-from .scenario import ScenarioError, resolve_path, shipped_scenarios
+
+# sim.scenario (pydantic) is imported inside main, after the signal handlers are in place, so that
+# even a Ctrl-C during start-up gives one line rather than a traceback.
 
 PROG = "retention-sim"
 EXIT_ENVIRONMENT = 1
@@ -94,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary on screen")
     check = sub.add_parser("validate", help="check a scenario file and print it with every default filled in")
-    check.add_argument("scenario")
+    check.add_argument("scenario", help="scenario file or shipped name; see `retention-sim list`")
     check.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     sub.add_parser("list", help="list the shipped scenarios and the question each answers")
     return p
@@ -108,8 +109,23 @@ _labels: dict[str, str] = {}
 
 def load(spec=None, overrides=None):
     """Load a scenario with this command line's --set/--customers/--periods overrides applied."""
+    from .scenario import load as load_scenario
+
     merged = {**_overrides, **(overrides or {})}
-    return scenario_mod.load(spec, merged, override_labels=_labels)
+    return load_scenario(spec, merged, override_labels=_labels)
+
+
+def resolve_path(spec):
+    """A scenario file's path, or a shipped scenario's (see :func:`sim.scenario.resolve_path`)."""
+    from .scenario import resolve_path as resolve
+
+    return resolve(spec)
+
+
+def shipped_scenarios():
+    from .scenario import shipped_scenarios as shipped
+
+    return shipped()
 
 
 def _collect_overrides(args) -> None:
@@ -188,6 +204,8 @@ def _quiet_stdout() -> None:
 
 def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
+    from .scenario import ScenarioError
+
     _collect_overrides(args)
     try:
         return {"run": _run, "validate": _validate, "list": _list}[args.command](args)
