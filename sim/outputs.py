@@ -148,7 +148,7 @@ def is_output(folder: str | Path) -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":  # on Windows os.kill(pid, 0) would end the process
         return True
     try:
         os.kill(pid, 0)
@@ -172,7 +172,8 @@ def _is_own_leftover(entry: Path) -> bool:
     if data is None:
         return False
     pid = int(m.group(1))
-    if entry.name.startswith(_STAGING) and (data.get("pid") != pid or data.get("host") != socket.gethostname()):
+    finished = isinstance(data.get("files"), list)  # killed between writing the final marker and the move
+    if entry.name.startswith(_STAGING) and not finished and (data.get("pid") != pid or data.get("host") != socket.gethostname()):
         return False
     return not _pid_alive(pid)
 
@@ -254,8 +255,6 @@ def _short_list(items: list[str], n: int = 3) -> str:
 def _inspect(target: Path, force: bool) -> str:
     """Decide how to write ``target``: 'new', 'fill' (an existing empty folder) or 'replace'.
     Raise :class:`OutputRefused` when the folder is not ours to write."""
-    if target.is_symlink() and not target.exists():
-        raise OutputRefused(target, "is a broken symbolic link; remove it or choose another folder")
     if not target.exists():
         return "new"
     if not target.is_dir():
@@ -442,6 +441,8 @@ def prepare(out: str | Path, force: bool = False) -> Staging:
         mode = _inspect(target, force)
     except OutputError as err:
         raise type(err)(out, err.reason) from None
+    except RuntimeError as err:  # a symlink loop (Python < 3.13)
+        raise OutputRefused(out, f"cannot be resolved: {err}") from None
     except OSError as err:
         raise OutputUnwritable(out, f"cannot use this folder: {err.strerror or err}") from None
     # in a 'fill' the staging folder goes inside the (empty) target: same file system, and it works

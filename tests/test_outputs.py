@@ -318,3 +318,19 @@ def test_staging_api_commits_atomically_and_cleans_up_on_error(tmp_path):
     with outputs.prepare(tmp_path / "c" / "d"):
         pass  # never committed: nothing remains, not even the parent it created
     assert not (tmp_path / "c").exists()
+
+
+def test_clean_stale_recognises_a_run_killed_inside_its_commit(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(proc.stdout)
+    finished = tmp_path / f".retention-sim-staging-{dead}-0000aaaa"  # final marker written, not yet moved
+    finished.mkdir()
+    (finished / outputs.MARKER).write_text(json.dumps({"written_by": "retention-sim", "version": "0", "files": []}))
+    swapped = tmp_path / f".retention-sim-old-{dead}-0000bbbb"  # a previous output swapped out, not yet removed
+    swapped.mkdir()
+    (swapped / "summary.json").write_text("{}")
+    (swapped / outputs.MARKER).write_text(json.dumps({"written_by": "retention-sim", "version": "0", "files": ["summary.json"]}))
+    user = tmp_path / ".retention-sim-old-notes"  # a user's folder with a similar name
+    user.mkdir()
+    assert sorted(outputs.clean_stale(tmp_path)) == sorted([finished, swapped])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [user.name]
