@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pandas as pd
-import pytest
 
+import sim
 from sim import results as results_mod
 from sim.cli import main
 from sim.params import LOYALTY_CLASSES
@@ -86,3 +86,31 @@ def test_default_scenario_runs_outside_the_repository(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "results" / "telecom-seed0" / "summary.json").is_file()
+
+
+def test_version_prints_the_package_version():
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == f"retention-sim {sim.__version__}\n"
+
+
+def test_set_overrides_keys_on_validate_and_run(tmp_path, capsys):
+    sets = ["--set", "firms.0.price=33.5", "--set", 'firms.1.unit_cost=16', "--set", "mechanisms.arrivals=false",
+            "--set", "question=plain text, not TOML"]
+    assert main(["validate", "telecom", *sets]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["firms"][0]["price"] == 33.5 and shown["firms"][1]["unit_cost"] == 16.0
+    assert shown["mechanisms"]["arrivals"] is False and shown["question"] == "plain text, not TOML"
+    out = tmp_path / "o"
+    assert main(["run", "telecom", "--customers", "300", "--periods", "3", "--quiet", "--out", str(out), *sets,
+                 "--set", "simulation.customers=999"]) == 0  # --customers wins over --set
+    manifest = json.loads((out / "manifest.json").read_text())["scenario"]
+    assert manifest["firms"][0]["price"] == 33.5 and manifest["mechanisms"]["arrivals"] is False
+    assert manifest["simulation"]["customers"] == 300
+
+
+def test_package_attributes_are_lazy_but_present():
+    code = ("import sys, sim; assert 'pandas' not in sys.modules and 'mesa' not in sys.modules; "
+            "import sim.cli; assert 'pandas' not in sys.modules and 'numba' not in sys.modules; "
+            "assert callable(sim.run) and sim.RetentionModel and sim.RunResult and sim.Scenario and sim.ScenarioError; "
+            "assert sim.load and sim.shipped_scenarios and sim.__version__")
+    subprocess.run([sys.executable, "-c", code], check=True)
