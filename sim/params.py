@@ -18,11 +18,11 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from ._schema import Probability, Section, Unit
+from ._schema import SHARE_TOLERANCE, Pair, Probability, Section, Unit, _KeyError
 from .codes import LOYALTY_CLASSES
 from .measures import MeasureSpec, Schedule, Target
 
-__all__ = ["LOYALTY_CLASSES", "Scenario", "Schedule", "Target", "Segment", "Firm", "Simulation", "Mechanisms"]
+__all__ = ["_KeyError", "LOYALTY_CLASSES", "Scenario", "Schedule", "Target", "Segment", "Firm", "Simulation", "Mechanisms"]
 
 _Section = Section  # the historical name
 
@@ -72,7 +72,7 @@ class Segment(Section):
     """A group of customers with shared trait distributions."""
 
     name: str = Field("all", min_length=1, description="Segment label used for targeting and reports.")
-    share: float = Field(1.0, gt=0, le=1, description="Share of initial customers and arrivals. Unit: fraction; shares are normalised.")
+    share: float = Field(1.0, gt=0, le=1, description="Share of initial customers and arrivals. Unit: fraction; the segments' shares must sum to 1.")
     price_sensitivity: float = Field(1.0, gt=0, le=20, description="Mean price sensitivity (gamma-distributed, CV 0.3). Unit: none (1 = average). [invented]")
     fit_sd: float = Field(0.12, ge=0, le=1, description="SD of the customer-offer fit added to every experience with a firm; redrawn on switching. Unit: [0,1] scale. [invented]")
     initial_satisfaction: Unit = Field(0.6, description="Mean satisfaction at joining. Unit: [0,1]. [invented]")
@@ -82,17 +82,23 @@ class Segment(Section):
     economic_barrier: float = Field(0.0, ge=0, le=1e7, description="Other forfeited benefits on switching (DIM-B2B). Unit: money. [invented]")
     no_alternative_share: Probability = Field(0.0, description="Share with no reachable competitor: can only stay or leave the market (DIM-B2B). Unit: fraction. [invented]")
     cohorts: dict[str, float] = Field(default_factory=lambda: {"1970s": 0.25, "1980s": 0.25, "1990s": 0.25, "2000s": 0.25}, description="Birth-decade cohorts and their shares, for nostalgia targeting (DIM-Nostalgie). Unit: fraction.")
-    nostalgia_affinity: tuple[float, float] = Field((2.0, 2.0), description="Beta(a, b) of nostalgia affinity. Unit: [0,1]. [invented]")
+    nostalgia_affinity: Pair = Field((2.0, 2.0), description="Beta(a, b) of nostalgia affinity. Unit: [0,1]. [invented]")
     background_churn: BackgroundChurn = Field(default_factory=FixedChurn, description="Churn from life events no firm influences (DIM-B2B: churn is never zero).")
 
     @model_validator(mode="after")
     def _check(self) -> "Segment":
         if len(self.cohorts) > 100:
-            raise ValueError("at most 100 cohorts")
-        if not self.cohorts or any(v < 0 for v in self.cohorts.values()) or sum(self.cohorts.values()) <= 0:
-            raise ValueError("cohorts must be a non-empty table of non-negative shares with a positive sum")
+            raise _KeyError(("cohorts",), f"at most 100 cohorts (got {len(self.cohorts)})")
+        if not self.cohorts:
+            raise _KeyError(("cohorts",), 'must name at least one cohort and its share, e.g. { "1980s" = 1.0 }')
+        negative = [k for k, v in self.cohorts.items() if v < 0]
+        if negative:
+            raise _KeyError(("cohorts", negative[0]), f"a share cannot be negative (got {self.cohorts[negative[0]]:g})")
+        total = sum(self.cohorts.values())
+        if abs(total - 1) > SHARE_TOLERANCE:
+            raise _KeyError(("cohorts",), f"the cohort shares sum to {total:.6g}, but must sum to 1 ({_terms(self.cohorts)})")
         if any(v <= 0 for v in self.nostalgia_affinity):
-            raise ValueError("nostalgia_affinity must be two positive Beta shapes")
+            raise _KeyError(("nostalgia_affinity",), f"must be two positive Beta shapes (got {list(self.nostalgia_affinity)})")
         return self
 
 
@@ -104,7 +110,7 @@ class Firm(Section):
     unit_cost: float = Field(18.0, ge=0, le=1e7, description="Cost to serve one customer. Unit: money/period. [invented]")
     service_quality: Unit = Field(0.6, description="Typical experience delivered; lowers incident risk. Unit: [0,1]. [invented]")
     complaint_handling: Probability = Field(0.5, description="Probability that a complaint is resolved well (DIM-B2B). Unit: probability. [invented]")
-    initial_share: float = Field(1.0, ge=0, le=1, description="Share of the initial customers. Unit: fraction; normalised over firms.")
+    initial_share: float = Field(1.0, ge=0, le=1, description="Share of the initial customers. Unit: fraction; the firms' shares must sum to 1.")
     acquisition_spend: float = Field(0.0, ge=0, le=1e12, description="Acquisition budget. Unit: money/period. [invented]")
     cost_per_acquisition: float = Field(150.0, gt=0, le=1e9, description="Cost of one acquired customer; 5-7 times the cost of retaining one (DIM-B2B). Unit: money/customer. [invented]")
 
@@ -189,12 +195,26 @@ class Scenario(Section):
     def _cross_check(self) -> "Scenario":
         firm_names = [f.name for f in self.firms]
         if len(set(firm_names)) != len(firm_names):
-            raise ValueError(f"firm names must be unique, got {firm_names}")
-        if sum(f.initial_share for f in self.firms) <= 0:
-            raise ValueError("at least one firm needs a positive initial_share")
+            raise _KeyError(("firms",), f"firm names must be unique (got {', '.join(firm_names)})")
+        total = sum(f.initial_share for f in self.firms)
+        if abs(total - 1) > SHARE_TOLERANCE:
+            where = ("firms", 0, "initial_share") if len(self.firms) == 1 else ("firms",)
+            raise _KeyError(where, f"the firms' initial_share values sum to {total:.6g}, but must sum to 1 "
+                                   f"({_terms({f.name: f.initial_share for f in self.firms})})")
         seg_names = [s.name for s in self.segments]
         if len(set(seg_names)) != len(seg_names):
-            raise ValueError(f"segment names must be unique, got {seg_names}")
+            raise _KeyError(("segments",), f"segment names must be unique (got {', '.join(seg_names)})")
+        total = sum(s.share for s in self.segments)
+        if abs(total - 1) > SHARE_TOLERANCE:
+            where = ("segments", 0, "share") if len(self.segments) == 1 else ("segments",)
+            raise _KeyError(where, f"the segments' shares sum to {total:.6g}, but must sum to 1 "
+                                   f"({_terms({s.name: s.share for s in self.segments})})")
+        periods = self.simulation.periods
+        for i, m in enumerate(self.measures):
+            if m.schedule.start >= periods:
+                raise _KeyError(("measures", i, "schedule", "start"),
+                                f"the measure starts in period {m.schedule.start}, but the run has only {periods} periods "
+                                f"(0 to {periods - 1}), so it would never act")
         cohorts = {c for s in self.segments for c in s.cohorts}
         for i, m in enumerate(self.measures):
             if m.firm is not None and m.firm not in firm_names:
@@ -212,10 +232,7 @@ class Scenario(Section):
         return 0 if name is None else [f.name for f in self.firms].index(name)
 
 
-class _KeyError(ValueError):
-    """A cross-field error that knows the exact key path it concerns."""
-
-    def __init__(self, loc: tuple, reason: str):
-        super().__init__(reason)
-        self.loc = loc
-        self.reason = reason
+def _terms(shares: dict) -> str:
+    """'a 0.3 + b 0.3' (the first 6 terms)."""
+    items = [f"{k} {v:g}" for k, v in shares.items()]
+    return " + ".join(items[:6]) + (" + ..." if len(items) > 6 else "")

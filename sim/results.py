@@ -1,14 +1,11 @@
-"""Tables, summary and output writing for a finished run."""
+"""Tables, summary and plots of a finished run; writing them safely is :mod:`sim.outputs`."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import shutil
 import sys
-import tempfile
 from functools import cached_property
 from pathlib import Path
 
@@ -202,19 +199,13 @@ class RunResult:
             "pandas": pd.__version__,
         }
 
-    def write(self, out_dir: str | Path, plots: bool = True) -> Path:
-        """Write every output into ``out_dir`` atomically: all files go to a staging folder beside it,
-        which replaces ``out_dir`` only when complete, so an interrupted run leaves no partial file."""
-        out_dir = Path(out_dir)
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-        try:
-            self.write_files(stage, plots)
-            _replace_dir(stage, out_dir)
-        except BaseException:
-            shutil.rmtree(stage, ignore_errors=True)
-            raise
-        return out_dir
+    def write(self, out_dir: str | Path, plots: bool = True, force: bool = False) -> Path:
+        """Write every output into ``out_dir`` atomically and safely (see :mod:`sim.outputs`): a
+        missing or empty folder is filled, an earlier output is replaced only with ``force``, and
+        a folder holding anything retention-sim did not write is refused."""
+        from .outputs import write_run
+
+        return write_run(self, out_dir, plots=plots, force=force)
 
     def write_files(self, folder: Path, plots: bool = True) -> None:
         """Write the tables, summary, manifest and (optionally) plots into an existing ``folder``."""
@@ -264,18 +255,6 @@ def _stats(rel: pd.DataFrame) -> dict:
             "sem": float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None,
             **{f"q{int(k * 100):02d}": float(v) for k, v in zip(QUANTILES, q)},
             "mean_complete": float(complete.mean()) if complete.size else None}
-
-
-def _replace_dir(stage: Path, target: Path) -> None:
-    """Move the finished ``stage`` to ``target``; an existing ``target`` is swapped out, then removed."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(stage, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    os.chmod(target, 0o755)
 
 
 def run(scenario=None, seed: int | None = None, overrides: dict | None = None, trace=(), progress: bool = False,

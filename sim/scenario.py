@@ -3,28 +3,51 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
+import math
 import tomllib
+import types
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .params import Scenario, _KeyError
 
 DEFAULT_SCENARIO = "telecom"
+MINIMAL_SCENARIO = 'name = "my-scenario"'
 
 
 class ScenarioError(ValueError):
-    """A scenario could not be used. ``str()`` names the file, the key path and the reason."""
+    """A scenario could not be used. ``str()`` names the file, the key path and the reason.
 
-    def __init__(self, source: str, problems: list[tuple[str, str]]):
+    ``problems`` is a list of ``(key, reason)``; ``items`` adds where each came from (the file, or
+    the override that caused it, e.g. ``--set firms.0.price``). A key of ``None`` means the whole file.
+    """
+
+    def __init__(self, source: str, problems: list[tuple]):
         self.source = source
-        self.problems = problems
-        lines = [f"{source}: {key}: {reason}" for key, reason in problems]
-        super().__init__("\n".join(lines))
+        self.items: list[tuple[str, str | None, str]] = [tuple(p) if len(p) == 3 else (source, *p) for p in problems]
+        self.problems = [(key, reason) for _, key, reason in self.items]
+        super().__init__("\n".join(_line(*item) for item in self.items))
+
+    def one_line(self, limit: int = 3) -> str:
+        """All problems on one line (the first ``limit`` of them), for the command line."""
+        parts, last = [], None
+        for src, key, reason in self.items[:limit]:
+            text = reason if key is None else f"{key}: {reason}"
+            parts.append(text if src == last else f"{src}: {text}")
+            last = src
+        more = len(self.items) - limit
+        return "; ".join(parts) + (f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else "")
+
+
+def _line(source: str, key: str | None, reason: str) -> str:
+    return f"{source}: {reason}" if key is None else f"{source}: {key}: {reason}"
 
 
 def shipped_scenarios() -> dict[str, Path]:
@@ -40,74 +63,295 @@ def resolve_path(spec: str | Path | None) -> Path:
     path = Path(spec)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise ScenarioError(str(spec), [(None, "is a folder, not a scenario file (a scenario is a .toml file)")])
     shipped = shipped_scenarios()
     if str(spec) in shipped:
         return shipped[str(spec)]
     known = ", ".join(sorted(shipped))
-    raise ScenarioError(str(spec), [("(file)", f"no such file, and not a shipped scenario ({known})")])
+    if path.exists():
+        raise ScenarioError(str(spec), [(None, "is not a regular file; a scenario is a .toml file")])
+    raise ScenarioError(str(spec), [(None, f"no such file, and not a shipped scenario ({known})")])
 
 
-def _key_path(loc: tuple) -> str:
-    """('measures', 2, 'firm') -> 'measures[2].firm'; pydantic's union tags are dropped."""
+# --- key paths and messages ----------------------------------------------------------------------
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated[...] and Optional[...] from a type."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+            else:
+                return tp
+        else:
+            return tp
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _tag_member(tp: Any, part: str) -> Any:
+    """The member of a discriminated union whose tag is ``part`` (None if ``part`` is not a tag)."""
+    for member in typing.get_args(tp):
+        member = _unwrap(member)
+        if not _is_model(member):
+            continue
+        for key in ("type", "distribution"):
+            field = member.model_fields.get(key)
+            if field is not None and part in typing.get_args(field.annotation):
+                return member
+    return None
+
+
+def _walk(loc: tuple) -> tuple[tuple, Any]:
+    """Follow a pydantic error location through the schema: the user's key path (union tags and
+    validator names dropped) and the type found at its end (None once it is not known)."""
+    tp: Any = Scenario
+    out: list = []
+    for part in loc:
+        tp = _unwrap(tp) if tp is not None else None
+        origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType) and isinstance(part, str):
+            member = _tag_member(tp, part)
+            if member is not None:
+                tp = member
+                continue
+        if isinstance(part, str) and (part.startswith("function-") or part == ""):
+            continue
+        out.append(part)
+        if tp is None:
+            continue
+        if isinstance(part, int) and origin in (list, tuple):
+            tp = typing.get_args(tp)[0]
+        elif isinstance(part, str) and _is_model(tp) and part in tp.model_fields:
+            tp = tp.model_fields[part].annotation
+        elif isinstance(part, str) and origin is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            tp = None
+    return tuple(out), (_unwrap(tp) if tp is not None else None)
+
+
+def key_path(loc: tuple) -> str:
+    """('measures', 2, 'firm') -> 'measures[2].firm'."""
     out = ""
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in {"discount", "service", "contract", "nostalgia", "price_change", "fixed", "beta"} and out.endswith("]"):
-            continue  # discriminated-union tag, not a key the user wrote
-        elif part.startswith("function-") or part == "":
-            continue
-        else:
-            out += ("." if out else "") + str(part)
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
     return out or "(top level)"
 
 
-def _problems(err: ValidationError) -> list[tuple[str, str]]:
+def _show(value: Any) -> str:
+    """A value as the user would write it in TOML (shortened)."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float) and not math.isfinite(value):
+        text = "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, (int, float)):
+        text = repr(value)
+    elif isinstance(value, dict):
+        text = "a table"
+    elif isinstance(value, (list, tuple)):
+        text = "a list"
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_PLAIN = {
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be text in quotes",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "dict_type": "must be a table",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "missing": "is required but not set",
+}
+
+
+def _reason(e: dict, loc: tuple) -> tuple[tuple, str]:
+    """A plain-language reason for one pydantic error (and the key path it belongs to)."""
+    kind, ctx, value = e["type"], e.get("ctx") or {}, e.get("input")
+    if kind == "extra_forbidden":
+        parent = _walk(tuple(e["loc"])[:-1])[1]
+        names = list(parent.model_fields) if _is_model(parent) else []
+        close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6) if loc else []
+        hint = f" (did you mean {key_path(loc[:-1] + (close[0],))}?)" if close else ""
+        return loc, "unknown key" + hint
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        disc = str(ctx.get("discriminator", "type")).strip("'")
+        expected = str(ctx.get("expected_tags", "")).replace("'", "")
+        if kind == "union_tag_not_found":
+            return loc + (disc,), f"is required but not set (one of: {expected})"
+        return loc + (disc,), f"unknown {disc} {_show(ctx.get('tag'))} (expected one of: {expected})"
+    if kind == "finite_number":
+        return loc, f"must be a finite number (got {_show(value)})"
+    if kind in _PLAIN:
+        reason = _PLAIN[kind]
+        if isinstance(value, bool) and kind in ("int_type", "float_type"):
+            reason += ", not true or false"
+        elif kind == "int_type" and isinstance(value, float) and math.isfinite(value):
+            reason += ", without a decimal point"
+    else:
+        msg = e["msg"].removeprefix("Value error, ")
+        reason = msg.replace("Input should be", "must be").replace("Input should have", "must have")
+        reason = reason.replace("List should have", "must have").replace("Tuple should have", "must have")
+        reason = reason[:1].lower() + reason[1:]
+    if kind != "missing" and "input" in e and not isinstance(value, (dict, list, tuple)) and "(got" not in reason:
+        reason += f" (got {_show(value)})"
+    return loc, reason
+
+
+def _problems(err: ValidationError) -> list[tuple[tuple, str]]:
+    """(key path, reason) for every error, the key path as a tuple of the user's keys."""
     problems = []
     for e in err.errors():
         cause = (e.get("ctx") or {}).get("error")
+        loc = _walk(tuple(e["loc"]))[0]
         if isinstance(cause, _KeyError):
-            problems.append((_key_path(cause.loc), cause.reason))
+            problems.append((loc + tuple(cause.loc), cause.reason))
             continue
-        reason = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif "input" in e and e["type"] not in {"missing"} and not isinstance(e["input"], (dict, list)):
-            reason += f" (got {e['input']!r})"
-        problems.append((_key_path(tuple(e["loc"])), reason))
+        problems.append(_reason(e, loc))
     return problems
 
 
-def _set_dotted(data: dict, dotted: str, value: Any) -> None:
-    """Set ``data['a']['b'][0]['c']`` from ``'a.b.0.c'``, creating tables as needed."""
+# --- overrides -----------------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays (e.g. from a parameter sweep) as plain Python values."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def _parse_key(dotted: str) -> tuple:
     parts = dotted.split(".")
+    if not dotted or any(p.strip() == "" or p != p.strip() for p in parts):
+        raise ValueError("not a key path; write dotted keys like simulation.customers or firms.0.price")
+    return tuple(int(p) if p.isdigit() else p for p in parts)
+
+
+def _set_dotted(data: dict, dotted: str, value: Any) -> tuple:
+    """Set ``data['a']['b'][0]['c']`` from ``'a.b.0.c'``, creating tables as needed. Returns the key
+    path as a tuple; raises ValueError with a reason the user can act on."""
+    loc = _parse_key(dotted)
     node: Any = data
-    for part in parts[:-1]:
+    for depth, part in enumerate(loc):
+        here = key_path(loc[:depth]) if depth else "the scenario"
+        last = depth == len(loc) - 1
         if isinstance(node, list):
-            node = node[int(part)]
+            if not isinstance(part, int):
+                raise ValueError(f"{here} is a list: pick an entry by its number, e.g. {'.'.join(map(str, loc[:depth]))}.0")
+            if part >= len(node):
+                raise ValueError(f"{here} has {len(node)} entr{'y' if len(node) == 1 else 'ies'} (0 to {len(node) - 1}), so there is no entry {part}")
+            if last:
+                node[part] = value
+            else:
+                node = node[part]
+        elif isinstance(node, dict):
+            if isinstance(part, int) and str(part) not in node:
+                raise ValueError(f"{here} is not a list, so it has no entry {part}")
+            key = str(part)
+            if last:
+                node[key] = value
+            else:
+                if key not in node and isinstance(loc[depth + 1], int):
+                    raise ValueError(f"{key_path(loc[:depth + 1])} is not listed in the scenario file, so it has no entry {loc[depth + 1]}")
+                node = node.setdefault(key, {})
         else:
-            node = node.setdefault(part, {})
-    if isinstance(node, list):
-        node[int(parts[-1])] = value
-    else:
-        node[parts[-1]] = value
+            raise ValueError(f"{here} is a single value ({_show(node)}), not a table")
+    return loc
 
 
-def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """Validate a scenario mapping (plus ``{'simulation.customers': 1000}``-style overrides)."""
-    data = copy.deepcopy(dict(data))
+def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping[str, Any] | None = None,
+             override_labels: Mapping[str, str] | None = None) -> Scenario:
+    """Validate a scenario mapping (plus ``{'simulation.customers': 1000}``-style overrides).
+
+    A problem caused by an override is reported under the override's label (by default
+    ``override <key>``; the command line passes e.g. ``--set firms.0.price``), not under ``source``.
+    """
+    labels = dict(override_labels or {})
+    original = _plain(dict(data))
+    data = copy.deepcopy(original)
+    applied: list[tuple[tuple, str]] = []
     for dotted, value in (overrides or {}).items():
+        label = labels.get(dotted, f"override {dotted}")
         try:
-            _set_dotted(data, dotted, value)
-        except (IndexError, ValueError, TypeError, AttributeError):
-            raise ScenarioError(source, [(dotted, "cannot override: no such list entry or table")]) from None
+            loc = _set_dotted(data, dotted, _plain(value))
+        except ValueError as err:
+            raise ScenarioError(source, [(label, None, str(err))]) from None
+        applied.append((loc, label))
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(source, _problems(err)) from None
+        problems = _problems(err)
+    items, from_file = [], []
+    for loc, reason in problems:
+        owner = next(((oloc, label) for oloc, label in sorted(applied, key=lambda a: -len(a[0])) if loc[:len(oloc)] == oloc), None)
+        if owner is None:
+            from_file.append((loc, reason))
+        else:
+            oloc, label = owner
+            items.append((label, None if loc == oloc else key_path(loc), reason))
+    if from_file:
+        where = source
+        if applied:
+            try:
+                Scenario.model_validate(original)
+                where = f"{source} with {', '.join(dict.fromkeys(label for _, label in applied))}"
+            except ValidationError:
+                pass
+        items = [(where, key_path(loc), reason) for loc, reason in from_file] + items
+    raise ScenarioError(source, items)
 
 
-def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, overrides: Mapping[str, Any] | None = None) -> Scenario:
+def _read(path: Path) -> dict:
+    """Parse a scenario file; every way it can fail becomes a ScenarioError naming the file."""
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise ScenarioError(str(path), [(None, "is a folder, not a scenario file")]) from None
+    except OSError as err:
+        raise ScenarioError(str(path), [(None, f"cannot read: {err.strerror or err}")]) from None
+    if b"\x00" in raw[:65536]:
+        raise ScenarioError(str(path), [(None, "is a binary file, not a scenario (a scenario is a TOML text file)")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ScenarioError(str(path), [(None, f"is not UTF-8 text (byte 0x{raw[err.start]:02x} on line {line}); "
+                                               "save it as UTF-8 or check that it is the scenario you meant")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(str(path), [(None, f"not valid TOML: {err}")]) from None
+    if not data:
+        raise ScenarioError(str(path), [(None, f"has no settings (it is empty or only comments); a minimal scenario is "
+                                               f"one line, {MINIMAL_SCENARIO}, and every key it does not set takes its "
+                                               f"documented default (see `retention-sim validate telecom`)")])
+    return data
+
+
+def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, overrides: Mapping[str, Any] | None = None,
+         override_labels: Mapping[str, str] | None = None) -> Scenario:
     """Load a scenario from a file path, a shipped scenario's name, a dict or a Scenario.
 
     >>> sc = load("telecom", overrides={"simulation.customers": 500})
@@ -115,18 +359,11 @@ def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, override
     500
     """
     if isinstance(spec, Scenario):
-        return validate(spec.model_dump(), f"<scenario {spec.name}>", overrides)
+        return validate(spec.model_dump(), f"<scenario {spec.name}>", overrides, override_labels)
     if isinstance(spec, Mapping):
-        return validate(spec, "<dict>", overrides)
+        return validate(spec, "<dict>", overrides, override_labels)
     path = resolve_path(spec)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(str(path), [("(syntax)", f"not valid TOML: {err}")]) from None
-    except OSError as err:
-        raise ScenarioError(str(path), [("(file)", f"cannot read: {err.strerror}")]) from None
-    return validate(data, str(path), overrides)
+    return validate(_read(path), str(path), overrides, override_labels)
 
 
 def scenario_hash(scenario: Scenario) -> str:

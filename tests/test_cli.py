@@ -8,8 +8,8 @@ import sys
 import tomllib
 
 import pandas as pd
-import pytest
 
+import sim
 from sim import results as results_mod
 from sim.cli import main
 from sim.params import LOYALTY_CLASSES
@@ -40,24 +40,32 @@ def test_run_writes_tables_summary_plots_and_manifest(tmp_path):
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["churn.png", "clv.png", "loyalty_classes.png", "profit.png", "retention.png"]
 
 
-def test_interrupted_write_leaves_no_partial_output(tmp_path, monkeypatch):
+def test_interrupted_write_leaves_no_partial_output(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
 
     def boom(*a, **k):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("sim.plots.save_all", boom)
-    with pytest.raises(KeyboardInterrupt):
-        main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet"])
+    assert main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet"]) == 130
+    assert capsys.readouterr().err == "retention-sim: interrupted (Ctrl-C); nothing was written\n"
     assert list(tmp_path.iterdir()) == []
 
 
-def test_rerun_replaces_previous_output_whole(tmp_path):
+def test_rerun_replaces_previous_output_whole_only_with_force(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet"]) == 0
-    (out / "stale.txt").write_text("old")
-    assert main(["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet", "--no-plots"]) == 0
-    assert not (out / "stale.txt").exists() and not (out / "plots").exists()
+    args = ["run", "telecom", "--customers", "300", "--periods", "5", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(args + ["--no-plots"]) == 2  # an earlier output is kept unless --force
+    assert "--force" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    (out / "notes.txt").write_text("mine")  # a file the program did not write: never deleted, even with --force
+    assert main(args + ["--no-plots", "--force"]) == 2
+    assert "notes.txt" in capsys.readouterr().err and (out / "notes.txt").read_text() == "mine"
+    (out / "notes.txt").unlink()
+    assert main(args + ["--no-plots", "--force"]) == 0
+    assert not (out / "plots").exists() and (out / "summary.json").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
@@ -69,7 +77,7 @@ def test_console_script_list_and_validate():
 
 
 def test_api_result_tables_are_dataframes():
-    res = results_mod.run("b2b_software", seed=1, overrides={"simulation.customers": 400, "simulation.periods": 12})
+    res = results_mod.run("b2b_software", seed=1, overrides={"simulation.customers": 400, "simulation.periods": 30})
     assert isinstance(res.periods, pd.DataFrame) and isinstance(res.customers, pd.DataFrame)
     assert res.summary["firms"]["vendor"]["retention"]["12_months"] is not None
 
@@ -79,3 +87,31 @@ def test_default_scenario_runs_outside_the_repository(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "results" / "telecom-seed0" / "summary.json").is_file()
+
+
+def test_version_prints_the_package_version():
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == f"retention-sim {sim.__version__}\n"
+
+
+def test_set_overrides_keys_on_validate_and_run(tmp_path, capsys):
+    sets = ["--set", "firms.0.price=33.5", "--set", 'firms.1.unit_cost=16', "--set", "mechanisms.arrivals=false",
+            "--set", "question=plain text, not TOML"]
+    assert main(["validate", "telecom", *sets]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["firms"][0]["price"] == 33.5 and shown["firms"][1]["unit_cost"] == 16.0
+    assert shown["mechanisms"]["arrivals"] is False and shown["question"] == "plain text, not TOML"
+    out = tmp_path / "o"
+    assert main(["run", "telecom", "--customers", "300", "--periods", "3", "--quiet", "--out", str(out), *sets,
+                 "--set", "simulation.customers=999"]) == 0  # --customers wins over --set
+    manifest = json.loads((out / "manifest.json").read_text())["scenario"]
+    assert manifest["firms"][0]["price"] == 33.5 and manifest["mechanisms"]["arrivals"] is False
+    assert manifest["simulation"]["customers"] == 300
+
+
+def test_package_attributes_are_lazy_but_present():
+    code = ("import sys, sim; assert 'pandas' not in sys.modules and 'mesa' not in sys.modules; "
+            "import sim.cli; assert 'pandas' not in sys.modules and 'numba' not in sys.modules; "
+            "assert callable(sim.run) and sim.RetentionModel and sim.RunResult and sim.Scenario and sim.ScenarioError; "
+            "assert sim.load and sim.shipped_scenarios and sim.__version__")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from .._jit import rule
-from .._schema import Section
+from .._schema import Section, _KeyError
 from ..codes import LOYALTY_CLASSES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,7 +35,7 @@ class Schedule(Section):
     @model_validator(mode="after")
     def _order(self) -> "Schedule":
         if self.end is not None and self.end <= self.start:
-            raise ValueError("end must be greater than start")
+            raise _KeyError(("end",), f"must be greater than start ({self.start}), or the measure is never active (got {self.end})")
         return self
 
     def is_active(self, period: int) -> bool:
