@@ -98,7 +98,7 @@ def test_set_overrides_keys_on_validate_and_run(tmp_path, capsys):
     sets = ["--set", "firms.0.price=33.5", "--set", 'firms.1.unit_cost=16', "--set", "mechanisms.arrivals=false",
             "--set", "question=plain text, not TOML"]
     assert main(["validate", "telecom", *sets]) == 0
-    shown = json.loads(capsys.readouterr().out)
+    shown = tomllib.loads(capsys.readouterr().out)
     assert shown["firms"][0]["price"] == 33.5 and shown["firms"][1]["unit_cost"] == 16.0
     assert shown["mechanisms"]["arrivals"] is False and shown["question"] == "plain text, not TOML"
     out = tmp_path / "o"

@@ -105,11 +105,11 @@ def test_batched_replications_equal_single_runs():
 
 def test_no_relationship_has_zero_periods_and_arrivals_stop_at_the_horizon():
     for name in ("telecom", "ecommerce", "b2b_software"):
-        res = sim.run(name, seed=4, overrides={"simulation.customers": 3000, "simulation.periods": 24})
+        res = sim.run(name, seed=4, overrides={"simulation.customers": 3000, "simulation.periods": 36})
         rel = res.relationships
         assert (rel["periods"] >= 1).all(), name
-        assert rel["start"].max() <= 23 and rel["end"].max() == 23
-        assert res.customers["joined"].max() <= 23
+        assert rel["start"].max() <= 35 and rel["end"].max() == 35
+        assert res.customers["joined"].max() <= 35
 
 
 def test_the_model_runs_with_the_jit_disabled(tmp_path):

@@ -58,7 +58,7 @@ def test_annotated_toml_round_trips(name):
 def test_annotated_toml_round_trips_unset_values_unions_and_odd_strings():
     scenario = Scenario.model_validate({
         "name": 'quote " backslash \\ tab \t é',
-        "segments": [{"name": "a b", "cohorts": {"1970s": 1.0, "odd key.x": 2.0},
+        "segments": [{"name": "a b", "cohorts": {"1970s": 0.25, "odd key.x": 0.75},
                       "background_churn": {"distribution": "beta", "alpha": 1e-5, "beta": 1e4}}],
         "measures": [{"type": "nostalgia", "cohort": "odd key.x", "schedule": {"start": 3, "end": 9, "every": 2},
                       "target": {"loyalty_class": "both"}},
