@@ -244,13 +244,16 @@ def _run(args) -> int:
 
 def _print_summary(summary: dict, out: Path) -> None:
     question = f": {summary['question']}" if summary.get("question") else ""
+    money = summary.get("currency", "")
     print(f"scenario {summary['scenario']} (seed {summary['seed']}){question}")
     for name, f in summary["firms"].items():
         ret = ", ".join(f"{k.replace('_months', ' mo')}: {v:.1%}" for k, v in f["retention"].items() if v is not None)
-        clv = f["clv"]["all"]
-        clv_text = f"{clv['mean']:.0f}" if clv["mean"] is not None else "n/a"
-        print(f"  {name:>14}: retention {ret or 'n/a'} | mean churn/period {f['mean_churn_per_period']:.2%} | "
-              f"mean CLV {clv_text} | profit {f['profit_total']:.0f}")
+        clv = f["clv"]["initial_cohort"]
+        clv_text = f"{clv['mean']:,.0f} {money} ({clv['n_censored']:,} of {clv['n']:,} censored)" if clv["mean"] is not None else "n/a"
+        churn = f["mean_churn_per_period"]
+        churn_text = f"{churn:.2%}" if churn is not None else "n/a"
+        print(f"  {name:>14}: retention {ret or 'n/a'} | mean churn/period {churn_text} | "
+              f"mean CLV of the initial customers {clv_text} | profit {f['profit_total']:,.0f} {money}")
     print(f"outputs in {out}/")
 
 
