@@ -24,7 +24,7 @@ from . import books as books_mod
 from . import kernel, measures, population, relationships, rng
 from ._jit import compile_once
 from .books import S_LEFT_MARKET, S_LIFE_EVENT, S_SWITCHED_OUT, Books
-from .codes import CENSORED
+from .codes import CENSORED, OUT
 from .measures.base import ACTIVE, N_COLUMNS, Context
 from .params import Scenario
 from .mechanisms.bonding import phase_codes
@@ -111,9 +111,15 @@ class Engine:
         self.next_id = np.full(self.replications, self.n_initial, dtype=np.int64)
         self.period = 0
         self.firms = self.base  # the firm-level numbers of the current period
-        rows = self.customers.grow(self.replications * self.n_initial)
+        self.customers.grow(self.replications * self.n_initial)
         population.init_market(self.replications, self.n_initial, self.keys, self.customers.view(), self.traits, self.base.list_price)
-        assert rows.stop == self.customers.n
+        # ascending index of the rows that may be active: the customers' pass and the closing of
+        # relationships run over it; departed customers are dropped when they make up an eighth
+        self.rows = np.arange(self.customers.capacity, dtype=np.int64)
+        self.rows_n = self.customers.n
+        self.departed_in_rows = 0
+        self.mstart = np.zeros(self.n_firms + 1, dtype=np.int64)
+        self.morder = np.zeros(len(self.measures), dtype=np.int64)
 
     # ------------------------------------------------------------------ the period
     def step(self) -> None:
@@ -144,28 +150,34 @@ class Engine:
             self.customers.grow(total)
             population.init_arrivals(row, t, counts, self.next_id, self.keys, self.customers.view(), self.traits,
                                      self.firms.list_price, self.cost_per_acquisition)
+            self._index_rows(np.arange(row, row + total))
 
     def plan(self, t: int) -> Context:
         """Firm-level decisions of period t: which measures run, and their firm-level effects."""
         ctx = Context(period=t, list_price=self.base.list_price.copy(), quality=self.base.quality.copy(),
                       handling=self.base.handling.copy())
-        for m, row in zip(self.measures, self.table):
+        acting = [[] for _ in range(self.n_firms)]
+        for k, (m, row) in enumerate(zip(self.measures, self.table)):
             active = m.is_active(t)
             row[ACTIVE] = 1.0 if active and m.acts_on_customers else 0.0
             if active:
                 m.firm_effect(ctx)
+                if m.acts_on_customers:
+                    acting[m.firm].append(k)
+        self.mstart[1:] = np.cumsum([len(a) for a in acting])
+        self.morder[: self.mstart[-1]] = [k for a in acting for k in a]
         self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling)
         return ctx
 
     def customers_pass(self, t: int, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
         """Every customer's period; returns per-firm sums (replication x firm x :data:`books.SUMS`) and
         per-measure counters (replication x measure x 3), added up in chunk order."""
-        n = self.customers.n
+        n = self.rows_n
         chunks = max(1, math.ceil(n / kernel.CHUNK))
         sums = np.zeros((chunks, self.replications, self.n_firms, len(books_mod.SUMS)))
         counts = np.zeros((chunks, self.replications, len(self.measures), kernel.N_COUNTERS))
-        args = (n, self.n_initial, self.customers.view(), self.firms, self.segments, self.table, self.keys,
-                self.discount, self.params, sums, counts)
+        args = (self.rows, n, self.n_initial, self.customers.view(), self.firms, self.segments, self.table, self.mstart,
+                self.morder, self.keys, self.discount, self.params, sums, counts)
         threads = self.threads_for(n)
         if threads == 1:
             kernel.customers_pass(t, 0, chunks, *args)
@@ -186,8 +198,24 @@ class Engine:
         if not ending:
             return
         view = self.log.reserve(ending)
-        self.log.n = relationships.close_relationships(t, self.customers.n, self.customers.view(), view, self.log.n,
+        self.log.n = relationships.close_relationships(t, self.rows, self.rows_n, self.customers.view(), view, self.log.n,
                                                        self.segments.initial_trust, self.segments.fit_sd, self.keys)
+        self.departed_in_rows += int(sums[:, :, [S_LEFT_MARKET, S_LIFE_EVENT]].sum())
+        if 8 * self.departed_in_rows > self.rows_n:
+            kept = self.rows[: self.rows_n][self.customers.cols["firm"][self.rows[: self.rows_n]] != OUT]
+            self.rows_n = kept.size
+            self.rows[: kept.size] = kept
+            self.departed_in_rows = 0
+
+    def _index_rows(self, new: np.ndarray) -> None:
+        """Append new rows (above every indexed row) to the index of rows that may be active."""
+        need = self.rows_n + new.size
+        if need > self.rows.size:
+            grown = np.zeros(max(need, int(self.rows.size * 1.5) + 16), dtype=np.int64)
+            grown[: self.rows_n] = self.rows[: self.rows_n]
+            self.rows = grown
+        self.rows[self.rows_n : need] = new
+        self.rows_n = need
 
     # ------------------------------------------------------------------ results
     def run(self) -> None:

@@ -20,8 +20,10 @@ life event) plus, only when needed, blocks for the choice, the renewal and a new
 id, the period and their purpose (:mod:`sim.rng`). Blocks for 256 rows are computed together in a loop
 the compiler vectorises, then the rows are processed one by one.
 
-:func:`customers_pass` runs chunks of ``CHUNK`` rows and writes one set of per-firm sums per chunk; the
-caller adds them up in chunk order, so results are bit-identical however chunks are spread over threads.
+:func:`customers_pass` runs over an ascending index of the rows that may be active (departed customers
+drop out of it from time to time), in chunks of ``CHUNK`` index entries, and writes one set of per-firm
+sums per chunk; the caller adds them up in chunk order, so results are bit-identical however chunks are
+spread over threads.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from .codes import (EV_COMPLAINT, EV_CONSIDERED, EV_CONTRACT_EXPIRED, EV_CONTRAC
                     EV_EXIT_FEE_PAID, EV_HANDLED_WELL, EV_INCIDENT, EV_JOINED, EV_LEFT_MARKET, EV_LIFE_EVENT, EV_SWITCHED,
                     MEASURE_BIT, OUT, P_PERIOD, P_RENEWAL)
 from .measures import CONTRACT, DISCOUNT, NOSTALGIA, SERVICE, contract, discount, nostalgia, service
-from .measures.base import ACTIVE, COHORT, COST, EVENT_COST, FIRM, KIND, LOYALTY, P0, SEGMENT, targets
+from .measures.base import ACTIVE, COHORT, COST, EVENT_COST, KIND, LOYALTY, P0, SEGMENT, targets
 from .mechanisms import attachment, bonding, choice, experience
 from .rng import draw, normal, uniform
 
@@ -97,19 +99,21 @@ def segment_table(scenario) -> Segments:
 
 
 @rule
-def customers_period(lo, hi, t, n_initial, col, fm, sg, mt, keys, df, p, words, s, cnt):
-    """The period of every active customer in rows ``lo .. hi - 1``, in the order of the module
-    docstring. ``words[:, i - lo]`` is row i's PERIOD block; ``s`` and ``cnt`` the chunk's per-firm sums
-    and measure counters. (One call per block of rows: numba reference-counts every array passed to a
-    call, which per row would cost more than the rules.)"""
-    for i in range(lo, hi):
+def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, words, s, cnt):
+    """The period of every active customer among rows ``rows[lo:hi]``, in the order of the module
+    docstring. ``words[:, j - lo]`` is the PERIOD block of row ``rows[j]``; ``mstart``/``morder`` list
+    each firm's measures that act this period (``morder[mstart[f]:mstart[f + 1]]``); ``s`` and ``cnt``
+    are the chunk's per-firm sums and measure counters. (One call per block of rows: numba
+    reference-counts every array passed to a call, which per row would cost more than the rules.)"""
+    for j in range(lo, hi):
+        i = rows[j]
         if col.firm[i] == OUT:
             col.events[i] = 0
             continue
-        w_event = words[0, i - lo]
-        w_noise = words[1, i - lo]
-        w_consider = words[2, i - lo]
-        w_life = words[3, i - lo]
+        w_event = words[0, j - lo]
+        w_noise = words[1, j - lo]
+        w_consider = words[2, j - lo]
+        w_life = words[3, j - lo]
         f = col.firm[i]
         r = col.replication[i]
         seg = col.segment[i]
@@ -122,9 +126,8 @@ def customers_period(lo, hi, t, n_initial, col, fm, sg, mt, keys, df, p, words, 
         quality = fm.quality[f]
         handling = fm.handling[f]
         attributed = 0.0
-        for m in range(mt.shape[0]):
-            if mt[m, ACTIVE] == 0.0 or mt[m, FIRM] != f:
-                continue
+        for q in range(mstart[f], mstart[f + 1]):
+            m = morder[q]
             if not targets(mt[m, SEGMENT], mt[m, LOYALTY], mt[m, COHORT], seg, col.loyalty[i], col.cohort[i]):
                 continue
             kind = int(mt[m, KIND])
@@ -268,21 +271,43 @@ def customers_period(lo, hi, t, n_initial, col, fm, sg, mt, keys, df, p, words, 
 
 
 @rule
-def customers_pass(t, first, last, n, n_initial, col, fm, sg, mt, keys, df, p, sums, counts):
-    """Chunks ``first .. last - 1`` of rows ``0 .. n - 1``: every active customer's period. Chunk c
-    writes its per-firm sums to ``sums[c]`` and its measure counters to ``counts[c]``."""
+def customers_pass(t, first, last, rows, n, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, sums, counts):
+    """Chunks ``first .. last - 1`` of the rows ``rows[:n]`` (every row that may be active, ascending):
+    every active customer's period. Chunk c covers ``rows[c * CHUNK:(c + 1) * CHUNK]`` and writes its
+    per-firm sums to ``sums[c]`` and its measure counters to ``counts[c]``."""
     words = np.empty((4, BLOCK), dtype=np.uint64)
     for c in range(first, last):
         lo = c * CHUNK
         hi = min(n, lo + CHUNK)
         for b in range(lo, hi, BLOCK):
             e = min(hi, b + BLOCK)
-            for i in range(b, e):  # the random blocks of BLOCK rows, vectorised
-                r = col.replication[i]
-                w0, w1, w2, w3 = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_PERIOD, 0)
-                words[0, i - b] = w0
-                words[1, i - b] = w1
-                words[2, i - b] = w2
-                words[3, i - b] = w3
-            customers_period(b, e, t, n_initial, col, fm, sg, mt, keys, df, p, words, sums[c], counts[c])
+            period_blocks(rows, b, e, t, col.customer, col.replication, keys, words)
+            customers_period(rows, b, e, t, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, words, sums[c], counts[c])
 
+
+@rule
+def period_blocks(rows, lo, hi, t, customer, replication, keys, words):
+    """The PERIOD block of each row ``rows[lo:hi]`` into ``words[:, j - lo]``: vectorised when the rows
+    share one replication (always in a single run), gathered per row otherwise."""
+    r0 = replication[rows[lo]]
+    same = True
+    for j in range(lo, hi):
+        same &= replication[rows[j]] == r0
+    if same:
+        k0 = keys[r0, 0]
+        k1 = keys[r0, 1]
+        for j in range(lo, hi):
+            w0, w1, w2, w3 = draw(k0, k1, customer[rows[j]], t, P_PERIOD, 0)
+            words[0, j - lo] = w0
+            words[1, j - lo] = w1
+            words[2, j - lo] = w2
+            words[3, j - lo] = w3
+    else:
+        for j in range(lo, hi):
+            i = rows[j]
+            r = replication[i]
+            w0, w1, w2, w3 = draw(keys[r, 0], keys[r, 1], customer[i], t, P_PERIOD, 0)
+            words[0, j - lo] = w0
+            words[1, j - lo] = w1
+            words[2, j - lo] = w2
+            words[3, j - lo] = w3

@@ -73,11 +73,12 @@ def start_relationship(i, period, firm, col, initial_trust, fit_sd, keys):
 
 
 @rule
-def close_relationships(period, n, col, log, at, initial_trust, fit_sd, keys):
-    """Log every relationship that ends in ``period`` (rows whose ``next_firm`` differs from ``firm``)
-    from log position ``at`` on; switchers start anew, leavers are out of the market. Returns the new
-    log length."""
-    for i in range(n):
+def close_relationships(period, rows, n, col, log, at, initial_trust, fit_sd, keys):
+    """Log every relationship that ends in ``period`` (among rows ``rows[:n]``, those whose
+    ``next_firm`` differs from ``firm``) from log position ``at`` on; switchers start anew, leavers are
+    out of the market. Returns the new log length."""
+    for j in range(n):
+        i = rows[j]
         f = col.firm[i]
         nf = col.next_firm[i]
         if f == OUT or nf == f:

@@ -44,7 +44,7 @@ ROUNDS = 10
 BOOST_INDEX = 1 << 20  # block index of the extra uniform of gamma(shape < 1)
 
 
-@rule
+@rule(inline="always")
 def philox(c0, c1, c2, c3, k0, k1):
     """Philox4x32-10 of counter (c0, c1, c2, c3) under key (k0, k1); every word in [0, 2**32), as uint64.
 
@@ -79,13 +79,13 @@ def key(seed: int) -> tuple[int, int]:
     return seed & 0xFFFFFFFF, seed >> 32
 
 
-@rule
+@rule(inline="always")
 def draw(k0, k1, who, period, purpose, index):
     """Four random words for (who, period, purpose, index) under key (k0, k1)."""
     return philox(who, period, purpose, index, k0, k1)
 
 
-@rule
+@rule(inline="always")
 def uniform(word):
     """A 32-bit word as a float in (0, 1): ``(word + 0.5) / 2**32`` (never exactly 0 or 1)."""
     return (np.float64(word) + 0.5) * _TO_UNIT
