@@ -84,16 +84,13 @@ def firm_style(res: "RunResult", firm: str) -> dict:
 
 
 def currency(res: "RunResult") -> str:
-    """The scenario's currency label (``simulation.currency``, default EUR)."""
-    return str(getattr(res.scenario.simulation, "currency", None) or "EUR")
+    """The scenario's currency label (``simulation.currency``)."""
+    return res.scenario.simulation.currency
 
 
 def censored(rel: pd.DataFrame) -> pd.Series:
-    """True for relationships still running at the horizon (the ``censored`` column if the table has
-    one, else ``reason == "censored"``)."""
-    if "censored" in rel.columns:
-        return rel["censored"].astype(bool)
-    return (rel["reason"].astype(str) == "censored").astype(bool)
+    """True for relationships still running at the horizon."""
+    return rel["censored"].astype(bool)
 
 
 def _pm(res) -> float:
@@ -380,13 +377,6 @@ def loyalty_shares(res: "RunResult", firm: str | None = None, ax=None, measures:
     return ax
 
 
-def _relationships(res) -> tuple[pd.DataFrame, int]:
-    """Relationships with at least one period inside the horizon, and how many were left out."""
-    rel = res.relationships
-    inside = rel["periods"] > 0 if "periods" in rel.columns else pd.Series(True, index=rel.index)
-    return rel[inside], int((~inside).sum())
-
-
 def _clv_bins(rel: pd.DataFrame, target: int = 30) -> np.ndarray:
     """About ``target`` bins of a round width (1, 2, 2.5 or 5 times a power of ten), edges on multiples."""
     x = rel["clv"].to_numpy(dtype=float)
@@ -423,7 +413,7 @@ def clv_distribution(res: "RunResult", firm: str | None = None, ax=None, bins=No
     firm = firm or firm_names(res)[0]
     ax = _new_ax(ax)
     cur, months = currency(res), _horizon(res) * _pm(res)
-    rel_all, _ = _relationships(res)
+    rel_all = res.relationships
     rel = rel_all[rel_all["firm"].astype(str) == firm]
     bins = _clv_bins(rel_all) if bins is None else bins
     cens = censored(rel).to_numpy()
@@ -584,7 +574,7 @@ def clv_figure(res: "RunResult", fig=None) -> Figure:
     names = firm_names(res)
     rows, cols = _grid(len(names))
     cur, months = currency(res), _horizon(res) * _pm(res)
-    rel, dropped = _relationships(res)
+    rel = res.relationships
     bins = _clv_bins(rel)
     with plt.rc_context(STYLE):
         fig = _figure(fig, 2.9 * rows + 1.8)
@@ -601,8 +591,6 @@ def clv_figure(res: "RunResult", fig=None) -> Figure:
                "margin only up to it, so their true CLV is higher; the censored ones at the dotted line are customers "
                "kept for the whole horizon. CLV = discounted margin minus per-customer measure costs, plus exit "
                "fees paid; customers won by acquisition spend start at minus the cost per acquisition.")
-        if dropped:
-            cap += f" Left out: {dropped:,} relationships that start at the horizon (no month inside it)."
         _caption(fig, cap)
     return fig
 

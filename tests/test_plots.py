@@ -178,11 +178,9 @@ def test_loyalty_caption_explains_the_contract_end_spikes(telecom, ecommerce):
     assert "last month" not in plots.loyalty_figure(ecommerce).get_supxlabel()  # no contracts there
 
 
-def test_censored_uses_the_column_when_the_table_has_one():
-    by_reason = pd.DataFrame({"reason": pd.Categorical(["switched", "censored"])})
-    assert plots.censored(by_reason).tolist() == [False, True]
-    by_column = by_reason.assign(censored=[True, False])
-    assert plots.censored(by_column).tolist() == [True, False]
+def test_censored_reads_the_relationships_column():
+    table = pd.DataFrame({"reason": pd.Categorical(["switched", "censored"]), "censored": [False, True]})
+    assert plots.censored(table).tolist() == [False, True]
 
 
 def test_schedule_spans_and_contract_expiries():
