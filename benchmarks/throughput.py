@@ -266,6 +266,7 @@ def main() -> None:
     periods = 24 if args.quick else 120
     rss_customers = 100_000 if args.quick else 1_000_000
     small, largest = sizes[0], sizes[-1]
+    load_start = os.getloadavg()[0]
 
     rates, bytes_per = {}, None
     for n in sizes:
@@ -317,6 +318,9 @@ def main() -> None:
         "agreement": bool(agreement["agree"]),
         # customer-periods/s at the largest size over the smallest: ~1 if run time is linear in customers
         "rate_ratio_largest_vs_smallest": round(rates[largest] / rates[small], 3),
+        # 1-minute load average at start and end: other work on the machine slows the engine's
+        # threads much more than the single-threaded baselines (see threads_busy_ratio)
+        "load_average": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cpus",
     }
     print(json.dumps(result))
