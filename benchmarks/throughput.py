@@ -44,7 +44,9 @@ Also measured:
   imports and warms up (only to save time) and run while it is timed; they are killed afterwards;
 - ``peak_rss_bytes_per_customer``: a 1M-customer telecom run (100k with ``--quick``) including its
   output tables (``sim.run`` then ``.periods``, ``.customers``, ``.relationships``, ``.summary``), in
-  a subprocess: (peak RSS at the end minus RSS after ``import sim`` and a tiny warm-up run) / customers;
+  a subprocess: (peak RSS at the end minus RSS after ``import sim`` and a tiny warm-up run) / customers.
+  numpy asks the kernel for transparent huge pages for large arrays, so partly used 2 MB pages can
+  count whole: at 100k customers the figure has varied between runs (~550 vs ~830), at 1M much less;
 - ``bytes_per_customer``: bytes of state columns per customer row.
 
 The last printed line is one JSON object.
