@@ -118,8 +118,8 @@ class Engine:
         self.rows = np.arange(self.customers.capacity, dtype=np.int64)
         self.rows_n = self.customers.n
         self.departed_in_rows = 0
-        self.mstart = np.zeros(self.n_firms + 1, dtype=np.int64)
-        self.morder = np.zeros(len(self.measures), dtype=np.int64)
+        self.mstart = np.zeros(self.n_firms * len(sc.segments) + 1, dtype=np.int64)
+        self.morder = np.zeros(0, dtype=np.int64)
 
     # ------------------------------------------------------------------ the period
     def step(self) -> None:
@@ -156,16 +156,18 @@ class Engine:
         """Firm-level decisions of period t: which measures run, and their firm-level effects."""
         ctx = Context(period=t, list_price=self.base.list_price.copy(), quality=self.base.quality.copy(),
                       handling=self.base.handling.copy())
-        acting = [[] for _ in range(self.n_firms)]
+        n_seg = len(self.scenario.segments)
+        acting = [[] for _ in range(self.n_firms * n_seg)]  # by firm * n_seg + segment
         for k, (m, row) in enumerate(zip(self.measures, self.table)):
             active = m.is_active(t)
             row[ACTIVE] = 1.0 if active and m.acts_on_customers else 0.0
             if active:
                 m.firm_effect(ctx)
                 if m.acts_on_customers:
-                    acting[m.firm].append(k)
+                    for s in range(n_seg) if m.segment is None else (m.segment,):
+                        acting[m.firm * n_seg + s].append(k)
         self.mstart[1:] = np.cumsum([len(a) for a in acting])
-        self.morder[: self.mstart[-1]] = [k for a in acting for k in a]
+        self.morder = np.array([k for a in acting for k in a], dtype=np.int64)
         self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling)
         return ctx
 

@@ -43,7 +43,7 @@ from .codes import (EV_COMPLAINT, EV_CONSIDERED, EV_CONTRACT_EXPIRED, EV_CONTRAC
 from .measures import CONTRACT, DISCOUNT, NOSTALGIA, SERVICE, contract, discount, nostalgia, service
 from .measures.base import ACTIVE, COHORT, COST, EVENT_COST, KIND, LOYALTY, P0, SEGMENT, targets
 from .mechanisms import attachment, bonding, choice, experience
-from .rng import draw, normal, uniform
+from .rng import draw, in_normal_tail, normal_central, normal_tail, uniform
 
 CHUNK = 16384  # rows per chunk: the unit of work of a thread and of the partial sums
 BLOCK = 256    # rows whose random blocks are computed together
@@ -99,21 +99,25 @@ def segment_table(scenario) -> Segments:
 
 
 @rule
-def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, words, s, cnt):
+def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, u_events, zs, u_considers,
+                     u_lifes, s, cnt):
     """The period of every active customer among rows ``rows[lo:hi]``, in the order of the module
-    docstring. ``words[:, j - lo]`` is the PERIOD block of row ``rows[j]``; ``mstart``/``morder`` list
-    each firm's measures that act this period (``morder[mstart[f]:mstart[f + 1]]``); ``s`` and ``cnt``
-    are the chunk's per-firm sums and measure counters. (One call per block of rows: numba
-    reference-counts every array passed to a call, which per row would cost more than the rules.)"""
+    docstring. Position ``j - lo`` of ``u_events``, ``zs``, ``u_considers`` and ``u_lifes`` holds the
+    PERIOD numbers of row ``rows[j]`` (:func:`period_draws`);
+    ``morder[mstart[g]:mstart[g + 1]]`` lists the measures that act this period on customers of
+    firm and segment ``g = firm * n_segments + segment``; ``s`` and ``cnt`` are the chunk's per-firm
+    sums and measure counters. (One call per block of rows: numba reference-counts every array
+    passed to a call, which per row would cost more than the rules.)"""
+    n_segments = sg.fit_sd.shape[0]
     for j in range(lo, hi):
         i = rows[j]
         if col.firm[i] == OUT:
             col.events[i] = 0
             continue
-        w_event = words[0, j - lo]
-        w_noise = words[1, j - lo]
-        w_consider = words[2, j - lo]
-        w_life = words[3, j - lo]
+        u_event = u_events[j - lo]
+        z = zs[j - lo]
+        u_consider = u_considers[j - lo]
+        u_life = u_lifes[j - lo]
         f = col.firm[i]
         r = col.replication[i]
         seg = col.segment[i]
@@ -126,7 +130,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
         quality = fm.quality[f]
         handling = fm.handling[f]
         attributed = 0.0
-        for q in range(mstart[f], mstart[f + 1]):
+        g = f * n_segments + seg
+        for q in range(mstart[g], mstart[g + 1]):
             m = morder[q]
             if not targets(mt[m, SEGMENT], mt[m, LOYALTY], mt[m, COHORT], seg, col.loyalty[i], col.cohort[i]):
                 continue
@@ -169,10 +174,10 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
         held = p.attachment_on and col.contract[i] >= 0 and col.contract_end[i] > t
         if p.experience_on:
             incident, complained, handled = experience.service_events(
-                uniform(w_event), p.incident_rate * (1.0 - quality), p.complaint_prob, handling)
+                u_event, p.incident_rate * (1.0 - quality), p.complaint_prob, handling)
             felt = experience.price_feeling(price, col.reference_price[i], col.price_sensitivity[i], p.price_weight, p.loss_aversion)
             penalty = mt[col.contract[i], P0 + contract.FORCED_PENALTY] if held else 0.0
-            e = experience.experience(quality + col.fit[i], p.noise, normal(uniform(w_noise)), incident, handled,
+            e = experience.experience(quality + col.fit[i], p.noise, z, incident, handled,
                                       p.incident_experience, p.recovery_bonus, felt, penalty)
             col.satisfaction[i] = experience.update_satisfaction(col.satisfaction[i], e, p.satisfaction_rate)
             col.reference_price[i] = experience.update_reference(col.reference_price[i], price, p.reference_rate)
@@ -214,7 +219,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
         if p.choice_on:
             pc = choice.consideration(col.satisfaction[i], expiring, p.base_consideration,
                                       p.dissatisfaction_consideration, p.expiry_consideration)
-            if uniform(w_consider) < pc:
+            if u_consider < pc:
                 events |= EV_CONSIDERED
                 exit_barrier = choice.barrier(switching * p.cost_perception, list_price, p.switching_cost_coef)
                 felt_stay = experience.price_feeling(price, col.reference_price[i], col.price_sensitivity[i], 1.0, p.loss_aversion)
@@ -226,7 +231,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
 
         # 7. life events
         life_event = False
-        if nxt == f and p.background_on and choice.background_leave(uniform(w_life), col.churn_p[i]):
+        if nxt == f and p.background_on and choice.background_leave(u_life, col.churn_p[i]):
             nxt = OUT
             life_event = True
 
@@ -275,39 +280,53 @@ def customers_pass(t, first, last, rows, n, n_initial, col, fm, sg, mt, mstart, 
     """Chunks ``first .. last - 1`` of the rows ``rows[:n]`` (every row that may be active, ascending):
     every active customer's period. Chunk c covers ``rows[c * CHUNK:(c + 1) * CHUNK]`` and writes its
     per-firm sums to ``sums[c]`` and its measure counters to ``counts[c]``."""
-    words = np.empty((4, BLOCK), dtype=np.uint64)
+    ids = np.empty(BLOCK, dtype=np.int64)
+    u_event = np.empty(BLOCK)
+    u_noise = np.empty(BLOCK)
+    z = np.empty(BLOCK)
+    u_consider = np.empty(BLOCK)
+    u_life = np.empty(BLOCK)
     for c in range(first, last):
         lo = c * CHUNK
         hi = min(n, lo + CHUNK)
         for b in range(lo, hi, BLOCK):
             e = min(hi, b + BLOCK)
-            period_blocks(rows, b, e, t, col.customer, col.replication, keys, words)
-            customers_period(rows, b, e, t, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, words, sums[c], counts[c])
+            period_draws(rows, b, e, t, col.customer, col.replication, keys, ids, u_event, u_noise, z, u_consider, u_life)
+            customers_period(rows, b, e, t, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, u_event, z, u_consider,
+                             u_life, sums[c], counts[c])
 
 
 @rule
-def period_blocks(rows, lo, hi, t, customer, replication, keys, words):
-    """The PERIOD block of each row ``rows[lo:hi]`` into ``words[:, j - lo]``: vectorised when the rows
-    share one replication (always in a single run), gathered per row otherwise."""
+def period_draws(rows, lo, hi, t, customer, replication, keys, ids, u_event, u_noise, z, u_consider, u_life):
+    """The PERIOD numbers of the rows ``rows[lo:hi]``, at position ``j - lo`` of the buffers: the
+    incident uniform, the experience noise ``z`` (standard normal, from the uniform ``u_noise``), the
+    consideration uniform and the life-event uniform. Rows that share one replication (always, in a
+    single run) take a branch-free loop over separate buffers, which the compiler vectorises, as it
+    does the central normal quantile; the few normals in a tail are corrected after it."""
     r0 = replication[rows[lo]]
     same = True
     for j in range(lo, hi):
+        ids[j - lo] = customer[rows[j]]
         same &= replication[rows[j]] == r0
     if same:
         k0 = keys[r0, 0]
         k1 = keys[r0, 1]
-        for j in range(lo, hi):
-            w0, w1, w2, w3 = draw(k0, k1, customer[rows[j]], t, P_PERIOD, 0)
-            words[0, j - lo] = w0
-            words[1, j - lo] = w1
-            words[2, j - lo] = w2
-            words[3, j - lo] = w3
+        for j in range(hi - lo):
+            w0, w1, w2, w3 = draw(k0, k1, ids[j], t, P_PERIOD, 0)
+            u_event[j] = uniform(w0)
+            u_noise[j] = uniform(w1)
+            u_consider[j] = uniform(w2)
+            u_life[j] = uniform(w3)
     else:
-        for j in range(lo, hi):
-            i = rows[j]
-            r = replication[i]
-            w0, w1, w2, w3 = draw(keys[r, 0], keys[r, 1], customer[i], t, P_PERIOD, 0)
-            words[0, j - lo] = w0
-            words[1, j - lo] = w1
-            words[2, j - lo] = w2
-            words[3, j - lo] = w3
+        for j in range(hi - lo):
+            r = replication[rows[lo + j]]
+            w0, w1, w2, w3 = draw(keys[r, 0], keys[r, 1], ids[j], t, P_PERIOD, 0)
+            u_event[j] = uniform(w0)
+            u_noise[j] = uniform(w1)
+            u_consider[j] = uniform(w2)
+            u_life[j] = uniform(w3)
+    for j in range(hi - lo):
+        z[j] = normal_central(u_noise[j])
+    for j in range(hi - lo):
+        if in_normal_tail(u_noise[j]):
+            z[j] = normal_tail(u_noise[j])

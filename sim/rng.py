@@ -91,27 +91,42 @@ def uniform(word):
     return (np.float64(word) + 0.5) * _TO_UNIT
 
 
-@rule
-def normal(u):
-    """Standard normal quantile of ``u`` in (0, 1) (Acklam's rational approximation)."""
-    if u < 0.02425:
-        q = math.sqrt(-2.0 * math.log(u))
-        return (((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
-                  - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00) / \
-            ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
-              + 3.754408661907416e+00) * q + 1.0)
-    if u > 0.97575:
-        q = math.sqrt(-2.0 * math.log(1.0 - u))
-        return -(((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
-                   - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00) / \
-            ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
-              + 3.754408661907416e+00) * q + 1.0)
+NORMAL_LOW = 0.02425  # below this (and above 1 - it) the normal quantile uses its tail formula
+
+
+@rule(inline="always")
+def normal_central(u):
+    """Standard normal quantile of ``u`` in [NORMAL_LOW, 1 - NORMAL_LOW] (Acklam's central rational
+    approximation; branch-free, so loops over it vectorise)."""
     q = u - 0.5
     r = q * q
     return (((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r
               + 1.383577518672690e+02) * r - 3.066479806614716e+01) * r + 2.506628277459239e+00) * q / \
         (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r
            + 6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0)
+
+
+@rule(inline="always")
+def in_normal_tail(u):
+    """Whether ``u`` is outside the range of :func:`normal_central`."""
+    return u < NORMAL_LOW or u > 1.0 - NORMAL_LOW
+
+
+@rule
+def normal_tail(u):
+    """Standard normal quantile of ``u`` in either tail (Acklam's tail rational approximation)."""
+    q = math.sqrt(-2.0 * math.log(u if u < 0.5 else 1.0 - u))
+    x = (((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
+           - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00) / \
+        ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
+          + 3.754408661907416e+00) * q + 1.0)
+    return x if u < 0.5 else -x
+
+
+@rule
+def normal(u):
+    """Standard normal quantile of ``u`` in (0, 1) (Acklam's rational approximation)."""
+    return normal_tail(u) if in_normal_tail(u) else normal_central(u)
 
 
 @rule
