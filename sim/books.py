@@ -23,21 +23,23 @@ from .codes import LOYALTY_CLASSES
 SUMS = (
     "active", "cohort_active", "revenue", "list_revenue", "serving_costs", "measure_costs", "exit_fees",
     "switched_in", "switched_out", "left_market", "life_event", "renewals", "contracts_signed",
-    "satisfaction", "bond", "attachment", *(f"class_{k}" for k in LOYALTY_CLASSES),
+    "contracts_expiring", "churned_at_expiry", "satisfaction", "bond", "attachment",
+    *(f"class_{k}" for k in LOYALTY_CLASSES),
 )
 (S_ACTIVE, S_COHORT, S_REVENUE, S_LIST_REVENUE, S_SERVING, S_MEASURE_COSTS, S_EXIT_FEES, S_SWITCHED_IN,
- S_SWITCHED_OUT, S_LEFT_MARKET, S_LIFE_EVENT, S_RENEWALS, S_SIGNED, S_SATISFACTION, S_BOND, S_ATTACHMENT,
- S_CLASS0, S_CLASS1, S_CLASS2, S_CLASS3) = range(len(SUMS))
+ S_SWITCHED_OUT, S_LEFT_MARKET, S_LIFE_EVENT, S_RENEWALS, S_SIGNED, S_EXPIRING, S_CHURNED_AT_EXPIRY, S_SATISFACTION,
+ S_BOND, S_ATTACHMENT, S_CLASS0, S_CLASS1, S_CLASS2, S_CLASS3) = range(len(SUMS))
 
 # what the per-period table reports for each firm (one row per period and firm)
 FIRM_STATS = (
     "active", "cohort_active", "acquired", "switched_in", "switched_out", "left_market", "life_event",
-    "churned", "renewals", "contracts_signed", "revenue", "discounts", "exit_fees", "serving_costs",
+    "churned", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry", "revenue", "discounts",
+    "exit_fees", "serving_costs",
     "measure_costs", "fixed_costs", "acquisition_costs", "profit", "mean_satisfaction", "mean_bond",
     "mean_attachment", *(f"share_{k}" for k in LOYALTY_CLASSES),
 )
 COUNTS = ("active", "cohort_active", "acquired", "switched_in", "switched_out", "left_market", "life_event",
-          "churned", "renewals", "contracts_signed")
+          "churned", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry")
 MONEY = ("revenue", "discounts", "exit_fees", "serving_costs", "measure_costs", "fixed_costs", "acquisition_costs", "profit")
 STAT = {name: k for k, name in enumerate(FIRM_STATS)}
 
@@ -84,7 +86,8 @@ class Books:
         s = sums
         for name, k in (("active", S_ACTIVE), ("cohort_active", S_COHORT), ("switched_in", S_SWITCHED_IN),
                         ("switched_out", S_SWITCHED_OUT), ("left_market", S_LEFT_MARKET), ("life_event", S_LIFE_EVENT),
-                        ("renewals", S_RENEWALS), ("contracts_signed", S_SIGNED), ("revenue", S_REVENUE),
+                        ("renewals", S_RENEWALS), ("contracts_signed", S_SIGNED), ("contracts_expiring", S_EXPIRING),
+                        ("churned_at_expiry", S_CHURNED_AT_EXPIRY), ("revenue", S_REVENUE),
                         ("exit_fees", S_EXIT_FEES), ("serving_costs", S_SERVING), ("measure_costs", S_MEASURE_COSTS)):
             row[:, :, STAT[name]] = s[:, :, k]
         row[:, :, STAT["discounts"]] = s[:, :, S_LIST_REVENUE] - s[:, :, S_REVENUE]

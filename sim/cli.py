@@ -28,14 +28,18 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
+COMMANDS = ("run", "compare", "sweep", "calibrate", "validate", "list")
+_CHOICES = "{" + ",".join(COMMANDS) + "}"
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (exit 2) instead of the usage block."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         message = re.sub(r"^argument ([^:]+): ", r"\1: ", message)
-        commands = "run, validate or list"
-        message = re.sub(r"^\{run,validate,list\}: invalid choice: (\S+) .*", rf"unknown command \1; the commands are {commands}", message)
-        message = re.sub(r"^the following arguments are required: \{run,validate,list\}$", f"give a command: {commands}", message)
+        commands = ", ".join(COMMANDS[:-1]) + " or " + COMMANDS[-1]
+        message = re.sub(rf"^{re.escape(_CHOICES)}: invalid choice: (\S+) .*", rf"unknown command \1; the commands are {commands}", message)
+        message = re.sub(rf"^the following arguments are required: {re.escape(_CHOICES)}$", f"give a command: {commands}", message)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
@@ -77,7 +81,7 @@ _assignment.__name__ = "KEY=VALUE"
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Simulate customer retention: bonded vs attached customers, measures, churn and CLV.")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{run,validate,list}")
+    sub = p.add_subparsers(dest="command", required=True, metavar=_CHOICES)
     set_help = ("override one scenario key, e.g. --set firms.0.price=33.5 or --set 'firms.0.name=\"x\"' "
                 "(VALUE is read as TOML; repeatable)")
     run = sub.add_parser("run", help="run a scenario and write tables, summary, plots and a manifest",
@@ -94,6 +98,21 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary on screen")
+    cmp = sub.add_parser("compare", help="compare strategies: paired replications, confidence intervals, an HTML report",
+                         description="Run BASE and every OTHER scenario R times; replication r of every scenario uses the same "
+                                     "seed, so differences are paired customer by customer. Writes replications, differences "
+                                     "with 95 % paired intervals, plots and a self-contained report.html.")
+    cmp.add_argument("base", help="the baseline scenario: file or shipped name")
+    cmp.add_argument("others", nargs="+", metavar="OTHER", help="scenarios to compare with the baseline")
+    cmp.add_argument("--replications", type=_count("replications", 2), default=20, help="runs per scenario (default 20)")
+    cmp.add_argument("--seed", type=_seed, default=None, help="seed the replications' seeds derive from (default: the baseline's simulation.seed)")
+    cmp.add_argument("--customers", type=_positive, default=None, help="initial customers in every scenario")
+    cmp.add_argument("--periods", type=_positive, default=None, help="horizon in periods of every scenario")
+    cmp.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help + "; applies to every scenario")
+    cmp.add_argument("--out", type=Path, default=None, help="output folder, new or empty (default: results/compare-<base>-seed<N>)")
+    cmp.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
+    cmp.add_argument("--no-plots", action="store_true", help="skip the PNG plots (the report then has no figures)")
+    cmp.add_argument("--quiet", action="store_true", help="no progress bar or findings on screen")
     check = sub.add_parser("validate", help="check a scenario file and print it with every default filled in")
     check.add_argument("scenario", help="scenario file or shipped name; see `retention-sim list`")
     check.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
@@ -208,7 +227,7 @@ def _main(argv: list[str] | None) -> int:
 
     _collect_overrides(args)
     try:
-        return {"run": _run, "validate": _validate, "list": _list}[args.command](args)
+        return {"run": _run, "compare": _compare, "validate": _validate, "list": _list}[args.command](args)
     except ScenarioError as err:
         _say(err.one_line())
         return EXIT_BAD_INPUT
@@ -239,6 +258,32 @@ def _run(args) -> int:
         _Progress.written = Path(out)
     if not args.quiet:
         _print_summary(res.summary, out)
+    return 0
+
+
+def _compare(args) -> int:
+    scenarios = [load(spec) for spec in (args.base, *args.others)]  # every input checked before any work
+    seed = scenarios[0].simulation.seed if args.seed is None else args.seed
+    out = args.out if args.out is not None else _default_out(f"compare-{scenarios[0].name}", seed)
+    with outputs.prepare(out, force=args.force) as staging:
+        from .compare import compare  # heavy
+        from .report import sentence
+
+        result = compare(scenarios, replications=args.replications, seed=seed, progress=not args.quiet and sys.stderr.isatty())
+        try:
+            result.write_files(staging.path, plots=not args.no_plots)
+        except OSError as err:
+            raise outputs.OutputUnwritable(out, f"cannot write the outputs: {err.strerror or err}; nothing was written") from None
+        staging.commit()
+        _Progress.written = Path(out)
+    if not args.quiet:
+        money = scenarios[0].simulation.currency
+        print(f"baseline {result.baseline}; {args.replications} paired replications (seed {seed})")
+        for _, row in result.differences.iterrows():
+            text = sentence(row, money)
+            if text:
+                print(f"  {text}")
+        print(f"outputs in {out}/ (open report.html)")
     return 0
 
 

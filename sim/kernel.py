@@ -34,7 +34,8 @@ import numpy as np
 
 from . import books
 from ._jit import rule
-from .books import (S_ACTIVE, S_ATTACHMENT, S_BOND, S_CLASS0, S_COHORT, S_EXIT_FEES, S_LEFT_MARKET, S_LIFE_EVENT,
+from .books import (S_ACTIVE, S_ATTACHMENT, S_BOND, S_CHURNED_AT_EXPIRY, S_CLASS0, S_COHORT, S_EXIT_FEES, S_EXPIRING,
+                    S_LEFT_MARKET, S_LIFE_EVENT,
                     S_LIST_REVENUE, S_MEASURE_COSTS, S_RENEWALS, S_REVENUE, S_SATISFACTION, S_SERVING, S_SIGNED,
                     S_SWITCHED_IN, S_SWITCHED_OUT)
 from .codes import (EV_COMPLAINT, EV_CONSIDERED, EV_CONTRACT_EXPIRED, EV_CONTRACT_RENEWED, EV_CONTRACT_SIGNED,
@@ -256,6 +257,10 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
                 events |= EV_CONTRACT_EXPIRED
 
         # 9. leaving
+        if expiring:
+            s[r, f, S_EXPIRING] += 1.0
+            if nxt != f:
+                s[r, f, S_CHURNED_AT_EXPIRY] += 1.0
         if nxt != f:
             if p.attachment_on and col.contract[i] >= 0:
                 m = col.contract[i]

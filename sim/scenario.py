@@ -350,9 +350,75 @@ def _read(path: Path) -> dict:
     return data
 
 
+# --- variants: `extends` ---------------------------------------------------------------------------
+
+VARIANT_KEYS = ("extends", "set", "add")
+
+
+def _merge(base: dict, child: Mapping[str, Any]) -> dict:
+    """``child`` over ``base``: tables merge key by key, everything else (values, lists) replaces."""
+    out = copy.deepcopy(base)
+    for key, value in child.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, seen: tuple[str, ...] = ()) -> dict:
+    """A scenario mapping with its ``extends`` chain resolved.
+
+    A variant names its base with ``extends`` (a shipped scenario's name, or a file path relative to
+    the variant's own folder) and sets only what differs: its tables are merged into the base's key by
+    key, its lists (``segments``, ``firms``, ``measures``) replace the base's, ``[add]`` appends to
+    the base's lists (e.g. ``[[add.measures]]``), and ``[set]`` sets dotted keys (``"firms.0.price" =
+    33.0``). A variant without a ``name`` is named after its file.
+    """
+    data = dict(data)
+    if not any(k in data for k in VARIANT_KEYS):
+        return data
+    extends = data.pop("extends", None)
+    sets = data.pop("set", {}) or {}
+    adds = data.pop("add", {}) or {}
+    for key, value, kind in (("set", sets, "a table of dotted keys"), ("add", adds, "a table of lists")):
+        if not isinstance(value, Mapping):
+            raise ScenarioError(source, [(key, f"must be {kind}")])
+    if extends is None:
+        base: dict = {}
+    else:
+        if not isinstance(extends, str) or not extends:
+            raise ScenarioError(source, [("extends", "must be the name of a shipped scenario or a path to a scenario file, in quotes")])
+        candidate = (folder / extends) if folder is not None else Path(extends)
+        try:
+            base_path = candidate if candidate.is_file() else resolve_path(extends)
+        except ScenarioError as err:
+            raise ScenarioError(source, [("extends", f"{extends!r}: {err.items[0][2]}")]) from None
+        key = str(base_path.resolve())
+        if key in seen:
+            raise ScenarioError(source, [("extends", f"{extends!r} extends itself (through {' -> '.join(Path(s).name for s in seen)})")])
+        base = resolve_variant(_read(base_path), str(base_path), base_path.parent, seen + (key,))
+    merged = _merge(base, data)
+    for key, extra in adds.items():
+        if not isinstance(extra, list):
+            raise ScenarioError(source, [(f"add.{key}", "must be a list, e.g. [[add.measures]]")])
+        if key in merged and not isinstance(merged[key], list):
+            raise ScenarioError(source, [(f"add.{key}", f"{key} is not a list in the base scenario")])
+        merged[key] = list(merged.get(key, [])) + copy.deepcopy(extra)
+    for dotted, value in sets.items():
+        try:
+            _set_dotted(merged, dotted, _plain(value))
+        except ValueError as err:
+            raise ScenarioError(source, [(f"set.{dotted}", str(err))]) from None
+    if "name" not in data and folder is not None:
+        merged["name"] = Path(source).stem
+    return merged
+
+
 def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, overrides: Mapping[str, Any] | None = None,
          override_labels: Mapping[str, str] | None = None) -> Scenario:
-    """Load a scenario from a file path, a shipped scenario's name, a dict or a Scenario.
+    """Load a scenario from a file path, a shipped scenario's name, a dict or a Scenario (a file or
+    dict may extend another scenario, see :func:`resolve_variant`).
 
     >>> sc = load("telecom", overrides={"simulation.customers": 500})
     >>> sc.simulation.customers
@@ -361,9 +427,10 @@ def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, override
     if isinstance(spec, Scenario):
         return validate(spec.model_dump(), f"<scenario {spec.name}>", overrides, override_labels)
     if isinstance(spec, Mapping):
-        return validate(spec, "<dict>", overrides, override_labels)
+        return validate(resolve_variant(spec, "<dict>", None), "<dict>", overrides, override_labels)
     path = resolve_path(spec)
-    return validate(_read(path), str(path), overrides, override_labels)
+    data = resolve_variant(_read(path), str(path), path.parent, (str(path.resolve()),))
+    return validate(data, str(path), overrides, override_labels)
 
 
 def scenario_hash(scenario: Scenario) -> str:
