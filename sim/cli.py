@@ -113,6 +113,33 @@ def parser() -> argparse.ArgumentParser:
     cmp.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
     cmp.add_argument("--no-plots", action="store_true", help="skip the PNG plots (the report then has no figures)")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar or findings on screen")
+    sw = sub.add_parser("sweep", help="a parameter sweep with sensitivity indices, on local cores or a Dask cluster",
+                        description="Run a sweep file's design (grid, lhs, sobol or morris) with replications on common seeds. "
+                                    "Runs are stored in runs.parquet as they finish; running the same command again after an "
+                                    "interruption skips the finished runs. Sobol or Morris indices go to indices.csv.")
+    sw.add_argument("sweep", type=Path, help="the sweep file (TOML); see docs/experiments.md")
+    sw.add_argument("--workers", type=_positive, default=None, help="local worker processes, each single-threaded (default: the cores)")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (instead of local workers)")
+    sw.add_argument("--out", type=Path, default=None, help="output folder (default: results/sweep-<file name>); an interrupted sweep's folder is resumed")
+    sw.add_argument("--force", action="store_true", help="replace the --out folder if it holds an earlier, different retention-sim output")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal = sub.add_parser("calibrate", help="fit parameters to an observed cohort's survival",
+                         description="Fit the named parameters (bounds from the schema) so that the focal firm's simulated "
+                                     "period-0 cohort survives like the observed one (maximum likelihood on common random "
+                                     "numbers). Writes calibration.json (values with 95 %% intervals), fit.csv and fit.png.")
+    cal.add_argument("scenario", help="scenario file or shipped name")
+    cal.add_argument("--observed", type=Path, required=True, metavar="FILE.csv",
+                     help="survivors of one cohort: columns period,active (optionally segment), periods from 0")
+    cal.add_argument("--fit", action="append", required=True, metavar="KEY",
+                     help="a numeric parameter to fit, e.g. segments.0.background_churn.alpha (repeatable)")
+    cal.add_argument("--holdout-from", type=_count("holdout", 2), default=None, metavar="T",
+                     help="fit periods before T only; later ones test the forecast")
+    cal.add_argument("--seed", type=_seed, default=None, help="the fixed seed of every trial (default: the scenario's simulation.seed)")
+    cal.add_argument("--customers", type=_positive, default=None, help="simulated customers (use many more than the observed cohort)")
+    cal.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
+    cal.add_argument("--out", type=Path, default=None, help="output folder, new or empty (default: results/calibrate-<scenario>)")
+    cal.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
+    cal.add_argument("--quiet", action="store_true", help="no result on screen")
     check = sub.add_parser("validate", help="check a scenario file and print it with every default filled in")
     check.add_argument("scenario", help="scenario file or shipped name; see `retention-sim list`")
     check.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
@@ -227,7 +254,8 @@ def _main(argv: list[str] | None) -> int:
 
     _collect_overrides(args)
     try:
-        return {"run": _run, "compare": _compare, "validate": _validate, "list": _list}[args.command](args)
+        return {"run": _run, "compare": _compare, "sweep": _sweep, "calibrate": _calibrate, "validate": _validate,
+                "list": _list}[args.command](args)
     except ScenarioError as err:
         _say(err.one_line())
         return EXIT_BAD_INPUT
@@ -284,6 +312,56 @@ def _compare(args) -> int:
             if text:
                 print(f"  {text}")
         print(f"outputs in {out}/ (open report.html)")
+    return 0
+
+
+def _sweep(args) -> int:
+    from .sweep import SweepError, load_spec, run_sweep
+
+    try:
+        spec, base = load_spec(args.sweep)
+    except SweepError as err:
+        _say(str(err))
+        return EXIT_BAD_INPUT
+    out = args.out if args.out is not None else Path("results") / f"sweep-{re.sub(r'[^A-Za-z0-9._-]+', '_', args.sweep.stem)}"
+    workers = args.workers or len(os.sched_getaffinity(0))
+    result = run_sweep(spec, out, base=base, workers=workers, scheduler=args.scheduler, force=args.force,
+                       progress=not args.quiet and sys.stderr.isatty())
+    _Progress.written = Path(out)
+    if not args.quiet:
+        print(f"{len(result.runs):,} runs in {out}/runs.parquet" + (" and indices in indices.csv" if (Path(out) / "indices.csv").exists() else ""))
+    return 0
+
+
+def _calibrate(args) -> int:
+    from .calibrate import CalibrationError, calibrate, read_observed, parameter_bound
+
+    scenario = load(args.scenario)
+    try:
+        observed = read_observed(args.observed)
+        for key in args.fit:
+            parameter_bound(scenario, key)
+    except CalibrationError as err:
+        _say(str(err))
+        return EXIT_BAD_INPUT
+    out = args.out if args.out is not None else _default_out(f"calibrate-{scenario.name}", scenario.simulation.seed if args.seed is None else args.seed)
+    with outputs.prepare(out, force=args.force) as staging:
+        try:
+            result = calibrate(scenario, observed, args.fit, holdout_from=args.holdout_from, seed=args.seed)
+        except CalibrationError as err:
+            _say(str(err))
+            return EXIT_BAD_INPUT
+        result.write_files(staging.path)
+        staging.commit()
+        _Progress.written = Path(out)
+    if not args.quiet:
+        for key in result.keys:
+            lo, hi = result.intervals[key]
+            ci = f"95 % CI {lo:.4g} to {hi:.4g}" if lo is not None else "no interval (flat likelihood)"
+            print(f"  {key} = {result.values[key]:.4g} ({ci})")
+        for seg, err in result.holdout_error.items():
+            print(f"  holdout error ({seg}): model {err['model']:.1f} %, constant retention {err['constant_retention']:.1f} % (mean absolute percentage)")
+        print(f"outputs in {out}/")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any, Iterable
 
 import mesa
@@ -14,6 +15,7 @@ from .engine import Engine
 from .mechanisms.bonding import PHASES, phase
 from .measures import LEVERS
 from .measures.base import P0
+from .metrics import METRICS, model_metric
 from .measures import contract as contract_lever
 from .params import Scenario
 from .population import cohort_names
@@ -88,8 +90,11 @@ class RetentionModel(mesa.Model):
         self.firms = [Firm(self, i, f) for i, f in enumerate(self.config.firms)]
         self._traced = np.unique(np.asarray(list(trace), dtype=np.int64))
         self._events: dict[int, list[dict]] = {int(i): [] for i in self._traced}
+        # model reporters: the seed, and every metric of sim.metrics once the run is finished (None
+        # before), so mesa.batch_run(..., data_collection_period=-1) returns the summary metrics
         self.datacollector = mesa.DataCollector(
-            model_reporters={"customers": lambda m: int(m.firms_active()), "seed": "seed"},
+            model_reporters={"customers": lambda m: int(m.firms_active()), "seed": "seed",
+                             **{name: partial(model_metric, name=name) for name in METRICS}},
             agent_reporters={"period": "period", **{k: k for k in FIRM_STATS}},
         )
 
@@ -121,9 +126,9 @@ class RetentionModel(mesa.Model):
             f.read_books(t, ledger[f.index])
         if self._traced.size:
             self._record_history(t)
-        self.datacollector.collect(self)
         if self.engine.period >= self.engine.horizon:
             self.running = False
+        self.datacollector.collect(self)
 
     def run(self, progress: bool = False) -> None:
         """Run to the scenario's horizon (optionally with a progress bar)."""
