@@ -63,6 +63,54 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return _POOLS[threads]
 
 
+class RowIndex:
+    """The rows that may be active, ascending within each replication and grouped by replication, cut
+    into chunks of ``kernel.CHUNK`` rows that never span two replications.
+
+    The customers' pass and the closing of relationships run over it. Because a replication's rows are
+    chunked the same way whether it runs alone or in a batch, its per-chunk sums are added in the same
+    order, and a batched replication gives bit-identical books to its single run. Departed customers
+    are dropped from the index when they make up an eighth of it.
+    """
+
+    def __init__(self, replications: int, customers: int):
+        self.parts = [np.arange(r * customers, (r + 1) * customers, dtype=np.int64) for r in range(replications)]
+        self.gone = 0
+        self._cache: tuple | None = None
+
+    def add(self, rows: np.ndarray, per_replication: np.ndarray) -> None:
+        """New rows (in replication order, ``per_replication[r]`` of them for replication r)."""
+        at = 0
+        for r, k in enumerate(per_replication):
+            if k:
+                self.parts[r] = np.concatenate([self.parts[r], rows[at : at + k]])
+                at += k
+        self._cache = None
+
+    def departed(self, count: int, firm: np.ndarray) -> None:
+        """``count`` indexed customers left the market; drop the departed when they are an eighth."""
+        self.gone += count
+        if 8 * self.gone > sum(p.size for p in self.parts):
+            self.parts = [p[firm[p] != OUT] for p in self.parts]
+            self.gone = 0
+            self._cache = None
+
+    def chunks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows (concatenated) and the chunks' bounds ``lo``, ``hi`` into them."""
+        if self._cache is None:
+            rows = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+            lo, hi, start = [], [], 0
+            for p in self.parts:
+                for a in range(start, start + p.size, kernel.CHUNK):
+                    lo.append(a)
+                    hi.append(min(a + kernel.CHUNK, start + p.size))
+                start += p.size
+            lo = np.array(lo or [0], dtype=np.int64)
+            hi = np.array(hi or [0], dtype=np.int64)
+            self._cache = (rows, lo, hi)
+        return self._cache
+
+
 class Engine:
     """Customers, firms' books and relationship log of ``len(seeds)`` replications of one scenario.
 
@@ -113,11 +161,7 @@ class Engine:
         self.firms = self.base  # the firm-level numbers of the current period
         self.customers.grow(self.replications * self.n_initial)
         population.init_market(self.replications, self.n_initial, self.keys, self.customers.view(), self.traits, self.base.list_price)
-        # ascending index of the rows that may be active: the customers' pass and the closing of
-        # relationships run over it; departed customers are dropped when they make up an eighth
-        self.rows = np.arange(self.customers.capacity, dtype=np.int64)
-        self.rows_n = self.customers.n
-        self.departed_in_rows = 0
+        self.index = RowIndex(self.replications, self.n_initial)
         self.mstart = np.zeros(self.n_firms * len(sc.segments) + 1, dtype=np.int64)
         self.morder = np.zeros(0, dtype=np.int64)
 
@@ -150,7 +194,7 @@ class Engine:
             self.customers.grow(total)
             population.init_arrivals(row, t, counts, self.next_id, self.keys, self.customers.view(), self.traits,
                                      self.firms.list_price, self.cost_per_acquisition)
-            self._index_rows(np.arange(row, row + total))
+            self.index.add(np.arange(row, row + total), counts.sum(axis=1))
 
     def plan(self, t: int) -> Context:
         """Firm-level decisions of period t: which measures run, and their firm-level effects."""
@@ -174,13 +218,13 @@ class Engine:
     def customers_pass(self, t: int, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
         """Every customer's period; returns per-firm sums (replication x firm x :data:`books.SUMS`) and
         per-measure counters (replication x measure x 3), added up in chunk order."""
-        n = self.rows_n
-        chunks = max(1, math.ceil(n / kernel.CHUNK))
+        rows, lo, hi = self.index.chunks()
+        chunks = lo.size
         sums = np.zeros((chunks, self.replications, self.n_firms, len(books_mod.SUMS)))
         counts = np.zeros((chunks, self.replications, len(self.measures), kernel.N_COUNTERS))
-        args = (self.rows, n, self.n_initial, self.customers.view(), self.firms, self.segments, self.table, self.mstart,
+        args = (lo, hi, rows, self.n_initial, self.customers.view(), self.firms, self.segments, self.table, self.mstart,
                 self.morder, self.keys, self.discount, self.params, sums, counts)
-        threads = self.threads_for(n)
+        threads = self.threads_for(rows.size)
         if threads == 1:
             kernel.customers_pass(t, 0, chunks, *args)
         else:
@@ -188,7 +232,7 @@ class Engine:
             jobs = [_pool(threads).submit(kernel.customers_pass, t, int(a), int(b), *args) for a, b in zip(bounds[:-1], bounds[1:])]
             for job in jobs:
                 job.result()
-        return sums.sum(axis=0), counts.sum(axis=0)
+        return kernel.add_chunks(sums), kernel.add_chunks(counts)
 
     def threads_for(self, rows: int) -> int:
         """Threads for a pass over ``rows`` rows: one below ``PARALLEL_MIN_ROWS``, else the cap."""
@@ -200,24 +244,10 @@ class Engine:
         if not ending:
             return
         view = self.log.reserve(ending)
-        self.log.n = relationships.close_relationships(t, self.rows, self.rows_n, self.customers.view(), view, self.log.n,
+        rows, _, _ = self.index.chunks()
+        self.log.n = relationships.close_relationships(t, rows, rows.size, self.customers.view(), view, self.log.n,
                                                        self.segments.initial_trust, self.segments.fit_sd, self.keys)
-        self.departed_in_rows += int(sums[:, :, [S_LEFT_MARKET, S_LIFE_EVENT]].sum())
-        if 8 * self.departed_in_rows > self.rows_n:
-            kept = self.rows[: self.rows_n][self.customers.cols["firm"][self.rows[: self.rows_n]] != OUT]
-            self.rows_n = kept.size
-            self.rows[: kept.size] = kept
-            self.departed_in_rows = 0
-
-    def _index_rows(self, new: np.ndarray) -> None:
-        """Append new rows (above every indexed row) to the index of rows that may be active."""
-        need = self.rows_n + new.size
-        if need > self.rows.size:
-            grown = np.zeros(max(need, int(self.rows.size * 1.5) + 16), dtype=np.int64)
-            grown[: self.rows_n] = self.rows[: self.rows_n]
-            self.rows = grown
-        self.rows[self.rows_n : need] = new
-        self.rows_n = need
+        self.index.departed(int(sums[:, :, [S_LEFT_MARKET, S_LIFE_EVENT]].sum()), self.customers.cols["firm"])
 
     # ------------------------------------------------------------------ results
     def run(self) -> None:

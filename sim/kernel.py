@@ -281,10 +281,10 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
 
 
 @rule
-def customers_pass(t, first, last, rows, n, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, sums, counts):
-    """Chunks ``first .. last - 1`` of the rows ``rows[:n]`` (every row that may be active, ascending):
-    every active customer's period. Chunk c covers ``rows[c * CHUNK:(c + 1) * CHUNK]`` and writes its
-    per-firm sums to ``sums[c]`` and its measure counters to ``counts[c]``."""
+def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, sums, counts):
+    """Chunks ``first .. last - 1`` of the rows that may be active: every active customer's period.
+    Chunk c covers ``rows[chunk_lo[c]:chunk_hi[c]]`` and writes its per-firm sums to ``sums[c]`` and its
+    measure counters to ``counts[c]``."""
     ids = np.empty(BLOCK, dtype=np.int64)
     u_event = np.empty(BLOCK)
     u_noise = np.empty(BLOCK)
@@ -292,13 +292,26 @@ def customers_pass(t, first, last, rows, n, n_initial, col, fm, sg, mt, mstart, 
     u_consider = np.empty(BLOCK)
     u_life = np.empty(BLOCK)
     for c in range(first, last):
-        lo = c * CHUNK
-        hi = min(n, lo + CHUNK)
+        lo = chunk_lo[c]
+        hi = chunk_hi[c]
         for b in range(lo, hi, BLOCK):
             e = min(hi, b + BLOCK)
             period_draws(rows, b, e, t, col.customer, col.replication, keys, ids, u_event, u_noise, z, u_consider, u_life)
             customers_period(rows, b, e, t, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, u_event, z, u_consider,
                              u_life, sums[c], counts[c])
+
+
+@rule
+def add_chunks(partial):
+    """The per-chunk partial sums added up in chunk order (sequentially, so the result does not depend
+    on how chunks were spread over threads)."""
+    out = np.zeros(partial.shape[1:])
+    flat = out.reshape(-1)
+    for c in range(partial.shape[0]):
+        part = partial[c].reshape(-1)
+        for k in range(flat.shape[0]):
+            flat[k] += part[k]
+    return out
 
 
 @rule

@@ -27,6 +27,7 @@ customers_at_end    the focal firm's customers after the last period
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,12 @@ METRICS = (
 )
 RETENTION_MONTHS = (12, 60, 120)
 FOCAL = 0
+
+
+def _over_periods(x: np.ndarray) -> np.ndarray:
+    """Sum a (period x replication) table over periods, each replication on its own contiguous row, so
+    that the result does not depend on how many replications ran together."""
+    return np.ascontiguousarray(x.T).sum(axis=1)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -72,8 +79,8 @@ def engine_metrics(engine) -> pd.DataFrame:
         alive = (ends >= round(t)) | censored
         out[f"retention_{months}"] = _ratio(np.bincount(reps, weights=alive, minlength=R), cohort)
 
-    active = ledger[:, :, STAT["active"]].sum(axis=0)
-    churned = ledger[:, :, STAT["churned"]].sum(axis=0)
+    active = _over_periods(ledger[:, :, STAT["active"]])
+    churned = _over_periods(ledger[:, :, STAT["churned"]])
     out["churn_per_year"] = _ratio(churned, active) * (12.0 / sim.period_months)
 
     clv = rel["clv"][first]
@@ -84,13 +91,14 @@ def engine_metrics(engine) -> pd.DataFrame:
         out[f"clv_{name}"] = _ratio(np.bincount(reps[mine], weights=clv[mine], minlength=R), np.bincount(reps[mine], minlength=R).astype(float))
 
     profit = ledger[:, :, STAT["profit"]]
-    out["profit"] = profit.sum(axis=0)
-    out["profit_discounted"] = (profit / (1.0 + sim.discount_rate) ** np.arange(T)[:, None]).sum(axis=0)
-    shares = ledger[:, :, STAT["share_attached_only"]]
-    with np.errstate(invalid="ignore"):
-        out["attached_only_share"] = np.where(np.isnan(shares).all(axis=0), np.nan, np.nanmean(np.where(np.isnan(shares), np.nan, shares), axis=0)) if T else np.full(R, np.nan)
-    expiring = ledger[:, :, STAT["contracts_expiring"]].sum(axis=0)
-    at_expiry = ledger[:, :, STAT["churned_at_expiry"]].sum(axis=0)
+    out["profit"] = _over_periods(profit)
+    out["profit_discounted"] = _over_periods(profit / (1.0 + sim.discount_rate) ** np.arange(T)[:, None])
+    shares = np.ascontiguousarray(ledger[:, :, STAT["share_attached_only"]].T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a replication whose firm never had customers: NaN
+        out["attached_only_share"] = np.nanmean(shares, axis=1) if T else np.full(R, np.nan)
+    expiring = _over_periods(ledger[:, :, STAT["contracts_expiring"]])
+    at_expiry = _over_periods(ledger[:, :, STAT["churned_at_expiry"]])
     out["cliff_ratio"] = _ratio(_ratio(at_expiry, expiring), _ratio(churned - at_expiry, active - expiring))
     c = engine.customers
     out["customers_at_end"] = np.bincount(c.replication[c.firm == FOCAL].astype(np.int64), minlength=R).astype(float)

@@ -85,14 +85,18 @@ def test_traced_and_untraced_runs_give_identical_tables():
     pd.testing.assert_frame_equal(a.customers, b.customers)
 
 
-def test_batched_replications_equal_single_runs():
-    sc = load("ecommerce", {"simulation.customers": 700, "simulation.periods": 30})
+@pytest.mark.parametrize("name,customers,periods", [("ecommerce", 700, 30), ("telecom", 20_000, 14)])
+def test_batched_replications_equal_single_runs(name, customers, periods, monkeypatch):
+    """Also for replications larger than a chunk, with arrivals interleaving the replications' rows,
+    and with threads."""
+    monkeypatch.setattr(engine_mod, "PARALLEL_MIN_ROWS", 0)
+    sc = load(name, {"simulation.customers": customers, "simulation.periods": periods})
     seeds = [3, 99, 2**40 + 7]
-    batch = Engine(sc, seeds)
+    batch = Engine(sc, seeds, threads=2)
     batch.run()
     rel = batch.relationship_arrays()
     for r, seed in enumerate(seeds):
-        single = Engine(sc, [seed])
+        single = Engine(sc, [seed], threads=1)
         single.run()
         np.testing.assert_array_equal(batch.books.ledger[:, r], single.books.ledger[:, 0])
         one = single.relationship_arrays()
