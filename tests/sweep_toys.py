@@ -1,0 +1,11 @@
+"""Toy evaluation functions for sweep tests (importable by worker processes)."""
+
+import math
+
+
+def ishigami(task: dict) -> list[dict]:
+    """The Ishigami function (a = 7, b = 0.1) on x1, x2, x3 in [-pi, pi]; the same value for every
+    replication. Its Sobol indices are known in closed form."""
+    x = task["values"]
+    y = math.sin(x["x1"]) + 7.0 * math.sin(x["x2"]) ** 2 + 0.1 * x["x3"] ** 4 * math.sin(x["x1"])
+    return [{m: y for m in task["metrics"]} for _ in task["seeds"]]
