@@ -28,7 +28,8 @@ DISABLED = bool(numba.config.DISABLE_JIT)
 
 # modules that hold neither compiled rules nor constants that compiled rules read: editing them does not
 # invalidate the compiled code (every other module of the package counts, new ones included)
-NOT_COMPILED = {"__init__.py", "cli.py", "engine.py", "model.py", "outputs.py", "params.py", "plots.py",
+NOT_COMPILED = {"__init__.py", "calibrate.py", "cli.py", "compare.py", "engine.py", "metrics.py", "model.py", "outputs.py",
+                "params.py", "plots.py", "sweep.py", "sweep_worker.py",
                 "reference.py", "report.py", "results.py", "scenario.py"}
 
 

@@ -38,6 +38,10 @@ FIRM_STATS = (
     "measure_costs", "fixed_costs", "acquisition_costs", "profit", "mean_satisfaction", "mean_bond",
     "mean_attachment", *(f"share_{k}" for k in LOYALTY_CLASSES),
 )
+(F_ACTIVE, F_COHORT, F_ACQUIRED, F_SWITCHED_IN, F_SWITCHED_OUT, F_LEFT_MARKET, F_LIFE_EVENT, F_CHURNED, F_RENEWALS,
+ F_SIGNED, F_EXPIRING, F_CHURNED_AT_EXPIRY, F_REVENUE, F_DISCOUNTS, F_EXIT_FEES, F_SERVING, F_MEASURE_COSTS,
+ F_FIXED_COSTS, F_ACQUISITION_COSTS, F_PROFIT, F_SATISFACTION, F_BOND, F_ATTACHMENT, F_SHARE0, F_SHARE1, F_SHARE2,
+ F_SHARE3) = range(len(FIRM_STATS))
 COUNTS = ("active", "cohort_active", "acquired", "switched_in", "switched_out", "left_market", "life_event",
           "churned", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry")
 MONEY = ("revenue", "discounts", "exit_fees", "serving_costs", "measure_costs", "fixed_costs", "acquisition_costs", "profit")
@@ -82,22 +86,43 @@ class Books:
     def close(self, period: int, sums: np.ndarray, fixed_costs: np.ndarray) -> None:
         """Enter the period's figures from the customers' pass (``sums[r, f, :]`` by :data:`SUMS`) and
         the measures' fixed costs per firm, and derive churn, profit, means and class shares."""
-        row = self.ledger[period]
-        s = sums
-        for name, k in (("active", S_ACTIVE), ("cohort_active", S_COHORT), ("switched_in", S_SWITCHED_IN),
-                        ("switched_out", S_SWITCHED_OUT), ("left_market", S_LEFT_MARKET), ("life_event", S_LIFE_EVENT),
-                        ("renewals", S_RENEWALS), ("contracts_signed", S_SIGNED), ("contracts_expiring", S_EXPIRING),
-                        ("churned_at_expiry", S_CHURNED_AT_EXPIRY), ("revenue", S_REVENUE),
-                        ("exit_fees", S_EXIT_FEES), ("serving_costs", S_SERVING), ("measure_costs", S_MEASURE_COSTS)):
-            row[:, :, STAT[name]] = s[:, :, k]
-        row[:, :, STAT["discounts"]] = s[:, :, S_LIST_REVENUE] - s[:, :, S_REVENUE]
-        row[:, :, STAT["fixed_costs"]] = fixed_costs[None, :]
-        row[:, :, STAT["churned"]] = s[:, :, S_SWITCHED_OUT] + s[:, :, S_LEFT_MARKET] + s[:, :, S_LIFE_EVENT]
-        row[:, :, STAT["profit"]] = (s[:, :, S_REVENUE] + s[:, :, S_EXIT_FEES] - s[:, :, S_SERVING] - s[:, :, S_MEASURE_COSTS]
-                                     - fixed_costs[None, :] - row[:, :, STAT["acquisition_costs"]])
-        active = s[:, :, S_ACTIVE]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            for name, k in (("mean_satisfaction", S_SATISFACTION), ("mean_bond", S_BOND), ("mean_attachment", S_ATTACHMENT)):
-                row[:, :, STAT[name]] = np.where(active > 0, s[:, :, k] / active, np.nan)
-            for j, cls in enumerate(LOYALTY_CLASSES):
-                row[:, :, STAT[f"share_{cls}"]] = np.where(active > 0, s[:, :, S_CLASS0 + j] / active, np.nan)
+        close_period(self.ledger[period], sums, fixed_costs)
+
+
+@rule
+def close_period(row, s, fixed_costs):
+    """One period's books (``row[r, f, :]`` by :data:`FIRM_STATS`) from the customers' sums: flows and
+    money as summed; discounts = list-price revenue - revenue; churned = switched out + left the market
+    + life events; profit = revenue + exit fees - serving costs - measure costs - fixed costs -
+    acquisition costs (the acquisition costs were entered when the customers joined); means and class
+    shares over the firm's active customers (NaN, i.e. undefined, for a firm without customers)."""
+    for r in range(s.shape[0]):
+        for f in range(s.shape[1]):
+            x = s[r, f]
+            out = row[r, f]
+            out[F_ACTIVE] = x[S_ACTIVE]
+            out[F_COHORT] = x[S_COHORT]
+            out[F_SWITCHED_IN] = x[S_SWITCHED_IN]
+            out[F_SWITCHED_OUT] = x[S_SWITCHED_OUT]
+            out[F_LEFT_MARKET] = x[S_LEFT_MARKET]
+            out[F_LIFE_EVENT] = x[S_LIFE_EVENT]
+            out[F_CHURNED] = x[S_SWITCHED_OUT] + x[S_LEFT_MARKET] + x[S_LIFE_EVENT]
+            out[F_RENEWALS] = x[S_RENEWALS]
+            out[F_SIGNED] = x[S_SIGNED]
+            out[F_EXPIRING] = x[S_EXPIRING]
+            out[F_CHURNED_AT_EXPIRY] = x[S_CHURNED_AT_EXPIRY]
+            out[F_REVENUE] = x[S_REVENUE]
+            out[F_DISCOUNTS] = x[S_LIST_REVENUE] - x[S_REVENUE]
+            out[F_EXIT_FEES] = x[S_EXIT_FEES]
+            out[F_SERVING] = x[S_SERVING]
+            out[F_MEASURE_COSTS] = x[S_MEASURE_COSTS]
+            out[F_FIXED_COSTS] = fixed_costs[f]
+            out[F_PROFIT] = (x[S_REVENUE] + x[S_EXIT_FEES] - x[S_SERVING] - x[S_MEASURE_COSTS] - fixed_costs[f]
+                             - out[F_ACQUISITION_COSTS])
+            n = x[S_ACTIVE]
+            undefined = n <= 0.0
+            out[F_SATISFACTION] = np.nan if undefined else x[S_SATISFACTION] / n
+            out[F_BOND] = np.nan if undefined else x[S_BOND] / n
+            out[F_ATTACHMENT] = np.nan if undefined else x[S_ATTACHMENT] / n
+            for k in range(4):
+                out[F_SHARE0 + k] = np.nan if undefined else x[S_CLASS0 + k] / n

@@ -162,8 +162,9 @@ class Engine:
         self.customers.grow(self.replications * self.n_initial)
         population.init_market(self.replications, self.n_initial, self.keys, self.customers.view(), self.traits, self.base.list_price)
         self.index = RowIndex(self.replications, self.n_initial)
-        self.mstart = np.zeros(self.n_firms * len(sc.segments) + 1, dtype=np.int64)
+        self.mstart = np.zeros(2 * self.n_firms * len(sc.segments) + 1, dtype=np.int64)
         self.morder = np.zeros(0, dtype=np.int64)
+        self._active: tuple | None = None
 
     # ------------------------------------------------------------------ the period
     def step(self) -> None:
@@ -197,27 +198,37 @@ class Engine:
             self.index.add(np.arange(row, row + total), counts.sum(axis=1))
 
     def plan(self, t: int) -> Context:
-        """Firm-level decisions of period t: which measures run, and their firm-level effects."""
-        ctx = Context(period=t, list_price=self.base.list_price.copy(), quality=self.base.quality.copy(),
-                      handling=self.base.handling.copy())
-        n_seg = len(self.scenario.segments)
-        acting = [[] for _ in range(self.n_firms * n_seg)]  # by firm * n_seg + segment
-        for k, (m, row) in enumerate(zip(self.measures, self.table)):
-            active = m.is_active(t)
-            row[ACTIVE] = 1.0 if active and m.acts_on_customers else 0.0
-            if active:
+        """Firm-level decisions of period t: which measures run, and their firm-level effects. The
+        lists of measures acting on customers are rebuilt only when a schedule switches."""
+        active = tuple(m.is_active(t) for m in self.measures)
+        if active != self._active:
+            self._active = active
+            n_seg = len(self.scenario.segments)
+            groups = self.n_firms * n_seg
+            acting = [[] for _ in range(2 * groups)]  # by firm * n_seg + segment; new customers only after
+            for k, (m, row, on) in enumerate(zip(self.measures, self.table, active)):
+                row[ACTIVE] = 1.0 if on and m.acts_on_customers else 0.0
+                if on and m.acts_on_customers:
+                    for seg in range(n_seg) if m.segment is None else (m.segment,):
+                        acting[m.firm * n_seg + seg + (groups if m.new_customers_only else 0)].append(k)
+            self.mstart[1:] = np.cumsum([len(a) for a in acting])
+            self.morder = np.array([k for a in acting for k in a], dtype=np.int64)
+        ctx = Context(period=t, list_price=self.base.list_price, quality=self.base.quality, handling=self.base.handling)
+        movers = [m for m, on in zip(self.measures, active) if on and m.acts_on_firm]
+        if movers:
+            ctx = Context(period=t, list_price=self.base.list_price.copy(), quality=self.base.quality.copy(),
+                          handling=self.base.handling.copy())
+            for m in movers:
                 m.firm_effect(ctx)
-                if m.acts_on_customers:
-                    for s in range(n_seg) if m.segment is None else (m.segment,):
-                        acting[m.firm * n_seg + s].append(k)
-        self.mstart[1:] = np.cumsum([len(a) for a in acting])
-        self.morder = np.array([k for a in acting for k in a], dtype=np.int64)
-        self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling)
+            self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling)
+        else:
+            self.firms = self.base
         return ctx
 
     def customers_pass(self, t: int, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
         """Every customer's period; returns per-firm sums (replication x firm x :data:`books.SUMS`) and
-        per-measure counters (replication x measure x 3), added up in chunk order."""
+        per-measure counters (replication x measure x 3), each chunk's partial sums added in chunk
+        order (the same order whichever thread ran which chunk)."""
         rows, lo, hi = self.index.chunks()
         chunks = lo.size
         sums = np.zeros((chunks, self.replications, self.n_firms, len(books_mod.SUMS)))
@@ -226,12 +237,11 @@ class Engine:
                 self.morder, self.keys, self.discount, self.params, sums, counts)
         threads = self.threads_for(rows.size)
         if threads == 1:
-            kernel.customers_pass(t, 0, chunks, *args)
-        else:
-            bounds = np.linspace(0, chunks, min(chunks, 4 * threads) + 1).astype(int)
-            jobs = [_pool(threads).submit(kernel.customers_pass, t, int(a), int(b), *args) for a, b in zip(bounds[:-1], bounds[1:])]
-            for job in jobs:
-                job.result()
+            return kernel.customers_pass_and_add(t, *args)
+        bounds = np.linspace(0, chunks, min(chunks, 4 * threads) + 1).astype(int)
+        jobs = [_pool(threads).submit(kernel.customers_pass, t, int(a), int(b), *args) for a, b in zip(bounds[:-1], bounds[1:])]
+        for job in jobs:
+            job.result()
         return kernel.add_chunks(sums), kernel.add_chunks(counts)
 
     def threads_for(self, rows: int) -> int:
@@ -240,14 +250,15 @@ class Engine:
 
     def close_relationships(self, t: int, sums: np.ndarray) -> None:
         """Log the relationships that ended in period t; switchers begin anew in t + 1."""
-        ending = int(sums[:, :, [S_SWITCHED_OUT, S_LEFT_MARKET, S_LIFE_EVENT]].sum())
+        left = int(sums[:, :, S_LEFT_MARKET].sum() + sums[:, :, S_LIFE_EVENT].sum())
+        ending = left + int(sums[:, :, S_SWITCHED_OUT].sum())
         if not ending:
             return
         view = self.log.reserve(ending)
         rows, _, _ = self.index.chunks()
         self.log.n = relationships.close_relationships(t, rows, rows.size, self.customers.view(), view, self.log.n,
                                                        self.segments.initial_trust, self.segments.fit_sd, self.keys)
-        self.index.departed(int(sums[:, :, [S_LEFT_MARKET, S_LIFE_EVENT]].sum()), self.customers.cols["firm"])
+        self.index.departed(left, self.customers.cols["firm"])
 
     # ------------------------------------------------------------------ results
     def run(self) -> None:

@@ -106,10 +106,12 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
     docstring. Position ``j - lo`` of ``u_events``, ``zs``, ``u_considers`` and ``u_lifes`` holds the
     PERIOD numbers of row ``rows[j]`` (:func:`period_draws`);
     ``morder[mstart[g]:mstart[g + 1]]`` lists the measures that act this period on customers of
-    firm and segment ``g = firm * n_segments + segment``; ``s`` and ``cnt`` are the chunk's per-firm
+    firm and segment ``g = firm * n_segments + segment``, and ``morder[mstart[G + g]:mstart[G + g + 1]]``
+    (G groups later) those that reach only customers in a relationship's first period; ``s`` and ``cnt`` are the chunk's per-firm
     sums and measure counters. (One call per block of rows: numba reference-counts every array
     passed to a call, which per row would cost more than the rules.)"""
     n_segments = sg.fit_sd.shape[0]
+    n_groups = (mstart.shape[0] - 1) // 2
     for j in range(lo, hi):
         i = rows[j]
         if col.firm[i] == OUT:
@@ -131,9 +133,14 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
         quality = fm.quality[f]
         handling = fm.handling[f]
         attributed = 0.0
+        # this firm and segment's measures, then (in a relationship's first period only) those that reach
+        # new customers only: morder[mstart[g]:mstart[g + 1]] and morder[mstart[G + g]:mstart[G + g + 1]]
         g = f * n_segments + seg
-        for q in range(mstart[g], mstart[g + 1]):
-            m = morder[q]
+        first_lo, first_n = mstart[g], mstart[g + 1] - mstart[g]
+        new_lo = mstart[n_groups + g]
+        new_n = mstart[n_groups + g + 1] - new_lo if tenure == 0 else 0
+        for qq in range(first_n + new_n):
+            m = morder[first_lo + qq] if qq < first_n else morder[new_lo + qq - first_n]
             if not targets(mt[m, SEGMENT], mt[m, LOYALTY], mt[m, COHORT], seg, col.loyalty[i], col.cohort[i]):
                 continue
             kind = int(mt[m, KIND])
@@ -299,6 +306,15 @@ def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm,
             period_draws(rows, b, e, t, col.customer, col.replication, keys, ids, u_event, u_noise, z, u_consider, u_life)
             customers_period(rows, b, e, t, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, u_event, z, u_consider,
                              u_life, sums[c], counts[c])
+
+
+@rule
+def customers_pass_and_add(t, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, sums, counts):
+    """:func:`customers_pass` over every chunk on this thread, then :func:`add_chunks` of its sums and
+    counters (one call instead of three, for small populations where the calls' cost shows)."""
+    customers_pass(t, 0, chunk_lo.shape[0], chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, mt, mstart, morder, keys, df,
+                   p, sums, counts)
+    return add_chunks(sums), add_chunks(counts)
 
 
 @rule

@@ -102,6 +102,8 @@ class Measure:
     (its costs, after the pass)."""
 
     acts_on_customers = True  # False for firm-level levers (no row in the customers' pass)
+    acts_on_firm = False      # True for levers with a firm_effect (a list price, a service level)
+    new_customers_only = False  # True for levers that reach only relationships in their first period
 
     def __init__(self, params: MeasureParams, scenario: "Scenario", code: int):
         from ..population import cohort_names

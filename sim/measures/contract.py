@@ -69,6 +69,8 @@ def fee_charged(fee_due, life_event, life_event_fee):
 class Lever(Measure):
     """Sign, hold and renew minimum-term contracts for the firm's reached customers."""
 
+    new_customers_only = True  # only a relationship's first period can sign (renewal is the pass's step 8)
+
     def kernel_params(self):
         p = self.params
         return (p.term, p.exit_fee, p.renewal_prob, p.forced_penalty, float(p.life_event_fee))

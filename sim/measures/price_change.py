@@ -24,6 +24,7 @@ class Lever(Measure):
     """Multiply the firm's list price while active. Acts on the firm, so its target is ignored."""
 
     acts_on_customers = False
+    acts_on_firm = True
 
     def firm_effect(self, ctx: Context) -> None:
         ctx.list_price[self.firm] *= self.params.factor
