@@ -24,26 +24,26 @@ SUMS = (
     "active", "cohort_active", "revenue", "list_revenue", "serving_costs", "measure_costs", "exit_fees",
     "switched_in", "switched_out", "left_market", "life_event", "renewals", "contracts_signed",
     "contracts_expiring", "churned_at_expiry", "satisfaction", "bond", "attachment",
-    *(f"class_{k}" for k in LOYALTY_CLASSES),
+    *(f"class_{k}" for k in LOYALTY_CLASSES), "complaints", "promoters", "detractors", "won_back", "unattributed_costs",
 )
 (S_ACTIVE, S_COHORT, S_REVENUE, S_LIST_REVENUE, S_SERVING, S_MEASURE_COSTS, S_EXIT_FEES, S_SWITCHED_IN,
  S_SWITCHED_OUT, S_LEFT_MARKET, S_LIFE_EVENT, S_RENEWALS, S_SIGNED, S_EXPIRING, S_CHURNED_AT_EXPIRY, S_SATISFACTION,
- S_BOND, S_ATTACHMENT, S_CLASS0, S_CLASS1, S_CLASS2, S_CLASS3) = range(len(SUMS))
+ S_BOND, S_ATTACHMENT, S_CLASS0, S_CLASS1, S_CLASS2, S_CLASS3, S_COMPLAINTS, S_PROMOTERS, S_DETRACTORS, S_WON_BACK,
+ S_UNATTRIBUTED) = range(len(SUMS))
 
 # what the per-period table reports for each firm (one row per period and firm)
 FIRM_STATS = (
-    "active", "cohort_active", "acquired", "switched_in", "switched_out", "left_market", "life_event",
-    "churned", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry", "revenue", "discounts",
-    "exit_fees", "serving_costs",
-    "measure_costs", "fixed_costs", "acquisition_costs", "profit", "mean_satisfaction", "mean_bond",
-    "mean_attachment", *(f"share_{k}" for k in LOYALTY_CLASSES),
+    "active", "cohort_active", "acquired", "referred", "won_back", "switched_in", "switched_out", "left_market",
+    "life_event", "churned", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry", "complaints",
+    "revenue", "discounts", "exit_fees", "serving_costs", "measure_costs", "fixed_costs", "acquisition_costs", "profit",
+    "mean_satisfaction", "mean_bond", "mean_attachment", *(f"share_{k}" for k in LOYALTY_CLASSES), "nps",
 )
-(F_ACTIVE, F_COHORT, F_ACQUIRED, F_SWITCHED_IN, F_SWITCHED_OUT, F_LEFT_MARKET, F_LIFE_EVENT, F_CHURNED, F_RENEWALS,
- F_SIGNED, F_EXPIRING, F_CHURNED_AT_EXPIRY, F_REVENUE, F_DISCOUNTS, F_EXIT_FEES, F_SERVING, F_MEASURE_COSTS,
- F_FIXED_COSTS, F_ACQUISITION_COSTS, F_PROFIT, F_SATISFACTION, F_BOND, F_ATTACHMENT, F_SHARE0, F_SHARE1, F_SHARE2,
- F_SHARE3) = range(len(FIRM_STATS))
-COUNTS = ("active", "cohort_active", "acquired", "switched_in", "switched_out", "left_market", "life_event",
-          "churned", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry")
+(F_ACTIVE, F_COHORT, F_ACQUIRED, F_REFERRED, F_WON_BACK, F_SWITCHED_IN, F_SWITCHED_OUT, F_LEFT_MARKET, F_LIFE_EVENT,
+ F_CHURNED, F_RENEWALS, F_SIGNED, F_EXPIRING, F_CHURNED_AT_EXPIRY, F_COMPLAINTS, F_REVENUE, F_DISCOUNTS, F_EXIT_FEES,
+ F_SERVING, F_MEASURE_COSTS, F_FIXED_COSTS, F_ACQUISITION_COSTS, F_PROFIT, F_SATISFACTION, F_BOND, F_ATTACHMENT,
+ F_SHARE0, F_SHARE1, F_SHARE2, F_SHARE3, F_NPS) = range(len(FIRM_STATS))
+COUNTS = ("active", "cohort_active", "acquired", "referred", "won_back", "switched_in", "switched_out", "left_market",
+          "life_event", "churned", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry", "complaints")
 MONEY = ("revenue", "discounts", "exit_fees", "serving_costs", "measure_costs", "fixed_costs", "acquisition_costs", "profit")
 STAT = {name: k for k, name in enumerate(FIRM_STATS)}
 
@@ -77,11 +77,17 @@ class Books:
     def __init__(self, periods: int, replications: int, firms: int):
         self.ledger = np.zeros((periods, replications, firms, len(FIRM_STATS)))
 
-    def acquire(self, period: int, counts: np.ndarray, cost_per_acquisition: np.ndarray) -> None:
-        """New customers joining in ``period`` (counts per replication and firm) and what they cost."""
+    def acquire(self, period: int, counts: np.ndarray, cost_per_acquisition: np.ndarray, referred: np.ndarray | None = None,
+                referral_reward: np.ndarray | None = None) -> None:
+        """New customers joining in ``period`` (counts per replication and firm, and how many of them
+        were referred by promoters) and what they cost."""
         row = self.ledger[period]
         row[:, :, STAT["acquired"]] = counts
         row[:, :, STAT["acquisition_costs"]] = counts * cost_per_acquisition[None, :]
+        if referred is not None:
+            row[:, :, STAT["acquired"]] += referred
+            row[:, :, STAT["referred"]] = referred
+            row[:, :, STAT["acquisition_costs"]] += referred * referral_reward[None, :]
 
     def close(self, period: int, sums: np.ndarray, fixed_costs: np.ndarray) -> None:
         """Enter the period's figures from the customers' pass (``sums[r, f, :]`` by :data:`SUMS`) and
@@ -93,9 +99,11 @@ class Books:
 def close_period(row, s, fixed_costs):
     """One period's books (``row[r, f, :]`` by :data:`FIRM_STATS`) from the customers' sums: flows and
     money as summed; discounts = list-price revenue - revenue; churned = switched out + left the market
-    + life events; profit = revenue + exit fees - serving costs - measure costs - fixed costs -
-    acquisition costs (the acquisition costs were entered when the customers joined); means and class
-    shares over the firm's active customers (NaN, i.e. undefined, for a firm without customers)."""
+    + life events; fixed costs = the measures' fixed costs + costs no customer carries (win-back
+    contacts); profit = revenue + exit fees - serving costs - measure costs - fixed costs - acquisition
+    costs (the acquisition costs were entered when the customers joined); means, class shares and the
+    NPS (% promoters - % detractors) over the firm's active customers (NaN, i.e. undefined, for a firm
+    without customers)."""
     for r in range(s.shape[0]):
         for f in range(s.shape[1]):
             x = s[r, f]
@@ -107,6 +115,8 @@ def close_period(row, s, fixed_costs):
             out[F_LEFT_MARKET] = x[S_LEFT_MARKET]
             out[F_LIFE_EVENT] = x[S_LIFE_EVENT]
             out[F_CHURNED] = x[S_SWITCHED_OUT] + x[S_LEFT_MARKET] + x[S_LIFE_EVENT]
+            out[F_WON_BACK] = x[S_WON_BACK]
+            out[F_COMPLAINTS] = x[S_COMPLAINTS]
             out[F_RENEWALS] = x[S_RENEWALS]
             out[F_SIGNED] = x[S_SIGNED]
             out[F_EXPIRING] = x[S_EXPIRING]
@@ -116,8 +126,8 @@ def close_period(row, s, fixed_costs):
             out[F_EXIT_FEES] = x[S_EXIT_FEES]
             out[F_SERVING] = x[S_SERVING]
             out[F_MEASURE_COSTS] = x[S_MEASURE_COSTS]
-            out[F_FIXED_COSTS] = fixed_costs[f]
-            out[F_PROFIT] = (x[S_REVENUE] + x[S_EXIT_FEES] - x[S_SERVING] - x[S_MEASURE_COSTS] - fixed_costs[f]
+            out[F_FIXED_COSTS] = fixed_costs[f] + x[S_UNATTRIBUTED]
+            out[F_PROFIT] = (x[S_REVENUE] + x[S_EXIT_FEES] - x[S_SERVING] - x[S_MEASURE_COSTS] - out[F_FIXED_COSTS]
                              - out[F_ACQUISITION_COSTS])
             n = x[S_ACTIVE]
             undefined = n <= 0.0
@@ -126,3 +136,4 @@ def close_period(row, s, fixed_costs):
             out[F_ATTACHMENT] = np.nan if undefined else x[S_ATTACHMENT] / n
             for k in range(4):
                 out[F_SHARE0 + k] = np.nan if undefined else x[S_CLASS0 + k] / n
+            out[F_NPS] = np.nan if undefined else 100.0 * (x[S_PROMOTERS] - x[S_DETRACTORS]) / n

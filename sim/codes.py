@@ -51,6 +51,10 @@ class Event(IntFlag):
     CONTRACT_EXPIRED = 1 << 9
     CONTRACT_RENEWED = 1 << 10
     EXIT_FEE_PAID = 1 << 11
+    RETURNED = 1 << 12          # came back to a firm she had left (win-back)
+    CROSS_SOLD = 1 << 13        # took another product of her firm (ecosystem)
+    TIER_LOST = 1 << 14         # fell out of a loyalty-programme tier
+    CONTACT_CHANGED = 1 << 15   # her buying centre's contact person changed (B2B accounts)
 
 
 MEASURE_BIT = 16  # measure kinds 0..15 have event bits 16..31
@@ -63,7 +67,8 @@ OUT = -1
 BONDED_ONLY, ATTACHED_ONLY, BOTH, NEITHER = (int(k) for k in LoyaltyClass)
 SWITCHED, LEFT_MARKET, LIFE_EVENT, CENSORED = (int(k) for k in EndReason)
 EV_JOINED, EV_INCIDENT, EV_COMPLAINT, EV_HANDLED_WELL, EV_CONSIDERED, EV_SWITCHED, EV_LEFT_MARKET, EV_LIFE_EVENT, \
-    EV_CONTRACT_SIGNED, EV_CONTRACT_EXPIRED, EV_CONTRACT_RENEWED, EV_EXIT_FEE_PAID = (int(k) for k in Event)
+    EV_CONTRACT_SIGNED, EV_CONTRACT_EXPIRED, EV_CONTRACT_RENEWED, EV_EXIT_FEE_PAID, EV_RETURNED, EV_CROSS_SOLD, \
+    EV_TIER_LOST, EV_CONTACT_CHANGED = (int(k) for k in Event)
 
 
 class Purpose(IntEnum):
@@ -75,7 +80,9 @@ class Purpose(IntEnum):
     RENEWAL = 3     # contract renewal at expiry
     FIT = 4         # fit with a new firm after switching
     ARRIVALS = 5    # number of new customers per firm and period (keyed by firm, not customer)
-    MEASURE = 6     # lever-specific draws (first word: the lever's own use)
+    MEASURE = 6     # lever-specific draws: third counter word MEASURE + 256 * (the lever's kind code)
+    ACCOUNT = 7     # a buying centre's contact-person turnover (B2B accounts)
+    NETWORK = 8     # who a customer listens to (word of mouth), drawn once at entry
 
 
-P_TRAITS, P_PERIOD, P_CHOICE, P_RENEWAL, P_FIT, P_ARRIVALS, P_MEASURE = (int(k) for k in Purpose)
+P_TRAITS, P_PERIOD, P_CHOICE, P_RENEWAL, P_FIT, P_ARRIVALS, P_MEASURE, P_ACCOUNT, P_NETWORK = (int(k) for k in Purpose)

@@ -25,7 +25,9 @@ from . import kernel, measures, population, relationships, rng
 from ._jit import compile_once
 from .books import S_LEFT_MARKET, S_LIFE_EVENT, S_SWITCHED_OUT, Books
 from .codes import CENSORED, OUT
-from .measures.base import ACTIVE, N_COLUMNS, Context
+from .measures import complaint_handling as complaint_lever
+from .measures import referral as referral_lever
+from .measures.base import ACTIVE, N_COLUMNS, P0, Context
 from .params import Scenario
 from .mechanisms.bonding import phase_codes
 from .population import Customers
@@ -87,11 +89,13 @@ class RowIndex:
                 at += k
         self._cache = None
 
-    def departed(self, count: int, firm: np.ndarray) -> None:
-        """``count`` indexed customers left the market; drop the departed when they are an eighth."""
+    def departed(self, count: int, cols: dict, period: int, window: int) -> None:
+        """``count`` indexed customers left the market; drop the departed when they are an eighth (but
+        keep, for ``window`` periods, those a firm may still win back)."""
         self.gone += count
         if 8 * self.gone > sum(p.size for p in self.parts):
-            self.parts = [p[firm[p] != OUT] for p in self.parts]
+            firm, left_firm, left_at = cols["firm"], cols["left_firm"], cols["left_at"]
+            self.parts = [p[(firm[p] != OUT) | ((left_firm[p] >= 0) & (period - left_at[p] < window))] for p in self.parts]
             self.gone = 0
             self._cache = None
 
@@ -143,14 +147,16 @@ class Engine:
         self.table = np.zeros((len(self.measures), N_COLUMNS))
         for m, row in zip(self.measures, self.table):
             m.encode(row)
+        self.winback_window = max([m.params.delay_max + 1 for m in self.measures if m.reaches_lapsed] or [0])
+        self.listens_to = max([m.params.listens_to for m in self.measures if m.kind == "referral"] or [0])
+        if self.listens_to and self.replications > 1:
+            raise ValueError("word of mouth (the referral lever) links customers of one run; run its replications one by one")
         self.params = kernel.rule_params(sc)
         self.base = kernel.firm_table(sc)
         self.segments = kernel.segment_table(sc)
         self.traits = population.trait_tables(sc)
         self.discount = books_mod.discount_factors(self.horizon, sc.simulation.discount_rate)
         self.cost_per_acquisition = np.array([f.cost_per_acquisition for f in sc.firms], dtype=np.float64)
-        self.arrival_rates = np.array([f.acquisition_spend / f.cost_per_acquisition if sc.mechanisms.arrivals else 0.0
-                                       for f in sc.firms], dtype=np.float64)
 
         _ensure_compiled()
         self.customers = Customers(population.expected_rows(sc, self.replications))
@@ -164,7 +170,15 @@ class Engine:
         self.index = RowIndex(self.replications, self.n_initial)
         self.mstart = np.zeros(2 * self.n_firms * len(sc.segments) + 1, dtype=np.int64)
         self.morder = np.zeros(0, dtype=np.int64)
+        self.lever_row = np.full((len(measures.LEVERS), self.n_firms), -1, dtype=np.int64)
         self._active: tuple | None = None
+        self.focal_prices: list[float] = []
+        self.promoters = np.zeros((self.replications, self.n_firms))
+        self.fr = np.ones((self.replications, self.n_firms, 2))
+        self.nps_next = self.customers.cols["nps"].copy()
+        self.network = np.full((self.customers.capacity, self.listens_to), -1, dtype=np.int32)
+        if self.listens_to:
+            population.connect(0, self.customers.n, self.keys, self.customers.view(), self.network, self.n_initial)
 
     # ------------------------------------------------------------------ the period
     def step(self) -> None:
@@ -173,56 +187,112 @@ class Engine:
         if t >= self.horizon:
             raise RuntimeError(f"the run has reached its horizon of {self.horizon} periods")
         ctx = self.plan(t)
-        self.arrive(t)
+        self.arrive(t, ctx)
         sums, counts = self.customers_pass(t, ctx)
         self.close_relationships(t, sums)
+        self.promoters = sums[:, :, books_mod.S_PROMOTERS].copy()
+        n = self.customers.n
+        self.customers.cols["nps"][:n] = self.nps_next[:n]
         fixed = np.zeros(self.n_firms)
         for k, m in enumerate(self.measures):
             fixed[m.firm] += m.settle(t, counts[:, k, kernel.REACHED], counts[:, k, kernel.SIGNED:])
         self.books.close(t, sums, fixed)
         self.period += 1
 
-    def arrive(self, t: int) -> None:
+    def arrive(self, t: int, ctx: Context) -> None:
         """New customers join at the start of period t >= 1 (the period-0 market is the initial one),
-        expecting the firm's list price of the period."""
-        if t == 0 or not self.arrival_rates.any():
+        expecting the firm's list price of the period: Poisson(acquisition spend / cost per
+        acquisition) per firm present, plus, for firms with a referral programme, Poisson(referrals per
+        promoter x last period's promoters), each referred customer costing the referral reward."""
+        if t == 0 or not self.scenario.mechanisms.arrivals:
             return
-        counts = population.arrival_counts(t, self.keys, self.arrival_rates, np.zeros((self.replications, self.n_firms), dtype=np.int64))
-        self.books.acquire(t, counts, self.cost_per_acquisition)
-        total = int(counts.sum())
-        if total:
+        present = self.firms.present
+        rates = np.where(present > 0, ctx.acquisition_spend / self.cost_per_acquisition, 0.0)
+        counts = population.arrival_counts(t, self.keys, rates, np.zeros((self.replications, self.n_firms), dtype=np.int64))
+        referred = np.zeros_like(counts)
+        rewards = np.zeros(self.n_firms)
+        if self.listens_to:
+            for f in range(self.n_firms):
+                m = self.lever_row[measures.REFERRAL, f]
+                if m >= 0 and present[f] > 0:
+                    rewards[f] = self.table[m, P0 + referral_lever.REWARD]
+                    for r in range(self.replications):
+                        referred[r, f] = population.referrals(t, self.keys[r, 0], self.keys[r, 1], f,
+                                                              self.table[m, P0 + referral_lever.RATE] * self.promoters[r, f])
+        self.books.acquire(t, counts, self.cost_per_acquisition, referred, rewards)
+        for group, cost in ((counts, self.cost_per_acquisition), (referred, rewards)):
+            total = int(group.sum())
+            if not total:
+                continue
             row = self.customers.n
-            self.customers.grow(total)
-            population.init_arrivals(row, t, counts, self.next_id, self.keys, self.customers.view(), self.traits,
-                                     self.firms.list_price, self.cost_per_acquisition)
-            self.index.add(np.arange(row, row + total), counts.sum(axis=1))
+            self._grow(total)
+            population.init_arrivals(row, t, group, self.next_id, self.keys, self.customers.view(), self.traits,
+                                     self.firms.list_price, cost)
+            self.nps_next[row : row + total] = self.customers.cols["nps"][row : row + total]
+            if self.listens_to:
+                population.connect(row, row + total, self.keys, self.customers.view(), self.network, 0)
+            self.index.add(np.arange(row, row + total), group.sum(axis=1))
+
+    def _grow(self, extra: int) -> None:
+        """Room for ``extra`` customers, in the column store and in the arrays kept beside it."""
+        self.customers.grow(extra)
+        cap = self.customers.capacity
+        if self.nps_next.size < cap:
+            grown = np.zeros(cap, dtype=self.nps_next.dtype)
+            grown[: self.nps_next.size] = self.nps_next
+            self.nps_next = grown
+            net = np.full((cap, self.listens_to), -1, dtype=np.int32)
+            net[: self.network.shape[0]] = self.network
+            self.network = net
 
     def plan(self, t: int) -> Context:
-        """Firm-level decisions of period t: which measures run, and their firm-level effects. The
-        lists of measures acting on customers are rebuilt only when a schedule switches."""
+        """Firm-level decisions of period t: which measures run, and their firm-level effects (prices,
+        offers to switchers, acquisition spend, the reach of retention care), which firms are in the
+        market, and how reachable each firm's complaint handling is after last period's complaints.
+        The lists of measures acting on customers are rebuilt only when a schedule switches."""
         active = tuple(m.is_active(t) for m in self.measures)
         if active != self._active:
             self._active = active
             n_seg = len(self.scenario.segments)
             groups = self.n_firms * n_seg
             acting = [[] for _ in range(2 * groups)]  # by firm * n_seg + segment; new customers only after
+            self.lever_row[:] = -1
             for k, (m, row, on) in enumerate(zip(self.measures, self.table, active)):
-                row[ACTIVE] = 1.0 if on and m.acts_on_customers else 0.0
+                row[ACTIVE] = 1.0 if on else 0.0
+                if on:
+                    self.lever_row[m.code, m.firm] = k
                 if on and m.acts_on_customers:
                     for seg in range(n_seg) if m.segment is None else (m.segment,):
                         acting[m.firm * n_seg + seg + (groups if m.new_customers_only else 0)].append(k)
             self.mstart[1:] = np.cumsum([len(a) for a in acting])
             self.morder = np.array([k for a in acting for k in a], dtype=np.int64)
-        ctx = Context(period=t, list_price=self.base.list_price, quality=self.base.quality, handling=self.base.handling)
-        movers = [m for m, on in zip(self.measures, active) if on and m.acts_on_firm]
-        if movers:
-            ctx = Context(period=t, list_price=self.base.list_price.copy(), quality=self.base.quality.copy(),
-                          handling=self.base.handling.copy())
-            for m in movers:
+        sc = self.scenario
+        last = self.books.ledger[t - 1] if t > 0 else np.zeros((self.replications, self.n_firms, len(books_mod.FIRM_STATS)))
+        ctx = Context(period=t, list_price=self.base.list_price.copy(), quality=self.base.quality.copy(),
+                      handling=self.base.handling.copy(), bonus=np.zeros(self.n_firms), pays_fee=np.zeros(self.n_firms),
+                      acquisition_spend=np.array([f.acquisition_spend for f in sc.firms], dtype=np.float64),
+                      care_share=np.ones((self.replications, self.n_firms)),
+                      last_active=last[:, :, books_mod.STAT["active"]].copy(), focal_price_history=self.focal_prices)
+        for m, on in zip(self.measures, active):
+            if on and m.acts_on_firm:
                 m.firm_effect(ctx)
-            self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling)
-        else:
-            self.firms = self.base
+        self.focal_prices.append(float(ctx.list_price[0]))
+        present = np.array([1.0 if f.enters_at <= t else 0.0 for f in sc.firms])
+        margin = np.zeros(self.n_firms)
+        for m in self.measures:
+            if m.kind == "ecosystem":
+                margin[m.firm] = m.params.margin_per_product
+        self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling, present, ctx.bonus,
+                                  ctx.pays_fee, margin)
+        self.fr[:, :, kernel.CARE_SHARE] = ctx.care_share
+        self.fr[:, :, kernel.REACHABILITY] = 1.0
+        for f in range(self.n_firms):
+            m = self.lever_row[measures.COMPLAINT_HANDLING, f]
+            if m >= 0:
+                for r in range(self.replications):
+                    self.fr[r, f, kernel.REACHABILITY] = complaint_lever.reachability(
+                        self.table[m, P0 + complaint_lever.CAPACITY], last[r, f, books_mod.STAT["active"]],
+                        last[r, f, books_mod.STAT["complaints"]])
         return ctx
 
     def customers_pass(self, t: int, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
@@ -233,8 +303,8 @@ class Engine:
         chunks = lo.size
         sums = np.zeros((chunks, self.replications, self.n_firms, len(books_mod.SUMS)))
         counts = np.zeros((chunks, self.replications, len(self.measures), kernel.N_COUNTERS))
-        args = (lo, hi, rows, self.n_initial, self.customers.view(), self.firms, self.segments, self.table, self.mstart,
-                self.morder, self.keys, self.discount, self.params, sums, counts)
+        args = (lo, hi, rows, self.n_initial, self.customers.view(), self.firms, self.segments, self.fr, self.table, self.mstart,
+                self.morder, self.lever_row, self.network, self.nps_next, self.keys, self.discount, self.params, sums, counts)
         threads = self.threads_for(rows.size)
         if threads == 1:
             return kernel.customers_pass_and_add(t, *args)
@@ -249,16 +319,20 @@ class Engine:
         return 1 if rows < PARALLEL_MIN_ROWS else max(1, min(self.threads, math.ceil(rows / kernel.CHUNK)))
 
     def close_relationships(self, t: int, sums: np.ndarray) -> None:
-        """Log the relationships that ended in period t; switchers begin anew in t + 1."""
+        """Log the relationships that ended in period t; switchers and won-back customers begin anew in
+        t + 1 (what a switching offer costs the winning firm is added to its measure costs)."""
         left = int(sums[:, :, S_LEFT_MARKET].sum() + sums[:, :, S_LIFE_EVENT].sum())
         ending = left + int(sums[:, :, S_SWITCHED_OUT].sum())
-        if not ending:
+        if not ending and not sums[:, :, books_mod.S_WON_BACK].any():
             return
         view = self.log.reserve(ending)
         rows, _, _ = self.index.chunks()
+        costs = np.zeros((self.replications, self.n_firms))
         self.log.n = relationships.close_relationships(t, rows, rows.size, self.customers.view(), view, self.log.n,
-                                                       self.segments.initial_trust, self.segments.fit_sd, self.keys)
-        self.index.departed(left, self.customers.cols["firm"])
+                                                       self.segments.initial_trust, self.segments.fit_sd, self.keys,
+                                                       self.firms, self.table, self.lever_row, costs)
+        sums[:, :, books_mod.S_MEASURE_COSTS] += costs
+        self.index.departed(left, self.customers.cols, t, self.winback_window)
 
     # ------------------------------------------------------------------ results
     def run(self) -> None:
@@ -292,19 +366,26 @@ def _ensure_compiled() -> None:
 
 
 def _warm_up() -> None:
-    """Run a tiny scenario that exercises every mechanism and lever, so every entry point compiles."""
+    """Run tiny scenarios that exercise every mechanism and lever, so every entry point compiles."""
+    every_lever = [{"type": t, **extra} for t, extra in (
+        ("price_change", {"firm": "g", "schedule": {"start": 1}}), ("price_reaction", {"firm": "g"}),
+        ("switching_bonus", {"firm": "h", "pay_exit_fee": True}), ("budget_split", {"firm": "g"}), ("discount", {}),
+        ("loyalty_programme", {}), ("service", {}), ("complaint_handling", {}), ("onboarding", {}), ("contract", {"term": 1}),
+        ("nostalgia", {"cohort": "1980s"}), ("proactive_retention", {}), ("ecosystem", {"ageing_from": 1}),
+        ("account_management", {}), ("win_back", {"approach": "incentive"}), ("win_back", {"firm": "g"}), ("referral", {}))]
     sc = Scenario.model_validate({
-        "simulation": {"customers": 40, "periods": 3},
+        "simulation": {"customers": 40, "periods": 4},
         "segments": [{"name": "a", "share": 0.5, "background_churn": {"distribution": "beta", "alpha": 0.5, "beta": 5.0}},
-                     {"name": "b", "share": 0.5, "no_alternative_share": 0.5}],
+                     {"name": "b", "share": 0.5, "no_alternative_share": 0.5, "buying_centre": 3, "contact_turnover": 0.3,
+                      "purchase_cycle": 2}],
         "firms": [{"name": "f", "initial_share": 0.5, "acquisition_spend": 3000.0},
-                  {"name": "g", "initial_share": 0.5, "acquisition_spend": 3000.0}],
-        "measures": [{"type": t, **extra} for t, extra in (
-            ("price_change", {"firm": "g"}), ("discount", {}), ("service", {}), ("contract", {"term": 1}),
-            ("nostalgia", {"cohort": "1980s"}))],
+                  {"name": "g", "initial_share": 0.5, "acquisition_spend": 3000.0},
+                  {"name": "h", "initial_share": 0.0, "enters_at": 1, "acquisition_spend": 3000.0}],
+        "measures": every_lever,
     })
-    engine = Engine(sc, [1], threads=1)
-    engine.run()
-    engine.relationship_arrays()
+    for spec, seeds, threads in ((sc, [1], 1), (sc.model_copy(update={"measures": sc.measures[:-1]}), [1, 2], 1)):
+        engine = Engine(spec, seeds, threads=threads)
+        engine.run()
+        engine.relationship_arrays()
     c = engine.customers
     phase_codes(c.rel_start, c.trust, 3, 12)

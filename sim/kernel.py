@@ -34,17 +34,22 @@ import numpy as np
 
 from . import books
 from ._jit import rule
-from .books import (S_ACTIVE, S_ATTACHMENT, S_BOND, S_CHURNED_AT_EXPIRY, S_CLASS0, S_COHORT, S_EXIT_FEES, S_EXPIRING,
-                    S_LEFT_MARKET, S_LIFE_EVENT,
+from .books import (S_ACTIVE, S_ATTACHMENT, S_BOND, S_CHURNED_AT_EXPIRY, S_CLASS0, S_COHORT, S_COMPLAINTS, S_DETRACTORS,
+                    S_EXIT_FEES, S_EXPIRING, S_LEFT_MARKET, S_LIFE_EVENT, S_PROMOTERS, S_UNATTRIBUTED, S_WON_BACK,
                     S_LIST_REVENUE, S_MEASURE_COSTS, S_RENEWALS, S_REVENUE, S_SATISFACTION, S_SERVING, S_SIGNED,
                     S_SWITCHED_IN, S_SWITCHED_OUT)
-from .codes import (EV_COMPLAINT, EV_CONSIDERED, EV_CONTRACT_EXPIRED, EV_CONTRACT_RENEWED, EV_CONTRACT_SIGNED,
-                    EV_EXIT_FEE_PAID, EV_HANDLED_WELL, EV_INCIDENT, EV_JOINED, EV_LEFT_MARKET, EV_LIFE_EVENT, EV_SWITCHED,
-                    MEASURE_BIT, OUT, P_PERIOD, P_RENEWAL)
-from .measures import CONTRACT, DISCOUNT, NOSTALGIA, SERVICE, contract, discount, nostalgia, service
+from .codes import (EV_COMPLAINT, EV_CONSIDERED, EV_CONTACT_CHANGED, EV_CONTRACT_EXPIRED, EV_CONTRACT_RENEWED,
+                    EV_CONTRACT_SIGNED, EV_CROSS_SOLD, EV_EXIT_FEE_PAID, EV_HANDLED_WELL, EV_INCIDENT, EV_JOINED, EV_LEFT_MARKET,
+                    EV_LIFE_EVENT, EV_RETURNED, EV_SWITCHED, EV_TIER_LOST, MEASURE_BIT, OUT, P_ACCOUNT, P_MEASURE, P_PERIOD,
+                    P_RENEWAL)
+from .measures import (ACCOUNT_MANAGEMENT, BUDGET_SPLIT, COMPLAINT_HANDLING, CONTRACT, DISCOUNT, ECOSYSTEM, LOYALTY_PROGRAMME,
+                       NOSTALGIA, ONBOARDING, PRICE_CHANGE, PROACTIVE_RETENTION, REFERRAL, SERVICE, WIN_BACK, account_management,
+                       budget_split, complaint_handling, contract, discount, ecosystem, loyalty_programme, nostalgia, onboarding,
+                       price_change, proactive_retention, referral, service, win_back)
 from .measures.base import ACTIVE, COHORT, COST, EVENT_COST, KIND, LOYALTY, P0, SEGMENT, targets
-from .mechanisms import attachment, bonding, choice, experience
-from .rng import draw, in_normal_tail, normal_central, normal_tail, uniform
+from .mechanisms import accounts, attachment, bonding, choice, experience, word_of_mouth
+from .population import nps_score
+from .rng import draw, in_normal_tail, normal, normal_central, normal_tail, uniform
 
 CHUNK = 16384  # rows per chunk: the unit of work of a thread and of the partial sums
 BLOCK = 256    # rows whose random blocks are computed together
@@ -61,11 +66,15 @@ Params = namedtuple("Params", [
     "commitment_decay", "w_s", "w_t", "w_c", "nostalgia_decay", "bonded_threshold", "barrier_scale",
     "attached_threshold", "cost_perception", "base_consideration", "dissatisfaction_consideration",
     "expiry_consideration", "price_coef", "quality_coef", "bond_coef", "switching_cost_coef", "outside_utility",
+    "doubt", "doubt_price", "post_purchase_periods",
 ])
 # firm-level numbers for the period (one entry per firm)
-Firms = namedtuple("Firms", ["list_price", "unit_cost", "quality", "handling"])
+Firms = namedtuple("Firms", ["list_price", "unit_cost", "quality", "handling", "present", "bonus", "pays_fee", "product_margin"])
 # segment-level numbers (one entry per segment)
-Segments = namedtuple("Segments", ["lockin_growth", "lockin_max", "economic", "initial_trust", "fit_sd"])
+Segments = namedtuple("Segments", ["lockin_growth", "lockin_max", "economic", "initial_trust", "fit_sd", "buying_centre",
+                                   "contact_turnover", "personal_share", "purchase_cycle"])
+# firm figures per replication for the period (``fr[r, f, k]``)
+REACHABILITY, CARE_SHARE = range(2)
 
 
 def rule_params(scenario) -> Params:
@@ -84,48 +93,64 @@ def rule_params(scenario) -> Params:
         dissatisfaction_consideration=ch.dissatisfaction_consideration, expiry_consideration=ch.expiry_consideration,
         price_coef=ch.price_coef, quality_coef=ch.quality_coef, bond_coef=ch.bond_coef,
         switching_cost_coef=ch.switching_cost_coef, outside_utility=ch.outside_utility,
+        doubt=x.doubt, doubt_price=x.doubt_price, post_purchase_periods=b.post_purchase_periods,
     )
 
 
 def firm_table(scenario) -> Firms:
+    """The firms' own numbers (no measure applied): list price, unit cost, service quality, complaint
+    handling; every firm present, no switching offers, no further products."""
     fs = scenario.firms
+    n = len(fs)
     return Firms(*(np.array([getattr(f, k) for f in fs], dtype=np.float64)
-                   for k in ("price", "unit_cost", "service_quality", "complaint_handling")))
+                   for k in ("price", "unit_cost", "service_quality", "complaint_handling")),
+                 np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n))
 
 
 def segment_table(scenario) -> Segments:
     ss = scenario.segments
     return Segments(*(np.array([getattr(s, k) for s in ss], dtype=np.float64)
-                      for k in ("lockin_growth", "lockin_max", "economic_barrier", "initial_trust", "fit_sd")))
+                      for k in ("lockin_growth", "lockin_max", "economic_barrier", "initial_trust", "fit_sd")),
+                    np.array([s.buying_centre for s in ss], dtype=np.int64),
+                    np.array([s.contact_turnover for s in ss], dtype=np.float64),
+                    np.array([s.personal_share for s in ss], dtype=np.float64),
+                    np.array([s.purchase_cycle for s in ss], dtype=np.int64))
 
 
 @rule
-def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, u_events, zs, u_considers,
-                     u_lifes, s, cnt):
-    """The period of every active customer among rows ``rows[lo:hi]``, in the order of the module
-    docstring. Position ``j - lo`` of ``u_events``, ``zs``, ``u_considers`` and ``u_lifes`` holds the
-    PERIOD numbers of row ``rows[j]`` (:func:`period_draws`);
-    ``morder[mstart[g]:mstart[g + 1]]`` lists the measures that act this period on customers of
-    firm and segment ``g = firm * n_segments + segment``, and ``morder[mstart[G + g]:mstart[G + g + 1]]``
-    (G groups later) those that reach only customers in a relationship's first period; ``s`` and ``cnt`` are the chunk's per-firm
-    sums and measure counters. (One call per block of rows: numba reference-counts every array
-    passed to a call, which per row would cost more than the rules.)"""
+def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, morder, lever_row, nb, nps_next, keys, df, p,
+                     u_events, zs, u_considers, u_lifes, s, cnt):
+    """The period of every customer among rows ``rows[lo:hi]``, in the order of the module docstring.
+    Position ``j - lo`` of ``u_events``, ``zs``, ``u_considers`` and ``u_lifes`` holds the PERIOD
+    numbers of row ``rows[j]`` (:func:`period_draws`). ``morder[mstart[g]:mstart[g + 1]]`` lists the
+    measures that act this period on customers of firm and segment ``g = firm * n_segments +
+    segment``, and ``morder[mstart[G + g]:mstart[G + g + 1]]`` (G groups later) those that reach only
+    customers in a relationship's first period; ``lever_row[kind, f]`` is the active measure of a kind
+    at firm f (or -1); ``fr[r, f]`` holds firm figures per replication (complaint reachability, the
+    share retention care reaches); ``nb`` whom each customer listens to (word of mouth); this period's
+    recommendation scores go to ``nps_next``; ``s`` and ``cnt`` are the chunk's per-firm sums and
+    measure counters. (One call per block of rows: numba reference-counts every array passed to a
+    call, which per row would cost more than the rules.)"""
     n_segments = sg.fit_sd.shape[0]
     n_groups = (mstart.shape[0] - 1) // 2
     for j in range(lo, hi):
         i = rows[j]
+        r = col.replication[i]
         if col.firm[i] == OUT:
             col.events[i] = 0
+            col.next_firm[i] = OUT
+            lapsed_period(i, r, t, col, mt, lever_row, keys, s, cnt)
             continue
         u_event = u_events[j - lo]
         z = zs[j - lo]
         u_consider = u_considers[j - lo]
         u_life = u_lifes[j - lo]
         f = col.firm[i]
-        r = col.replication[i]
         seg = col.segment[i]
         tenure = t - col.rel_start[i]
         events = np.uint32(EV_JOINED) if col.joined[i] == t and tenure == 0 else np.uint32(0)
+        expiring = p.attachment_on and col.contract[i] >= 0 and contract.expires(col.contract_end[i], t)
+        satisfaction_before = col.satisfaction[i]
 
         # 1. measures
         list_price = fm.list_price[f]
@@ -133,6 +158,14 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
         quality = fm.quality[f]
         handling = fm.handling[f]
         attributed = 0.0
+        reassurance = 0.0        # onboarding
+        extra_penalty = 0.0      # a tier cliff
+        handover = 0.0           # account management
+        contact_m = -1           # proactive retention
+        wom_weight = 0.0         # word of mouth
+        wb = lever_row[WIN_BACK, f]
+        if col.spell[i] > 0 and wb >= 0 and mt[wb, P0 + win_back.INCENTIVE] != 0.0 and tenure < mt[wb, P0 + win_back.DISCOUNT_PERIODS]:
+            price = discount.discounted(price, mt[wb, P0 + win_back.DISCOUNT])
         # this firm and segment's measures, then (in a relationship's first period only) those that reach
         # new customers only: morder[mstart[g]:mstart[g + 1]] and morder[mstart[G + g]:mstart[G + g + 1]]
         g = f * n_segments + seg
@@ -162,29 +195,100 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
                 if col.cohort[i] == int(mt[m, P0]):
                     level = nostalgia.boost_level(col.affinity[i], mt[m, P0 + 1], mt[m, P0 + 2], mt[m, P0 + 3], mt[m, P0 + 4])
                     col.nostalgia[i] = nostalgia.exposed(col.nostalgia[i], level)
+            elif kind == PRICE_CHANGE:
+                if t == int(mt[m, P0 + price_change.START]):
+                    col.trust[i] = price_change.trust_after_price_change(
+                        col.trust[i], mt[m, P0 + price_change.FACTOR], mt[m, P0 + price_change.EXPLAINED] != 0.0,
+                        mt[m, P0 + price_change.EROSION], mt[m, P0 + price_change.HONESTY])
+            elif kind == LOYALTY_PROGRAMME:
+                n_tiers = int(mt[m, P0 + loyalty_programme.N_TIERS])
+                t0 = P0 + loyalty_programme.TIER0
+                before = loyalty_programme.tier(col.points[i], mt[m, t0], mt[m, t0 + 1], mt[m, t0 + 2], mt[m, t0 + 3], n_tiers)
+                col.points[i] = loyalty_programme.earned(col.points[i], price, mt[m, P0 + loyalty_programme.EARN],
+                                                         mt[m, P0 + loyalty_programme.LAPSE])
+                after = loyalty_programme.tier(col.points[i], mt[m, t0], mt[m, t0 + 1], mt[m, t0 + 2], mt[m, t0 + 3], n_tiers)
+                if after < before:
+                    extra_penalty += mt[m, P0 + loyalty_programme.LOSS_PENALTY]
+                    events |= EV_TIER_LOST
+                if after > 0 and loyalty_programme.reward_fits(tenure, satisfaction_before, mt[m, P0 + loyalty_programme.FIT_TENURE],
+                                                                mt[m, P0 + loyalty_programme.FIT_QUALITY]):
+                    col.commitment[i] = min(col.commitment[i] + after * mt[m, P0 + loyalty_programme.REWARD], 1.0)
+                attributed += mt[m, P0 + loyalty_programme.EARN] * price  # the points' value, like a rebate
+            elif kind == ONBOARDING:
+                if tenure < 1 or tenure > p.post_purchase_periods:
+                    continue  # reaches customers in their post-purchase periods only
+                reassurance = max(reassurance, mt[m, P0 + onboarding.REASSURANCE])
+            elif kind == COMPLAINT_HANDLING:
+                handling = service.boosted(handling, mt[m, P0 + complaint_handling.BOOST])
+            elif kind == ACCOUNT_MANAGEMENT:
+                handover = max(handover, mt[m, P0 + account_management.HANDOVER])
+            elif kind == BUDGET_SPLIT:
+                w, _, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_MEASURE + 256 * kind, 0)
+                if not uniform(w) < fr[r, f, CARE_SHARE]:
+                    continue  # the retention money reaches this share of customers
+                quality = service.boosted(quality, mt[m, P0 + budget_split.QUALITY])
+                handling = service.boosted(handling, mt[m, P0 + budget_split.HANDLING])
+            elif kind == PROACTIVE_RETENTION:
+                w0, w1, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_MEASURE + 256 * kind, 0)
+                risk = choice.consideration(satisfaction_before, expiring, p.base_consideration,
+                                            p.dissatisfaction_consideration, p.expiry_consideration)
+                predicted = proactive_retention.predicted_risk(risk, mt[m, P0 + proactive_retention.QUALITY], normal(uniform(w0)))
+                if not (proactive_retention.targeted(predicted, mt[m, P0 + proactive_retention.UPLIFT] != 0.0,
+                                                     mt[m, P0 + proactive_retention.THRESHOLD], mt[m, P0 + proactive_retention.SAVE],
+                                                     mt[m, P0 + proactive_retention.BACKFIRE])
+                        and uniform(w1) < mt[m, P0 + proactive_retention.COVERAGE]):
+                    continue  # reached = contacted
+                contact_m = m
+            elif kind == ECOSYSTEM:
+                w, _, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_MEASURE + 256 * kind, 0)
+                if ecosystem.adopts(uniform(w), mt[m, P0 + ecosystem.CROSS_SELL], satisfaction_before, col.products[i],
+                                    mt[m, P0 + ecosystem.MAX_PRODUCTS]):
+                    col.products[i] += 1
+                    col.lockin[i] += mt[m, P0 + ecosystem.LOCKIN]
+                    events |= EV_CROSS_SOLD
+                col.lockin[i] = ecosystem.eroded(col.lockin[i], t, mt[m, P0 + ecosystem.AGEING_FROM], mt[m, P0 + ecosystem.EROSION])
+            elif kind == REFERRAL:
+                wom_weight = mt[m, P0 + referral.WEIGHT]
             attributed += mt[m, COST]
             cnt[r, m, REACHED] += 1.0
             events |= np.uint32(1) << np.uint32(MEASURE_BIT + kind)
+        handling *= fr[r, f, REACHABILITY]
         col.price_paid[i] = price
 
-        # 2. margin
+        # 2. margin (and the margin of further products)
         weight = df[tenure]
-        col.clv[i] += books.margin(price, fm.unit_cost[f], attributed) * weight
+        extra_margin = col.products[i] * fm.product_margin[f]
+        col.clv[i] += (books.margin(price, fm.unit_cost[f], attributed) + extra_margin) * weight
         s[r, f, S_ACTIVE] += 1.0
         if col.customer[i] < n_initial and col.rel_start[i] == 0:
             s[r, f, S_COHORT] += 1.0
-        s[r, f, S_REVENUE] += price
-        s[r, f, S_LIST_REVENUE] += list_price
+        s[r, f, S_REVENUE] += price + extra_margin
+        s[r, f, S_LIST_REVENUE] += list_price + extra_margin
         s[r, f, S_SERVING] += fm.unit_cost[f]
         s[r, f, S_MEASURE_COSTS] += attributed
 
-        # 3. experience
+        # 3. experience (service, price, forced binding, post-purchase doubt, word of mouth)
         held = p.attachment_on and col.contract[i] >= 0 and col.contract_end[i] > t
         if p.experience_on:
             incident, complained, handled = experience.service_events(
                 u_event, p.incident_rate * (1.0 - quality), p.complaint_prob, handling)
             felt = experience.price_feeling(price, col.reference_price[i], col.price_sensitivity[i], p.price_weight, p.loss_aversion)
+            if wom_weight > 0.0:
+                heard = 0
+                promoters = 0
+                detractors = 0
+                for k in range(nb.shape[1]):
+                    other = nb[i, k]
+                    if other >= 0 and col.firm[other] == f:
+                        heard += 1
+                        if word_of_mouth.is_promoter(col.nps[other]):
+                            promoters += 1
+                        elif word_of_mouth.is_detractor(col.nps[other]):
+                            detractors += 1
+                felt += wom_weight * word_of_mouth.net_word(promoters, detractors, heard)
             penalty = mt[col.contract[i], P0 + contract.FORCED_PENALTY] if held else 0.0
+            penalty += extra_penalty + experience.post_purchase_doubt(price, p.doubt, p.doubt_price, tenure,
+                                                                      p.post_purchase_periods, reassurance)
             e = experience.experience(quality + col.fit[i], p.noise, z, incident, handled,
                                       p.incident_experience, p.recovery_bonus, felt, penalty)
             col.satisfaction[i] = experience.update_satisfaction(col.satisfaction[i], e, p.satisfaction_rate)
@@ -193,22 +297,31 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
                 events |= EV_INCIDENT
             if complained:
                 events |= EV_COMPLAINT
+                s[r, f, S_COMPLAINTS] += 1.0
             if handled:
                 events |= EV_HANDLED_WELL
 
-        # 4. bonding
+        # 4. bonding (and a B2B account's contact-person turnover)
         if p.bonding_on:
             col.trust[i] = bonding.update_trust(col.trust[i], col.satisfaction[i], p.trust_gain, p.trust_loss)
             col.commitment[i] = bonding.update_commitment(col.commitment[i], col.trust[i], p.commitment_rate, p.commitment_decay)
             col.nostalgia[i] = bonding.decay(col.nostalgia[i], p.nostalgia_decay)
+        if sg.contact_turnover[seg] > 0.0:
+            w, _, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_ACCOUNT, 0)
+            if accounts.contact_changes(uniform(w), sg.contact_turnover[seg]):
+                lost = accounts.personal_part_lost(sg.personal_share[seg], handover)
+                col.trust[i] = accounts.trust_after_change(col.trust[i], sg.initial_trust[seg], lost)
+                col.commitment[i] *= 1.0 - lost
+                events |= EV_CONTACT_CHANGED
 
         # 5. attachment and loyalty class
         switching = 0.0
+        fee = 0.0
         if p.attachment_on:
             col.lockin[i] = attachment.grow_lockin(col.lockin[i], sg.lockin_growth[seg], sg.lockin_max[seg])
             fee_if_held = mt[col.contract[i], P0 + contract.EXIT_FEE] if col.contract[i] >= 0 else 0.0
             fee = attachment.exit_fee_due(col.contract_end[i], fee_if_held, t)
-            switching = attachment.switching_cost(fee, col.lockin[i], sg.economic[seg])
+            switching = attachment.switching_cost(fee, col.lockin[i], sg.economic[seg] + col.points[i])
             col.attachment[i] = attachment.attachment_score(switching, list_price, p.barrier_scale, col.no_alternative[i])
         else:
             col.attachment[i] = 0.0
@@ -223,19 +336,24 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
 
         # 6. choice
         nxt = f
-        expiring = p.attachment_on and col.contract[i] >= 0 and contract.expires(col.contract_end[i], t)
         if p.choice_on:
             pc = choice.consideration(col.satisfaction[i], expiring, p.base_consideration,
                                       p.dissatisfaction_consideration, p.expiry_consideration)
+            pc = accounts.majority_considers(pc, sg.buying_centre[seg])
+            if not expiring and not accounts.decision_point(tenure, sg.purchase_cycle[seg]):
+                pc = 0.0
+            if contact_m >= 0:
+                pc = proactive_retention.contacted_probability(pc, mt[contact_m, P0 + proactive_retention.SAVE],
+                                                               mt[contact_m, P0 + proactive_retention.BACKFIRE])
             if u_consider < pc:
                 events |= EV_CONSIDERED
-                exit_barrier = choice.barrier(switching * p.cost_perception, list_price, p.switching_cost_coef)
                 felt_stay = experience.price_feeling(price, col.reference_price[i], col.price_sensitivity[i], 1.0, p.loss_aversion)
                 u_stay = choice.stay_utility(quality, felt_stay, col.bond[i], p.quality_coef, p.price_coef, p.bond_coef)
                 reachable = not (p.attachment_on and col.no_alternative[i])
-                nxt = choice.choose(keys[r, 0], keys[r, 1], col.customer[i], t, f, fm.quality, fm.list_price, reachable,
-                                    u_stay, col.reference_price[i], col.price_sensitivity[i], p.loss_aversion, exit_barrier,
-                                    p.quality_coef, p.price_coef, p.outside_utility)
+                nxt = choice.choose(keys[r, 0], keys[r, 1], col.customer[i], t, f, fm.quality, fm.list_price, fm.present,
+                                    fm.bonus, fm.pays_fee, reachable, u_stay, col.reference_price[i], col.price_sensitivity[i],
+                                    p.loss_aversion, switching * p.cost_perception, fee * p.cost_perception, list_price,
+                                    p.switching_cost_coef, p.quality_coef, p.price_coef, p.outside_utility)
 
         # 7. life events
         life_event = False
@@ -272,10 +390,10 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
             if p.attachment_on and col.contract[i] >= 0:
                 m = col.contract[i]
                 due = attachment.exit_fee_due(col.contract_end[i], mt[m, P0 + contract.EXIT_FEE], t)
-                fee = contract.fee_charged(due, life_event, mt[m, P0 + contract.LIFE_EVENT_FEE] != 0.0)
-                if fee > 0.0:
-                    col.clv[i] += fee * weight
-                    s[r, f, S_EXIT_FEES] += fee
+                paid = contract.fee_charged(due, life_event, mt[m, P0 + contract.LIFE_EVENT_FEE] != 0.0)
+                if paid > 0.0:
+                    col.clv[i] += paid * weight
+                    s[r, f, S_EXIT_FEES] += paid
                     events |= EV_EXIT_FEE_PAID
             s[r, f, S_SWITCHED_OUT if nxt >= 0 else (S_LIFE_EVENT if life_event else S_LEFT_MARKET)] += 1.0
             if nxt >= 0:
@@ -283,12 +401,48 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, mt, mstart, morder
                 events |= EV_SWITCHED
             else:
                 events |= EV_LIFE_EVENT if life_event else EV_LEFT_MARKET
+
+        # 10. her answer to "would you recommend us?" (read by those who listen to her next period)
+        score = nps_score(col.satisfaction[i])
+        nps_next[i] = score
+        if word_of_mouth.is_promoter(score):
+            s[r, f, S_PROMOTERS] += 1.0
+        elif word_of_mouth.is_detractor(score):
+            s[r, f, S_DETRACTORS] += 1.0
         col.next_firm[i] = nxt
         col.events[i] = events
 
 
+@rule(inline="always")
+def lapsed_period(i, r, t, col, mt, lever_row, keys, s, cnt):
+    """A customer who left a firm by choice, in that firm's win-back window: she may be contacted and
+    come back (``next_firm`` set to the firm; the relationship starts next period)."""
+    lf = col.left_firm[i]
+    if lf < 0:
+        return
+    m = lever_row[WIN_BACK, lf]
+    if m < 0:
+        return
+    since = t - col.left_at[i]
+    if not win_back.in_window(since, mt[m, P0 + win_back.DELAY_MIN], mt[m, P0 + win_back.DELAY_MAX]):
+        return
+    w0, w1, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_MEASURE + 256 * WIN_BACK, 0)
+    if not uniform(w0) < mt[m, P0 + win_back.COVERAGE]:
+        return
+    s[r, lf, S_UNATTRIBUTED] += mt[m, EVENT_COST]
+    cnt[r, m, REACHED] += 1.0
+    col.events[i] = np.uint32(1) << np.uint32(MEASURE_BIT + WIN_BACK)
+    chance = win_back.return_probability(since, col.satisfaction[i], mt[m, P0 + win_back.BASE], mt[m, P0 + win_back.DECAY],
+                                         mt[m, P0 + win_back.FACTOR], mt[m, P0 + win_back.INCENTIVE] != 0.0)
+    if uniform(w1) < chance:
+        col.next_firm[i] = lf
+        col.events[i] |= EV_RETURNED
+        s[r, lf, S_WON_BACK] += 1.0
+
+
 @rule
-def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, sums, counts):
+def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mt, mstart, morder, lever_row, nb,
+                   nps_next, keys, df, p, sums, counts):
     """Chunks ``first .. last - 1`` of the rows that may be active: every active customer's period.
     Chunk c covers ``rows[chunk_lo[c]:chunk_hi[c]]`` and writes its per-firm sums to ``sums[c]`` and its
     measure counters to ``counts[c]``."""
@@ -304,16 +458,17 @@ def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm,
         for b in range(lo, hi, BLOCK):
             e = min(hi, b + BLOCK)
             period_draws(rows, b, e, t, col.customer, col.replication, keys, ids, u_event, u_noise, z, u_consider, u_life)
-            customers_period(rows, b, e, t, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, u_event, z, u_consider,
-                             u_life, sums[c], counts[c])
+            customers_period(rows, b, e, t, n_initial, col, fm, sg, fr, mt, mstart, morder, lever_row, nb, nps_next, keys, df, p,
+                             u_event, z, u_consider, u_life, sums[c], counts[c])
 
 
 @rule
-def customers_pass_and_add(t, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, mt, mstart, morder, keys, df, p, sums, counts):
+def customers_pass_and_add(t, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mt, mstart, morder, lever_row, nb, nps_next,
+                           keys, df, p, sums, counts):
     """:func:`customers_pass` over every chunk on this thread, then :func:`add_chunks` of its sums and
     counters (one call instead of three, for small populations where the calls' cost shows)."""
-    customers_pass(t, 0, chunk_lo.shape[0], chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, mt, mstart, morder, keys, df,
-                   p, sums, counts)
+    customers_pass(t, 0, chunk_lo.shape[0], chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mt, mstart, morder, lever_row,
+                   nb, nps_next, keys, df, p, sums, counts)
     return add_chunks(sums), add_chunks(counts)
 
 

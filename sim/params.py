@@ -84,6 +84,10 @@ class Segment(Section):
     cohorts: dict[str, float] = Field(default_factory=lambda: {"1970s": 0.25, "1980s": 0.25, "1990s": 0.25, "2000s": 0.25}, description="Birth-decade cohorts and their shares, for nostalgia targeting (DIM-Nostalgie). Unit: fraction.")
     nostalgia_affinity: Pair = Field((2.0, 2.0), description="Beta(a, b) of nostalgia affinity. Unit: [0,1]. [invented]")
     background_churn: BackgroundChurn = Field(default_factory=FixedChurn, description="Churn from life events no firm influences (DIM-B2B: churn is never zero).")
+    buying_centre: int = Field(1, ge=1, le=25, description="People who decide for one account: looking around needs a majority of them (DIM-B2B: multi-person decisions); 1 = a consumer. Unit: people. [invented]")
+    contact_turnover: Probability = Field(0.0, description="Probability per period that an account's contact person changes, which sets the personal part of the bond back to zero (DIM-B2B). Unit: 1/period. [invented]")
+    personal_share: Unit = Field(0.5, description="Share of trust and commitment that rests on the contact person and is lost when that person changes. Unit: fraction. [invented]")
+    purchase_cycle: int = Field(1, ge=1, le=120, description="Periods between purchase decisions: customers look around only at these points or when a contract expires (DIM-B2B: long purchase cycles). Unit: periods. [invented]")
 
     @model_validator(mode="after")
     def _check(self) -> "Segment":
@@ -113,6 +117,7 @@ class Firm(Section):
     initial_share: float = Field(1.0, ge=0, le=1, description="Share of the initial customers. Unit: fraction; the firms' shares must sum to 1.")
     acquisition_spend: float = Field(0.0, ge=0, le=1e12, description="Acquisition budget. Unit: money/period. [invented]")
     cost_per_acquisition: float = Field(150.0, gt=0, le=1e9, description="Cost of one acquired customer; 5-7 times the cost of retaining one (DIM-B2B). Unit: money/customer. [invented]")
+    enters_at: int = Field(0, ge=0, le=100_000, description="Period in which the firm enters the market (a competitor entering later starts with no customers and is no option before). Unit: period.")
 
 
 class Experience(Section):
@@ -123,7 +128,9 @@ class Experience(Section):
     incident_rate: Probability = Field(0.2, description="Incident probability at service quality 0 (scales with 1 - quality). Unit: 1/period. [invented]")
     complaint_prob: Probability = Field(0.6, description="Probability that an incident is complained about. Unit: probability. [invented]")
     incident_experience: Unit = Field(0.1, description="Experience of an incident that is not resolved well (REVIERDIALOG). Unit: [0,1]. [invented]")
-    recovery_bonus: float = Field(0.0, ge=0, le=1, description="Experience above normal after a well-handled complaint (DIM-KI); 0 = no paradox. Unit: [0,1]. [invented]")
+    recovery_bonus: float = Field(0.05, ge=0, le=1, description="Experience above normal after a well-handled complaint: the service-recovery effect, kept modest (DIM-KI: criticism handled transparently can turn dissatisfied customers into loyal supporters). Unit: [0,1]. [invented]")
+    doubt: Unit = Field(0.15, description="Post-purchase doubt: experience lost in the periods after a first purchase, at most (Kaack: the higher the price, the greater the doubt). Unit: [0,1]. [invented]")
+    doubt_price: float = Field(100.0, gt=0, le=1e9, description="Price at which the post-purchase doubt reaches half of `doubt` (doubt = doubt * price / (price + doubt_price)). Unit: money/period. [invented]")
     price_weight: float = Field(1.0, ge=0, le=10, description="Experience change per unit relative gain vs reference price, times price sensitivity. Unit: none. [invented]")
     loss_aversion: float = Field(2.0, ge=1, le=10, description="Paying above reference hurts this many times more than a gain pleases. Unit: none. [invented; standard prospect-theory magnitude]")
     reference_rate: Unit = Field(0.15, description="EWMA weight of the price paid in the reference price; constant discounts shift it (DIM-B2B). Unit: 1/period. [invented]")
@@ -209,6 +216,9 @@ class Scenario(Section):
             where = ("segments", 0, "share") if len(self.segments) == 1 else ("segments",)
             raise _KeyError(where, f"the segments' shares sum to {total:.6g}, but must sum to 1 "
                                    f"({_terms({s.name: s.share for s in self.segments})})")
+        for i, f in enumerate(self.firms):
+            if f.enters_at > 0 and f.initial_share > 0:
+                raise _KeyError(("firms", i, "initial_share"), f"a firm that enters later (enters_at = {f.enters_at}) has no customers at period 0: set initial_share = 0")
         periods = self.simulation.periods
         for i, m in enumerate(self.measures):
             if m.schedule.start >= periods:

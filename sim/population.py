@@ -18,7 +18,7 @@ from collections import namedtuple
 import numpy as np
 
 from ._jit import rule
-from .codes import EV_JOINED, NEITHER, OUT, P_ARRIVALS, P_TRAITS
+from .codes import EV_JOINED, NEITHER, OUT, P_ARRIVALS, P_NETWORK, P_TRAITS
 from .params import Scenario
 from .rng import beta, categorical, draw, gamma, normal, poisson, uniform
 
@@ -46,6 +46,9 @@ COLUMNS: dict[str, type] = {
     "lockin": np.float32,      # technical lock-in, money lost on switching
     "contract_end": np.int16,  # first period after the contract; -1 = no contract
     "contract": np.int8,       # row of the measures table of the contract held; -1 = none
+    "points": np.float32,      # loyalty-programme balance, money; forfeited on leaving
+    "products": np.int8,       # further products of the firm held (ecosystem, cross-selling)
+    "spell": np.int8,          # how many times she has come back to this firm (0 = first relationship)
     "clv": np.float64,         # discounted margin minus attributed costs of the current relationship
     "class_periods": np.int16,  # 4 columns: periods spent in each loyalty class (current relationship)
     # derived every period (kept for targeting, tables and inspection)
@@ -56,6 +59,10 @@ COLUMNS: dict[str, type] = {
     # this period's outcome, written by the customers' pass
     "next_firm": np.int16,     # firm after this period (OUT if leaving)
     "events": np.uint32,       # sim.codes.Event bits
+    "nps": np.int8,            # 0..10 recommendation score this period (promoter 9-10, detractor 0-6)
+    # after leaving the market by choice (for win-back)
+    "left_firm": np.int16,     # the firm she left; -1 = none
+    "left_at": np.int16,       # the period she left it
 }
 MULTI = {"class_periods": 4}
 
@@ -113,6 +120,15 @@ def trait_tables(scenario: Scenario) -> Traits:
 
 
 @rule
+def nps_score(satisfaction):
+    """A customer's 0-10 answer to "would you recommend us?": ``round(10 * satisfaction ** 0.7)``, so
+    that the satisfaction of a content customer (about 0.6) answers 7, a passive; promoters (9-10) need
+    a satisfaction above about 0.83, detractors (0-6) are below about 0.52. (The curve is invented; the
+    seeds give the scale and its bins only.)"""
+    return min(int(10.0 * max(satisfaction, 0.0) ** 0.7 + 0.5), 10)
+
+
+@rule
 def init_customer(i, joined, firm, keys, col, tr, list_price):
     """Traits and initial state of row ``i`` (its customer and replication ids already set).
 
@@ -153,6 +169,11 @@ def init_customer(i, joined, firm, keys, col, tr, list_price):
     col.lockin[i] = 0.0
     col.contract_end[i] = -1
     col.contract[i] = -1
+    col.points[i] = 0.0
+    col.products[i] = 0
+    col.spell[i] = 0
+    col.left_firm[i] = -1
+    col.left_at[i] = -1
     col.clv[i] = 0.0
     for k in range(4):
         col.class_periods[i, k] = 0
@@ -160,6 +181,7 @@ def init_customer(i, joined, firm, keys, col, tr, list_price):
     col.attachment[i] = 0.0
     col.loyalty[i] = NEITHER
     col.events[i] = EV_JOINED
+    col.nps[i] = nps_score(col.satisfaction[i])
 
 
 @rule
@@ -183,6 +205,33 @@ def arrival_counts(period, keys, rates, out):
         for f in range(out.shape[1]):
             out[r, f] = poisson(keys[r, 0], keys[r, 1], f, period, P_ARRIVALS, rates[f])
     return out
+
+
+@rule
+def referrals(period, k0, k1, firm, mean):
+    """Customers referred to ``firm`` in ``period``: Poisson(``mean``), keyed by (seed, firm, period)."""
+    return poisson(k0, k1, firm, period, P_ARRIVALS + 256, mean)
+
+
+@rule
+def connect(lo, hi, keys, col, network, pool):
+    """Whom the customers of rows ``lo .. hi - 1`` listen to (word of mouth): ``network.shape[1]``
+    customers already in the market when she entered, drawn from her own NETWORK numbers (``pool`` >
+    0: the customers with ids below it; else those with ids below hers). Single runs only, so a
+    customer's id is her row."""
+    k = network.shape[1]
+    for i in range(lo, hi):
+        r = col.replication[i]
+        who = col.customer[i]
+        size = pool if pool > 0 else who
+        for slot in range(k):
+            if size <= 1:
+                network[i, slot] = -1
+                continue
+            w = draw(keys[r, 0], keys[r, 1], who, 0, P_NETWORK, slot // 4)
+            u = uniform(w[slot % 4])
+            other = min(int(u * size), size - 1)
+            network[i, slot] = other if other != who else (other + 1) % size
 
 
 @rule

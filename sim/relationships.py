@@ -1,4 +1,5 @@
-"""Relationships: a customer with one firm, from the period she starts to the period she leaves.
+"""Relationships: a customer with one firm, from the period she starts to the period she leaves
+(a customer won back by a firm starts a further lifetime with it: ``spell`` counts them).
 
 The compiled customers' pass decides who leaves at the end of a period; :func:`close_relationships`
 then writes each ended relationship to the log and starts a switcher's new relationship with her new
@@ -16,11 +17,14 @@ import numpy as np
 
 from ._jit import rule
 from .codes import EV_LIFE_EVENT, EV_SWITCHED, LEFT_MARKET, LIFE_EVENT, OUT, P_FIT, SWITCHED
+from .measures import WIN_BACK, contract, win_back
+from .measures.base import P0
+from .mechanisms.attachment import exit_fee_due
 from .rng import draw, normal, uniform
 
 LOG_COLUMNS = {
     "customer": np.int32, "replication": np.int16, "firm": np.int16, "segment": np.int8, "start": np.int16,
-    "end": np.int16, "reason": np.int8, "loyalty_class": np.int8, "clv": np.float64,
+    "end": np.int16, "reason": np.int8, "loyalty_class": np.int8, "clv": np.float64, "spell": np.int8,
 }
 LogColumns = namedtuple("LogColumns", list(LOG_COLUMNS))
 
@@ -48,13 +52,15 @@ def record(log, at, i, col, end, reason):
     log.reason[at] = reason
     log.loyalty_class[at] = loyalty_class(col.class_periods[i])
     log.clv[at] = col.clv[i]
+    log.spell[at] = col.spell[i]
 
 
 @rule
 def start_relationship(i, period, firm, col, initial_trust, fit_sd, keys):
-    """A switcher starts with ``firm`` in ``period``: trust at her segment's initial mean, a new fit with
-    the new offer (drawn from her FIT numbers of the switching period), no commitment, nostalgia boost,
-    lock-in, contract, CLV or class history yet; satisfaction and reference price carry over."""
+    """A customer starts with ``firm`` in ``period`` (after switching, or coming back): trust at her
+    segment's initial mean, a new fit with the offer (drawn from her FIT numbers of the period before),
+    no commitment, nostalgia boost, lock-in, contract, points, further products, CLV or class history
+    yet; satisfaction and reference price carry over."""
     s = col.segment[i]
     r = col.replication[i]
     w0, _, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], period - 1, P_FIT, 0)
@@ -67,30 +73,63 @@ def start_relationship(i, period, firm, col, initial_trust, fit_sd, keys):
     col.lockin[i] = 0.0
     col.contract_end[i] = -1
     col.contract[i] = -1
+    col.points[i] = 0.0
+    col.products[i] = 0
+    col.spell[i] = 0
+    col.left_firm[i] = -1
+    col.left_at[i] = -1
     col.clv[i] = 0.0
     for k in range(4):
         col.class_periods[i, k] = 0
 
 
 @rule
-def close_relationships(period, rows, n, col, log, at, initial_trust, fit_sd, keys):
+def close_relationships(period, rows, n, col, log, at, initial_trust, fit_sd, keys, fm, mt, lever_row, costs):
     """Log every relationship that ends in ``period`` (among rows ``rows[:n]``, those whose
-    ``next_firm`` differs from ``firm``) from log position ``at`` on; switchers start anew, leavers are
-    out of the market. Returns the new log length."""
+    ``next_firm`` differs from ``firm``) from log position ``at`` on, and start the new ones:
+
+    - a switcher starts with her new firm next period; a switching bonus and an exit fee the new firm
+      pays are that relationship's first costs (and the firm's: ``costs[r, f]``);
+    - a customer who leaves the market by choice remembers the firm and the period (for win-back);
+    - a lapsed customer won back starts a further lifetime (``spell`` + 1) with the firm; after a
+      dialogue her trust starts ``dialogue_trust`` higher.
+
+    Returns the new log length."""
     for j in range(n):
         i = rows[j]
         f = col.firm[i]
         nf = col.next_firm[i]
-        if f == OUT or nf == f:
+        if nf == f:
+            continue
+        r = col.replication[i]
+        if f == OUT:  # won back
+            spell = col.spell[i]
+            start_relationship(i, period + 1, nf, col, initial_trust, fit_sd, keys)
+            col.spell[i] = spell + 1
+            m = lever_row[WIN_BACK, nf]
+            if m >= 0 and mt[m, P0 + win_back.INCENTIVE] == 0.0:
+                col.trust[i] = min(col.trust[i] + mt[m, P0 + win_back.TRUST], 1.0)
             continue
         ev = col.events[i]
         reason = SWITCHED if ev & EV_SWITCHED else (LIFE_EVENT if ev & EV_LIFE_EVENT else LEFT_MARKET)
         record(log, at, i, col, period, reason)
         at += 1
         if nf == OUT:
+            spell = col.spell[i]
             col.firm[i] = OUT
+            col.points[i] = 0.0
+            col.products[i] = 0
+            col.left_firm[i] = f if reason == LEFT_MARKET else -1
+            col.left_at[i] = period
+            col.spell[i] = spell
         else:
+            fee = 0.0
+            if fm.pays_fee[nf] > 0.0 and col.contract[i] >= 0:
+                fee = exit_fee_due(col.contract_end[i], mt[col.contract[i], P0 + contract.EXIT_FEE], period)
             start_relationship(i, period + 1, nf, col, initial_trust, fit_sd, keys)
+            cost = fm.bonus[nf] + fee
+            col.clv[i] = -cost
+            costs[r, nf] += cost
     return at
 
 

@@ -12,19 +12,29 @@ from typing import TYPE_CHECKING, Annotated, Union
 
 from pydantic import Field
 
-from . import contract, discount, nostalgia, price_change, service
+from . import (account_management, budget_split, complaint_handling, contract, discount, ecosystem, loyalty_programme,
+               nostalgia, onboarding, price_change, price_reaction, proactive_retention, referral, service,
+               switching_bonus, win_back)
 from .base import Context, Measure, MeasureParams, Schedule, Target
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..params import Scenario
 
-LEVERS = (price_change, discount, service, contract, nostalgia)
+LEVERS = (
+    # firm-level first (they set the prices and offers the customers see), then what sets the price
+    # paid, then the rest
+    price_change, price_reaction, switching_bonus, budget_split, discount, loyalty_programme, service,
+    complaint_handling, onboarding, contract, nostalgia, proactive_retention, ecosystem, account_management,
+    referral, win_back,
+)
 TYPES = tuple(lever.TYPE for lever in LEVERS)
 CODE = {lever.TYPE: code for code, lever in enumerate(LEVERS)}
 MeasureSpec = Annotated[Union[tuple(lever.Params for lever in LEVERS)], Field(discriminator="type")]
 
 # kind codes as constants for the compiled engine
-PRICE_CHANGE, DISCOUNT, SERVICE, CONTRACT, NOSTALGIA = (CODE[lever.TYPE] for lever in LEVERS)
+(PRICE_CHANGE, PRICE_REACTION, SWITCHING_BONUS, BUDGET_SPLIT, DISCOUNT, LOYALTY_PROGRAMME, SERVICE, COMPLAINT_HANDLING,
+ ONBOARDING, CONTRACT, NOSTALGIA, PROACTIVE_RETENTION, ECOSYSTEM, ACCOUNT_MANAGEMENT, REFERRAL, WIN_BACK) = range(len(LEVERS))
+assert [CODE[lever.TYPE] for lever in LEVERS] == list(range(len(LEVERS)))
 
 
 def build(scenario: "Scenario") -> list[Measure]:

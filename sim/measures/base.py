@@ -79,20 +79,27 @@ def targets(segment, loyalty, cohort, customer_segment, customer_loyalty, custom
 # columns of the measures table read by the compiled engine (one row per measure)
 KIND, FIRM, ACTIVE, SEGMENT, LOYALTY, COHORT, COST, EVENT_COST = range(8)
 P0 = 8  # first lever-specific parameter
-N_PARAMS = 8
+N_PARAMS = 12
 N_COLUMNS = P0 + N_PARAMS
 ANY = -1.0  # target column value meaning "no restriction"
 
 
 @dataclass
 class Context:
-    """What a measure may read and change in a period, outside the per-customer pass: the period,
-    and the firm-level prices and service levels the engine will use for it."""
+    """What a measure may read and change in a period, outside the per-customer pass: the period, the
+    firm-level prices, service levels and offers the engine will use for it (one entry per firm;
+    ``care_share`` and ``last_active`` per replication and firm), and the focal firm's past prices."""
 
     period: int
     list_price: np.ndarray
     quality: np.ndarray
     handling: np.ndarray
+    bonus: np.ndarray
+    pays_fee: np.ndarray
+    acquisition_spend: np.ndarray
+    care_share: np.ndarray
+    last_active: np.ndarray
+    focal_price_history: list
 
 
 class Measure:
@@ -104,6 +111,7 @@ class Measure:
     acts_on_customers = True  # False for firm-level levers (no row in the customers' pass)
     acts_on_firm = False      # True for levers with a firm_effect (a list price, a service level)
     new_customers_only = False  # True for levers that reach only relationships in their first period
+    reaches_lapsed = False      # True for levers that reach customers who left the firm (win-back)
 
     def __init__(self, params: MeasureParams, scenario: "Scenario", code: int):
         from ..population import cohort_names

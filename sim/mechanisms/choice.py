@@ -53,12 +53,22 @@ def switch_utility(quality, felt_price, barrier, quality_coef, price_coef):
 
 
 @rule
-def choose(k0, k1, who, period, current, firm_quality, list_price, reachable, u_stay, reference, sensitivity,
-           loss_aversion, exit_barrier, quality_coef, price_coef, outside_utility):
+def switch_barrier(perceived_cost, fee_perceived, bonus, pays_fee, price_current, coef):
+    """The barrier to switching to one competitor: the perceived switching cost, less a switching
+    bonus it offers and, if it pays the exit fee, the fee (never below zero), per current list price."""
+    cost = perceived_cost - bonus - (fee_perceived if pays_fee else 0.0)
+    return coef * max(cost, 0.0) / price_current
+
+
+@rule
+def choose(k0, k1, who, period, current, firm_quality, list_price, present, bonus, pays_fee, reachable, u_stay, reference,
+           sensitivity, loss_aversion, perceived_cost, fee_perceived, price_current, coef, quality_coef, price_coef,
+           outside_utility):
     """The option a considering customer picks: ``current`` (stay), another firm's index (switch) or
     ``OUT`` (leave the market). Option j (firms 0..n-1, then leaving) gets Gumbel noise from word j of
     the customer's CHOICE draws for this period, so the pick depends only on this customer's numbers.
-    Competitors are options only if ``reachable``."""
+    Competitors are options only if ``reachable`` and ``present`` (entered the market); each exit is
+    taxed by its barrier (:func:`switch_barrier`; leaving the market by the full perceived cost)."""
     n = firm_quality.shape[0]
     best = -1e300
     pick = current
@@ -70,10 +80,11 @@ def choose(k0, k1, who, period, current, firm_quality, list_price, reachable, u_
         if j == current:
             util = u_stay
         elif j == n:
-            util = outside_utility - exit_barrier
-        elif reachable:
+            util = outside_utility - barrier(perceived_cost, price_current, coef)
+        elif reachable and present[j] > 0.0:
             felt = price_feeling(list_price[j], reference, sensitivity, 1.0, loss_aversion)
-            util = switch_utility(firm_quality[j], felt, exit_barrier, quality_coef, price_coef)
+            wall = switch_barrier(perceived_cost, fee_perceived, bonus[j], pays_fee[j] > 0.0, price_current, coef)
+            util = switch_utility(firm_quality[j], felt, wall, quality_coef, price_coef)
         else:
             continue
         util += gumbel(uniform(word))

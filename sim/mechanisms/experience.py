@@ -63,3 +63,13 @@ def update_reference(reference, paid, rate):
     """The reference price adapts to what is paid: ``r + rate * (paid - r)``. A permanent discount drags
     it down, so the list price later feels like a loss (the discount-expectation trap)."""
     return reference + rate * (paid - reference)
+
+
+@rule
+def post_purchase_doubt(price, doubt, doubt_price, tenure, window, reassurance):
+    """Experience lost to doubt in the ``window`` periods after a first purchase (tenure 1..window):
+    ``doubt * price / (price + doubt_price)`` (larger for dearer products), less the share
+    ``reassurance`` (0..1) a reassuring contact removes; 0 outside the window."""
+    if tenure < 1 or tenure > window:
+        return 0.0
+    return doubt * price / (price + doubt_price) * (1.0 - reassurance)

@@ -5,16 +5,17 @@ import numpy as np
 
 from conftest import z_tolerance
 from sim.codes import OUT
-from sim.mechanisms.choice import background_leave, barrier, choose, consideration, stay_utility, switch_utility
+from sim.mechanisms.choice import background_leave, barrier, choose, consideration, stay_utility, switch_barrier, switch_utility
 from sim.rng import key
 
 Z = z_tolerance()
 K0, K1 = key(20261123)
 
 
-def _pick(who, current=0, reachable=True, u_stay=1.0, quality=(0.5, 0.5), prices=(30.0, 30.0), bar=0.0, outside=-1.0):
-    return choose(K0, K1, who, 7, current, np.array(quality), np.array(prices), reachable, u_stay, 30.0, 1.0, 2.0, bar,
-                  2.0, 4.0, outside)
+def _pick(who, current=0, reachable=True, u_stay=1.0, quality=(0.5, 0.5), prices=(30.0, 30.0), cost=0.0, outside=-1.0,
+          bonus=(0.0, 0.0), present=(1.0, 1.0), fee=0.0, pays=(0.0, 0.0)):
+    return choose(K0, K1, who, 7, current, np.array(quality), np.array(prices), np.array(present), np.array(bonus),
+                  np.array(pays), reachable, u_stay, 30.0, 1.0, 2.0, cost, fee, 30.0, 1.0, 2.0, 4.0, outside)
 
 
 def test_logit_pick_matches_softmax():
@@ -33,11 +34,19 @@ def test_unreachable_competitors_are_never_picked_and_the_pick_is_a_pure_functio
     assert [_pick(i) for i in range(50)] == [_pick(i) for i in range(50)]
 
 
-def test_barrier_lowers_every_exit():
+def test_barrier_lowers_every_exit_and_a_bonus_or_paid_fee_lowers_it_toward_one_firm():
     n = 20_000
     free = np.mean([_pick(i) != 0 for i in range(n)])
-    held = np.mean([_pick(i, bar=barrier(90.0, 30.0, 1.0)) != 0 for i in range(n)])
+    held = np.mean([_pick(i, cost=90.0) != 0 for i in range(n)])
     assert held < free / 5
+    to_rival = lambda **kw: np.mean([_pick(i, cost=90.0, **kw) == 1 for i in range(n)])
+    assert to_rival(bonus=(0.0, 60.0)) > 3 * to_rival()
+    assert to_rival(fee=80.0, pays=(0.0, 1.0)) > 3 * to_rival()
+    assert barrier(90.0, 30.0, 1.0) == 3.0 and switch_barrier(90.0, 80.0, 20.0, True, 30.0, 1.0) == 0.0
+
+
+def test_a_firm_not_yet_in_the_market_is_no_option():
+    assert {_pick(i, present=(1.0, 0.0)) for i in range(3000)} <= {0, OUT}
 
 
 def test_utilities():
