@@ -285,7 +285,7 @@ def _run(args) -> int:
         staging.commit()
         _Progress.written = Path(out)
     if not args.quiet:
-        _print_summary(res.summary, out)
+        _print_summary(res.summary, out, res.answer)
     return 0
 
 
@@ -365,7 +365,7 @@ def _calibrate(args) -> int:
     return 0
 
 
-def _print_summary(summary: dict, out: Path) -> None:
+def _print_summary(summary: dict, out: Path, answer: str | None = None) -> None:
     question = f": {summary['question']}" if summary.get("question") else ""
     money = summary.get("currency", "")
     print(f"scenario {summary['scenario']} (seed {summary['seed']}){question}")
@@ -377,6 +377,8 @@ def _print_summary(summary: dict, out: Path) -> None:
         churn_text = f"{churn:.2%}" if churn is not None else "n/a"
         print(f"  {name:>14}: retention {ret or 'n/a'} | mean churn/period {churn_text} | "
               f"mean CLV of the initial customers {clv_text} | profit {f['profit_total']:,.0f} {money}")
+    if answer:
+        print(f"answer: {answer}")
     print(f"outputs in {out}/")
 
 

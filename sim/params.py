@@ -188,6 +188,7 @@ class Scenario(Section):
 
     name: str = Field("default", description="Scenario name shown in reports.")
     question: str = Field("", description="The question the scenario answers.")
+    answer: str = Field("", max_length=2000, description="A sentence answering the question with numbers from the run's summary: placeholders {dotted.path:format} name summary keys, e.g. {firms.focal.retention.60_months:.0%}.")
     simulation: Simulation = Field(default_factory=Simulation)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
     segments: list[Segment] = Field(default_factory=lambda: [Segment()], min_length=1, max_length=100)

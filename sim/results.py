@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import platform
 import sys
 from functools import cached_property
@@ -183,6 +184,12 @@ class RunResult:
             }
         return out
 
+    @cached_property
+    def answer(self) -> str | None:
+        """The scenario's ``answer`` sentence with its placeholders filled from :attr:`summary` (None if
+        the scenario states none)."""
+        return fill_answer(self.scenario.answer, self.summary) if self.scenario.answer else None
+
     def manifest(self) -> dict:
         """What produced this run: versions, seed, the scenario with every default, and its hash."""
         import numba
@@ -214,12 +221,37 @@ class RunResult:
         self.periods.to_csv(folder / "periods.csv", index=False)
         self.customers.to_parquet(folder / "customers.parquet", index=False)
         self.relationships.to_parquet(folder / "relationships.parquet", index=False)
-        (folder / "summary.json").write_text(json.dumps(_finite(self.summary), indent=2, allow_nan=False) + "\n")
+        summary = dict(self.summary)
+        if self.answer is not None:
+            summary["answer"] = self.answer
+        (folder / "summary.json").write_text(json.dumps(_finite(summary), indent=2, allow_nan=False) + "\n")
         (folder / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
         if plots:
             from .plots import save_all
 
             save_all(self, folder / "plots")
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")
+
+
+def fill_answer(template: str, summary: dict) -> str:
+    """``template`` with every ``{dotted.path:format}`` replaced by that value of ``summary`` (a path
+    that does not lead to a number raises KeyError naming it; an undefined value reads "n/a")."""
+
+    def value(match: re.Match) -> str:
+        node = summary
+        for part in match.group(1).strip().split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(f"the answer names {match.group(1)!r}, which is not in the summary")
+            node = node[part]
+        if node is None:
+            return "n/a"
+        if isinstance(node, bool) or not isinstance(node, (int, float)):
+            raise KeyError(f"the answer names {match.group(1)!r}, which is not a number")
+        return format(node, match.group(2) or "")
+
+    return _PLACEHOLDER.sub(value, template)
 
 
 def _num(x) -> float | None:
