@@ -339,8 +339,9 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, mo
         if p.choice_on:
             pc = choice.consideration(col.satisfaction[i], expiring, p.base_consideration,
                                       p.dissatisfaction_consideration, p.expiry_consideration)
-            pc = accounts.majority_considers(pc, sg.buying_centre[seg])
-            if not expiring and not accounts.decision_point(tenure, sg.purchase_cycle[seg]):
+            if sg.buying_centre[seg] > 1:
+                pc = accounts.majority_considers(pc, sg.buying_centre[seg])
+            if sg.purchase_cycle[seg] > 1 and not expiring and not accounts.decision_point(tenure, sg.purchase_cycle[seg]):
                 pc = 0.0
             if contact_m >= 0:
                 pc = proactive_retention.contacted_probability(pc, mt[contact_m, P0 + proactive_retention.SAVE],

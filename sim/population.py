@@ -119,13 +119,23 @@ def trait_tables(scenario: Scenario) -> Traits:
     )
 
 
+NPS_CURVE = 0.7
+# satisfaction from which the answer is 1, 2, ..., 10: round(10 * s ** 0.7) >= k  iff  s >= ((k - 0.5) / 10) ** (1 / 0.7)
+NPS_STEPS = tuple(((k - 0.5) / 10.0) ** (1.0 / NPS_CURVE) for k in range(1, 11))
+
+
 @rule
 def nps_score(satisfaction):
     """A customer's 0-10 answer to "would you recommend us?": ``round(10 * satisfaction ** 0.7)``, so
     that the satisfaction of a content customer (about 0.6) answers 7, a passive; promoters (9-10) need
     a satisfaction above about 0.83, detractors (0-6) are below about 0.52. (The curve is invented; the
-    seeds give the scale and its bins only.)"""
-    return min(int(10.0 * max(satisfaction, 0.0) ** 0.7 + 0.5), 10)
+    seeds give the scale and its bins only.) Counted against precomputed steps, which is the same
+    rounding without a power per customer and period."""
+    score = 0
+    for step in NPS_STEPS:
+        if satisfaction >= step:
+            score += 1
+    return score
 
 
 @rule
