@@ -21,13 +21,12 @@ from scipy import stats
 from . import __version__
 from .books import STAT
 from .codes import LOYALTY_CLASSES
-from .engine import Engine
+from .engine import Engine, replication_batches
 from .metrics import METRICS, engine_metrics
 from .params import Scenario
 from .scenario import load, scenario_hash
 
 DEFAULT_REPLICATIONS = 20
-BATCH_ROWS = 2_000_000  # replications are run as one population up to about this many rows
 DIFFERENCE_COLUMNS = ["scenario", "metric", "baseline_mean", "scenario_mean", "difference", "ci_low", "ci_high", "n",
                       "se_paired", "se_unpaired"]
 
@@ -70,14 +69,14 @@ def engine_curves(engine: Engine) -> Curves:
 def run_replications(scenario: Scenario, seeds: list[int], threads: int | None = None) -> tuple[pd.DataFrame, Curves]:
     """Run ``scenario`` once per seed, batching replications into one population where it pays;
     return the metrics (one row per replication) and the focal firm's curves."""
-    per_rep = max(1, int(scenario.simulation.customers * 1.3))
-    size = max(1, BATCH_ROWS // per_rep)
     frames, curves = [], []
-    for lo in range(0, len(seeds), size):
-        engine = Engine(scenario, seeds[lo : lo + size], threads=threads)
+    lo = 0
+    for batch in replication_batches(scenario, seeds):
+        engine = Engine(scenario, batch, threads=threads)
         engine.run()
         m = engine_metrics(engine)
         m["replication"] += lo
+        lo += len(batch)
         frames.append(m)
         curves.append(engine_curves(engine))
     joined = Curves(*(np.concatenate([getattr(c, k) for c in curves]) for k in ("retention", "churn", "profit", "shares")),

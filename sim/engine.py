@@ -34,6 +34,7 @@ from .population import Customers
 
 PARALLEL_MIN_ROWS = 8 * kernel.CHUNK  # below this a period is too short for threads to pay
 MAX_DEFAULT_THREADS = 8
+BATCH_ROWS = 2_000_000  # replications are run as one population up to about this many rows
 
 
 def default_threads() -> int:
@@ -63,6 +64,15 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     if threads not in _POOLS:
         _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="retention-sim")
     return _POOLS[threads]
+
+
+def replication_batches(scenario, seeds: list[int], rows: int = BATCH_ROWS) -> list[list[int]]:
+    """The seeds grouped into batches, each run as one population of :class:`Engine`: as many
+    replications as fit in about ``rows`` rows (a customer and her arrivals, about 1.3 rows), or one
+    by one when word of mouth links the customers of a run (the referral lever)."""
+    linked = scenario.mechanisms.measures and any(m.type == "referral" for m in scenario.measures)
+    size = 1 if linked else max(1, rows // max(1, int(scenario.simulation.customers * 1.3)))
+    return [list(seeds[lo : lo + size]) for lo in range(0, len(seeds), size)]
 
 
 class RowIndex:
@@ -150,7 +160,8 @@ class Engine:
         self.winback_window = max([m.params.delay_max + 1 for m in self.measures if m.reaches_lapsed] or [0])
         self.listens_to = max([m.params.listens_to for m in self.measures if m.kind == "referral"] or [0])
         if self.listens_to and self.replications > 1:
-            raise ValueError("word of mouth (the referral lever) links customers of one run; run its replications one by one")
+            raise ValueError("word of mouth (the referral lever) links customers of one run; run its replications one by one "
+                             "(replication_batches)")
         self.params = kernel.rule_params(sc)
         self.base = kernel.firm_table(sc)
         self.segments = kernel.segment_table(sc)
@@ -174,7 +185,9 @@ class Engine:
         self._active: tuple | None = None
         self.focal_prices: list[float] = []
         self.promoters = np.zeros((self.replications, self.n_firms))
-        self.fr = np.ones((self.replications, self.n_firms, 2))
+        self.fr = np.ones((self.replications, self.n_firms, 1))
+        self.mr = np.ones((self.replications, len(self.measures)))  # share of complaints a team takes well
+        self.last_counts = np.zeros((self.replications, len(self.measures), kernel.N_COUNTERS))
         self.nps_next = self.customers.cols["nps"].copy()
         self.network = np.full((self.customers.capacity, self.listens_to), -1, dtype=np.int32)
         if self.listens_to:
@@ -195,7 +208,8 @@ class Engine:
         self.customers.cols["nps"][:n] = self.nps_next[:n]
         fixed = np.zeros(self.n_firms)
         for k, m in enumerate(self.measures):
-            fixed[m.firm] += m.settle(t, counts[:, k, kernel.REACHED], counts[:, k, kernel.SIGNED:])
+            fixed[m.firm] += m.settle(t, counts[:, k, kernel.REACHED], counts[:, k, kernel.EVENTS:])
+        self.last_counts = counts
         self.books.close(t, sums, fixed)
         self.period += 1
 
@@ -248,7 +262,7 @@ class Engine:
     def plan(self, t: int) -> Context:
         """Firm-level decisions of period t: which measures run, and their firm-level effects (prices,
         offers to switchers, acquisition spend, the reach of retention care), which firms are in the
-        market, and how reachable each firm's complaint handling is after last period's complaints.
+        market, and how well each complaint team can take complaints after last period's load.
         The lists of measures acting on customers are rebuilt only when a schedule switches."""
         active = tuple(m.is_active(t) for m in self.measures)
         if active != self._active:
@@ -285,14 +299,12 @@ class Engine:
         self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling, present, ctx.bonus,
                                   ctx.pays_fee, margin)
         self.fr[:, :, kernel.CARE_SHARE] = ctx.care_share
-        self.fr[:, :, kernel.REACHABILITY] = 1.0
-        for f in range(self.n_firms):
-            m = self.lever_row[measures.COMPLAINT_HANDLING, f]
-            if m >= 0:
+        for k, (m, on) in enumerate(zip(self.measures, active)):
+            if on and m.code == measures.COMPLAINT_HANDLING:  # from the load of the customers it served last period
                 for r in range(self.replications):
-                    self.fr[r, f, kernel.REACHABILITY] = complaint_lever.reachability(
-                        self.table[m, P0 + complaint_lever.CAPACITY], last[r, f, books_mod.STAT["active"]],
-                        last[r, f, books_mod.STAT["complaints"]])
+                    self.mr[r, k] = complaint_lever.reachability(self.table[k, P0 + complaint_lever.CAPACITY],
+                                                                 self.last_counts[r, k, kernel.REACHED],
+                                                                 self.last_counts[r, k, kernel.EVENTS])
         return ctx
 
     def customers_pass(self, t: int, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
@@ -303,7 +315,7 @@ class Engine:
         chunks = lo.size
         sums = np.zeros((chunks, self.replications, self.n_firms, len(books_mod.SUMS)))
         counts = np.zeros((chunks, self.replications, len(self.measures), kernel.N_COUNTERS))
-        args = (lo, hi, rows, self.n_initial, self.customers.view(), self.firms, self.segments, self.fr, self.table, self.mstart,
+        args = (lo, hi, rows, self.n_initial, self.customers.view(), self.firms, self.segments, self.fr, self.mr, self.table, self.mstart,
                 self.morder, self.lever_row, self.network, self.nps_next, self.keys, self.discount, self.params, sums, counts)
         threads = self.threads_for(rows.size)
         if threads == 1:
@@ -328,7 +340,7 @@ class Engine:
         view = self.log.reserve(ending)
         rows, _, _ = self.index.chunks()
         costs = np.zeros((self.replications, self.n_firms))
-        self.log.n = relationships.close_relationships(t, rows, rows.size, self.customers.view(), view, self.log.n,
+        self.log.n = relationships.close_relationships(t, self.horizon, rows, rows.size, self.customers.view(), view, self.log.n,
                                                        self.segments.initial_trust, self.segments.fit_sd, self.keys,
                                                        self.firms, self.table, self.lever_row, costs)
         sums[:, :, books_mod.S_MEASURE_COSTS] += costs

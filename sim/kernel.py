@@ -55,7 +55,7 @@ CHUNK = 16384  # rows per chunk: the unit of work of a thread and of the partial
 BLOCK = 256    # rows whose random blocks are computed together
 
 # columns of the per-measure counters (per chunk, replication and measure)
-REACHED, SIGNED, RENEWED = range(3)
+REACHED, EVENTS, RENEWED = range(3)  # EVENTS: the lever's own event (a contract signed, a complaint to its team)
 N_COUNTERS = 3
 
 # the scenario's numbers the customers' pass reads
@@ -74,7 +74,7 @@ Firms = namedtuple("Firms", ["list_price", "unit_cost", "quality", "handling", "
 Segments = namedtuple("Segments", ["lockin_growth", "lockin_max", "economic", "initial_trust", "fit_sd", "buying_centre",
                                    "contact_turnover", "personal_share", "purchase_cycle"])
 # firm figures per replication for the period (``fr[r, f, k]``)
-REACHABILITY, CARE_SHARE = range(2)
+CARE_SHARE = 0
 
 
 def rule_params(scenario) -> Params:
@@ -118,7 +118,7 @@ def segment_table(scenario) -> Segments:
 
 
 @rule
-def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, morder, lever_row, nb, nps_next, keys, df, p,
+def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb, nps_next, keys, df, p,
                      u_events, zs, u_considers, u_lifes, s, cnt):
     """The period of every customer among rows ``rows[lo:hi]``, in the order of the module docstring.
     Position ``j - lo`` of ``u_events``, ``zs``, ``u_considers`` and ``u_lifes`` holds the PERIOD
@@ -126,8 +126,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, mo
     measures that act this period on customers of firm and segment ``g = firm * n_segments +
     segment``, and ``morder[mstart[G + g]:mstart[G + g + 1]]`` (G groups later) those that reach only
     customers in a relationship's first period; ``lever_row[kind, f]`` is the active measure of a kind
-    at firm f (or -1); ``fr[r, f]`` holds firm figures per replication (complaint reachability, the
-    share retention care reaches); ``nb`` whom each customer listens to (word of mouth); this period's
+    at firm f (or -1); ``fr[r, f]`` holds firm figures per replication (the share retention care
+    reaches) and ``mr[r, m]`` measure figures (the share of complaints a team can take well); ``nb`` whom each customer listens to (word of mouth); this period's
     recommendation scores go to ``nps_next``; ``s`` and ``cnt`` are the chunk's per-firm sums and
     measure counters. (One call per block of rows: numba reference-counts every array passed to a
     call, which per row would cost more than the rules.)"""
@@ -162,6 +162,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, mo
         extra_penalty = 0.0      # a tier cliff
         handover = 0.0           # account management
         contact_m = -1           # proactive retention
+        team_m = -1              # complaint handling: the team that serves her
         wom_weight = 0.0         # word of mouth
         wb = lever_row[WIN_BACK, f]
         if col.spell[i] > 0 and wb >= 0 and mt[wb, P0 + win_back.INCENTIVE] != 0.0 and tenure < mt[wb, P0 + win_back.DISCOUNT_PERIODS]:
@@ -188,7 +189,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, mo
                 col.contract_end[i] = t + int(mt[m, P0 + contract.TERM])
                 col.contract[i] = m
                 attributed += mt[m, EVENT_COST]
-                cnt[r, m, SIGNED] += 1.0
+                cnt[r, m, EVENTS] += 1.0
                 s[r, f, S_SIGNED] += 1.0
                 events |= EV_CONTRACT_SIGNED
             elif kind == NOSTALGIA:
@@ -196,7 +197,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, mo
                     level = nostalgia.boost_level(col.affinity[i], mt[m, P0 + 1], mt[m, P0 + 2], mt[m, P0 + 3], mt[m, P0 + 4])
                     col.nostalgia[i] = nostalgia.exposed(col.nostalgia[i], level)
             elif kind == PRICE_CHANGE:
-                if t == int(mt[m, P0 + price_change.START]):
+                if price_change.starts(t, mt[m, P0 + price_change.START], mt[m, P0 + price_change.EVERY]):
                     col.trust[i] = price_change.trust_after_price_change(
                         col.trust[i], mt[m, P0 + price_change.FACTOR], mt[m, P0 + price_change.EXPLAINED] != 0.0,
                         mt[m, P0 + price_change.EROSION], mt[m, P0 + price_change.HONESTY])
@@ -219,7 +220,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, mo
                     continue  # reaches customers in their post-purchase periods only
                 reassurance = max(reassurance, mt[m, P0 + onboarding.REASSURANCE])
             elif kind == COMPLAINT_HANDLING:
-                handling = service.boosted(handling, mt[m, P0 + complaint_handling.BOOST])
+                handling = complaint_handling.handled_by_team(handling, mt[m, P0 + complaint_handling.BOOST], mr[r, m])
+                team_m = m
             elif kind == ACCOUNT_MANAGEMENT:
                 handover = max(handover, mt[m, P0 + account_management.HANDOVER])
             elif kind == BUDGET_SPLIT:
@@ -252,7 +254,6 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, mo
             attributed += mt[m, COST]
             cnt[r, m, REACHED] += 1.0
             events |= np.uint32(1) << np.uint32(MEASURE_BIT + kind)
-        handling *= fr[r, f, REACHABILITY]
         col.price_paid[i] = price
 
         # 2. margin (and the margin of further products)
@@ -298,6 +299,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, mo
             if complained:
                 events |= EV_COMPLAINT
                 s[r, f, S_COMPLAINTS] += 1.0
+                if team_m >= 0:
+                    cnt[r, team_m, EVENTS] += 1.0
             if handled:
                 events |= EV_HANDLED_WELL
 
@@ -341,11 +344,11 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mt, mstart, mo
                                       p.dissatisfaction_consideration, p.expiry_consideration)
             if sg.buying_centre[seg] > 1:
                 pc = accounts.majority_considers(pc, sg.buying_centre[seg])
-            if sg.purchase_cycle[seg] > 1 and not expiring and not accounts.decision_point(tenure, sg.purchase_cycle[seg]):
-                pc = 0.0
             if contact_m >= 0:
                 pc = proactive_retention.contacted_probability(pc, mt[contact_m, P0 + proactive_retention.SAVE],
                                                                mt[contact_m, P0 + proactive_retention.BACKFIRE])
+            if sg.purchase_cycle[seg] > 1 and not expiring and not accounts.decision_point(tenure, sg.purchase_cycle[seg]):
+                pc = 0.0  # an account looks around only at its decision points, contacted or not
             if u_consider < pc:
                 events |= EV_CONSIDERED
                 felt_stay = experience.price_feeling(price, col.reference_price[i], col.price_sensitivity[i], 1.0, p.loss_aversion)
@@ -442,7 +445,7 @@ def lapsed_period(i, r, t, col, mt, lever_row, keys, s, cnt):
 
 
 @rule
-def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mt, mstart, morder, lever_row, nb,
+def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb,
                    nps_next, keys, df, p, sums, counts):
     """Chunks ``first .. last - 1`` of the rows that may be active: every active customer's period.
     Chunk c covers ``rows[chunk_lo[c]:chunk_hi[c]]`` and writes its per-firm sums to ``sums[c]`` and its
@@ -459,16 +462,16 @@ def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm,
         for b in range(lo, hi, BLOCK):
             e = min(hi, b + BLOCK)
             period_draws(rows, b, e, t, col.customer, col.replication, keys, ids, u_event, u_noise, z, u_consider, u_life)
-            customers_period(rows, b, e, t, n_initial, col, fm, sg, fr, mt, mstart, morder, lever_row, nb, nps_next, keys, df, p,
+            customers_period(rows, b, e, t, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb, nps_next, keys, df, p,
                              u_event, z, u_consider, u_life, sums[c], counts[c])
 
 
 @rule
-def customers_pass_and_add(t, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mt, mstart, morder, lever_row, nb, nps_next,
+def customers_pass_and_add(t, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb, nps_next,
                            keys, df, p, sums, counts):
     """:func:`customers_pass` over every chunk on this thread, then :func:`add_chunks` of its sums and
     counters (one call instead of three, for small populations where the calls' cost shows)."""
-    customers_pass(t, 0, chunk_lo.shape[0], chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mt, mstart, morder, lever_row,
+    customers_pass(t, 0, chunk_lo.shape[0], chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row,
                    nb, nps_next, keys, df, p, sums, counts)
     return add_chunks(sums), add_chunks(counts)
 

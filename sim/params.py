@@ -78,7 +78,7 @@ class Segment(Section):
     initial_satisfaction: Unit = Field(0.6, description="Mean satisfaction at joining. Unit: [0,1]. [invented]")
     initial_trust: Unit = Field(0.3, description="Mean trust at joining; relationships start thin (Kaack). Unit: [0,1]. [invented]")
     lockin_growth: float = Field(0.0, ge=0, le=1e6, description="Technical lock-in added per period of tenure (DIM-LockIn). Unit: money/period. [invented]")
-    lockin_max: float = Field(0.0, ge=0, le=1e7, description="Cap of technical lock-in. Unit: money. [invented]")
+    lockin_max: float = Field(0.0, ge=0, le=1e7, description="Cap of the technical lock-in that grows with tenure (an ecosystem's products add lock-in beyond it). Unit: money. [invented]")
     economic_barrier: float = Field(0.0, ge=0, le=1e7, description="Other forfeited benefits on switching (DIM-B2B). Unit: money. [invented]")
     no_alternative_share: Probability = Field(0.0, description="Share with no reachable competitor: can only stay or leave the market (DIM-B2B). Unit: fraction. [invented]")
     cohorts: dict[str, float] = Field(default_factory=lambda: {"1970s": 0.25, "1980s": 0.25, "1990s": 0.25, "2000s": 0.25}, description="Birth-decade cohorts and their shares, for nostalgia targeting (DIM-Nostalgie). Unit: fraction.")

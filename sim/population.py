@@ -128,7 +128,8 @@ NPS_STEPS = tuple(((k - 0.5) / 10.0) ** (1.0 / NPS_CURVE) for k in range(1, 11))
 def nps_score(satisfaction):
     """A customer's 0-10 answer to "would you recommend us?": ``round(10 * satisfaction ** 0.7)``, so
     that the satisfaction of a content customer (about 0.6) answers 7, a passive; promoters (9-10) need
-    a satisfaction above about 0.83, detractors (0-6) are below about 0.52. (The curve is invented; the
+    a satisfaction of at least 0.85 ** (1 / 0.7), about 0.79, detractors (0-6) are below 0.65 ** (1 /
+    0.7), about 0.54. (The curve is invented; the
     seeds give the scale and its bins only.) Counted against precomputed steps, which is the same
     rounding without a power per customer and period."""
     score = 0

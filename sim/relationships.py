@@ -84,12 +84,13 @@ def start_relationship(i, period, firm, col, initial_trust, fit_sd, keys):
 
 
 @rule
-def close_relationships(period, rows, n, col, log, at, initial_trust, fit_sd, keys, fm, mt, lever_row, costs):
+def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, fit_sd, keys, fm, mt, lever_row, costs):
     """Log every relationship that ends in ``period`` (among rows ``rows[:n]``, those whose
     ``next_firm`` differs from ``firm``) from log position ``at`` on, and start the new ones:
 
     - a switcher starts with her new firm next period; a switching bonus and an exit fee the new firm
-      pays are that relationship's first costs (and the firm's: ``costs[r, f]``);
+      pays are that relationship's first costs (and the firm's: ``costs[r, f]``), unless it would start
+      at the ``horizon``: outside the run, like the relationship, which :func:`censor` leaves out;
     - a customer who leaves the market by choice remembers the firm and the period (for win-back);
     - a lapsed customer won back starts a further lifetime (``spell`` + 1) with the firm; after a
       dialogue her trust starts ``dialogue_trust`` higher.
@@ -127,7 +128,7 @@ def close_relationships(period, rows, n, col, log, at, initial_trust, fit_sd, ke
             if fm.pays_fee[nf] > 0.0 and col.contract[i] >= 0:
                 fee = exit_fee_due(col.contract_end[i], mt[col.contract[i], P0 + contract.EXIT_FEE], period)
             start_relationship(i, period + 1, nf, col, initial_trust, fit_sd, keys)
-            cost = fm.bonus[nf] + fee
+            cost = fm.bonus[nf] + fee if period + 1 < horizon else 0.0
             col.clv[i] = -cost
             costs[r, nf] += cost
     return at

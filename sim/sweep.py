@@ -16,8 +16,8 @@ replications and metrics::
     "firms.0.price" = [27.0, 33.0]
 
 Run r of every design point uses the same seed (common random numbers across the design, which
-sharpens sensitivity estimates). Each design point's replications run as one batched population on
-one worker, single-threaded. Results go to ``runs.parquet`` as runs finish (one row per run:
+sharpens sensitivity estimates). Each design point's replications run as one batched population
+(one by one with word of mouth) on one worker, single-threaded. Results go to ``runs.parquet`` as runs finish (one row per run:
 ``run_id, point, replication, seed``, one column per parameter, one per metric); the file is
 replaced atomically, so a sweep killed at any moment keeps every run already stored, and running the
 same command again skips them: every run ends up exactly once, and the results do not depend on
@@ -120,17 +120,21 @@ def design_points(spec: SweepSpec) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------- evaluation
 def simulate_point(task: dict) -> list[dict]:
-    """Run one design point: its replications as one batched population, single-threaded. Returns one
-    dict of metrics per replication."""
-    from .engine import Engine
+    """Run one design point: its replications as one batched population where they can share one
+    (:func:`~sim.engine.replication_batches`), single-threaded. Returns one dict of metrics per
+    replication."""
+    from .engine import Engine, replication_batches
     from .metrics import engine_metrics
     from .scenario import load
 
     scenario = load(task["base"], task["values"])
-    engine = Engine(scenario, task["seeds"], threads=1)
-    engine.run()
-    table = engine_metrics(engine)
-    return [{m: float(table[m].iloc[r]) for m in task["metrics"]} for r in range(len(task["seeds"]))]
+    out = []
+    for batch in replication_batches(scenario, task["seeds"]):
+        engine = Engine(scenario, batch, threads=1)
+        engine.run()
+        table = engine_metrics(engine)
+        out += [{m: float(table[m].iloc[r]) for m in task["metrics"]} for r in range(len(batch))]
+    return out
 
 
 def _worker_init() -> None:

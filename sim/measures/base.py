@@ -11,7 +11,7 @@ scenario schema's union, the type names in error messages, the kind codes of the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -62,10 +62,18 @@ class Target(Section):
 class MeasureParams(Section):
     """Parameters every measure has."""
 
+    targeted: ClassVar[bool] = True  # False for levers that act on the whole firm or on lapsed customers
+
     firm: str | None = Field(None, description="Firm applying the measure (None = the focal firm).")
     schedule: Schedule = Field(default_factory=Schedule)
     target: Target = Field(default_factory=Target)
     fixed_cost: float = Field(0.0, ge=0, le=1e12, description="Cost per active period, not attributed to any customer. Unit: money/period.")
+
+    @model_validator(mode="after")
+    def _target_applies(self) -> "MeasureParams":
+        if not self.targeted and self.target.model_dump(exclude_none=True):
+            raise _KeyError(("target",), f"a {self.type} measure acts on the whole firm, so it takes no target")
+        return self
 
 
 @rule

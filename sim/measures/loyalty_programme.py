@@ -4,7 +4,8 @@ leaving, tiers, and rewards.
 - A member earns ``earn_rate`` of the price she pays as points (kept as their money value) every
   period; unused points lapse at ``lapse_rate`` per period.
 - The balance is lost on leaving, so it is an economic switching barrier that grows with tenure
-  (DIM-LockIn: customers want to keep accumulated benefits).
+  (DIM-LockIn: customers want to keep accumulated benefits). When the programme ends, members keep
+  their balance (neither earned nor lapsing any more), and it still holds them.
 - Tiers: a balance at or above the thresholds puts the member in tier 1, 2, ...; falling back below a
   threshold (the balance lapses) is a tier cliff, felt as a loss (``tier_loss_penalty`` of experience).
 - Rewards bond only when they fit (DIM-B2B: rewards must fit transaction, duration and relationship

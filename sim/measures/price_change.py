@@ -6,7 +6,7 @@ price increase, be honest) adds ``honesty_trust`` instead."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -20,13 +20,23 @@ class PriceChangeParams(MeasureParams):
     """Set the firm's list price while active (for price-rise questions)."""
 
     type: Literal["price_change"]
+    targeted: ClassVar[bool] = False
     factor: float = Field(1.1, gt=0, le=100, description="List price multiplier while active. Unit: none.")
     explained: bool = Field(False, description="Whether the firm explains a rise honestly to its customers.")
     trust_erosion: float = Field(0.5, ge=0, le=10, description="Trust lost per unit relative price rise when the rise is not explained. Unit: trust. [invented]")
     honesty_trust: float = Field(0.01, ge=0, le=1, description="Trust gained when a rise is explained. Unit: trust. [invented]")
 
 
-START, FACTOR, EXPLAINED, EROSION, HONESTY = range(5)
+START, FACTOR, EXPLAINED, EROSION, HONESTY, EVERY = range(6)
+
+
+@rule
+def starts(t, start, every):
+    """Whether period ``t`` is the first period of the change (of a pulse, when the schedule repeats
+    every ``every`` periods; ``every`` 0 = no repeat). ``t`` is an active period."""
+    if every > 0.0:
+        return (t - int(start)) % int(every) == 0
+    return t == int(start)
 
 
 @rule
@@ -40,10 +50,16 @@ def trust_after_price_change(trust, factor, explained, erosion, honesty):
 
 
 class Lever(Measure):
-    """Multiply the firm's list price while active. Acts on the firm, so its target is ignored."""
+    """Multiply the firm's list price while active (a firm-level effect), and move the trust of the
+    firm's customers when it starts (in the customers' pass). The list price is the firm's, so the
+    measure takes no target: every customer of the firm pays it and hears of it."""
 
-    acts_on_customers = False
+    acts_on_customers = True
     acts_on_firm = True
+
+    def kernel_params(self):
+        p, sch = self.params, self.params.schedule
+        return (sch.start, p.factor, 1.0 if p.explained else 0.0, p.trust_erosion, p.honesty_trust, sch.every or 0)
 
     def firm_effect(self, ctx: Context) -> None:
         ctx.list_price[self.firm] *= self.params.factor

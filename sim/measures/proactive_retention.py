@@ -13,7 +13,10 @@ customers it targets:
 A contact cuts the probability of looking around to ``(1 - save) * p + backfire``: it keeps some
 at-risk customers, and it reminds content ones that they could leave. The backfire is documented in a
 field experiment (Ascarza, Iyengar and Schleicher 2016, Journal of Marketing Research): churn among
-contacted customers rose from 6 % to 10 %, hence the default of 0.04. Cost per contact.
+contacted customers rose from 6 % to 10 %. The default of 0.04 adds those 4 points to the probability
+of looking around, which equals the churn rise only where everyone who looks around leaves; with the
+default choice parameters about one in six does, so calibrate ``backfire`` to the churn rise you
+expect divided by that share. Cost per contact.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class ProactiveRetentionParams(MeasureParams):
     risk_threshold: Probability = Field(0.15, description="Predicted probability of looking around from which a customer is contacted (risk targeting). Unit: probability. [invented]")
     coverage: Probability = Field(0.8, description="Share of the targeted customers actually contacted (capacity, consent). Unit: fraction. [invented]")
     save: Unit = Field(0.5, description="Share of a contacted customer's probability of looking around that the contact removes. Unit: fraction. [invented]")
-    backfire: Probability = Field(0.04, description="Probability of looking around a contact adds by reminding the customer she could leave. Unit: probability. [sourced: 6 % to 10 % churn among contacted customers, Ascarza et al. 2016]")
+    backfire: Probability = Field(0.04, description="Probability of looking around a contact adds by reminding the customer she could leave. Unit: probability. [sourced: churn rose from 6 % to 10 % among contacted customers, Ascarza et al. 2016; the 4 points are applied to looking around, not to churn]")
     cost_per_contact: float = Field(2.0, ge=0, le=1e7, description="Cost of one contact. Unit: money/contact. [invented]")
 
 

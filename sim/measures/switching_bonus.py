@@ -6,7 +6,7 @@ they win."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,7 @@ class SwitchingBonusParams(MeasureParams):
     """A competitor's offer to switchers."""
 
     type: Literal["switching_bonus"]
+    targeted: ClassVar[bool] = False
     bonus: float = Field(50.0, ge=0, le=1e9, description="Money a switcher gets from this firm. Unit: money. [invented]")
     pay_exit_fee: bool = Field(False, description="Whether this firm pays the exit fee a switcher owes her old firm. [invented]")
 

@@ -17,7 +17,7 @@ Customers who left for a life event or switched to a competitor are not contacte
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -32,6 +32,7 @@ class WinBackParams(MeasureParams):
     """Offers to customers who left."""
 
     type: Literal["win_back"]
+    targeted: ClassVar[bool] = False
     approach: Literal["incentive", "dialogue"] = Field("dialogue", description="An incentive (a discount on return) or a dialogue about why she left.")
     delay_min: int = Field(1, ge=1, le=1200, description="Earliest contact after leaving. Unit: periods. [invented]")
     delay_max: int = Field(3, ge=1, le=1200, description="Latest contact after leaving. Unit: periods. [invented]")

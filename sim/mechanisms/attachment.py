@@ -25,7 +25,11 @@ def switching_cost(fee_due, lockin, economic):
 
 @rule
 def grow_lockin(lockin, growth, cap):
-    """Technical lock-in accumulates with tenure (specific investments, DIM-LockIn) up to a cap."""
+    """Technical lock-in accumulates with tenure (specific investments, DIM-LockIn) by ``growth`` a
+    period up to ``cap``: ``min(lockin + growth, cap)``. Lock-in above the cap, which only other
+    sources add (an ecosystem's further products), is kept as it is, neither grown nor cut."""
+    if lockin >= cap:
+        return lockin
     return min(lockin + growth, cap)
 
 

@@ -14,9 +14,6 @@ compiled.
 Money: with ``simulation.discount_rate = 0`` the relationships' CLVs add up to every firm's profit
 plus its fixed costs, exactly (:mod:`sim.books`); one test switches every lever on at once, and
 ``test_cost_of_each_lever_is_in_the_books`` checks each lever's cost model against its docstring.
-
-Tests marked ``xfail(strict=True)`` document engine bugs (see their reasons): they fail today and
-will report an unexpected pass as soon as the bug is fixed, so that the mark is removed.
 """
 
 from __future__ import annotations
@@ -297,10 +294,6 @@ def test_proactive_uplift_targeting_contacts_fewer_content_customers_than_risk_t
     assert by_uplift[~content].sum() > 0.8 * by_risk[~content].sum()  # both still reach the unhappy
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: the kernel applies a proactive contact after the purchase-cycle "
-                   "gate (sim/kernel.py, step 6), so a contacted account looks around with probability `backfire` "
-                   "in periods that are not decision points, although segments[].purchase_cycle says customers "
-                   "look around only at these points or when a contract expires")
 def test_proactive_contacts_do_not_open_decisions_outside_the_purchase_cycle():
     lever = {"type": "proactive_retention", "risk_threshold": 0.0, "coverage": 1.0}
     _, firms, events = stepped(spec(5000, 6, [lever], segments=[{"purchase_cycle": 6}]), 13)
@@ -309,9 +302,6 @@ def test_proactive_contacts_do_not_open_decisions_outside_the_purchase_cycle():
 
 
 # ------------------------------------------------------------------ price changes, explained or not
-@pytest.mark.xfail(strict=True, reason="engine bug: price_change.Lever defines no kernel_params and has "
-                   "acts_on_customers = False (sim/measures/price_change.py), so the kernel's PRICE_CHANGE branch "
-                   "(trust_after_price_change) never runs: `explained`, `trust_erosion` and `honesty_trust` have no effect")
 def test_an_explained_price_rise_keeps_more_trust_and_customers_than_an_unexplained_one():
     n = 10_000
 
@@ -372,10 +362,6 @@ def test_referrals_leave_the_initial_customers_lives_unchanged():
         assert np.array_equal(getattr(a.customers, col)[:n], getattr(b.customers, col)[:n]), col
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: sim/compare.py run_replications (and sim/sweep.py, which passes "
-                   "all of a point's seeds to one Engine) batch replications into one Engine, which refuses the referral "
-                   "lever ('word of mouth ... run its replications one by one'), so compare and sweep fail on any "
-                   "scenario with word of mouth instead of running its replications one by one")
 def test_compare_runs_a_scenario_with_word_of_mouth():
     from sim.compare import compare
 
@@ -385,14 +371,13 @@ def test_compare_runs_a_scenario_with_word_of_mouth():
 
 
 # ------------------------------------------------------------------ ecosystem lock-in
-ROOM = {"segments": [{"lockin_max": 1000.0}]}  # technical lock-in may grow (see the xfail test below)
 ECOSYSTEM = {"type": "ecosystem", "cross_sell": 0.2}
 
 
 def test_ecosystem_cross_selling_raises_lockin_attachment_revenue_and_retention():
     n = 10_000
-    off = run_model(spec(n, 24, **ROOM), seed=12)
-    on = run_model(spec(n, 24, [ECOSYSTEM], **ROOM), seed=12)
+    off = run_model(spec(n, 24), seed=12)
+    on = run_model(spec(n, 24, [ECOSYSTEM]), seed=12)
     c = on.customers
     assert (c.products[:n][c.firm[:n] == 0] > 0).mean() > 0.5
     assert c.lockin[:n][c.firm[:n] == 0].mean() > 40.0 and off.customers.lockin.max() == 0.0
@@ -403,16 +388,13 @@ def test_ecosystem_cross_selling_raises_lockin_attachment_revenue_and_retention(
 
 def test_ecosystem_ageing_erodes_lockin():
     n = 10_000
-    young = run_model(spec(n, 24, [ECOSYSTEM], **ROOM), seed=12)
-    aged = run_model(spec(n, 24, [ECOSYSTEM | {"ageing_from": 12, "erosion": 0.1}], **ROOM), seed=12)
+    young = run_model(spec(n, 24, [ECOSYSTEM]), seed=12)
+    aged = run_model(spec(n, 24, [ECOSYSTEM | {"ageing_from": 12, "erosion": 0.1}]), seed=12)
     keep = same_relationship(n, young, aged)
     assert_positive(young.customers.lockin[:n][keep] - aged.customers.lockin[:n][keep], "lock-in, young - aged technology")
     assert_positive(with_focal(young, n) - with_focal(aged, n), "retention, young - aged technology")
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: step 5 of sim/kernel.py caps all technical lock-in at the "
-                   "segment's lockin_max (attachment.grow_lockin), default 0, so the lock-in cross-selling adds in "
-                   "step 1 is erased in the same period; the ecosystem lever adds lock-in only where lockin_max is raised")
 def test_ecosystem_adds_lockin_with_default_segments():
     on = run_model(spec(5000, 12, [ECOSYSTEM]), seed=12)
     c = on.customers
@@ -438,10 +420,11 @@ def test_a_rivals_switching_bonus_and_paid_exit_fee_raise_the_focal_firms_switch
     assert_count_higher(f1["switched_out"].sum(), f0["switched_out"].sum(), "switched out, bonus - none")
     assert_count_higher(f2["switched_out"].sum(), f1["switched_out"].sum(), "switched out, bonus and fee paid - bonus")
     assert_positive(with_focal(m0, 10_000) - with_focal(m1, 10_000), "retention, no offer - bonus")
-    # the offer's cost is the rival's: the bonus per switcher, plus the exit fee it pays for her
+    # the offer's cost is the rival's: the bonus per switcher, plus the exit fee it pays for her; the
+    # last period's switchers start (and are paid) after the run
     assert r0["measure_costs"].sum() == 0.0
-    assert np.allclose(r1["measure_costs"], 50.0 * r1["switched_in"])
-    assert np.allclose(r2["measure_costs"], (50.0 + 100.0) * r2["switched_in"])  # all switch within the 24-period term
+    assert np.allclose(r1["measure_costs"][:-1], 50.0 * r1["switched_in"][:-1]) and r1["measure_costs"].iloc[-1] == 0.0
+    assert np.allclose(r2["measure_costs"][:-1], (50.0 + 100.0) * r2["switched_in"][:-1])  # all switch within the term
 
 
 def test_a_competitor_entering_late_is_no_option_before_it_enters():
@@ -541,17 +524,10 @@ def test_older_levers_keep_customers(lever):
 
 
 # ------------------------------------------------------------------ targeting: a lever reaches only its target
-SHORT_TEAM_BUG = pytest.mark.xfail(strict=True, reason=(
-    "engine bug: sim/engine.py plan computes complaint reachability from all the firm's customers and complaints, "
-    "and sim/kernel.py multiplies every customer's handling by it (`handling *= fr[r, f, REACHABILITY]`, after the "
-    "measures loop), so a short-staffed team aimed at one segment also worsens complaint handling for the firm's "
-    "other segments, which it neither reaches nor charges"))
-
-
 @pytest.mark.parametrize("lever", [
     {"type": "budget_split"}, {"type": "discount"}, {"type": "loyalty_programme"}, {"type": "service"},
     {"type": "complaint_handling", "capacity": 500.0},
-    pytest.param({"type": "complaint_handling", "capacity": 5.0}, marks=SHORT_TEAM_BUG, id="complaint_handling-short"),
+    pytest.param({"type": "complaint_handling", "capacity": 5.0}, id="complaint_handling-short"),
     {"type": "onboarding"}, {"type": "contract"}, {"type": "nostalgia", "cohort": "1980s"}, {"type": "proactive_retention"},
     {"type": "ecosystem", "ageing_from": 3}, {"type": "account_management"}, {"type": "referral"},
 ], ids=lambda d: d["type"])
@@ -624,8 +600,7 @@ def every_lever(periods: int) -> list[dict]:
     return [
         {"type": "price_change", "factor": 1.1, "explained": True, "schedule": {"start": 6}},
         {"type": "price_reaction", "firm": "rival", "ratio": 0.95, "lag": 2},
-        # the rival's offer ends before the last period: see the xfail test below
-        {"type": "switching_bonus", "firm": "rival", "bonus": 30.0, "pay_exit_fee": True, "schedule": {"end": periods - 1}},
+        {"type": "switching_bonus", "firm": "rival", "bonus": 30.0, "pay_exit_fee": True},
         {"type": "budget_split", "budget": 3000.0, "retention_share": 0.3},
         {"type": "discount", "rate": 0.1, "schedule": {"start": 3, "end": 9}},
         {"type": "loyalty_programme", "fixed_cost": 10.0},
@@ -666,10 +641,6 @@ def test_clv_adds_up_to_profit_plus_fixed_costs_with_every_lever_on():
     assert total.loc["rival", "won_back"] > 0 and total.loc["rival", "measure_costs"] > 0
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: sim/relationships.py close_relationships books a switching "
-                   "bonus and a paid exit fee in the winning firm's measure costs in the period of the switch, but a "
-                   "switch in the last period starts its relationship at the horizon, which sim/relationships.py "
-                   "censor leaves out of the tables, so that cost is in profit and in no relationship's CLV")
 def test_switching_offer_costs_of_last_period_switchers_are_in_some_clv():
     sc = spec(2000, 3, [{"type": "switching_bonus", "firm": "rival", "bonus": 50.0}])
     res = RunResult(run_model(sc, seed=1))

@@ -6,7 +6,7 @@ import pytest
 from conftest import run_model, scenario
 from sim import measures
 from sim.codes import Event
-from sim.measures import contract, discount, nostalgia, service
+from sim.measures import complaint_handling, contract, discount, nostalgia, price_change, service
 from sim.measures.base import Schedule, targets
 from sim.model import RetentionModel
 from sim.params import Scenario
@@ -47,6 +47,25 @@ def test_lever_rules():
     assert nostalgia.boost_level(0.5, 0.4, 0.5, 0.4, 0.0) == 0.0
     assert np.isclose(nostalgia.boost_level(0.5, 0.25, 0.5, 0.4, 0.2), -0.1)
     assert nostalgia.exposed(0.3, 0.1) == 0.3 and nostalgia.exposed(0.0, 0.1) == 0.1 and nostalgia.exposed(0.0, -0.1) == -0.1
+    # complaint teams: capacity per 1,000 served against last period's complaints of those served
+    assert complaint_handling.reachability(20.0, 1000.0, 0.0) == 1.0
+    assert complaint_handling.reachability(20.0, 1000.0, 10.0) == 1.0
+    assert np.isclose(complaint_handling.reachability(20.0, 1000.0, 40.0), 0.5)
+    assert np.isclose(complaint_handling.handled_by_team(0.5, 0.2, 0.5), 0.35)
+    assert complaint_handling.handled_by_team(0.9, 0.3, 1.0) == 1.0
+    # price changes move trust when they start (each pulse's first period); a cut moves nothing
+    assert price_change.starts(3, 3.0, 0.0) and not price_change.starts(4, 3.0, 0.0)
+    assert price_change.starts(7, 3.0, 4.0) and not price_change.starts(8, 3.0, 4.0)
+    assert np.isclose(price_change.trust_after_price_change(0.5, 1.2, False, 0.5, 0.01), 0.4)
+    assert np.isclose(price_change.trust_after_price_change(0.5, 1.2, True, 0.5, 0.01), 0.51)
+    assert price_change.trust_after_price_change(0.5, 0.8, False, 0.5, 0.01) == 0.5
+    assert price_change.trust_after_price_change(0.1, 2.0, False, 0.5, 0.01) == 0.0
+
+
+def test_firm_wide_levers_take_no_target():
+    for lever in ("price_change", "price_reaction", "switching_bonus", "win_back"):
+        with pytest.raises(ValueError, match="takes no target"):
+            Scenario.model_validate({"measures": [{"type": lever, "target": {"segment": "x"}}]})
 
 
 def _two_segments(measure_list, **sim):

@@ -22,6 +22,9 @@ def test_attachment_score_and_no_alternative():
 def test_lockin_grows_to_cap():
     assert grow_lockin(90.0, 20.0, 100.0) == 100.0
     assert grow_lockin(10.0, 20.0, 100.0) == 30.0
+    # lock-in from elsewhere (an ecosystem's products) above the cap is neither grown nor cut
+    assert grow_lockin(150.0, 20.0, 100.0) == 150.0
+    assert grow_lockin(35.0, 0.0, 0.0) == 35.0
 
 
 def test_classification_two_by_two():
