@@ -369,13 +369,14 @@ def _print_summary(summary: dict, out: Path, answer: str | None = None) -> None:
     question = f": {summary['question']}" if summary.get("question") else ""
     money = summary.get("currency", "")
     print(f"scenario {summary['scenario']} (seed {summary['seed']}){question}")
+    width = max(len(name) for name in summary["firms"])
     for name, f in summary["firms"].items():
         ret = ", ".join(f"{k.replace('_months', ' mo')}: {v:.1%}" for k, v in f["retention"].items() if v is not None)
         clv = f["clv"]["initial_cohort"]
         clv_text = f"{clv['mean']:,.0f} {money} ({clv['n_censored']:,} of {clv['n']:,} censored)" if clv["mean"] is not None else "n/a"
         churn = f["mean_churn_per_period"]
         churn_text = f"{churn:.2%}" if churn is not None else "n/a"
-        print(f"  {name:>14}: retention {ret or 'n/a'} | mean churn/period {churn_text} | "
+        print(f"  {name:<{width}}  retention {ret or 'n/a'} | mean churn/period {churn_text} | "
               f"mean CLV of the initial customers {clv_text} | profit {f['profit_total']:,.0f} {money}")
     if answer:
         print(f"answer: {answer}")
@@ -391,8 +392,10 @@ def _validate(args) -> int:
 
 
 def _list(args) -> int:
-    for name, path in sorted(shipped_scenarios().items()):
-        print(f"{name:>14}: {load(path).question}")
+    scenarios = sorted(shipped_scenarios().items())
+    width = max(len(name) for name, _ in scenarios)
+    for name, path in scenarios:
+        print(f"{name:<{width}}  {load(path).question}")
     return 0
 
 

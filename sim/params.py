@@ -14,6 +14,7 @@ model step, whose length in months is ``simulation.period_months``. Every rate a
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
@@ -179,6 +180,9 @@ class Choice(Section):
     outside_utility: float = Field(-1.5, ge=-100, le=100, description="Utility of leaving the market (non-consumption). Unit: utils. [invented]")
 
 
+ANSWER_PLACEHOLDER = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")  # {dotted.path:format} in a scenario's answer
+
+
 def _default_firms() -> list[Firm]:
     return [Firm(name="focal", initial_share=0.5), Firm(name="rival", initial_share=0.5)]
 
@@ -236,6 +240,14 @@ class Scenario(Section):
                 if cohort is not None and cohort not in cohorts:
                     path = ("measures", i, "target", "cohort") if key == "target" else ("measures", i, "cohort")
                     raise _KeyError(path, f"no cohort named {cohort!r} (cohorts: {', '.join(sorted(cohorts))})")
+        for path, spec in ANSWER_PLACEHOLDER.findall(self.answer):
+            parts = path.strip().split(".")
+            if parts[0] == "firms" and (len(parts) < 2 or parts[1] not in firm_names):
+                raise _KeyError(("answer",), f"the placeholder {{{path}}} names no firm of the scenario (firms: {', '.join(firm_names)})")
+            try:
+                format(0.5, spec)
+            except ValueError:
+                raise _KeyError(("answer",), f"the placeholder {{{path}:{spec}}} has an invalid number format {spec!r}") from None
         return self
 
     def firm_index(self, name: str | None) -> int:

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import math
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -446,6 +448,19 @@ def clv_distribution(res: "RunResult", firm: str | None = None, ax=None, bins=No
 
 
 # ---------------------------------------------------------------------------------------- figure level
+@contextmanager
+def _styled():
+    """``plt.rc_context(STYLE)``, except that interactive mode set inside it outlives it: the first
+    figure of a Jupyter session selects the inline backend, which switches interactive mode on, and a
+    plain rc_context would switch it off again on leaving, so that no later figure is shown."""
+    with plt.rc_context(STYLE):
+        try:
+            yield
+        finally:
+            interactive = matplotlib.is_interactive()
+    matplotlib.interactive(interactive)
+
+
 def _figure(fig, height: float) -> Figure:
     if fig is None:
         height = round(height * DPI) / DPI  # a whole number of pixels, so the PNG is exactly this size
@@ -471,7 +486,7 @@ def _strip_height(n_rows: int) -> float:
 
 def _time_figure(res, draw, title: str, caption: str, fig=None) -> Figure:
     """A single time plot over all firms with the schedule strip beneath it."""
-    with plt.rc_context(STYLE):
+    with _styled():
         n = len(_measures(res))
         strip = _strip_height(n)
         fig = _figure(fig, 5.6 + strip + 0.9)
@@ -534,7 +549,7 @@ def loyalty_figure(res: "RunResult", fig=None) -> Figure:
     strip_rows = [max((len(_measures(res, [names[k]])) for k in range(r * cols, min((r + 1) * cols, len(names)))), default=1)
                   for r in range(rows)]
     panel = 2.7
-    with plt.rc_context(STYLE):
+    with _styled():
         height = sum(panel + _strip_height(s) for s in strip_rows) + 1.6
         fig = _figure(fig, height)
         ratios = [h for s in strip_rows for h in (panel, _strip_height(s))]
@@ -576,7 +591,7 @@ def clv_figure(res: "RunResult", fig=None) -> Figure:
     cur, months = currency(res), _horizon(res) * _pm(res)
     rel = res.relationships
     bins = _clv_bins(rel)
-    with plt.rc_context(STYLE):
+    with _styled():
         fig = _figure(fig, 2.9 * rows + 1.8)
         axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
         for k, firm in enumerate(names):
@@ -610,7 +625,7 @@ def save_all(res: "RunResult", folder: Path) -> dict[str, Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
-    with plt.rc_context(STYLE):
+    with _styled():
         for name, make in FIGURES.items():
             fig = make(res)
             try:

@@ -18,12 +18,13 @@ from .books import COUNTS, FIRM_STATS
 from .codes import END_REASONS, LOYALTY_CLASSES, OUT
 from .measures import contract as contract_lever
 from .measures.base import P0
+from .metrics import RETENTION_MONTHS
 from .mechanisms.bonding import PHASES, phase_codes
 from .model import RetentionModel
+from .params import ANSWER_PLACEHOLDER
 from .population import cohort_names
 from .scenario import scenario_hash
 
-RETENTION_MONTHS = (12, 60, 120)
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 CLV_DEFINITION = (
     "CLV of the period-0 customers' first relationships, discounted to the start of the relationship: "
@@ -232,26 +233,24 @@ class RunResult:
             save_all(self, folder / "plots")
 
 
-_PLACEHOLDER = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")
 
 
 def fill_answer(template: str, summary: dict) -> str:
-    """``template`` with every ``{dotted.path:format}`` replaced by that value of ``summary`` (a path
-    that does not lead to a number raises KeyError naming it; an undefined value reads "n/a")."""
+    """``template`` with every ``{dotted.path:format}`` replaced by that value of ``summary``. A value
+    the run does not define reads "n/a": undefined (null), not in this run's summary (a year or month
+    beyond its horizon) or not a number. (Firm names and formats are checked when the scenario loads.)"""
 
     def value(match: re.Match) -> str:
         node = summary
         for part in match.group(1).strip().split("."):
             if not isinstance(node, dict) or part not in node:
-                raise KeyError(f"the answer names {match.group(1)!r}, which is not in the summary")
+                return "n/a"
             node = node[part]
-        if node is None:
+        if node is None or isinstance(node, bool) or not isinstance(node, (int, float)):
             return "n/a"
-        if isinstance(node, bool) or not isinstance(node, (int, float)):
-            raise KeyError(f"the answer names {match.group(1)!r}, which is not a number")
         return format(node, match.group(2) or "")
 
-    return _PLACEHOLDER.sub(value, template)
+    return ANSWER_PLACEHOLDER.sub(value, template)
 
 
 def _num(x) -> float | None:

@@ -30,6 +30,8 @@ FILES = {
     "floatcount.toml": b"[simulation]\nperiods = 12.5\n",
     "syntax.toml": b"[simulation\n",
     "table7.toml": b"simulation = 7\n",
+    "answerfirm.toml": b'answer = "Kept {firms.focl.retention.12_months:.0%}."\n',
+    "answerformat.toml": b'answer = "Kept {firms.focal.retention.12_months:.0q}."\n',
 }
 
 # (command line, exit code, what the one line must contain)
@@ -53,6 +55,8 @@ CASES = {
     "float for a count": ("run floatcount.toml", ["simulation.periods", "whole number"]),
     "broken TOML": ("run syntax.toml", ["syntax.toml", "not valid TOML"]),
     "table replaced by a value": ("run table7.toml", ["simulation", "must be a table"]),
+    "answer names no firm": ("run answerfirm.toml", ["answerfirm.toml", "answer", "names no firm", "focal, rival"]),
+    "answer format": ("run answerformat.toml", ["answerformat.toml", "answer", "invalid number format"]),
     "--customers 0": ("run telecom --customers 0", ["--customers", "positive"]),
     "--customers -5": ("run telecom --customers -5", ["--customers", "positive"]),
     "--seed abc": ("run telecom --seed abc", ["--seed", "'abc'"]),

@@ -72,6 +72,9 @@ def test_rerun_replaces_previous_output_whole_only_with_force(tmp_path, capsys):
 def test_console_script_list_and_validate():
     done = subprocess.run([sys.executable, "-m", "sim.cli", "list"], capture_output=True, text=True, check=True)
     assert "telecom" in done.stdout and "ecommerce" in done.stdout and "b2b_software" in done.stdout
+    lines = done.stdout.splitlines()
+    starts = {len(line) - len(line.split(None, 1)[1]) for line in lines}
+    assert len(starts) == 1, "every question starts in the same column, whatever the name's length"
     done = subprocess.run([sys.executable, "-m", "sim.cli", "validate", "b2b_software"], capture_output=True, text=True, check=True)
     assert tomllib.loads(done.stdout)["name"] == "b2b_software"  # annotated TOML, every default filled in
 

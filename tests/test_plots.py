@@ -201,3 +201,29 @@ def test_axes_level_functions_draw_on_a_given_axes(telecom):
         assert ax.has_data()
     ax = plots.loyalty_shares(telecom, "rival")
     assert ax.get_title(loc="left") == "rival"
+
+
+def test_figures_after_a_package_figure_still_show_in_jupyter():
+    """In a Jupyter session whose first figure comes from sim.plots, later figures are still shown
+    (the inline backend's interactive mode survives the package's style context)."""
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = ["import sim\nfrom sim import plots\n"
+             "res = sim.run('telecom', seed=1, overrides={'simulation.customers': 200, 'simulation.periods': 6})\n"
+             "plots.retention_figure(res);",
+             "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3]);"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the kernel picks its inline backend
+    saved = os.environ.copy()
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    shown = [any("image/png" in o.get("data", {}) for o in c.outputs) for c in nb.cells]
+    assert shown == [True, True]

@@ -91,6 +91,14 @@ def test_each_answer_still_fills_on_a_short_horizon(name):
     assert "{" not in res.answer
 
 
+def test_a_figure_beyond_the_horizon_reads_na():
+    from sim.results import fill_answer
+
+    summary = {"firms": {"focal": {"churn_per_year": {"year_1": 0.25}, "retention": {"12_months": None}}}}
+    text = "{firms.focal.churn_per_year.year_1:.0%}, {firms.focal.churn_per_year.year_5:.0%}, {firms.focal.retention.12_months:.0%}"
+    assert fill_answer(text, summary) == "25%, n/a, n/a"
+
+
 # ------------------------------------------------------------------ B2B: DIM-B2B's five-year loss
 def _five_year_loss(name: str, seed: int = 3) -> tuple[float, float]:
     """The focal firm's loss of its period-0 customers over 60 periods, as the acceptance check reads

@@ -7,7 +7,9 @@ leaving, tiers, and rewards.
   (DIM-LockIn: customers want to keep accumulated benefits). When the programme ends, members keep
   their balance (neither earned nor lapsing any more), and it still holds them.
 - Tiers: a balance at or above the thresholds puts the member in tier 1, 2, ...; falling back below a
-  threshold (the balance lapses) is a tier cliff, felt as a loss (``tier_loss_penalty`` of experience).
+  threshold is a tier cliff, felt as a loss (``tier_loss_penalty`` of experience). The balance tends to
+  ``earn_rate * price / lapse_rate``, so at a steady price it only rises; it falls back when fewer points
+  come in than lapse, i.e. when the price paid drops (a sale, a discount).
 - Rewards bond only when they fit (DIM-B2B: rewards must fit transaction, duration and relationship
   quality; otherwise programmes "hardly achieve the hoped-for effect"): while her tier is >= 1, a
   member whose tenure is at least ``fit_tenure`` and whose satisfaction is at least ``fit_quality``
