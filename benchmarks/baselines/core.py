@@ -48,7 +48,7 @@ SHARES = (0.5, 0.5)               # initial shares
 INCIDENT_RATE = 0.2
 COMPLAINT_PROB = 0.6
 INCIDENT_EXPERIENCE = 0.1
-RECOVERY_BONUS = 0.0
+RECOVERY_BONUS = 0.05
 NOISE = 0.1
 SAT_RATE = 0.25
 # --- bonding
@@ -80,7 +80,7 @@ def engine_scenario(customers: int, periods: int, seed: int = 0) -> dict:
     """The scenario dict under which ``sim.RetentionModel`` runs exactly the core rules.
 
     Mechanisms off: attachment (no contracts, exit fees, lock-in, barriers; attachment is 0 and does
-    not enter the choice), arrivals, measures. On: experience, bonding, choice, background churn.
+    not enter the choice), arrivals, measures, and post-purchase doubt (``experience.doubt = 0``). On: experience, bonding, choice, background churn.
     Both firms charge the schema's default price, which is every customer's reference price, so the
     felt price and the price terms of the logit are 0.
     """
@@ -98,7 +98,7 @@ def engine_scenario(customers: int, periods: int, seed: int = 0) -> dict:
                   for name, q, h, s in zip(("focal", "rival"), QUALITY, HANDLING, SHARES)],
         "experience": {"incident_rate": INCIDENT_RATE, "complaint_prob": COMPLAINT_PROB,
                        "incident_experience": INCIDENT_EXPERIENCE, "recovery_bonus": RECOVERY_BONUS,
-                       "noise": NOISE, "satisfaction_rate": SAT_RATE},
+                       "noise": NOISE, "satisfaction_rate": SAT_RATE, "doubt": 0.0},
         "bonding": {"trust_gain": TRUST_GAIN, "trust_loss": TRUST_LOSS, "commitment_rate": COMMIT_RATE,
                     "commitment_decay": COMMIT_DECAY, "weight_satisfaction": W_S, "weight_trust": W_T,
                     "weight_commitment": W_C},
