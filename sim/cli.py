@@ -9,6 +9,7 @@ Heavy modules (the model, pandas, numba, matplotlib) are imported only by ``run`
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import re
@@ -33,9 +34,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         message = re.sub(r"^argument ([^:]+): ", r"\1: ", message)
-        commands = "run, validate or list"
-        message = re.sub(r"^\{run,validate,list\}: invalid choice: (\S+) .*", rf"unknown command \1; the commands are {commands}", message)
-        message = re.sub(r"^the following arguments are required: \{run,validate,list\}$", f"give a command: {commands}", message)
+        commands = "run, validate, list or dashboard"
+        message = re.sub(r"^\{run,validate,list,dashboard\}: invalid choice: (\S+) .*", rf"unknown command \1; the commands are {commands}", message)
+        message = re.sub(r"^the following arguments are required: \{run,validate,list,dashboard\}$", f"give a command: {commands}", message)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
@@ -77,7 +78,7 @@ _assignment.__name__ = "KEY=VALUE"
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Simulate customer retention: bonded vs attached customers, measures, churn and CLV.")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{run,validate,list}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{run,validate,list,dashboard}")
     set_help = ("override one scenario key, e.g. --set firms.0.price=33.5 or --set 'firms.0.name=\"x\"' "
                 "(VALUE is read as TOML; repeatable)")
     run = sub.add_parser("run", help="run a scenario and write tables, summary, plots and a manifest",
@@ -98,7 +99,25 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("scenario", help="scenario file or shipped name; see `retention-sim list`")
     check.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     sub.add_parser("list", help="list the shipped scenarios and the question each answers")
+    dash = sub.add_parser("dashboard", help="serve the interactive dashboard and the classroom game in the browser",
+                          description="Serve the dashboard (live plots, levers, one customer's story, comparison with a "
+                                      "baseline) and the classroom game at http://HOST:PORT/ until Ctrl-C. It opens no "
+                                      "browser: open the printed address.")
+    dash.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name to start with (default: telecom)")
+    dash.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
+    dash.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 lets the room's devices connect)")
     return p
+
+
+def _port(text: str) -> int:
+    value = _count("port", 1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535 (got {value})")
+    return value
+
+
+_port.__name__ = "port"
 
 
 # The overrides of the current command line; `load` below applies them, so every command that loads
@@ -208,7 +227,7 @@ def _main(argv: list[str] | None) -> int:
 
     _collect_overrides(args)
     try:
-        return {"run": _run, "validate": _validate, "list": _list}[args.command](args)
+        return {"run": _run, "validate": _validate, "list": _list, "dashboard": _dashboard}[args.command](args)
     except ScenarioError as err:
         _say(err.one_line())
         return EXIT_BAD_INPUT
@@ -269,6 +288,29 @@ def _list(args) -> int:
     for name, path in sorted(shipped_scenarios().items()):
         print(f"{name:>14}: {load(path).question}")
     return 0
+
+
+def _dashboard(args) -> int:
+    import socket
+
+    path = resolve_path(args.scenario)  # a bad name or path stops here, before anything starts
+    load(path)
+    spec = args.scenario if args.scenario is not None and not Path(args.scenario).is_file() else str(path.resolve())
+    try:
+        socket.getaddrinfo(args.host, args.port)
+    except (socket.gaierror, UnicodeError):
+        _say(f"--host {args.host}: not an address of this machine")
+        return EXIT_BAD_INPUT
+    with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as err:
+            reason = "is in use; choose another with --port" if err.errno == errno.EADDRINUSE else (err.strerror or str(err)).lower()
+            _say(f"--port {args.port} on {args.host}: {reason}")
+            return EXIT_BAD_INPUT
+    from .dashboard import serve  # heavy: solara, mesa's visualisation, the model
+
+    return serve(spec, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":  # pragma: no cover
