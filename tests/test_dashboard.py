@@ -268,6 +268,7 @@ def page(server):
 
 
 def shot(pg, name: str) -> Path:
+    pg.wait_for_timeout(800)  # let a tab's slide-in transition finish
     path = ARTIFACTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=True)
     w, h = _png_size(path)
@@ -288,6 +289,24 @@ def record(**values) -> None:
 
 def lever(pg, label: str):
     return pg.locator(".rs-lever").filter(has_text=label).locator("[role=slider]")
+
+
+def set_slider(pg, slider, target: float, timeout: float = 20.0) -> None:
+    """Move ``slider`` to ``target`` with the arrow keys, one step at a time, each step waiting for the
+    page to show it (a key press that lands while the slider is being redrawn is simply repeated)."""
+    deadline = time.time() + timeout
+    while True:
+        now = float(slider.get_attribute("aria-valuenow"))
+        if math.isclose(now, target, abs_tol=1e-9):
+            return
+        assert time.time() < deadline, f"the slider stays at {now}, not {target}"
+        slider.focus()
+        slider.press("ArrowRight" if now < target else "ArrowLeft")
+        try:
+            pg.wait_for_function("([el, v]) => parseFloat(el.getAttribute('aria-valuenow')) !== v", arg=[slider.element_handle(), now],
+                                 timeout=2_000)
+        except Exception:  # noqa: BLE001 - the press was lost: try again
+            pass
 
 
 @browser_test
@@ -379,21 +398,15 @@ def test_classroom_game_two_teams_two_rounds(page, server):
     page.locator("[data-testid=round]").wait_for(timeout=20_000)
     # an over-budget decision is refused with a message: the most service costs half again the budget
     service = page.locator(".rs-team-0 .rs-lever").filter(has_text="Service").locator("[role=slider]")
-    for k in range(1, 7):  # one step at a time: each waits for the page to show it
-        service.focus()
-        service.press("ArrowRight")
-        page.locator(".rs-team-0 .rs-lever", has_text=f"+{0.05 * k:.2f}").wait_for(timeout=10_000)
+    set_slider(page, service, 0.3)
+    page.locator(".rs-team-0 .rs-lever", has_text="+0.30").wait_for(timeout=10_000)
     page.locator(".rs-team-0").get_by_role("button", name="Submit decision").click()
     page.locator("[data-testid=game-message]", has_text="over the budget").wait_for(timeout=10_000)
-    for k in range(5, 1, -1):
-        service.focus()
-        service.press("ArrowLeft")
-        page.locator(".rs-team-0 .rs-lever", has_text=f"+{0.05 * k:.2f}").wait_for(timeout=10_000)
+    set_slider(page, service, 0.1)
+    page.locator(".rs-team-0 .rs-lever", has_text="+0.10").wait_for(timeout=10_000)
     discount = page.locator(".rs-team-1 .rs-lever").filter(has_text="Discount").locator("[role=slider]")
-    for k in range(1, 4):
-        discount.focus()
-        discount.press("ArrowRight")
-        page.locator(".rs-team-1 .rs-lever", has_text=f"{k} %").wait_for(timeout=10_000)
+    set_slider(page, discount, 3)
+    page.locator(".rs-team-1 .rs-lever", has_text="3 %").wait_for(timeout=10_000)
     for rnd in (1, 2):
         for team in (0, 1):
             page.locator(f".rs-team-{team}").get_by_role("button", name="Submit decision").click()

@@ -50,21 +50,22 @@ CSS = """
 .rs-header .rs-kpi { font-size: 21px; }
 .rs-header .rs-kpi b { font-size: 24px; }
 .rs-question { font-size: 19px; color: #424242; margin-bottom: 6px; }
-.rs-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 16px; }
+.rs-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 14px; }
+.rs-grid.rs-wide { grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); }
 .rs-card { background: #fff; border: 1px solid #e0e0e0; border-radius: 8px; padding: 10px 12px; }
 .rs-lever { margin: 6px 0 0 0; }
 .rs-lever .rs-lever-label { font-size: 16px; color: #212121; }
 .rs-lever .rs-lever-label b { font-size: 17px; }
-.rs-note { font-size: 15px; color: #616161; }
+.rs-note { font-size: 17px; color: #424242; }
 .rs-error { font-size: 17px; color: #b71c1c; font-weight: 500; }
 .rs-story { font-size: 19px; }
 .rs-story table { border-collapse: collapse; margin: 8px 0; }
 .rs-story td { padding: 4px 14px 4px 0; vertical-align: top; }
 .rs-story td.rs-when { white-space: nowrap; color: #1565c0; font-weight: 600; }
-.rs-story .rs-now { background: #f5f5f5; border-left: 5px solid #0072b2; padding: 10px 14px; margin-top: 10px; }
+.rs-story .rs-now { background: #f5f5f5; border-left: 5px solid #0072b2; padding: 10px 14px; margin: 10px 0; }
 .rs-table { border-collapse: collapse; font-size: 20px; margin: 8px 0; }
 .rs-table th, .rs-table td { padding: 6px 16px; border-bottom: 1px solid #e0e0e0; text-align: right; }
-.rs-table th:first-child, .rs-table td:first-child { text-align: left; }
+.rs-table th:first-child, .rs-table td:first-child, .rs-table .rs-left { text-align: left; }
 .rs-table th { background: #fafafa; }
 .rs-teams { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 14px; }
 .rs-swatch { display: inline-block; width: 14px; height: 14px; border-radius: 3px; margin-right: 8px; vertical-align: -1px; }
@@ -229,8 +230,7 @@ def _header(session: Session, m) -> None:
             f'<span class="rs-kpi">month <b data-testid="period" data-period="{m.period}">{m.period * pm:g}</b> of {m.horizon * pm:g}</span>'
             f'{kpis}</div>' + (f'<div class="rs-question">{cfg.question}</div>' if cfg.question else ""))
     solara.HTML(tag="div", unsafe_innerHTML=html)
-    if session.error.value:
-        solara.HTML(tag="div", unsafe_innerHTML=_esc(session.error.value), classes=["rs-error"])
+    solara.HTML(tag="div", unsafe_innerHTML=_esc(session.error.value), classes=["rs-error"])  # empty without an error
 
 
 def _esc(text: str) -> str:
@@ -274,8 +274,8 @@ def _follow(session: Session, m) -> None:
     st = tell(m, chosen)
     rows = "".join(f'<tr><td class="rs-when">{_esc(w)}</td><td>{_esc(t)}</td></tr>' for w, t in st.lines)
     html = (f'<div class="rs-story" data-testid="story"><div style="font-size:23px;font-weight:600">{_esc(st.headline)}</div>'
-            + (f"<table>{rows}</table>" if rows else "<p>Nothing has happened yet: press play.</p>")
-            + (f'<div class="rs-now">{_esc(st.now)}</div>' if st.now else "") + "</div>")
+            + (f'<div class="rs-now">{_esc(st.now)}</div>' if st.now else "")
+            + (f"<table>{rows}</table>" if rows else "<p>Nothing has happened yet: press play.</p>") + "</div>")
     solara.HTML(tag="div", unsafe_innerHTML=html)
     solara.HTML(tag="div", classes=["rs-note"], unsafe_innerHTML=(
         f"{len(ids)} traced customers (a sample spread over the initial customers and the newcomers). "
@@ -425,6 +425,18 @@ def _price_step(price: float) -> float:
     return max(mag, 0.01)
 
 
+@solara.component
+def SideCards(session: Session, depth: int = 3):
+    # Solara orders the side bar's pieces by their depth in the page: three components down, these
+    # cards come after Mesa's play controls, which a trainer needs first
+    if depth > 1:
+        SideCards(session, depth - 1)
+        return
+    with solara.Sidebar():
+        ScenarioCard(session)
+        LeversCard(session)
+
+
 # ------------------------------------------------------------------------------------- pages
 _session: solara.Reactive = solara.reactive(None)  # per browser tab: kept while switching pages
 
@@ -447,13 +459,11 @@ def Dashboard():
         session.render_lock = getattr(reacton.core.get_render_context(), "thread_lock", None)
         session.model.value.render_lock = session.render_lock
     solara.Style(CSS)
-    Nav()
-    with solara.Sidebar():
-        ScenarioCard(session)
-        LeversCard(session)
-    SolaraViz(session.model, components=[], model_params={"settings": session.settings, "render_lock": session.render_lock},
-              play_interval=PLAY_INTERVAL,
-              render_interval=1, name="retention-sim").key(f"viz-{session.generation.value}")
+    with solara.Div(style="display: none"):  # what these leave in the page is empty: the side and top bars get the rest
+        Nav()
+        SideCards(session)
+        SolaraViz(session.model, components=[], model_params={"settings": session.settings, "render_lock": session.render_lock},
+                  play_interval=PLAY_INTERVAL, render_interval=1, name="retention-sim").key(f"viz-{session.generation.value}")
     with solara.Div(classes=["rs-main"]):
         Header(session)
         with solara.lab.Tabs(lazy=True):
@@ -470,9 +480,10 @@ def GamePage():
     from .game_page import GamePage as Page
 
     solara.Style(CSS)
-    with solara.AppBar():
-        solara.AppBarTitle("retention-sim: classroom game")
-    Nav()
+    with solara.Div(style="display: none"):
+        with solara.AppBar():
+            solara.AppBarTitle("retention-sim: classroom game")
+        Nav()
     Page()
 
 

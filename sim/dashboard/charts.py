@@ -14,17 +14,20 @@ Colours follow :mod:`sim.plots`: firms by position (:data:`sim.plots.FIRM_PALETT
 from __future__ import annotations
 
 import math
-
-import numpy as np
 from dataclasses import dataclass
 from html import escape
 from typing import Callable, Sequence
 
-W, H = 640, 340
-LEFT, RIGHT, TOP, BOTTOM = 84, 18, 78, 50
+import numpy as np
+
+W = 480  # viewBox width: a chart drawn 430-480 px wide shows its text at about the sizes below
+PLOT_H = 200  # height of the plotting area
+LEFT, RIGHT, BOTTOM = 66, 14, 46
+TITLE_Y, LEGEND_Y, LEGEND_ROW = 26, 52, 23
 FONT = "Roboto, 'DejaVu Sans', Arial, sans-serif"
-TITLE_SIZE, TEXT_SIZE, TICK_SIZE = 23, 18, 17
+TITLE_SIZE, TEXT_SIZE, TICK_SIZE = 21, 17, 15
 GRID, AXIS, INK, MUTED = "#e3e3e3", "#9e9e9e", "#212121", "#616161"
+CHAR = 0.54  # average character width, in font sizes
 
 
 @dataclass
@@ -91,72 +94,83 @@ def _path(xs, ys) -> str:
 
 
 # ------------------------------------------------------------------------------------- the frame
-class _Frame:
-    """Maps data to the plotting area and writes the frame (grid, ticks, title, legend)."""
-
-    def __init__(self, x_max: float, y_lo: float, y_hi: float, fmt: Callable[[float], str], height: int = H):
-        self.h = height
-        self.x_max = x_max if x_max > 0 else 1.0
-        self.ticks = nice_ticks(y_lo, y_hi)
-        self.y_lo, self.y_hi = self.ticks[0], self.ticks[-1]
-        self.fmt = fmt
-        self.pw, self.ph = W - LEFT - RIGHT, height - TOP - BOTTOM
-
-    def px(self, x):
-        return LEFT + self.pw * (np.asarray(x, dtype=float) / self.x_max) if not np.isscalar(x) else LEFT + self.pw * (x / self.x_max)
-
-    def py(self, y):
-        span = (self.y_hi - self.y_lo) or 1.0
-        if not np.isscalar(y):
-            return TOP + self.ph * (1.0 - (np.asarray(y, dtype=float) - self.y_lo) / span)
-        return TOP + self.ph * (1.0 - (y - self.y_lo) / span)
-
-    def grid(self, x_label: str) -> list[str]:
-        out = []
-        for t in self.ticks:
-            y = self.py(t)
-            out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>')
-            out.append(f'<text x="{LEFT - 8}" y="{y + 6:.1f}" text-anchor="end" font-size="{TICK_SIZE}" fill="{MUTED}">{escape(self.fmt(t))}</text>')
-        if self.y_lo < 0 < self.y_hi:
-            y0 = self.py(0.0)
-            out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y0:.1f}" y2="{y0:.1f}" stroke="{AXIS}" stroke-width="1.5"/>')
-        for t in nice_ticks(0, self.x_max, 6):
-            if t > self.x_max + 1e-9:
-                continue
-            x = self.px(t)
-            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP + self.ph}" y2="{TOP + self.ph + 6}" stroke="{AXIS}"/>')
-            out.append(f'<text x="{x:.1f}" y="{TOP + self.ph + 24}" text-anchor="middle" font-size="{TICK_SIZE}" fill="{MUTED}">{t:g}</text>')
-        out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{TOP + self.ph}" y2="{TOP + self.ph}" stroke="{AXIS}" stroke-width="1.5"/>')
-        out.append(f'<text x="{W - RIGHT}" y="{self.h - 6}" text-anchor="end" font-size="{TICK_SIZE}" fill="{MUTED}">{escape(x_label)}</text>')
-        return out
+Legend = list[tuple[str, str, "str | None"]]  # (label, colour, dash: None for a box, "" for a solid line)
 
 
-def _svg(name: str, title: str, body: list[str], legend: list[tuple[str, str, str | None]], height: int = H) -> str:
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" width="100%" '
-             f'preserveAspectRatio="xMidYMid meet" data-chart="{escape(name)}" role="img" aria-label="{escape(title)}" '
-             f'style="font-family:{FONT}; display:block; max-height:{height * 1.6:.0f}px">',
-             f'<text x="8" y="28" font-size="{TITLE_SIZE}" font-weight="600" fill="{INK}">{escape(title)}</text>']
-    x, y = 10.0, 58.0
+def _legend(legend: Legend) -> tuple[list[str], float]:
+    """The legend's SVG elements, wrapped onto rows, and the y where the plot may start."""
+    parts, x, y = [], 10.0, float(LEGEND_Y)
     for label, colour, dash in legend:
-        width = 14 + 8 + 0.55 * TEXT_SIZE * len(label) + 22
-        if x + width > W and x > 10:
-            x, y = 10.0, y + 24  # wrap (the caller leaves room only for one row; keep legends short)
+        key = 16 if dash is None else 22
+        width = key + 6 + CHAR * TEXT_SIZE * len(label) + 18
+        if x + width > W + 10 and x > 10:
+            x, y = 10.0, y + LEGEND_ROW
         if dash is None:
             parts.append(f'<rect x="{x:.1f}" y="{y - 13:.1f}" width="16" height="16" rx="2" fill="{colour}"/>')
         else:
             parts.append(f'<line x1="{x:.1f}" x2="{x + 22:.1f}" y1="{y - 5:.1f}" y2="{y - 5:.1f}" stroke="{colour}" stroke-width="4"'
                          + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
-        lx = x + (22 if dash is not None else 16) + 6
-        parts.append(f'<text x="{lx:.1f}" y="{y:.1f}" font-size="{TEXT_SIZE}" fill="{INK}">{escape(label)}</text>')
-        x = lx + 0.55 * TEXT_SIZE * len(label) + 22
-    parts += body
-    parts.append("</svg>")
-    return "".join(parts)
+        parts.append(f'<text x="{x + key + 6:.1f}" y="{y:.1f}" font-size="{TEXT_SIZE}" fill="{INK}">{escape(label)}</text>')
+        x += width
+    return parts, (y + 22 if legend else TITLE_Y + 22)
 
 
-def _empty(name: str, title: str, message: str, height: int = H) -> str:
-    body = [f'<text x="{W / 2}" y="{height / 2 + 20}" text-anchor="middle" font-size="{TEXT_SIZE}" fill="{MUTED}">{escape(message)}</text>']
-    return _svg(name, title, body, [], height)
+class _Frame:
+    """Maps data to the plotting area (which starts at ``top``) and draws grid, ticks and x label."""
+
+    def __init__(self, top: float, x_max: float, y_lo: float, y_hi: float, fmt: Callable[[float], str], plot_h: float = PLOT_H):
+        self.top = top
+        self.x_max = x_max if x_max > 0 else 1.0
+        self.ticks = nice_ticks(y_lo, y_hi)
+        self.y_lo, self.y_hi = self.ticks[0], self.ticks[-1]
+        self.fmt = fmt
+        self.pw, self.ph = W - LEFT - RIGHT, plot_h
+        self.height = top + plot_h + BOTTOM
+
+    def px(self, x):
+        return LEFT + self.pw * (np.asarray(x, dtype=float) / self.x_max)
+
+    def py(self, y):
+        span = (self.y_hi - self.y_lo) or 1.0
+        return self.top + self.ph * (1.0 - (np.asarray(y, dtype=float) - self.y_lo) / span)
+
+    def y_grid(self) -> list[str]:
+        out = []
+        for t in self.ticks:
+            y = float(self.py(t))
+            out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>')
+            out.append(f'<text x="{LEFT - 7}" y="{y + 5:.1f}" text-anchor="end" font-size="{TICK_SIZE}" fill="{MUTED}">{escape(self.fmt(t))}</text>')
+        return out
+
+    def grid(self, x_label: str) -> list[str]:
+        out = self.y_grid()
+        base = self.top + self.ph
+        if self.y_lo < 0 < self.y_hi:
+            y0 = float(self.py(0.0))
+            out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y0:.1f}" y2="{y0:.1f}" stroke="{AXIS}" stroke-width="1.5"/>')
+        for t in nice_ticks(0, self.x_max, 6):
+            if t > self.x_max + 1e-9:
+                continue
+            x = float(self.px(t))
+            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 5}" stroke="{AXIS}"/>')
+            out.append(f'<text x="{x:.1f}" y="{base + 21}" text-anchor="middle" font-size="{TICK_SIZE}" fill="{MUTED}">{t:g}</text>')
+        out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{base}" y2="{base}" stroke="{AXIS}" stroke-width="1.5"/>')
+        out.append(f'<text x="{W - RIGHT}" y="{self.height - 4}" text-anchor="end" font-size="{TICK_SIZE}" fill="{MUTED}">{escape(x_label)}</text>')
+        return out
+
+
+def _svg(name: str, title: str, height: float, legend_parts: list[str], body: list[str]) -> str:
+    return "".join([
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="100%" preserveAspectRatio="xMidYMid meet" '
+        f'data-chart="{escape(name)}" role="img" aria-label="{escape(title)}" style="font-family:{FONT}; display:block">',
+        f'<text x="8" y="{TITLE_Y}" font-size="{TITLE_SIZE}" font-weight="600" fill="{INK}">{escape(title)}</text>',
+        *legend_parts, *body, "</svg>"])
+
+
+def _empty(name: str, title: str, message: str) -> str:
+    height = TITLE_Y + 22 + PLOT_H + BOTTOM
+    body = [f'<text x="{W / 2}" y="{height / 2 + 10}" text-anchor="middle" font-size="{TEXT_SIZE}" fill="{MUTED}">{escape(message)}</text>']
+    return _svg(name, title, height, [], body)
 
 
 def _bounds(values: list[float], lo: float | None, hi: float | None, include_zero: bool) -> tuple[float, float]:
@@ -171,72 +185,66 @@ def _bounds(values: list[float], lo: float | None, hi: float | None, include_zer
 # ------------------------------------------------------------------------------------- charts
 def line_chart(name: str, title: str, series: Sequence[Series], x_max: float, x_label: str = "month",
                fmt: Callable[[float], str] = plain, y_min: float | None = None, y_max: float | None = None,
-               include_zero: bool = True, step: bool = False, height: int = H, empty: str = "press play") -> str:
+               include_zero: bool = True, step: bool = False, empty: str = "press play") -> str:
     """Lines over time (x from 0 to ``x_max``); ``step`` draws per-period values as steps."""
     if not any(len(s.y) for s in series):
-        return _empty(name, title, empty, height)
+        return _empty(name, title, empty)
+    legend, top = _legend([(s.label, s.colour, s.dash or "") for s in series])
     values = [float(v) for s in series for v in s.y]
-    lo, hi = _bounds(values, y_min, y_max, include_zero)
-    fr = _Frame(x_max, lo, hi, fmt, height)
+    fr = _Frame(top, x_max, *_bounds(values, y_min, y_max, include_zero), fmt)
     body = fr.grid(x_label)
     for s in series:
         xs = np.asarray(s.x, dtype=float)
         ys = np.asarray(s.y, dtype=float)
-        ok = np.isfinite(ys)
-        if not ok.any():
+        finite = np.isfinite(ys)
+        if not finite.any():
             continue
+        last = float(ys[finite][-1])
         if step:
             width = (xs[1] - xs[0]) if len(xs) > 1 else 1.0
-            x2 = np.append(xs[1:], xs[-1] + width)
-            xs, ys, ok = np.column_stack([xs, x2]).ravel(), np.repeat(ys, 2), np.repeat(ok, 2)
-        px, py = fr.px(xs[ok]), fr.py(np.clip(ys[ok], fr.y_lo, fr.y_hi))
-        last = float(np.asarray(s.y, dtype=float)[np.isfinite(np.asarray(s.y, dtype=float))][-1])
+            xs = np.column_stack([xs, np.append(xs[1:], xs[-1] + width)]).ravel()
+            ys, finite = np.repeat(ys, 2), np.repeat(finite, 2)
+        d = _path(fr.px(xs[finite]), fr.py(np.clip(ys[finite], fr.y_lo, fr.y_hi)))
         dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
-        body.append(f'<path d="{_path(px, py)}" fill="none" stroke="{s.colour}" stroke-width="{s.width}" stroke-linejoin="round"{dash} '
+        body.append(f'<path d="{d}" fill="none" stroke="{s.colour}" stroke-width="{s.width}" stroke-linejoin="round"{dash} '
                     f'data-series="{escape(s.label)}" data-last="{last:.6g}"/>')
-    legend = [(s.label, s.colour, s.dash or "") for s in series]
-    return _svg(name, title, body, legend, height)
+    return _svg(name, title, fr.height, legend, body)
 
 
 def stacked_area(name: str, title: str, layers: Sequence[Series], x_max: float, x_label: str = "month",
-                 height: int = H, empty: str = "press play") -> str:
+                 empty: str = "press play") -> str:
     """Shares that sum to 1, stacked bottom to top in the order given (per-period steps)."""
-    n = max((len(s.y) for s in layers), default=0)
+    n = min((len(s.y) for s in layers), default=0)
     if n == 0:
-        return _empty(name, title, empty, height)
-    fr = _Frame(x_max, 0.0, 1.0, percent, height)
+        return _empty(name, title, empty)
+    legend, top = _legend([(s.label, s.colour, None) for s in layers])
+    fr = _Frame(top, x_max, 0.0, 1.0, percent)
     body = fr.grid(x_label)
     xs = np.asarray(layers[0].x, dtype=float)[:n]
     width = (xs[1] - xs[0]) if len(xs) > 1 else 1.0
-    left, right = fr.px(xs), fr.px(xs + width)
-    ex = np.column_stack([left, right]).ravel()  # each period's value holds over its width
+    ex = np.column_stack([fr.px(xs), fr.px(xs + width)]).ravel()  # each period's value holds over its width
     bottom = np.zeros(n)
     for s in layers:
         ys = np.nan_to_num(np.asarray(s.y, dtype=float)[:n], nan=0.0)
-        top = bottom + ys
-        up, down = np.repeat(fr.py(top), 2), np.repeat(fr.py(bottom), 2)
+        top_ = bottom + ys
+        up, down = np.repeat(fr.py(top_), 2), np.repeat(fr.py(bottom), 2)
         d = _path(np.concatenate([ex, ex[::-1]]), np.concatenate([up, down[::-1]])) + " Z"
         body.append(f'<path d="{d}" fill="{s.colour}" stroke="none" data-series="{escape(s.label)}" data-last="{ys[-1]:.6g}"/>')
-        bottom = top
-    legend = [(s.label, s.colour, None) for s in layers]
-    return _svg(name, title, body, legend, height)
+        bottom = top_
+    return _svg(name, title, fr.height, legend, body)
 
 
 def grouped_bars(name: str, title: str, categories: Sequence[str], groups: Sequence[tuple[str, str, Sequence[float]]],
-                 fmt: Callable[[float], str] = plain, height: int = H, empty: str = "press play") -> str:
+                 fmt: Callable[[float], str] = plain, empty: str = "press play") -> str:
     """One cluster of bars per category, one bar per group (label, colour, values by category);
     a NaN value leaves a gap."""
     values = [float(v) for _, _, vs in groups for v in vs]
     if not categories or not any(math.isfinite(v) for v in values):
-        return _empty(name, title, empty, height)
-    lo, hi = _bounds(values, None, None, True)
-    fr = _Frame(1.0, lo, hi, fmt, height)
-    body = []
-    for t in fr.ticks:
-        y = fr.py(t)
-        body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
-        body.append(f'<text x="{LEFT - 8}" y="{y + 6:.1f}" text-anchor="end" font-size="{TICK_SIZE}" fill="{MUTED}">{escape(fmt(t))}</text>')
-    y0 = fr.py(0.0)
+        return _empty(name, title, empty)
+    legend, top = _legend([(label, colour, None) for label, colour, _ in groups])
+    fr = _Frame(top, 1.0, *_bounds(values, None, None, True), fmt)
+    body = fr.y_grid()
+    y0 = float(fr.py(0.0))
     slot = fr.pw / len(categories)
     bar = slot * 0.8 / max(len(groups), 1)
     for c, cat in enumerate(categories):
@@ -245,34 +253,35 @@ def grouped_bars(name: str, title: str, categories: Sequence[str], groups: Seque
             v = float(vs[c])
             if not math.isfinite(v):
                 continue
-            y = fr.py(v)
+            y = float(fr.py(v))
             body.append(f'<rect x="{x0 + g * bar:.1f}" y="{min(y, y0):.1f}" width="{bar * 0.92:.1f}" height="{abs(y0 - y):.1f}" '
                         f'fill="{colour}" data-series="{escape(label)}" data-category="{escape(cat)}" data-last="{v:.6g}"/>')
-        body.append(f'<text x="{LEFT + (c + 0.5) * slot:.1f}" y="{TOP + fr.ph + 24}" text-anchor="middle" font-size="{TICK_SIZE}" '
+        body.append(f'<text x="{LEFT + (c + 0.5) * slot:.1f}" y="{fr.top + fr.ph + 21}" text-anchor="middle" font-size="{TICK_SIZE}" '
                     f'fill="{INK}">{escape(cat)}</text>')
     body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y0:.1f}" y2="{y0:.1f}" stroke="{AXIS}" stroke-width="1.5"/>')
-    legend = [(label, colour, None) for label, colour, _ in groups]
-    return _svg(name, title, body, legend, height)
+    return _svg(name, title, fr.height, legend, body)
 
 
 def hbar_stack(name: str, title: str, rows: Sequence[tuple[str, Sequence[float]]], layers: Sequence[tuple[str, str]],
-               fmt: Callable[[float], str] = plain, height: int | None = None) -> str:
+               fmt: Callable[[float], str] = plain) -> str:
     """One horizontal stacked bar per row (label, values per layer); layers are (label, colour)."""
-    height = height or (TOP + 20 + 56 * len(rows) + 20)
+    legend, top = _legend([(label, colour, None) for label, colour in layers])
     total = max((sum(v for v in vals if math.isfinite(v)) for _, vals in rows), default=0.0) or 1.0
-    left = 150
-    pw = W - left - RIGHT - 70
+    label_w = min(160, 12 + CHAR * TEXT_SIZE * max((len(r[0]) for r in rows), default=4))
+    left = 8 + label_w
+    pw = W - left - RIGHT - 60
     body = []
     for r, (label, vals) in enumerate(rows):
-        y = TOP + 16 + r * 56
+        y = top + 6 + r * 52
         x = float(left)
-        body.append(f'<text x="{left - 10}" y="{y + 27}" text-anchor="end" font-size="{TEXT_SIZE}" fill="{INK}">{escape(label)}</text>')
+        body.append(f'<text x="{left - 8}" y="{y + 25}" text-anchor="end" font-size="{TEXT_SIZE}" fill="{INK}">{escape(label)}</text>')
         for (layer, colour), v in zip(layers, vals):
             w = pw * (v / total) if math.isfinite(v) and v > 0 else 0.0
-            body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="40" fill="{colour}" data-series="{escape(label)}" '
+            body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="38" fill="{colour}" data-series="{escape(label)}" '
                         f'data-category="{escape(layer)}" data-last="{v:.6g}"/>')
-            if w > 46:
-                body.append(f'<text x="{x + w / 2:.1f}" y="{y + 27}" text-anchor="middle" font-size="{TICK_SIZE}" fill="{INK}">{escape(fmt(v))}</text>')
+            if w > 9 * len(fmt(v)):
+                body.append(f'<text x="{x + w / 2:.1f}" y="{y + 25}" text-anchor="middle" font-size="{TICK_SIZE}" fill="{INK}">{escape(fmt(v))}</text>')
             x += w
-        body.append(f'<text x="{x + 8:.1f}" y="{y + 27}" font-size="{TICK_SIZE}" fill="{MUTED}">{escape(fmt(sum(vals)))}</text>')
-    return _svg(name, title, body, [(label, colour, None) for label, colour in layers], height)
+        body.append(f'<text x="{x + 6:.1f}" y="{y + 25}" font-size="{TICK_SIZE}" fill="{MUTED}">{escape(fmt(sum(vals)))}</text>')
+    height = top + 6 + 52 * len(rows) + 10
+    return _svg(name, title, height, legend, body)

@@ -52,7 +52,7 @@ def Setup():
     n, set_n = solara.use_state(2)
     teams, set_teams = solara.use_state(list(TEAM_NAMES))
     periods, set_periods = solara.use_state(3)
-    rounds, set_rounds = solara.use_state(6)
+    rounds, set_rounds = solara.use_state(8)
     customers, set_customers = solara.use_state(10_000)
     seed, set_seed = solara.use_state(1)
     budget, set_budget = solara.use_state(0.0)
@@ -187,13 +187,13 @@ def TeamCard(game: Game, i: int):
 def _leaderboard_html(game: Game) -> str:
     cur = game.currency
     rows = game.leaderboard()
-    head = ("<tr><th>#</th><th>team</th><th>customers</th><th>market share</th><th>profit last round</th>"
-            f"<th>profit to date</th><th>value of customer base</th><th>score</th><th>bonded</th></tr>")
+    head = ('<tr><th>#</th><th class="rs-left">team</th><th>customers</th><th>market share</th><th>profit last round</th>'
+            "<th>profit to date</th><th>value of customer base</th><th>score</th><th>bonded</th></tr>")
     body = ""
     for r in rows:
         sw = f'<span class="rs-swatch" style="background:{_colour(r["firm_index"])}"></span>'
         bonded = "–" if math.isnan(r["bonded_share"]) else f"{r['bonded_share']:.0%}"
-        body += (f'<tr data-team="{escape(r["team"])}"><td>{r["rank"]}</td><td>{sw}{escape(r["team"])}</td><td>{r["customers"]:,}</td>'
+        body += (f'<tr data-team="{escape(r["team"])}"><td>{r["rank"]}</td><td class="rs-left">{sw}{escape(r["team"])}</td><td>{r["customers"]:,}</td>'
                  f'<td>{r["market_share"]:.0%}</td><td>{r["profit_round"]:,.0f}</td><td>{r["profit_total"]:,.0f}</td>'
                  f'<td>{r["base_value"]:,.0f}</td><td><b>{r["score"]:,.0f}</b></td><td>{bonded}</td></tr>')
     note = (f'<div class="rs-note">Money in {cur}. Value of the customer base: the current customers times their expected '
@@ -252,12 +252,14 @@ def Board(game: Game):
     if game.finished:
         title = f"Game over after {game.rounds} rounds"
     else:
-        title = (f"Round {game.round + 1} of {game.rounds} (months {start * months:g}–{end * months:g}); "
+        title = (f"Round {game.round + 1} of {game.rounds} (months {start * months:g}–{(end - 1) * months:g}); "
                  f"budget {game.budget:,.0f} {game.currency} per team")
     solara.HTML(tag="div", unsafe_innerHTML=f'<div class="rs-header"><span class="rs-title" data-testid="round" '
                 f'data-round="{game.round}">{escape(title)}</span></div>')
-    if _message.value:
-        solara.HTML(tag="div", classes=["rs-note"], unsafe_innerHTML=f'<div style="font-size:18px" data-testid="game-message">{escape(_message.value)}</div>')
+    # always present (empty when there is nothing to say), so that the elements below keep their place
+    # and Solara does not rebuild them (a slider being dragged would lose its grip)
+    solara.HTML(tag="div", classes=["rs-note"], unsafe_innerHTML=f'<div style="font-size:18px;min-height:1.5em" data-testid="game-message">'
+                f"{escape(_message.value)}</div>")
 
     def advance():
         waiting = [t for t in game.teams if t not in game.pending]
@@ -285,19 +287,19 @@ def Board(game: Game):
         solara.Button("Save game", outlined=True, on_click=save)
         solara.Button("New game", text=True, on_click=lambda: (_game.set(None), _changed("")))
 
-    if game.finished or show_debrief:
-        svg, text = _debrief(game)
-        with solara.Div(classes=["rs-grid"]):
+    with solara.Div(classes=["rs-grid", "rs-wide"]):  # always there, empty unless shown (see the message above)
+        if game.finished or show_debrief:
+            svg, text = _debrief(game)
             solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["rs-card"])
             solara.HTML(tag="div", unsafe_innerHTML=text, classes=["rs-card"])
     solara.HTML(tag="div", unsafe_innerHTML=_leaderboard_html(game))
-    with solara.Div(classes=["rs-grid"]):
+    with solara.Div(classes=["rs-grid", "rs-wide"]):
         solara.HTML(tag="div", unsafe_innerHTML=_share_chart(game), classes=["rs-card"])
         solara.HTML(tag="div", unsafe_innerHTML=_profit_chart(game), classes=["rs-card"])
-    if not game.finished:
-        solara.HTML(tag="div", unsafe_innerHTML=f'<div class="rs-title" style="font-size:22px;margin:14px 0 6px 0">'
-                    f"Decisions for round {game.round + 1}</div>")
-        with solara.Div(classes=["rs-teams"]):
+    heading = f"Decisions for round {game.round + 1}" if not game.finished else "The game is over: see the debrief above"
+    solara.HTML(tag="div", unsafe_innerHTML=f'<div class="rs-title" style="font-size:22px;margin:14px 0 6px 0">{heading}</div>')
+    with solara.Div(classes=["rs-teams"]):
+        if not game.finished:
             for i in range(len(game.teams)):
                 TeamCard(game, i)
 
@@ -308,8 +310,7 @@ def GamePage():
     _tick.get()
     with solara.Div(classes=["rs-main"]):
         if game is None:
-            if _message.value:
-                solara.HTML(tag="div", classes=["rs-error"], unsafe_innerHTML=escape(_message.value))
+            solara.HTML(tag="div", classes=["rs-error"], unsafe_innerHTML=escape(_message.value))
             Setup()
         else:
             Board(game)

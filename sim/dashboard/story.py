@@ -44,6 +44,18 @@ def _when(a: int, b: int, months: float, unit: str) -> str:
     return f"{unit.capitalize()}s {_month(a, months):g}–{_month(b, months):g}"
 
 
+def _list_when(periods: list[int], months: float, unit: str) -> str:
+    if len(periods) == 1:
+        return _when(periods[0], periods[0], months, unit)
+    ms = [f"{_month(p, months):g}" for p in periods]
+    return f"{unit.capitalize()}s {', '.join(ms[:-1])} and {ms[-1]}"
+
+
+def _between(lines: list[tuple[int, str, str]], a: int, b: int) -> bool:
+    """Whether a run of repeated receipts starts strictly between periods a and b."""
+    return any(a < p < b for p, _, _ in lines)
+
+
 def _event_text(event: str, detail: str, months: float, first_period: int, initial: bool) -> str:
     if event == "joined":
         if initial and first_period == 0:
@@ -72,7 +84,7 @@ def tell(model, customer: int) -> Story:
     """The story of traced customer ``customer`` so far."""
     cfg = model.config
     months = float(cfg.simulation.period_months)
-    unit = "month" if months == 1 else "month"
+    unit = "month"
     currency = cfg.simulation.currency
     history = model.history(customer)
     initial = customer < cfg.simulation.customers
@@ -93,11 +105,30 @@ def tell(model, customer: int) -> Story:
             start = prev = p
 
     first = history[0]["period"] if history else 0
+    events_at: dict[int, set[str]] = {}
     for h in history:
-        if h["event"] in RUNS:
+        events_at.setdefault(h["period"], set()).add(h["event"])
+    singles: list[tuple[int, str]] = []
+    for h in history:
+        e, p = h["event"], h["period"]
+        at_expiry = events_at[p] & {"contract_expired", "contract_renewed"}
+        if e in RUNS or (e == "considered_and_stayed" and at_expiry):
             continue
-        lines.append((h["period"], _when(h["period"], h["period"], months, unit),
-                      _event_text(h["event"], h["detail"], months, first, initial)))
+        text = _event_text(e, h["detail"], months, first, initial)
+        if e == "contract_expired" and "considered_and_stayed" in events_at[p]:
+            text = "reached the end of the contract, looked around, and stayed"
+        if e == "contract_renewed":
+            text = "reached the end of the contract" + (", looked around, stayed" if "considered_and_stayed" in events_at[p] else "") + " and renewed it"
+        singles.append((p, text))
+    # the same thing again with nothing else in between is told once: "Months 4, 6 and 10: ..."
+    merged: list[tuple[list[int], str]] = []
+    for p, text in singles:
+        if merged and merged[-1][1] == text and p not in merged[-1][0] and not _between(lines, merged[-1][0][-1], p):
+            merged[-1][0].append(p)
+        else:
+            merged.append(([p], text))
+    for periods, text in merged:
+        lines.append((periods[0], _list_when(periods, months, unit), text))
     lines.sort(key=lambda x: x[0])
 
     try:
