@@ -1,5 +1,5 @@
 """The classroom game: teams steer the firms of one market, round by round (no user interface here;
-the dashboard's *Classroom game* page is one, see ``docs/dashboard.md``).
+the dashboard's *Classroom game* page is one, see the README).
 
 A game is a market built from a base scenario, one firm per team, all alike at the start (the base
 scenario's first firm, renamed after the team, with an equal share of the customers), a seed, a round

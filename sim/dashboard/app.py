@@ -1,4 +1,4 @@
-"""The dashboard: a Mesa SolaraViz app (``retention-sim dashboard`` serves it; see ``docs/dashboard.md``).
+"""The dashboard: a Mesa SolaraViz app (``retention-sim dashboard`` serves it; the README says how to use it).
 
 Two pages (tabs in the top bar):
 

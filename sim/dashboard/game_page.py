@@ -188,7 +188,7 @@ def _leaderboard_html(game: Game) -> str:
     cur = game.currency
     rows = game.leaderboard()
     head = ('<tr><th>#</th><th class="rs-left">team</th><th>customers</th><th>market share</th><th>profit last round</th>'
-            "<th>profit to date</th><th>value of customer base</th><th>score</th><th>bonded</th></tr>")
+            "<th>profit to date</th><th>CLV of customer base</th><th>score</th><th>bonded</th></tr>")
     body = ""
     for r in rows:
         sw = f'<span class="rs-swatch" style="background:{_colour(r["firm_index"])}"></span>'
@@ -196,9 +196,9 @@ def _leaderboard_html(game: Game) -> str:
         body += (f'<tr data-team="{escape(r["team"])}"><td>{r["rank"]}</td><td class="rs-left">{sw}{escape(r["team"])}</td><td>{r["customers"]:,}</td>'
                  f'<td>{r["market_share"]:.0%}</td><td>{r["profit_round"]:,.0f}</td><td>{r["profit_total"]:,.0f}</td>'
                  f'<td>{r["base_value"]:,.0f}</td><td><b>{r["score"]:,.0f}</b></td><td>{bonded}</td></tr>')
-    note = (f'<div class="rs-note">Money in {cur}. Value of the customer base: the current customers times their expected '
+    note = (f'<div class="rs-note">Money in {cur}. CLV of the customer base: the current customers times their expected '
             f'margin over the next {VALUE_HORIZON_MONTHS} months at the team\'s margin and retention in the last round. '
-            "Score = profit to date + value of the customer base.</div>")
+            "Score = profit to date + CLV of the customer base.</div>")
     return f'<table class="rs-table" data-testid="leaderboard">{head}{body}</table>{note}'
 
 
