@@ -97,9 +97,12 @@ class Session:
         self.model = solara.reactive(DashboardModel(settings))
         self.baseline = solara.reactive(None)
         self.error = solara.reactive("")
-        self.generation = solara.reactive(0)  # bumped to give SolaraViz's controls a fresh start
         self.followed = solara.reactive(None)
         self.render_lock = None  # the page's render lock, set by the Dashboard component
+        # Mesa's controls disable play once a run reaches its horizon, until their RESET; a new run made
+        # here after that (another scenario, a lever moved) waits for that RESET too, and says so
+        self.last_applied = None
+        self.stuck = False
         self._lock = threading.Lock()
 
     def apply(self, new: Settings, keep_period: bool = True) -> bool:
@@ -113,12 +116,12 @@ class Session:
                 return False
             model.replay(old.period if keep_period else 0)
             model.render_lock = self.render_lock
-            restart = (not keep_period) or (not old.running and model.running)
+            if not old.running and model.running:
+                self.stuck = True
+            self.last_applied = model
             self.settings.set(new)
             self.model.set(model)
             self.error.set("")
-            if restart:
-                self.generation.set(self.generation.value + 1)
             return True
 
     def change(self, **levers) -> None:
@@ -230,7 +233,10 @@ def _header(session: Session, m) -> None:
             f'<span class="rs-kpi">month <b data-testid="period" data-period="{m.period}">{m.period * pm:g}</b> of {m.horizon * pm:g}</span>'
             f'{kpis}</div>' + (f'<div class="rs-question">{cfg.question}</div>' if cfg.question else ""))
     solara.HTML(tag="div", unsafe_innerHTML=html)
-    solara.HTML(tag="div", unsafe_innerHTML=_esc(session.error.value), classes=["rs-error"])  # empty without an error
+    if m is not session.last_applied:
+        session.stuck = False  # Mesa's RESET made this model
+    note = session.error.value or ("The last run reached its end: press RESET (in Controls) to play this one." if session.stuck and m.running else "")
+    solara.HTML(tag="div", unsafe_innerHTML=_esc(note), classes=["rs-error"])  # always there, empty without a note
 
 
 def _esc(text: str) -> str:
@@ -463,7 +469,7 @@ def Dashboard():
         Nav()
         SideCards(session)
         SolaraViz(session.model, components=[], model_params={"settings": session.settings, "render_lock": session.render_lock},
-                  play_interval=PLAY_INTERVAL, render_interval=1, name="retention-sim").key(f"viz-{session.generation.value}")
+                  play_interval=PLAY_INTERVAL, render_interval=1, name="retention-sim")
     with solara.Div(classes=["rs-main"]):
         Header(session)
         with solara.lab.Tabs(lazy=True):
