@@ -50,7 +50,7 @@ CSS = """
 .rs-header .rs-kpi { font-size: 21px; }
 .rs-header .rs-kpi b { font-size: 24px; }
 .rs-question { font-size: 19px; color: #424242; margin-bottom: 6px; }
-.rs-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 14px; }
+.rs-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 12px; }
 .rs-grid.rs-wide { grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); }
 .rs-card { background: #fff; border: 1px solid #e0e0e0; border-radius: 8px; padding: 10px 12px; }
 .rs-lever { margin: 6px 0 0 0; }

@@ -25,7 +25,7 @@ PLOT_H = 200  # height of the plotting area
 LEFT, RIGHT, BOTTOM = 66, 14, 46
 TITLE_Y, LEGEND_Y, LEGEND_ROW = 26, 52, 23
 FONT = "Roboto, 'DejaVu Sans', Arial, sans-serif"
-TITLE_SIZE, TEXT_SIZE, TICK_SIZE = 21, 17, 15
+TITLE_SIZE, TEXT_SIZE, TICK_SIZE = 22, 18, 16
 GRID, AXIS, INK, MUTED = "#e3e3e3", "#9e9e9e", "#212121", "#616161"
 CHAR = 0.54  # average character width, in font sizes
 
