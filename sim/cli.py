@@ -3,7 +3,7 @@
 Every failure is one line on stderr and an exit code: 2 for bad input (a scenario file, an option,
 an output folder that is not ours to write), 1 for the environment (a folder we cannot write, a full
 disk), 130 for Ctrl-C, 143 for SIGTERM. No traceback reaches a user unless RETENTION_SIM_DEBUG=1.
-Heavy modules (the model, pandas, numba, matplotlib) are imported only by ``run``.
+Heavy modules (the model, pandas, numba, matplotlib, solara) are imported only by ``run`` and ``dashboard``.
 """
 
 from __future__ import annotations
