@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up retention-sim on a fresh machine: find a Python >= 3.12, make .venv, install the package.
 #   ./bootstrap.sh          install the package (runtime dependencies only)
-#   ./bootstrap.sh test     install the package with the test extras
+#   ./bootstrap.sh test     install the package with the test extras, and Debian's chromium for the
+#                           dashboard's browser tests (as root; otherwise it says how, and those tests skip)
 # The machine's default python3 may be older (3.11 here), so we look for a newer one first,
 # including interpreters that pyenv has installed but not activated.
 set -euo pipefail
@@ -33,3 +34,13 @@ if [ ! -x .venv/bin/python ] || ! ok .venv/bin/python; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".${extra}"
+
+if [ -n "$extra" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap: installing Debian's chromium for the dashboard's browser tests" >&2
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+            || echo "bootstrap: could not install chromium; the browser tests will be skipped" >&2
+    else
+        echo "bootstrap: no chromium, so the dashboard's browser tests will be skipped (install it with: sudo apt-get install chromium)" >&2
+    fi
+fi

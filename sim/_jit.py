@@ -28,9 +28,10 @@ DISABLED = bool(numba.config.DISABLE_JIT)
 
 # modules that hold neither compiled rules nor constants that compiled rules read: editing them does not
 # invalidate the compiled code (every other module of the package counts, new ones included)
-NOT_COMPILED = {"__init__.py", "calibrate.py", "cli.py", "compare.py", "engine.py", "metrics.py", "model.py", "outputs.py",
-                "params.py", "plots.py", "sweep.py", "sweep_worker.py",
-                "reference.py", "report.py", "results.py", "scenario.py"}
+NOT_COMPILED = {"__init__.py", "calibrate.py", "cli.py", "compare.py", "docs_gen.py", "engine.py", "game.py", "metrics.py",
+                "model.py", "outputs.py", "params.py", "plots.py", "sweep.py", "sweep_worker.py", "reference.py", "report.py",
+                "results.py", "scenario.py"}
+NOT_COMPILED_DIRS = {"dashboard"}  # the browser dashboard: user interface only
 
 
 def fingerprint() -> str:
@@ -38,6 +39,8 @@ def fingerprint() -> str:
     h = hashlib.sha256()
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.parent == PACKAGE and path.name in NOT_COMPILED:
+            continue
+        if path.relative_to(PACKAGE).parts[0] in NOT_COMPILED_DIRS:
             continue
         h.update(str(path.relative_to(PACKAGE)).encode())
         h.update(path.read_bytes())

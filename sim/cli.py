@@ -3,12 +3,13 @@
 Every failure is one line on stderr and an exit code: 2 for bad input (a scenario file, an option,
 an output folder that is not ours to write), 1 for the environment (a folder we cannot write, a full
 disk), 130 for Ctrl-C, 143 for SIGTERM. No traceback reaches a user unless RETENTION_SIM_DEBUG=1.
-Heavy modules (the model, pandas, numba, matplotlib) are imported only by ``run``.
+Heavy modules (the model, pandas, numba, matplotlib, solara) are imported only by ``run`` and ``dashboard``.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import re
@@ -28,7 +29,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
-COMMANDS = ("run", "compare", "sweep", "calibrate", "validate", "list")
+COMMANDS = ("run", "compare", "sweep", "calibrate", "validate", "list", "dashboard")
 _CHOICES = "{" + ",".join(COMMANDS) + "}"
 
 
@@ -144,7 +145,25 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("scenario", help="scenario file or shipped name; see `retention-sim list`")
     check.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     sub.add_parser("list", help="list the shipped scenarios and the question each answers")
+    dash = sub.add_parser("dashboard", help="serve the interactive dashboard and the classroom game in the browser",
+                          description="Serve the dashboard (live plots, levers, one customer's story, comparison with a "
+                                      "baseline) and the classroom game at http://HOST:PORT/ until Ctrl-C. It opens no "
+                                      "browser: open the printed address.")
+    dash.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name to start with (default: telecom)")
+    dash.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
+    dash.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 lets the room's devices connect)")
     return p
+
+
+def _port(text: str) -> int:
+    value = _count("port", 1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535 (got {value})")
+    return value
+
+
+_port.__name__ = "port"
 
 
 # The overrides of the current command line; `load` below applies them, so every command that loads
@@ -255,7 +274,7 @@ def _main(argv: list[str] | None) -> int:
     _collect_overrides(args)
     try:
         return {"run": _run, "compare": _compare, "sweep": _sweep, "calibrate": _calibrate, "validate": _validate,
-                "list": _list}[args.command](args)
+                "list": _list, "dashboard": _dashboard}[args.command](args)
     except ScenarioError as err:
         _say(err.one_line())
         return EXIT_BAD_INPUT
@@ -397,6 +416,29 @@ def _list(args) -> int:
     for name, path in scenarios:
         print(f"{name:<{width}}  {load(path).question}")
     return 0
+
+
+def _dashboard(args) -> int:
+    import socket
+
+    path = resolve_path(args.scenario)  # a bad name or path stops here, before anything starts
+    load(path)
+    spec = args.scenario if args.scenario is not None and not Path(args.scenario).is_file() else str(path.resolve())
+    try:
+        socket.getaddrinfo(args.host, args.port)
+    except (socket.gaierror, UnicodeError):
+        _say(f"--host {args.host}: not an address of this machine")
+        return EXIT_BAD_INPUT
+    with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as err:
+            reason = "is in use; choose another with --port" if err.errno == errno.EADDRINUSE else (err.strerror or str(err)).lower()
+            _say(f"--port {args.port} on {args.host}: {reason}")
+            return EXIT_BAD_INPUT
+    from .dashboard import serve  # heavy: solara, mesa's visualisation, the model
+
+    return serve(spec, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,258 @@
+"""What the dashboard's controls set, turned into a scenario and a model (no user interface here).
+
+:class:`Settings` holds the scenario and every lever the dashboard offers; it is immutable, so a copy is
+a snapshot (the saved baseline is one). :meth:`Settings.config` applies the levers to the scenario:
+
+- the focal firm's list price and service quality are plain overrides;
+- the contract, discount and nostalgia levers change the focal firm's measures of that type only once
+  the user has moved them (``touched``), so a scenario is first shown exactly as written. Moved, a lever
+  sets its own field in every focal measure of its type (an exit fee changes the fee of telecom's two
+  segment contracts and leaves their terms and targets alone), adds a measure if the focal firm has
+  none, and removes them when set to zero / off.
+
+:class:`DashboardModel` is a :class:`sim.RetentionModel` built from settings that also keeps, period by
+period, every firm's figures (read from ``model.firms``) for the live plots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..books import FIRM_STATS
+from ..model import RetentionModel
+from ..params import Scenario
+from ..scenario import load, resolve_path
+
+DEFAULT_CUSTOMERS = 10_000  # the dashboard's default size: large enough to be smooth, fast to replay
+MAX_CUSTOMERS = 50_000
+TRACED = 40  # customers whose story is recorded (spread over the initial cohort and the arrivals)
+GROUPS = ("contract", "discount", "nostalgia")
+MEASURE_LEVERS = ("contract_term", "exit_fee", "discount_rate", "discount_periods", "nostalgia_cohort", "authenticity",
+                  "nostalgia_everyone")
+
+
+def _focal(m, config: Scenario) -> bool:
+    return m.firm is None or m.firm == config.firms[0].name
+
+
+def cohorts(config: Scenario) -> list[str]:
+    """Every cohort label of the scenario, in first-seen order."""
+    names: list[str] = []
+    for seg in config.segments:
+        names += [c for c in seg.cohorts if c not in names]
+    return names
+
+
+@lru_cache(maxsize=32)
+def _base(path: str, mtime: float) -> Scenario:
+    return load(path)
+
+
+def base_config(scenario: str) -> Scenario:
+    """The scenario as written (a shipped name or a file path), validated; raises ScenarioError."""
+    path = resolve_path(scenario)
+    return _base(str(path.resolve()), path.stat().st_mtime)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The scenario and every lever of the dashboard (money in the scenario's currency, time in periods)."""
+
+    scenario: str = "telecom"
+    customers: int = DEFAULT_CUSTOMERS
+    seed: int = 0
+    price: float = 30.0
+    service_quality: float = 0.6
+    contract_term: int = 0  # 0: no contract
+    exit_fee: float = 100.0
+    discount_rate: float = 0.0  # 0: no discount
+    discount_periods: int = 0  # how long the discount runs from its start; >= the horizon: for good
+    nostalgia_cohort: str = ""  # "": no campaign
+    authenticity: float = 0.8
+    nostalgia_everyone: bool = False  # show the campaign to every customer, not only the evoked cohort
+    touched: frozenset = field(default_factory=frozenset)  # measure levers the user has moved
+
+    @classmethod
+    def from_scenario(cls, scenario: str = "telecom", customers: int | None = None, seed: int | None = None) -> "Settings":
+        """Settings that reproduce the scenario as written: each lever starts at the scenario's value
+        (its first focal measure of that type, if any)."""
+        sc = base_config(scenario)
+        f = sc.firms[0]
+        kw: dict[str, Any] = dict(scenario=str(scenario), price=f.price, service_quality=f.service_quality,
+                                  customers=min(sc.simulation.customers, DEFAULT_CUSTOMERS) if customers is None else customers,
+                                  seed=sc.simulation.seed if seed is None else seed, exit_fee=round(3 * f.price))
+        focal = [m for m in sc.measures if _focal(m, sc)] if sc.mechanisms.measures else []
+        first = {t: next((m for m in focal if m.type == t), None) for t in GROUPS}
+        if (c := first["contract"]) is not None:
+            kw.update(contract_term=c.term, exit_fee=c.exit_fee)
+        if (d := first["discount"]) is not None:
+            end = d.schedule.end if d.schedule.end is not None else sc.simulation.periods
+            kw.update(discount_rate=d.rate, discount_periods=min(end, sc.simulation.periods) - d.schedule.start)
+        if (n := first["nostalgia"]) is not None:
+            kw.update(nostalgia_cohort=n.cohort, authenticity=n.authenticity, nostalgia_everyone=n.target.cohort is None)
+        return cls(**kw)
+
+    def base(self) -> Scenario:
+        return base_config(self.scenario)
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with ``changes``; a changed lever of a measure is marked as touched."""
+        touched = self.touched | {k for k in changes if k in MEASURE_LEVERS}
+        return dataclasses.replace(self, **changes, touched=frozenset(touched))
+
+    # ------------------------------------------------------------------ the scenario
+    def config(self) -> Scenario:
+        """The scenario with these settings applied (validated; raises ScenarioError). A touched lever
+        changes only its own field of the focal measures of its type (an exit fee leaves each contract's
+        term as it is); a lever set to zero or off removes them; a lever moved where the focal firm has
+        no such measure adds one, from period 0, for all its customers."""
+        base = self.base()
+        d = base.model_dump(mode="json")
+        horizon = base.simulation.periods
+        d["simulation"]["customers"] = int(self.customers)
+        d["firms"][0]["price"] = float(self.price)
+        d["firms"][0]["service_quality"] = float(self.service_quality)
+        t = self.touched
+        measures = [(m, _focal(spec, base)) for m, spec in zip(d["measures"], base.measures)]
+
+        def apply(kind: str, fields: tuple[str, ...], off: bool, update, new: dict) -> None:
+            nonlocal measures
+            if not t & set(fields):
+                return
+            mine = [m for m, is_focal in measures if is_focal and m["type"] == kind]
+            if off:
+                measures = [(m, f) for m, f in measures if not (f and m["type"] == kind)]
+                return
+            if not mine:
+                m = {"type": kind, "firm": base.firms[0].name, **new}
+                measures.append((m, True))
+                update(m, set(fields))
+                return
+            for m in mine:
+                update(m, t)
+
+        def contract(m, changed):
+            if "contract_term" in changed:
+                m["term"] = int(self.contract_term)
+            if "exit_fee" in changed:
+                m["exit_fee"] = float(self.exit_fee)
+
+        def discount(m, changed):
+            if "discount_rate" in changed:
+                m["rate"] = float(self.discount_rate)
+            if "discount_periods" in changed:
+                start = m.get("schedule", {}).get("start", 0)
+                end = start + int(self.discount_periods)
+                m["schedule"] = {**m.get("schedule", {}), "start": start, "end": end if end < horizon else None}
+
+        def nostalgia(m, changed):
+            if "nostalgia_cohort" in changed:
+                m["cohort"] = self.nostalgia_cohort
+            if "authenticity" in changed:
+                m["authenticity"] = float(self.authenticity)
+            if changed & {"nostalgia_cohort", "nostalgia_everyone"}:
+                m["target"] = {**m.get("target", {}), "cohort": None if self.nostalgia_everyone else m["cohort"]}
+
+        apply("contract", ("contract_term", "exit_fee"), self.contract_term <= 0, contract, {})
+        apply("discount", ("discount_rate", "discount_periods"), self.discount_rate <= 0 or self.discount_periods <= 0,
+              discount, {"schedule": {"start": 0}})
+        apply("nostalgia", ("nostalgia_cohort", "authenticity", "nostalgia_everyone"), not self.nostalgia_cohort, nostalgia, {})
+        d["measures"] = [m for m, _ in measures]
+        return load(d)
+
+    def label(self) -> str:
+        """A one-line description, e.g. for the baseline."""
+        cur = self.base().simulation.currency
+        parts = [f"{Path(self.scenario).stem}", f"price {self.price:,.2f} {cur}", f"service {self.service_quality:.2f}"]
+        if self.contract_term:
+            parts.append(f"contract {self.contract_term} periods, exit fee {self.exit_fee:,.0f} {cur}")
+        if self.discount_rate and self.discount_periods:
+            parts.append(f"discount {self.discount_rate:.0%} for {self.discount_periods} periods")
+        if self.nostalgia_cohort:
+            parts.append(f"nostalgia {self.nostalgia_cohort} (authenticity {self.authenticity:.2f})")
+        parts.append(f"{self.customers:,} customers, seed {self.seed}")
+        return ", ".join(parts)
+
+
+def traced_sample(config: Scenario, k: int = TRACED) -> list[int]:
+    """Customer ids to trace: three quarters spread evenly over the initial cohort, the rest over the
+    first expected arrivals (ids continue after the initial customers)."""
+    n = config.simulation.customers
+    initial = np.unique(np.linspace(0, n - 1, min(n, k - k // 4)).astype(np.int64)).tolist()
+    arrivals_per_period = sum(f.acquisition_spend / f.cost_per_acquisition for f in config.firms) if config.mechanisms.arrivals else 0.0
+    expected = int(arrivals_per_period * config.simulation.periods * 0.8)
+    later = np.unique(n + np.linspace(0, max(expected - 1, 0), k // 4).astype(np.int64)).tolist() if expected > 0 else []
+    return initial + later
+
+
+class DashboardModel(RetentionModel):
+    """A :class:`~sim.RetentionModel` built from :class:`Settings` that keeps every firm's figures per
+    period for the live plots (``series(stat)``: periods x firms). It traces :func:`traced_sample`.
+
+    Read it under ``model.lock`` while it may be playing.
+
+    Mesa's *Reset* button rebuilds the model as ``DashboardModel(settings=..., scenario=<mesa
+    Scenario>)``: Mesa's own ``scenario`` argument is not ours and is ignored."""
+
+    def __init__(self, settings: Settings, scenario: Any = None, render_lock: Any = None, **_ignored: Any):
+        if hasattr(settings, "value"):  # a holder of the current settings (see app.py)
+            settings = settings.value
+        config = settings.config()
+        self.settings = settings
+        super().__init__(config, rng=settings.seed, trace=traced_sample(config))
+        self._rows: list[list[list[float]]] = []
+        self._series: dict[str, np.ndarray] = {}
+        # Mesa's play loop steps the model in one thread while the page may be drawn from another:
+        # hold this lock to read a consistent state
+        self.lock = threading.RLock()
+        # the page's render lock (see app.py): a step waits while another thread draws the page, so
+        # that the drawing never chases a model that changes under it
+        self.render_lock = render_lock
+
+    def step(self) -> None:
+        with self.render_lock or nullcontext(), self.lock:
+            super().step()
+            self._rows.append([[float(getattr(f, k)) for k in FIRM_STATS] for f in self.firms])
+            self._series = {}
+
+    def series(self, stat: str) -> np.ndarray:
+        """``stat`` (one of :data:`sim.books.FIRM_STATS`) for every period so far and firm."""
+        if stat not in self._series:
+            rows = np.asarray(self._rows, dtype=np.float64).reshape(len(self._rows), len(self.firms), len(FIRM_STATS))
+            self._series = {k: rows[:, :, j] for j, k in enumerate(FIRM_STATS)}
+        return self._series[stat]
+
+    @property
+    def horizon(self) -> int:
+        return self.config.simulation.periods
+
+    def replay(self, periods: int) -> "DashboardModel":
+        """Step to ``periods`` (at most the horizon); returns self."""
+        while self.period < min(periods, self.horizon):
+            self.step()
+        return self
+
+    def story_ids(self) -> list[int]:
+        """Traced customers who have entered the market so far."""
+        n = self.config.simulation.customers
+        out = []
+        for i in traced_sample(self.config):
+            if i < n or self.history(i):
+                out.append(i)
+        return out
+
+
+def run_to_end(settings: Settings, seed: int | None = None) -> DashboardModel:
+    """A full run of ``settings`` (on ``seed`` if given), for the baseline comparison."""
+    if seed is not None and seed != settings.seed:
+        settings = dataclasses.replace(settings, seed=seed)
+    m = DashboardModel(settings)
+    return m.replay(m.horizon)

@@ -1,0 +1,430 @@
+"""The classroom game: teams steer the firms of one market, round by round (no user interface here;
+the dashboard's *Classroom game* page is one, see the README).
+
+A game is a market built from a base scenario, one firm per team, all alike at the start (the base
+scenario's first firm, renamed after the team, with an equal share of the customers), a seed, a round
+length (periods per round), a number of rounds and a budget per round. In each round every team decides
+its measures, as the scenario's measure dicts without ``firm`` and ``schedule``, e.g.
+``{"type": "discount", "rate": 0.1}``: the game adds the team's firm and ``schedule = {start, end}`` of
+the round. Then the trainer advances the round.
+
+Advancing re-runs the model from period 0 to the end of the round with every decision so far, on the
+game's seed. Common random numbers make the earlier rounds come out exactly as before, so the game's
+whole state is its set-up and its list of decisions, saved as JSON (:meth:`Game.save`,
+:meth:`Game.load`): a resumed game gives identical results.
+
+Budget: the estimated cost of a team's measures in a round (:meth:`Game.cost`) must not exceed the
+budget. The estimate takes each measure's cost model times the customers it would reach, judged by the
+team's customers at the end of the previous round: discounts count the revenue given away, service and
+nostalgia their cost per reached customer, contracts their cost per contract signed (newcomers and
+renewals), every measure its fixed cost. A decision over budget is refused with a message that says
+by how much.
+
+Leaderboard: profit to date AND the value of each team's customer base (customer equity): its current
+customers times the expected CLV over the next :data:`VALUE_HORIZON_MONTHS` months at the team's margin
+and retention in the last round, E[CLV] = m (1 - q^H) / (1 - q) with q = r / (1 + d). Teams are ranked by
+their sum, the score, so buying this round's profit with next year's customers does not win. The debrief
+shows, per team, which customers it holds by bond and which only by barriers (loyalty classes).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .books import expected_clv
+from .codes import LOYALTY_CLASSES
+from .measures import TYPES
+from .params import Scenario
+from .scenario import ScenarioError, load
+
+FORMAT = "retention-sim game"
+VERSION = 1
+VALUE_HORIZON_MONTHS = 24
+MIN_TEAMS, MAX_TEAMS = 2, 4
+
+# costs of the game's levers, relative to the market's list price, so a game plays alike in any currency
+SERVICE_COST_PER_QUALITY = 0.5  # cost per customer and period = this x price x quality boost
+CONTRACT_COST = 1 / 6  # cost of signing or renewing one contract = this x price
+NOSTALGIA_COST = 1 / 30  # cost per reached customer and period = this x price
+
+
+class GameError(ValueError):
+    """A decision or an action the game refuses; the message says why, in words for the room."""
+
+
+@dataclass
+class Cost:
+    """Estimated cost of a team's measures in one round: the total and one line per measure."""
+
+    total: float
+    lines: list[tuple[str, float]]
+    budget: float
+
+    @property
+    def over(self) -> float:
+        return self.total - self.budget
+
+    @property
+    def within(self) -> bool:
+        return self.total <= self.budget + 1e-9
+
+
+@dataclass
+class Game:
+    """A classroom game (see the module docstring). Build one with :meth:`new`."""
+
+    base: dict  # the market scenario as a dict: one firm per team, no measures, horizon = rounds x round_periods
+    teams: list[str]
+    seed: int
+    round_periods: int
+    rounds: int
+    budget: float
+    decisions: list[dict[str, list[dict]]] = field(default_factory=list)  # per finished round: team -> measures
+    pending: dict[str, list[dict]] = field(default_factory=dict)  # this round's decisions so far
+    _model: Any = field(default=None, repr=False, compare=False)
+    _model_rounds: int = field(default=-1, repr=False, compare=False)
+
+    # ------------------------------------------------------------------ set-up
+    @classmethod
+    def new(cls, scenario: Any = "telecom", teams: Sequence[str] = ("Team A", "Team B"), *, seed: int = 0,
+            round_periods: int = 3, rounds: int = 8, budget: float | None = None, customers: int | None = None) -> "Game":
+        """A new game on the market of ``scenario`` (name, path, dict or Scenario): one firm per team,
+        each a copy of the scenario's first firm; the scenario's own measures are dropped (the teams
+        decide). ``budget`` per round defaults to 10 % of a team's expected revenue in a round."""
+        names = [str(t).strip() for t in teams]
+        if not MIN_TEAMS <= len(names) <= MAX_TEAMS:
+            raise GameError(f"a game needs {MIN_TEAMS} to {MAX_TEAMS} teams (got {len(names)})")
+        if any(not n for n in names):
+            raise GameError("every team needs a name")
+        if len(set(names)) != len(names):
+            raise GameError(f"team names must differ (got {', '.join(names)})")
+        if not 1 <= int(round_periods) <= 24:
+            raise GameError(f"a round is 1 to 24 periods long (got {round_periods})")
+        if not 1 <= int(rounds) <= 40:
+            raise GameError(f"a game has 1 to 40 rounds (got {rounds})")
+        sc = load(scenario)
+        d = sc.model_dump(mode="json")
+        template = d["firms"][0]
+        share = 1.0 / len(names)
+        d["firms"] = [{**copy.deepcopy(template), "name": n, "initial_share": share} for n in names]
+        d["measures"] = []
+        d["simulation"]["periods"] = int(round_periods) * int(rounds)
+        if customers is not None:
+            d["simulation"]["customers"] = int(customers)
+        d["name"] = f"game on {sc.name}"
+        d["question"] = "Which team builds the most valuable customer base?"
+        market = load(d)  # validates
+        if budget is None:
+            f = market.firms[0]
+            budget = round(0.1 * f.price * int(round_periods) * market.simulation.customers * share, -2)
+        if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget >= 0):
+            raise GameError(f"the budget must be a non-negative amount (got {budget!r})")
+        return cls(base=market.model_dump(mode="json"), teams=names, seed=int(seed), round_periods=int(round_periods),
+                   rounds=int(rounds), budget=float(budget))
+
+    @property
+    def market(self) -> Scenario:
+        return load(self.base)
+
+    @property
+    def round(self) -> int:
+        """Rounds played so far (the current round is number ``round + 1``)."""
+        return len(self.decisions)
+
+    @property
+    def finished(self) -> bool:
+        return self.round >= self.rounds
+
+    @property
+    def currency(self) -> str:
+        return self.base["simulation"]["currency"]
+
+    def round_span(self, k: int | None = None) -> tuple[int, int]:
+        """Periods [start, end) of round ``k`` (0-based; default: the current round)."""
+        k = self.round if k is None else k
+        return k * self.round_periods, (k + 1) * self.round_periods
+
+    def _team(self, team: str) -> int:
+        if team not in self.teams:
+            raise GameError(f"no team named {team!r} (teams: {', '.join(self.teams)})")
+        return self.teams.index(team)
+
+    # ------------------------------------------------------------------ decisions
+    def measures(self, team: str, decision: Sequence[Mapping], k: int | None = None) -> list[dict]:
+        """``decision`` as complete measure dicts for ``team``'s firm in round ``k``."""
+        start, end = self.round_span(k)
+        out = []
+        for m in decision:
+            m = dict(m)
+            if m.get("type") not in TYPES:
+                raise GameError(f"unknown measure type {m.get('type')!r}; the types are {', '.join(TYPES)}")
+            for key in ("firm", "schedule"):
+                if key in m:
+                    raise GameError(f"a decision does not set {key!r}: the game sets the team's firm and the round's periods")
+            out.append({**m, "firm": team, "schedule": {"start": start, "end": end}})
+        return out
+
+    def cost(self, team: str, decision: Sequence[Mapping]) -> Cost:
+        """Estimated cost of ``decision`` for ``team`` in the current round (see the module docstring)."""
+        i = self._team(team)
+        measures = self.measures(team, decision)
+        sc = self._validated(measures)
+        firm = sc.firms[i]
+        periods = self.round_periods
+        customers = self._customers(i)
+        classes = self._class_shares(i)
+        arrivals = firm.acquisition_spend / firm.cost_per_acquisition if sc.mechanisms.arrivals else 0.0
+        lines = []
+        start = self.round_span()[0]
+        for m in sc.measures[len(sc.measures) - len(measures):]:  # this decision's measures only
+            reach = customers * self._reach_share(sc, m, classes)
+            if m.type == "discount":
+                c = m.rate * firm.price * reach * periods
+                what = f"discount {m.rate:.0%}: revenue given away"
+            elif m.type == "service":
+                c = m.cost_per_customer * reach * periods
+                what = f"service (quality +{m.quality_boost:g})"
+            elif m.type == "nostalgia":
+                c = m.cost_per_customer * reach * periods
+                what = f"nostalgia campaign ({m.cohort})"
+            elif m.type == "contract":
+                share = reach / customers if customers else 1.0
+                signings = (arrivals * share + reach / m.term * m.renewal_prob) * periods
+                if start == 0:
+                    signings += reach  # the initial customers are new in period 0: they all sign
+                c = m.cost_per_contract * signings
+                what = f"contracts ({m.term} periods): about {signings:,.0f} signed or renewed"
+            else:
+                c = 0.0
+                what = f"list price x{m.factor:g}" if m.type == "price_change" else m.type
+            c += m.fixed_cost * periods
+            lines.append((what, float(c)))
+        return Cost(total=float(sum(c for _, c in lines)), lines=lines, budget=self.budget)
+
+    def decide(self, team: str, decision: Sequence[Mapping]) -> Cost:
+        """Record ``team``'s decision for the current round (replacing an earlier one); refused if the
+        game is over, a measure is invalid, or it is over budget."""
+        if self.finished:
+            raise GameError(f"the game is over: all {self.rounds} rounds are played")
+        cost = self.cost(team, decision)
+        if not cost.within:
+            cur = self.currency
+            detail = "; ".join(f"{what} {c:,.0f}" for what, c in cost.lines if c > 0)
+            raise GameError(f"{team}: these measures would cost about {cost.total:,.0f} {cur} this round ({detail}), "
+                            f"{cost.over:,.0f} {cur} over the budget of {self.budget:,.0f} {cur}")
+        self.pending[team] = [dict(m) for m in decision]
+        return cost
+
+    def advance(self) -> None:
+        """Close the current round with the decisions made (a team that decided nothing runs no
+        measures) and simulate it."""
+        if self.finished:
+            raise GameError(f"the game is over: all {self.rounds} rounds are played")
+        self.decisions.append({t: self.pending.get(t, []) for t in self.teams})
+        self.pending = {}
+
+    # ------------------------------------------------------------------ the simulation
+    def scenario(self, rounds: int | None = None) -> Scenario:
+        """The market with every decision of the first ``rounds`` rounds (default: all played)."""
+        rounds = self.round if rounds is None else rounds
+        measures = []
+        for k, round_decisions in enumerate(self.decisions[:rounds]):
+            for team in self.teams:
+                measures += self.measures(team, round_decisions.get(team, []), k)
+        return self._validated(measures, include_played=False)
+
+    def _validated(self, measures: list[dict], include_played: bool = True) -> Scenario:
+        d = copy.deepcopy(self.base)
+        if include_played:
+            for k, round_decisions in enumerate(self.decisions):
+                for team in self.teams:
+                    d["measures"] += self.measures(team, round_decisions.get(team, []), k)
+        d["measures"] += measures
+        try:
+            return load(d)
+        except ScenarioError as err:
+            raise GameError(err.one_line()) from None
+
+    def model(self):
+        """The model run to the end of the last played round (cached)."""
+        from .model import RetentionModel
+
+        if self._model is None or self._model_rounds != self.round:
+            m = RetentionModel(self.scenario(), rng=self.seed)
+            for _ in range(self.round * self.round_periods):
+                m.step()
+            self._model, self._model_rounds = m, self.round
+        return self._model
+
+    def history(self):
+        """One row per period and team: period, team, customers, share of the market, profit,
+        loyalty-class shares (a pandas DataFrame)."""
+        import pandas as pd
+
+        m = self.model()
+        if m.period == 0:
+            return pd.DataFrame(columns=["period", "team", "customers", "share", "profit"])
+        df = m.datacollector.get_agent_vars_dataframe().reset_index()
+        names = {f.unique_id: f.name for f in m.firms}
+        df = df.rename(columns={"active": "customers"})
+        df["team"] = df["AgentID"].map(names)
+        total = df.groupby("period")["customers"].transform("sum")
+        df["share"] = (df["customers"] / total.where(total > 0)).fillna(0.0)
+        keep = ["period", "team", "customers", "share", "profit", "revenue", "churned", "serving_costs", "measure_costs",
+                "fixed_costs", "discounts", "acquisition_costs", *(f"share_{k}" for k in LOYALTY_CLASSES)]
+        return df[keep].sort_values(["period", "team"], key=lambda s: s.map(self.teams.index) if s.name == "team" else s).reset_index(drop=True)
+
+    def _customers(self, i: int) -> float:
+        """Team ``i``'s customers at the end of the last played round (at the start: its share)."""
+        if self.round == 0:
+            sc = self.market
+            return sc.simulation.customers * sc.firms[i].initial_share
+        return float(self.model().firms[i].active)
+
+    def _class_shares(self, i: int) -> dict[str, float]:
+        if self.round == 0:
+            return {}
+        f = self.model().firms[i]
+        return {k: float(getattr(f, f"share_{k}")) for k in LOYALTY_CLASSES}
+
+    @staticmethod
+    def _reach_share(sc: Scenario, m, classes: dict[str, float]) -> float:
+        """Share of a firm's customers a measure reaches, by its target (segment, cohort, class)."""
+        share = 1.0
+        t = m.target
+        if t.segment is not None:
+            share *= next(s.share for s in sc.segments if s.name == t.segment)
+        if t.cohort is not None:
+            share *= sum(s.share * s.cohorts.get(t.cohort, 0.0) for s in sc.segments if t.segment in (None, s.name)) / \
+                     sum(s.share for s in sc.segments if t.segment in (None, s.name))
+        if t.loyalty_class is not None:
+            share *= classes.get(t.loyalty_class, 0.25) if classes else 0.25
+        return share
+
+    # ------------------------------------------------------------------ what the room sees
+    def leaderboard(self) -> list[dict]:
+        """One row per team, best first: customers, market share, profit in the last round and to date,
+        the value of the customer base, the score (profit to date + value of the base), the bonded share."""
+        rows = []
+        d = float(self.base["simulation"]["discount_rate"])
+        months = float(self.base["simulation"]["period_months"])
+        horizon = max(1, round(VALUE_HORIZON_MONTHS / months))
+        h = self.history()
+        for i, team in enumerate(self.teams):
+            t = h[h["team"] == team] if len(h) else h
+            customers = float(t["customers"].iloc[-1]) if len(t) else self._customers(i)
+            total = float(h[h["period"] == h["period"].max()]["customers"].sum()) if len(h) else 0.0
+            last = t[t["period"] >= (self.round - 1) * self.round_periods] if len(t) else t
+            profit_round = float(last["profit"].sum()) if len(last) else 0.0
+            profit_total = float(t["profit"].sum()) if len(t) else 0.0
+            if len(last) and last["customers"].sum() > 0:
+                served = last["customers"].sum()
+                margin = float((last["revenue"] - last["serving_costs"] - last["measure_costs"]).sum() / served)
+                retention = float(1.0 - last["churned"].sum() / served)
+                value = customers * expected_clv(margin, min(max(retention, 0.0), 1.0), d, horizon)
+            else:
+                value = 0.0
+            bonded = float(t["share_bonded_only"].iloc[-1] + t["share_both"].iloc[-1]) if len(t) else math.nan
+            rows.append({"team": team, "firm_index": i, "customers": int(round(customers)),
+                         "market_share": customers / total if total else 1.0 / len(self.teams),
+                         "profit_round": profit_round, "profit_total": profit_total, "base_value": float(value),
+                         "score": profit_total + float(value), "bonded_share": bonded})
+        rows.sort(key=lambda r: (-r["score"], r["firm_index"]))
+        for rank, r in enumerate(rows, 1):
+            r["rank"] = rank
+        return rows
+
+    def debrief(self) -> list[dict]:
+        """Per team: its current customers by loyalty class (counts), and the share held by bond
+        (bonded only + both) and only by barriers (attached only)."""
+        out = []
+        m = self.model()
+        for i, team in enumerate(self.teams):
+            f = m.firms[i]
+            n = float(f.active) if m.period else self._customers(i)
+            shares = {k: float(getattr(f, f"share_{k}")) if m.period else math.nan for k in LOYALTY_CLASSES}
+            counts = {k: (0 if math.isnan(v) else int(round(v * n))) for k, v in shares.items()}
+            out.append({"team": team, "firm_index": i, "customers": int(round(n)), "counts": counts,
+                        "by_bond": counts["bonded_only"] + counts["both"], "only_by_barriers": counts["attached_only"],
+                        "free": counts["neither"]})
+        return out
+
+    # ------------------------------------------------------------------ save and resume
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "version": VERSION, "teams": list(self.teams), "seed": self.seed,
+                "round_periods": self.round_periods, "rounds": self.rounds, "budget": self.budget,
+                "market": self.base, "decisions": self.decisions, "pending": self.pending}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Game":
+        if d.get("format") != FORMAT:
+            raise GameError("not a saved retention-sim game (no 'format': 'retention-sim game')")
+        if d.get("version") != VERSION:
+            raise GameError(f"saved by another version of the game format ({d.get('version')}; this is {VERSION})")
+        try:
+            g = cls(base=dict(d["market"]), teams=list(d["teams"]), seed=int(d["seed"]), round_periods=int(d["round_periods"]),
+                    rounds=int(d["rounds"]), budget=float(d["budget"]),
+                    decisions=[{str(t): list(ms) for t, ms in r.items()} for r in d.get("decisions", [])],
+                    pending={str(t): list(ms) for t, ms in d.get("pending", {}).items()})
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise GameError(f"the saved game is incomplete or damaged ({type(err).__name__}: {err})") from None
+        g.market  # validates the market
+        if [f["name"] for f in g.base["firms"]] != g.teams:
+            raise GameError("the saved game's teams do not match its market's firms")
+        if len(g.decisions) > g.rounds:
+            raise GameError("the saved game has more rounds of decisions than rounds")
+        g.scenario()  # validates every decision
+        return g
+
+    def save(self, path: str | Path) -> Path:
+        """Write the game as JSON (atomically: a crash leaves the previous file)."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Game":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise GameError(f"{path}: not a saved game (invalid JSON: {err.msg} at line {err.lineno})") from None
+        except OSError as err:
+            raise GameError(f"{path}: {err.strerror or err}") from None
+        if not isinstance(data, dict):
+            raise GameError(f"{path}: not a saved game")
+        return cls.from_dict(data)
+
+
+# ---------------------------------------------------------------------------------- the game's levers
+def decision(price_change: float = 0.0, discount: float = 0.0, service: float = 0.0, contract_term: int = 0,
+             exit_fee: float = 0.0, nostalgia_cohort: str = "", authenticity: float = 0.8, price: float = 1.0) -> list[dict]:
+    """The measure dicts of the game's decision form: ``price_change`` (fraction, e.g. -0.1), ``discount``
+    (fraction), ``service`` (quality boost), a contract (term in periods, exit fee), a nostalgia campaign
+    (evoked cohort, authenticity). ``price`` is the market's list price, which sets the cost of service,
+    contracts and campaigns (see the module constants)."""
+    out: list[dict] = []
+    if price_change:
+        out.append({"type": "price_change", "factor": round(1.0 + price_change, 6)})
+    if discount:
+        out.append({"type": "discount", "rate": float(discount)})
+    if service:
+        out.append({"type": "service", "quality_boost": float(service), "handling_boost": min(1.0, 2.0 * float(service)),
+                    "cost_per_customer": round(SERVICE_COST_PER_QUALITY * price * float(service), 6)})
+    if contract_term:
+        out.append({"type": "contract", "term": int(contract_term), "exit_fee": float(exit_fee),
+                    "cost_per_contract": round(CONTRACT_COST * price, 6)})
+    if nostalgia_cohort:
+        out.append({"type": "nostalgia", "cohort": nostalgia_cohort, "authenticity": float(authenticity),
+                    "target": {"cohort": nostalgia_cohort}, "cost_per_customer": round(NOSTALGIA_COST * price, 6)})
+    return out
+
+
+__all__ = ["Cost", "Game", "GameError", "VALUE_HORIZON_MONTHS", "decision"]

@@ -1,0 +1,427 @@
+"""The dashboard: its settings, data and words without a browser, then end to end in a real browser.
+
+The browser tests start ``retention-sim dashboard`` on a free port and drive Debian's chromium with
+Playwright (they skip, saying why, when either is missing; ``./bootstrap.sh test`` installs both).
+Each view's screenshot is written to ``tests/artifacts/dashboard/`` (git-ignored), and the measured
+speed to ``speed.json`` there.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim
+from sim.dashboard import charts
+from sim.dashboard.levers import DashboardModel, Settings, traced_sample
+from sim.dashboard.story import tell
+
+ARTIFACTS = Path(__file__).parent / "artifacts" / "dashboard"
+
+
+def focal(config, kind):
+    return [m for m in config.measures if (m.firm in (None, config.firms[0].name)) and m.type == kind]
+
+
+# ------------------------------------------------------------------------------------- settings
+@pytest.mark.parametrize("name", sorted(sim.shipped_scenarios()))
+def test_settings_start_from_the_scenario_as_written(name):
+    s = Settings.from_scenario(name, customers=1000)
+    assert s.config() == sim.load(name, {"simulation.customers": 1000})
+
+
+def test_contract_levers_set_every_focal_contract_and_keep_its_target():
+    s = Settings.from_scenario("telecom", customers=1000)
+    assert (s.contract_term, s.exit_fee) == (12, 120.0)
+    cfg = s.replace(exit_fee=300.0).config()
+    contracts = focal(cfg, "contract")
+    assert [(m.term, m.exit_fee, m.target.segment) for m in contracts] == [(12, 300.0, "twelve_month"), (24, 300.0, "twenty_four_month")]
+    rival = [m for m in cfg.measures if m.firm == "rival"]
+    assert [(m.term, m.exit_fee) for m in rival] == [(12, 100.0)]  # the rival's contract is not a lever
+    assert focal(s.replace(contract_term=0).config(), "contract") == []
+
+
+def test_discount_levers_set_rate_and_how_long_it_runs():
+    s = Settings.from_scenario("ecommerce", customers=1000)
+    assert (s.discount_rate, s.discount_periods) == (0.15, 24)
+    (d,) = focal(s.replace(discount_rate=0.25, discount_periods=6).config(), "discount")
+    assert (d.rate, d.schedule.start, d.schedule.end) == (0.25, 0, 6)
+    (d,) = focal(s.replace(discount_periods=48).config(), "discount")  # the whole horizon: for good
+    assert d.schedule.end is None
+    assert focal(s.replace(discount_rate=0.0).config(), "discount") == []
+    (d,) = focal(Settings.from_scenario("telecom").replace(discount_rate=0.1, discount_periods=12).config(), "discount")
+    assert (d.rate, d.schedule.end, d.firm) == (0.1, 12, "focal")
+
+
+def test_nostalgia_levers_add_a_campaign_aimed_at_the_cohort():
+    s = Settings.from_scenario("telecom", customers=1000).replace(nostalgia_cohort="1980s", authenticity=0.9)
+    (n,) = focal(s.config(), "nostalgia")
+    assert (n.cohort, n.authenticity, n.target.cohort) == ("1980s", 0.9, "1980s")
+    (n,) = focal(s.replace(nostalgia_everyone=True).config(), "nostalgia")
+    assert n.target.cohort is None
+
+
+def test_price_service_and_customers_are_plain_overrides():
+    cfg = Settings.from_scenario("telecom").replace(price=33.0, service_quality=0.8, customers=2500).config()
+    assert (cfg.firms[0].price, cfg.firms[0].service_quality, cfg.simulation.customers) == (33.0, 0.8, 2500)
+    assert cfg.firms[1].price == 28.0
+
+
+# ------------------------------------------------------------------------------------- data and words
+@pytest.fixture(scope="module")
+def played():
+    m = DashboardModel(Settings.from_scenario("telecom", customers=2000))
+    return m.replay(30)
+
+
+def test_the_live_series_are_the_runs_books(played):
+    res = sim.RunResult(played)
+    p = res.periods
+    for stat in ("active", "profit", "churned", "cohort_active", "share_bonded_only"):
+        wide = p.pivot(index="period", columns="firm", values=stat)[[f.name for f in played.firms]].to_numpy()
+        assert played.series(stat) == pytest.approx(wide, nan_ok=True)
+    retention = res.retention[res.retention["firm"] == "focal"]["retention"].to_numpy()[:30]
+    assert played.series("cohort_active")[:, 0] / played.series("cohort_active")[0, 0] == pytest.approx(retention)
+
+
+def test_clv_by_loyalty_class_agrees_with_the_run_result(played):
+    from sim.codes import LOYALTY_CLASSES
+    from sim.dashboard.app import clv_by_class
+
+    first = sim.RunResult(played).first_relationships
+    got = clv_by_class(played)
+    for f in played.firms:
+        g = first[first["firm"] == f.name].groupby("loyalty_class", observed=False)["clv"].mean()
+        want = [g.get(k, math.nan) for k in LOYALTY_CLASSES]
+        assert got[f.name] == pytest.approx(want, nan_ok=True)
+
+
+def test_a_traced_customer_has_a_story_in_words(played):
+    ids = played.story_ids()
+    assert set(ids) <= set(traced_sample(played.config)) and len(ids) >= 20
+    stories = [tell(played, i) for i in ids]
+    for st in stories:
+        assert st.headline.startswith(f"Customer {st.customer:,}")
+        assert st.now.startswith("Now (month 30)")
+        assert st.lines and st.lines[0][1].startswith(("is a customer of", "joined"))
+    text = " ".join(t for st in stories for _, t in st.lines)
+    for words in ("contract", "looked at the alternatives"):
+        assert words in text
+    # repeated events are told once per run of periods, not once per period
+    for st in stories:
+        assert len(st.lines) <= len(played.history(st.customer))
+
+
+def test_story_of_a_switcher_names_the_new_firm():
+    m = DashboardModel(Settings.from_scenario("telecom", customers=2000)).replay(60)
+    switchers = [i for i in m.story_ids() if any(h["event"] == "switched" for h in m.history(i))]
+    assert switchers, "some traced customer switches in five years"
+    st = tell(m, switchers[0])
+    new_firm = next(h["detail"] for h in m.history(switchers[0]) if h["event"] == "switched")
+    assert any(t == f"switched to {new_firm}" for _, t in st.lines)
+
+
+def test_comparison_with_the_baseline_uses_one_seed():
+    from sim.dashboard.app import compare_runs
+
+    s = Settings.from_scenario("telecom", customers=1500)
+    same = compare_runs(s, s)
+    assert np.array_equal(same["baseline"]["profit"], same["current"]["profit"])
+    pricier = compare_runs(s, s.replace(price=36.0))
+    assert not np.array_equal(pricier["baseline"]["retention"], pricier["current"]["retention"])
+    assert pricier["current"]["retention"][-1] < pricier["baseline"]["retention"][-1]  # a 20 % price rise loses customers
+
+
+def test_charts_carry_their_latest_values():
+    svg = charts.line_chart("t", "T & co", [charts.Series("a", "#000", [0, 1, 2], [1.0, 2.0, 3.5])], 10)
+    assert svg.startswith("<svg") and 'data-chart="t"' in svg and 'data-last="3.5"' in svg and "T &amp; co" in svg
+    assert "press play" in charts.line_chart("e", "E", [charts.Series("a", "#000", [], [])], 10)
+    area = charts.stacked_area("s", "S", [charts.Series("x", "#111", [0, 1], [0.25, 0.5]), charts.Series("y", "#222", [0, 1], [0.75, 0.5])], 5)
+    assert area.count("<path") == 2
+    assert charts.nice_ticks(0, 0.93) == [0, 0.25, 0.5, 0.75, 1.0]
+
+
+# ------------------------------------------------------------------------------------- command line
+@pytest.mark.parametrize("args, message", [
+    (["nosuch"], "nosuch: no such file"),
+    (["--port", "70000"], "--port: must be a port number from 1 to 65535"),
+    (["--host", "nosuch.invalid"], "--host nosuch.invalid"),
+])
+def test_dashboard_bad_input_is_one_line_and_exit_2(args, message, capsys):
+    from sim.cli import main
+
+    try:
+        code = main(["dashboard", *args])
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+def test_dashboard_refuses_a_port_in_use(capsys):
+    from sim.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["dashboard", "--port", str(port)]) == 2
+    assert "is in use" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------- in a browser
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+try:
+    import playwright.sync_api  # noqa: F401
+
+    PLAYWRIGHT = True
+except ImportError:
+    PLAYWRIGHT = False
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]
+VIEWPORT = {"width": 1400, "height": 900}
+SPEED_CUSTOMERS = 10_000
+MIN_PERIODS_PER_SECOND = 5.0
+MAX_SLIDER_SECONDS = 2.0
+
+browser_test = pytest.mark.skipif(
+    not (CHROMIUM and PLAYWRIGHT),
+    reason="browser tests need chromium and playwright: ./bootstrap.sh test installs both (as root: apt-get install chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``retention-sim dashboard`` on a free port, on telecom made long enough (240 months) that ten
+    seconds of play never reach the horizon, at 10,000 customers."""
+    from sim.reference import annotated_toml
+
+    folder = tmp_path_factory.mktemp("dashboard")
+    scenario = folder / "telecom_long.toml"
+    scenario.write_text(annotated_toml(sim.load("telecom", {"simulation.periods": 240, "simulation.customers": SPEED_CUSTOMERS})))
+    port = _free_port()
+    log = open(folder / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "dashboard", str(scenario), "--port", str(port)], cwd=folder,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.fail(f"the dashboard did not serve {url}: {(folder / 'server.log').read_text()[-800:]}")
+        time.sleep(0.5)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport=VIEWPORT)
+        pg.errors = []
+        pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+        pg.goto(server, wait_until="networkidle", timeout=90_000)
+        pg.wait_for_selector("[data-testid=period]", timeout=60_000)
+        yield pg
+        browser.close()
+
+
+def shot(pg, name: str) -> Path:
+    pg.wait_for_timeout(800)  # let a tab's slide-in transition finish
+    path = ARTIFACTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    w, h = _png_size(path)
+    assert w == VIEWPORT["width"] and h >= VIEWPORT["height"], f"{name}.png is {w} x {h}"
+    return path
+
+
+def period(pg) -> int:
+    return int(pg.get_attribute("[data-testid=period]", "data-period"))
+
+
+def record(**values) -> None:
+    path = ARTIFACTS / "speed.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data.update(values, load_average=os.getloadavg()[0])
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def lever(pg, label: str):
+    return pg.locator(".rs-lever").filter(has_text=label).locator("[role=slider]")
+
+
+def set_slider(pg, slider, target: float, timeout: float = 20.0) -> None:
+    """Move ``slider`` to ``target`` with the arrow keys, one step at a time, each step waiting for the
+    page to show it (a key press that lands while the slider is being redrawn is simply repeated)."""
+    deadline = time.time() + timeout
+    while True:
+        now = float(slider.get_attribute("aria-valuenow"))
+        if math.isclose(now, target, abs_tol=1e-9):
+            return
+        assert time.time() < deadline, f"the slider stays at {now}, not {target}"
+        slider.focus()
+        slider.press("ArrowRight" if now < target else "ArrowLeft")
+        try:
+            pg.wait_for_function("([el, v]) => parseFloat(el.getAttribute('aria-valuenow')) !== v", arg=[slider.element_handle(), now],
+                                 timeout=2_000)
+        except Exception:  # noqa: BLE001 - the press was lost: try again
+            pass
+
+
+@browser_test
+def test_page_loads_with_plots_and_sliders(page):
+    assert page.locator("canvas, svg, img").count() >= 5
+    assert page.locator("input[type=range], .v-slider, [role=slider]").count() >= 8
+    for chart in ("loyalty", "retention", "churn", "clv", "profit"):
+        assert page.locator(f"svg[data-chart={chart}]").count() == 1
+    assert period(page) == 0
+    shot(page, "1-dashboard-start")
+    assert page.errors == []
+
+
+@browser_test
+def test_play_advances_at_least_five_periods_a_second(page):
+    start = period(page)
+    page.get_by_role("button", name="▶").click()
+    t0 = time.perf_counter()
+    page.wait_for_timeout(10_000)
+    shown = period(page) - start
+    elapsed = time.perf_counter() - t0
+    page.get_by_role("button", name="❚❚").click()
+    shot(page, "2-dashboard-playing")
+    rate = shown / elapsed
+    record(customers=SPEED_CUSTOMERS, periods_shown_after_10s=shown, periods_per_second=round(rate, 2))
+    # every live plot moved along with the periods
+    assert page.locator("svg[data-chart=profit] path[data-series]").count() == 2
+    assert rate >= MIN_PERIODS_PER_SECOND, f"{shown} periods in {elapsed:.1f} s at {SPEED_CUSTOMERS:,} customers (load {os.getloadavg()[0]:.1f})"
+    assert page.errors == []
+
+
+@browser_test
+def test_a_slider_change_changes_a_plotted_value_within_two_seconds(page):
+    page.wait_for_timeout(500)  # paused: let the last frame arrive
+    at = period(page)
+    assert at > 0
+    path = 'svg[data-chart=profit] path[data-series^="focal"]'
+    before = page.get_attribute(path, "d")
+    label = page.locator(".rs-lever").filter(has_text="List price").inner_text()
+    slider = lever(page, "List price")
+    slider.focus()
+    t0 = time.perf_counter()
+    slider.press("ArrowRight")
+    page.wait_for_function("([sel, d]) => { const e = document.querySelector(sel); return e && e.getAttribute('d') !== d; }",
+                           arg=[path, before], timeout=10_000, polling=20)
+    latency = time.perf_counter() - t0
+    record(slider_latency_seconds=round(latency, 3))
+    assert period(page) == at  # the new settings were replayed to the period shown
+    assert page.locator(".rs-lever").filter(has_text="List price").inner_text() != label
+    assert latency <= MAX_SLIDER_SECONDS, f"the plot changed {latency:.2f} s after the slider"
+    assert page.errors == []
+
+
+@browser_test
+def test_follow_one_customer_tells_a_story(page):
+    page.get_by_role("tab", name="Follow a customer").click()
+    story = page.locator("[data-testid=story]")
+    story.wait_for(timeout=10_000)
+    text = story.inner_text()
+    assert text.startswith("Customer ") and "Now (month" in text
+    assert "customer of" in text or "joined" in text
+    shot(page, "3-follow-a-customer")
+    assert page.errors == []
+
+
+@browser_test
+def test_compare_with_a_saved_baseline(page):
+    page.get_by_role("tab", name="Compare with baseline").click()
+    page.get_by_role("button", name="Save current settings as baseline").click()
+    table = page.locator("[data-testid=compare-table]")
+    table.wait_for(timeout=15_000)
+    assert not re.search(r"[+-][1-9]", table.inner_text())  # the same settings: no difference
+    slider = lever(page, "Service quality")
+    slider.focus()
+    slider.press("ArrowRight")
+    slider.press("ArrowRight")  # service quality +0.02
+    page.wait_for_function("() => { const t = document.querySelector('[data-testid=compare-table]'); return t && /[+-][1-9]/.test(t.innerText); }",
+                           timeout=20_000)
+    for chart in ("compare-retention", "compare-retention-diff", "compare-profit", "compare-profit-diff"):
+        assert page.locator(f"svg[data-chart={chart}]").count() == 1
+    shot(page, "4-compare-with-baseline")
+    assert page.errors == []
+
+
+@browser_test
+def test_classroom_game_two_teams_two_rounds(page, server):
+    page.goto(server + "game", wait_until="networkidle", timeout=60_000)
+    page.get_by_role("button", name="Start the game").click()
+    page.locator("[data-testid=round]").wait_for(timeout=20_000)
+    # an over-budget decision is refused with a message: the most service costs half again the budget
+    service = page.locator(".rs-team-0 .rs-lever").filter(has_text="Service").locator("[role=slider]")
+    set_slider(page, service, 0.3)
+    page.locator(".rs-team-0 .rs-lever", has_text="+0.30").wait_for(timeout=10_000)
+    page.locator(".rs-team-0").get_by_role("button", name="Submit decision").click()
+    page.locator("[data-testid=game-message]", has_text="over the budget").wait_for(timeout=10_000)
+    set_slider(page, service, 0.1)
+    page.locator(".rs-team-0 .rs-lever", has_text="+0.10").wait_for(timeout=10_000)
+    discount = page.locator(".rs-team-1 .rs-lever").filter(has_text="Discount").locator("[role=slider]")
+    set_slider(page, discount, 3)
+    page.locator(".rs-team-1 .rs-lever", has_text="3 %").wait_for(timeout=10_000)
+    for rnd in (1, 2):
+        for team in (0, 1):
+            page.locator(f".rs-team-{team}").get_by_role("button", name="Submit decision").click()
+            page.locator(f".rs-team-{team}", has_text="decided").wait_for(timeout=10_000)
+        page.get_by_role("button", name="Advance round").click()
+        page.wait_for_selector(f"[data-testid=round][data-round='{rnd}']", timeout=30_000)
+    board = page.locator("[data-testid=leaderboard]")
+    rows = board.locator("tr[data-team]")
+    assert rows.count() == 2
+    assert {rows.nth(i).get_attribute("data-team") for i in range(2)} == {"Team A", "Team B"}
+    assert page.locator("svg[data-chart=market-share] path[data-series]").count() == 2
+    shot(page, "5-game-leaderboard")
+    page.get_by_role("button", name="Show debrief").click()
+    page.locator("[data-testid=debrief]").wait_for(timeout=10_000)
+    assert "by bond" in page.locator("[data-testid=debrief]").inner_text()
+    assert page.locator("svg[data-chart=debrief]").count() == 1
+    shot(page, "6-game-debrief")
+    assert page.errors == []

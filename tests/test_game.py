@@ -1,0 +1,210 @@
+"""The classroom game's rules (sim/game.py), without a browser."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sim.game import Game, GameError, decision
+
+CUSTOMERS = 3000
+
+
+def new_game(**kw) -> Game:
+    args = dict(teams=("Alpha", "Beta"), seed=11, round_periods=3, rounds=4, customers=CUSTOMERS)
+    args.update(kw)
+    return Game.new("telecom", **args)
+
+
+def price(g: Game) -> float:
+    return g.market.firms[0].price
+
+
+def play(g: Game, rounds: list[dict[str, list[dict]]]) -> Game:
+    for r in rounds:
+        for team, d in r.items():
+            g.decide(team, d)
+        g.advance()
+    return g
+
+
+def test_a_game_is_a_market_of_equal_firms_one_per_team_without_the_scenarios_measures():
+    g = new_game(teams=("A", "B", "C"))
+    m = g.market
+    assert [f.name for f in m.firms] == ["A", "B", "C"]
+    assert len({(f.price, f.unit_cost, f.service_quality, f.acquisition_spend) for f in m.firms}) == 1
+    assert sum(f.initial_share for f in m.firms) == pytest.approx(1.0)
+    assert m.measures == []
+    assert m.simulation.periods == 3 * 4
+    assert m.simulation.customers == CUSTOMERS
+
+
+@pytest.mark.parametrize("teams", [("solo",), ("a", "b", "c", "d", "e"), ("a", "a"), ("a", " ")])
+def test_two_to_four_teams_with_distinct_names(teams):
+    with pytest.raises(GameError):
+        new_game(teams=teams)
+
+
+def test_two_teams_play_two_rounds_and_the_leaderboard_is_sorted_by_score():
+    g = new_game()
+    p = price(g)
+    play(g, [{"Alpha": decision(discount=0.05, price=p), "Beta": decision(contract_term=12, exit_fee=90, price=p)},
+             {"Alpha": decision(service=0.1, price=p)}])
+    assert g.round == 2 and not g.finished
+    board = g.leaderboard()
+    assert [r["rank"] for r in board] == [1, 2]
+    assert {r["team"] for r in board} == {"Alpha", "Beta"}
+    scores = [r["score"] for r in board]
+    assert scores == sorted(scores, reverse=True)
+    for r in board:
+        assert r["score"] == pytest.approx(r["profit_total"] + r["base_value"])
+        assert r["base_value"] > 0  # a customer base with a positive margin is worth something
+        assert r["customers"] > 0
+    assert sum(r["market_share"] for r in board) == pytest.approx(1.0)
+    h = g.history()
+    assert sorted(h["period"].unique()) == list(range(6))
+    # profit to date is the sum of every period's profit, not only the last round's
+    for r in board:
+        assert r["profit_total"] == pytest.approx(h[h["team"] == r["team"]]["profit"].sum())
+        assert r["profit_round"] == pytest.approx(h[(h["team"] == r["team"]) & (h["period"] >= 3)]["profit"].sum())
+
+
+def test_a_team_that_decided_nothing_runs_no_measures():
+    g = play(new_game(), [{"Alpha": decision(discount=0.1, price=30.0)}])
+    assert g.decisions == [{"Alpha": [{"type": "discount", "rate": 0.1}], "Beta": []}]
+    sc = g.scenario()
+    assert [(m.firm, m.type, m.schedule.start, m.schedule.end) for m in sc.measures] == [("Alpha", "discount", 0, 3)]
+
+
+def test_budget_is_enforced_with_a_clear_message():
+    g = new_game(budget=10_000)
+    p = price(g)
+    # a discount gives away rate x price x customers x periods: 0.1 x 30 x 1500 x 3 = 13,500 > 10,000
+    cost = g.cost("Alpha", decision(discount=0.1, price=p))
+    assert cost.total == pytest.approx(0.1 * p * CUSTOMERS / 2 * 3)
+    assert not cost.within
+    with pytest.raises(GameError, match=r"Alpha: .*13,500 EUR.*3,500 EUR over the budget of 10,000 EUR"):
+        g.decide("Alpha", decision(discount=0.1, price=p))
+    assert "Alpha" not in g.pending
+    g.decide("Alpha", decision(discount=0.05, price=p))  # 6,750: within
+    assert "Alpha" in g.pending
+    # a price change costs nothing, so it is always within budget
+    assert g.cost("Beta", decision(price_change=-0.2, price=p)).total == 0.0
+
+
+def test_the_cost_estimate_follows_the_teams_customers():
+    g = play(new_game(budget=1e9), [{"Alpha": decision(discount=0.2, price=30.0)}])
+    customers = {r["team"]: r["customers"] for r in g.leaderboard()}
+    for team in ("Alpha", "Beta"):
+        cost = g.cost(team, decision(service=0.1, price=30.0))
+        per_customer = 0.5 * 30.0 * 0.1
+        assert cost.total == pytest.approx(per_customer * customers[team] * 3, rel=1e-6)
+
+
+def test_bad_decisions_are_refused():
+    g = new_game()
+    with pytest.raises(GameError, match="unknown measure type"):
+        g.decide("Alpha", [{"type": "bribe"}])
+    with pytest.raises(GameError, match="firm"):
+        g.decide("Alpha", [{"type": "discount", "rate": 0.1, "firm": "Beta"}])
+    with pytest.raises(GameError, match="rate"):
+        g.decide("Alpha", [{"type": "discount", "rate": 1.5}])
+    with pytest.raises(GameError, match="no team named"):
+        g.decide("Gamma", [])
+
+
+def test_save_and_resume_give_identical_results(tmp_path):
+    p = 30.0
+    rounds = [{"Alpha": decision(discount=0.05, price=p), "Beta": decision(service=0.1, price=p)},
+              {"Alpha": decision(contract_term=6, exit_fee=60, price=p)},
+              {"Beta": decision(nostalgia_cohort="1980s", authenticity=0.9, price=p)}]
+    straight = play(new_game(), rounds)
+
+    g = play(new_game(), rounds[:1])
+    g.decide("Alpha", rounds[1]["Alpha"])  # a pending decision is saved too
+    path = g.save(tmp_path / "game.json")
+    saved = json.loads(path.read_text())
+    assert saved["format"] == "retention-sim game" and len(saved["decisions"]) == 1 and "Alpha" in saved["pending"]
+    resumed = Game.load(path)
+    assert resumed.pending == g.pending
+    resumed.advance()
+    play(resumed, rounds[2:])
+    assert resumed.leaderboard() == straight.leaderboard()
+    assert resumed.history().equals(straight.history())
+    assert resumed.debrief() == straight.debrief()
+
+
+def test_a_later_round_never_changes_an_earlier_one():
+    first = {"Alpha": decision(discount=0.1, price=30.0), "Beta": decision(service=0.1, price=30.0)}
+    a = play(new_game(), [first, {"Alpha": decision(price_change=0.2, price=30.0)}])
+    b = play(new_game(), [first, {"Alpha": decision(contract_term=12, exit_fee=100, price=30.0)}])
+    ha, hb = a.history(), b.history()
+    assert ha[ha["period"] < 3].equals(hb[hb["period"] < 3])  # round 1, both teams: identical
+    assert not ha[ha["period"] >= 3].equals(hb[hb["period"] >= 3])
+
+
+def test_one_teams_decisions_do_not_change_what_the_other_team_charges_or_pays_for_its_measures():
+    """The market links the teams (customers move between them), so Beta's customer numbers may change
+    with Alpha's decisions; but Alpha's discount does not change Beta's price, nor what Beta's own
+    decision costs in the round they decide together, nor Beta's decision itself."""
+    beta = decision(service=0.1, price=30.0)
+    games = {}
+    for alpha in ([], decision(discount=0.2, price=30.0)):
+        g = new_game(budget=1e9)
+        g.decide("Alpha", alpha)
+        cost_beta = g.cost("Beta", beta)
+        g.decide("Beta", beta)
+        g.advance()
+        games[bool(alpha)] = (g, cost_beta)
+    (plain, cost0), (discounting, cost1) = games[False], games[True]
+    assert cost0.total == cost1.total
+    assert plain.decisions[0]["Beta"] == discounting.decisions[0]["Beta"] == beta
+    for g in (plain, discounting):
+        h = g.history()
+        b = h[h["team"] == "Beta"]
+        assert (b["revenue"] / b["customers"]).to_numpy() == pytest.approx(30.0)  # Beta's list price, every period
+    h = discounting.history()
+    a = h[h["team"] == "Alpha"]
+    assert (a["revenue"] / a["customers"]).to_numpy() == pytest.approx(30.0 * 0.8)
+
+
+def test_debrief_shows_who_is_held_by_bond_and_who_only_by_barriers():
+    """A team that signs its customers to contracts with an exit fee holds many of them only by that
+    barrier; a team without contracts holds none that way."""
+    p = 30.0
+    g = play(new_game(rounds=2), [{"Beta": decision(contract_term=12, exit_fee=150, price=p)},
+                                  {"Beta": decision(contract_term=12, exit_fee=150, price=p)}])
+    assert g.finished
+    by_team = {r["team"]: r for r in g.debrief()}
+    for r in by_team.values():
+        assert sum(r["counts"].values()) == pytest.approx(r["customers"], abs=2)
+        assert r["by_bond"] == r["counts"]["bonded_only"] + r["counts"]["both"]
+    assert by_team["Alpha"]["only_by_barriers"] == 0
+    assert by_team["Beta"]["only_by_barriers"] > 0.5 * by_team["Beta"]["customers"]
+
+
+def test_the_game_ends_after_its_rounds():
+    g = play(new_game(rounds=1), [{}])
+    assert g.finished
+    with pytest.raises(GameError, match="over"):
+        g.decide("Alpha", [])
+    with pytest.raises(GameError, match="over"):
+        g.advance()
+
+
+@pytest.mark.parametrize("content", ["{", "[]", '{"format": "something else"}',
+                                     '{"format": "retention-sim game", "version": 1, "teams": ["a", "b"]}'])
+def test_a_damaged_save_file_is_one_clear_error(tmp_path, content):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(GameError):
+        Game.load(path)
+
+
+def test_a_saved_game_whose_decisions_were_tampered_with_is_refused(tmp_path):
+    g = play(new_game(), [{"Alpha": decision(discount=0.1, price=30.0)}])
+    d = g.to_dict()
+    d["decisions"][0]["Alpha"][0]["rate"] = 7.0
+    with pytest.raises(GameError, match="rate"):
+        Game.from_dict(d)
