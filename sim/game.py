@@ -118,6 +118,7 @@ class Game:
             d["simulation"]["customers"] = int(customers)
         d["name"] = f"game on {sc.name}"
         d["question"] = "Which team builds the most valuable customer base?"
+        d["answer"] = ""  # the base scenario's answer names its own firms
         market = load(d)  # validates
         if budget is None:
             f = market.firms[0]

@@ -59,7 +59,8 @@ def test_discount_levers_set_rate_and_how_long_it_runs():
     assert (s.discount_rate, s.discount_periods) == (0.15, 24)
     (d,) = focal(s.replace(discount_rate=0.25, discount_periods=6).config(), "discount")
     assert (d.rate, d.schedule.start, d.schedule.end) == (0.25, 0, 6)
-    (d,) = focal(s.replace(discount_periods=48).config(), "discount")  # the whole horizon: for good
+    horizon = sim.load("ecommerce").simulation.periods
+    (d,) = focal(s.replace(discount_periods=horizon).config(), "discount")  # the whole horizon: for good
     assert d.schedule.end is None
     assert focal(s.replace(discount_rate=0.0).config(), "discount") == []
     (d,) = focal(Settings.from_scenario("telecom").replace(discount_rate=0.1, discount_periods=12).config(), "discount")
