@@ -7,9 +7,10 @@ Python, so the whole engine can be stepped through in a debugger.
 
 Compiled code is cached on disk. numba checks only the source file of the function it caches, not the
 files of the rules that function calls, so a changed rule could run stale code. We therefore keep the
-cache in a folder named by a fingerprint of the whole package's source
-(``~/.cache/retention-sim/numba-<fingerprint>``, or ``$RETENTION_SIM_CACHE``): any change to any
-source file compiles afresh. The first run after an install or an upgrade prints one line saying so.
+cache in a folder named by a fingerprint of the package's source files that compiled code depends on
+(every module except those in :data:`NOT_COMPILED`, the user interface and the experiment layer;
+``~/.cache/retention-sim/numba-<fingerprint>``, or ``$RETENTION_SIM_CACHE``): any change to such a
+file compiles afresh. The first run after an install or an upgrade prints one line saying so.
 """
 
 from __future__ import annotations

@@ -188,6 +188,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                     continue  # a contract measure reaches only customers who sign
                 col.contract_end[i] = t + int(mt[m, P0 + contract.TERM])
                 col.contract[i] = m
+                expiring = p.attachment_on and contract.expires(col.contract_end[i], t)  # a one-period term ends now
                 attributed += mt[m, EVENT_COST]
                 cnt[r, m, EVENTS] += 1.0
                 s[r, f, S_SIGNED] += 1.0

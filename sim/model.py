@@ -117,7 +117,7 @@ class RetentionModel(mesa.Model):
 
     # ------------------------------------------------------------------ the period
     def step(self) -> None:
-        """One period: new customers arrive, measures are planned, every customer lives the period
+        """One period: measures are planned, new customers arrive, every customer lives the period
         (:mod:`sim.kernel`), ended relationships close, and the firms' books close."""
         t = self.engine.period
         self.engine.step()

@@ -299,7 +299,7 @@ def retention_curve(res: "RunResult", ax=None, measures: bool = True, legend: bo
 
 
 def churn_per_period(res: "RunResult", ax=None, measures: bool = True, legend: bool = True):
-    """Churn (%) per period and firm: customers lost (switched away or left the market) over the
+    """Churn (%) per period and firm: customers lost (switched away, left the market or a life event) over the
     customers active at the start of the period."""
     ax = _new_ax(ax)
     p, pm, per = res.periods, _pm(res), _per_period(res)

@@ -129,9 +129,9 @@ def nps_score(satisfaction):
     """A customer's 0-10 answer to "would you recommend us?": ``round(10 * satisfaction ** 0.7)``, so
     that the satisfaction of a content customer (about 0.6) answers 7, a passive; promoters (9-10) need
     a satisfaction of at least 0.85 ** (1 / 0.7), about 0.79, detractors (0-6) are below 0.65 ** (1 /
-    0.7), about 0.54. (The curve is invented; the
-    seeds give the scale and its bins only.) Counted against precomputed steps, which is the same
-    rounding without a power per customer and period."""
+    0.7), about 0.54. (The curve is invented; the source documents give only the 0-10 scale and its
+    bins.) Counted against precomputed steps, which is the same rounding without a power per customer
+    and period."""
     score = 0
     for step in NPS_STEPS:
         if satisfaction >= step:

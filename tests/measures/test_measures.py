@@ -131,6 +131,19 @@ def test_contracts_sign_new_customers_charge_exit_fees_and_renew_at_the_stated_r
     assert abs(p - 0.7) < 4 * np.sqrt(0.21 / stayed)
 
 
+def test_a_one_period_contract_expires_in_the_period_it_is_signed():
+    spec = scenario(simulation={"customers": 500, "periods": 3}, mechanisms={"arrivals": False},
+                    measures=[{"type": "contract", "term": 1, "renewal_prob": 1.0}])
+    m = RetentionModel(spec, rng=2)
+    m.step()
+    f = m.firms[0]
+    assert f.contracts_signed == f.active and f.contracts_expiring == f.active
+    assert f.renewals == f.active - f.churned  # every stayer renews, for one more period
+    m.step()
+    f = m.firms[0]
+    assert f.contracts_expiring == f.active and f.renewals == f.active - f.churned
+
+
 def test_life_event_leavers_pay_the_exit_fee_only_when_the_contract_says_so():
     def fees(life_event_fee):
         spec = scenario(simulation={"customers": 5000, "periods": 3}, mechanisms={"arrivals": False, "choice": False},
