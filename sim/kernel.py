@@ -139,7 +139,9 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         if col.firm[i] == OUT:
             col.events[i] = 0
             col.next_firm[i] = OUT
-            lapsed_period(i, r, t, col, mt, lever_row, keys, s, cnt)
+            lf = col.left_firm[i]
+            if lf >= 0 and lever_row[WIN_BACK, lf] >= 0:  # (the call hands every column over: only when needed)
+                lapsed_period(i, r, t, col, mt, lever_row, keys, s, cnt)
             continue
         u_event = u_events[j - lo]
         z = zs[j - lo]
@@ -496,7 +498,9 @@ def period_draws(rows, lo, hi, t, customer, replication, keys, ids, u_event, u_n
     incident uniform, the experience noise ``z`` (standard normal, from the uniform ``u_noise``), the
     consideration uniform and the life-event uniform. Rows that share one replication (always, in a
     single run) take a branch-free loop over separate buffers, which the compiler vectorises, as it
-    does the central normal quantile; the few normals in a tail are corrected after it."""
+    does the central normal quantile; the few normals in a tail are listed without a branch (a branch
+    taken at random one time in twenty costs more than the list) and corrected after it. ``ids`` holds
+    the customer ids, then the tail positions."""
     r0 = replication[rows[lo]]
     same = True
     for j in range(lo, hi):
@@ -521,6 +525,10 @@ def period_draws(rows, lo, hi, t, customer, replication, keys, ids, u_event, u_n
             u_life[j] = uniform(w3)
     for j in range(hi - lo):
         z[j] = normal_central(u_noise[j])
-    for j in range(hi - lo):
-        if in_normal_tail(u_noise[j]):
-            z[j] = normal_tail(u_noise[j])
+    tails = 0
+    for j in range(hi - lo):  # list the few tail positions without a branch, then correct them
+        ids[tails] = j
+        tails += in_normal_tail(u_noise[j])
+    for k in range(tails):
+        j = ids[k]
+        z[j] = normal_tail(u_noise[j])
