@@ -249,6 +249,19 @@ def _parse_key(dotted: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in parts)
 
 
+def _dotted_sets(sets: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``[set]`` table as ``{dotted key: value}``. Quoted keys (``"firms.0.price" = 33.0``) are
+    dotted keys already; unquoted ones (``firms.0.price = 33.0``) reach us as nested tables and are
+    flattened back, so both spellings mean the same."""
+    out: dict[str, Any] = {}
+    for key, value in sets.items():
+        if isinstance(value, Mapping) and value:
+            out.update({f"{key}.{inner}": v for inner, v in _dotted_sets(value).items()})
+        else:
+            out[str(key)] = value
+    return out
+
+
 def _set_dotted(data: dict, dotted: str, value: Any) -> tuple:
     """Set ``data['a']['b'][0]['c']`` from ``'a.b.0.c'``, creating tables as needed. Returns the key
     path as a tuple; raises ValueError with a reason the user can act on."""
@@ -299,10 +312,15 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
         except ValueError as err:
             raise ScenarioError(source, [(label, None, str(err))]) from None
         applied.append((loc, label))
+    masked, original_ok = _masked_problems(original, data, applied, source)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as err:
         problems = _problems(err)
+    else:
+        if masked:
+            raise ScenarioError(source, masked)
+        return scenario
     items, from_file = [], []
     for loc, reason in problems:
         owner = next(((oloc, label) for oloc, label in sorted(applied, key=lambda a: -len(a[0])) if loc[:len(oloc)] == oloc), None)
@@ -313,14 +331,46 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
             items.append((label, None if loc == oloc else key_path(loc), reason))
     if from_file:
         where = source
-        if applied:
-            try:
-                Scenario.model_validate(original)
-                where = f"{source} with {', '.join(dict.fromkeys(label for _, label in applied))}"
-            except ValidationError:
-                pass
+        if applied and original_ok:
+            where = f"{source} with {', '.join(dict.fromkeys(label for _, label in applied))}"
         items = [(where, key_path(loc), reason) for loc, reason in from_file] + items
-    raise ScenarioError(source, items)
+    raise ScenarioError(source, masked + items)
+
+
+_MISSING = object()
+
+
+def _at(data: Any, loc: tuple) -> Any:
+    """The value at a key path of a scenario mapping, or _MISSING."""
+    for part in loc:
+        if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        elif isinstance(data, Mapping) and str(part) in data:
+            data = data[str(part)]
+        else:
+            return _MISSING
+    return data
+
+
+def _masked_problems(original: dict, data: dict, applied: list[tuple[tuple, str]], source: str) -> tuple[list, bool]:
+    """Problems of the file's own values that an override replaced (``customers = "abc"`` run with
+    ``--customers 200``): a malformed file is reported even when this run would not use the value.
+    Problems an override cures by design (a schedule beyond the file's horizon, run with a longer
+    ``--periods``) are not of this kind: they sit elsewhere than the replaced value. Also returns
+    whether the file alone is valid."""
+    if not applied:
+        return [], True
+    try:
+        Scenario.model_validate(original)
+        return [], True
+    except ValidationError as err:
+        problems = _problems(err)
+    masked = []
+    for loc, reason in problems:
+        replaced = any(loc[:len(oloc)] == oloc for oloc, _ in applied)
+        if replaced and _at(original, loc) is not _MISSING and _at(original, loc) != _at(data, loc):
+            masked.append((source, key_path(loc), reason))
+    return masked, False
 
 
 def _read(path: Path) -> dict:
@@ -373,7 +423,7 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
     the variant's own folder) and sets only what differs: its tables are merged into the base's key by
     key, its lists (``segments``, ``firms``, ``measures``) replace the base's, ``[add]`` appends to
     the base's lists (e.g. ``[[add.measures]]``), and ``[set]`` sets dotted keys (``"firms.0.price" =
-    33.0``). A variant without a ``name`` is named after its file.
+    33.0``, quoted or not). A variant without a ``name`` is named after its file.
     """
     data = dict(data)
     if not any(k in data for k in VARIANT_KEYS):
@@ -405,7 +455,7 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
         if key in merged and not isinstance(merged[key], list):
             raise ScenarioError(source, [(f"add.{key}", f"{key} is not a list in the base scenario")])
         merged[key] = list(merged.get(key, [])) + copy.deepcopy(extra)
-    for dotted, value in sets.items():
+    for dotted, value in _dotted_sets(sets).items():
         try:
             _set_dotted(merged, dotted, _plain(value))
         except ValueError as err:
@@ -427,10 +477,16 @@ def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, override
     if isinstance(spec, Scenario):
         return validate(spec.model_dump(), f"<scenario {spec.name}>", overrides, override_labels)
     if isinstance(spec, Mapping):
-        return validate(resolve_variant(spec, "<dict>", None), "<dict>", overrides, override_labels)
-    path = resolve_path(spec)
-    data = resolve_variant(_read(path), str(path), path.parent, (str(path.resolve()),))
-    return validate(data, str(path), overrides, override_labels)
+        raw, source, data = spec, "<dict>", resolve_variant(spec, "<dict>", None)
+    else:
+        path = resolve_path(spec)
+        raw, source = _read(path), str(path)
+        data = resolve_variant(raw, source, path.parent, (str(path.resolve()),))
+    # A problem with a value set in the file's own [set] table is reported under the key as written
+    # there ("segments.1.price"), as a --set override is: both are validated as overrides.
+    sets = _dotted_sets(raw["set"]) if isinstance(raw.get("set"), Mapping) else {}
+    labels = {dotted: f"{source}: [set] {dotted}" for dotted in sets} | dict(override_labels or {})
+    return validate(data, source, {**sets, **(overrides or {})}, labels)
 
 
 def scenario_hash(scenario: Scenario) -> str:
