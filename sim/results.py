@@ -78,29 +78,25 @@ class RunResult:
         df = pd.DataFrame({
             "customer": c.customer.astype(np.int64),
             "firm": pd.Categorical.from_codes(np.where(active, c.firm, -1), categories=firms),
-            "segment": pd.Categorical.from_codes(c.segment, categories=[s.name for s in sc.segments]),
-            "cohort": pd.Categorical.from_codes(c.cohort, categories=cohort_names(sc)),
+            "segment": pd.Categorical.from_codes(c.segment.copy(), categories=[s.name for s in sc.segments]),
+            "cohort": pd.Categorical.from_codes(c.cohort.copy(), categories=cohort_names(sc)),
             "joined": c.joined.astype(np.int64),
-            "relationship_start": pd.array(np.where(active, c.rel_start, 0), dtype="Int64"),
-            "tenure": pd.array(tenure, dtype="Int64"),
+            "relationship_start": _nullable(c.rel_start, ~active),
+            "tenure": _nullable(tenure, ~active),
             "phase": pd.Categorical.from_codes(np.where(active, phase_codes(tenure, c.trust, b.post_purchase_periods, b.regular_tenure), -1), categories=list(PHASES)),
             "loyalty": pd.Categorical.from_codes(np.where(active, c.loyalty, -1), categories=list(LOYALTY_CLASSES)),
-            "satisfaction": c.satisfaction, "trust": c.trust, "commitment": c.commitment, "nostalgia": c.nostalgia,
-            "bond": c.bond, "attachment": c.attachment,
-            "contract_end": pd.array(np.where(held, c.contract_end, 0), dtype="Int64"),
+            "satisfaction": c.satisfaction.copy(), "trust": c.trust.copy(), "commitment": c.commitment.copy(), "nostalgia": c.nostalgia.copy(),
+            "bond": c.bond.copy(), "attachment": c.attachment.copy(),
+            "contract_end": _nullable(c.contract_end, ~held),
             "exit_fee": exit_fee.astype(np.float64),
-            "lockin": c.lockin,
+            "lockin": c.lockin.copy(),
             "economic_barrier": np.array([s.economic_barrier for s in sc.segments])[c.segment],
-            "no_alternative": c.no_alternative,
-            "affinity": c.affinity, "fit": c.fit, "price_sensitivity": c.price_sensitivity,
-            "reference_price": c.reference_price, "churn_p": c.churn_p,
-            "price_paid": c.price_paid.astype(np.float64),
-            "clv_current_relationship": c.clv,
-        })
-        for col in ("relationship_start", "tenure"):
-            df.loc[~active, col] = pd.NA
-        df.loc[~held, "contract_end"] = pd.NA
-        df.loc[~active, ["price_paid", "clv_current_relationship"]] = np.nan
+            "no_alternative": c.no_alternative.copy(),
+            "affinity": c.affinity.copy(), "fit": c.fit.copy(), "price_sensitivity": c.price_sensitivity.copy(),
+            "reference_price": c.reference_price.copy(), "churn_p": c.churn_p.copy(),
+            "price_paid": np.where(active, c.price_paid, np.nan),
+            "clv_current_relationship": np.where(active, c.clv, np.nan),
+        }, copy=False)  # each column is a fresh array (the state columns copied): no second copy into 2-D blocks
         return df
 
     @cached_property
@@ -121,26 +117,36 @@ class RunResult:
             "censored": r["censored"],
             "loyalty_class": pd.Categorical.from_codes(r["loyalty_class"], categories=list(LOYALTY_CLASSES)),
             "clv": r["clv"],
-        })
+        }, copy=False)
 
     @cached_property
     def first_relationships(self) -> pd.DataFrame:
         """The period-0 customers' first relationships (the initial cohort)."""
+        return self.relationships[self._first]
+
+    @cached_property
+    def _first(self) -> np.ndarray:
+        """Which rows of :attr:`relationships` are the initial cohort's first relationships."""
         rel = self.relationships
-        return rel[(rel["start"] == 0) & (rel["customer"] < self.model.n_initial)]
+        return ((rel["start"] == 0) & (rel["customer"] < self.model.n_initial)).to_numpy()
 
     @cached_property
     def retention(self) -> pd.DataFrame:
         """Initial-cohort survival per firm: share of each firm's period-0 customers still with it at
         the start of period t, for t = 0 .. horizon (a firm without initial customers has no rows)."""
-        first = self.first_relationships
+        rel, first = self.relationships, self._first
+        firm, end_all, censored = rel["firm"].cat.codes.to_numpy(), rel["end"].to_numpy(), rel["censored"].to_numpy()
         t = np.arange(self.model.period + 1)
         rows = []
-        for firm, g in first.groupby("firm", observed=True):
-            end = g["end"].to_numpy()
-            censored = g["censored"].to_numpy()
-            alive = (end[None, :] >= t[:, None]) | censored[None, :]
-            rows.append(pd.DataFrame({"period": t, "firm": firm, "retention": alive.mean(axis=1)}))
+        for code, name in enumerate(f.name for f in self.scenario.firms):
+            cohort = first & (firm == code)
+            if not cohort.any():
+                continue
+            end = end_all[cohort]
+            ended = end[~censored[cohort]]
+            # ended before t: the relationships whose last period end < t (counted, not a t x n matrix)
+            gone = np.cumsum(np.bincount(ended + 1, minlength=t.size))[: t.size]
+            rows.append(pd.DataFrame({"period": t, "firm": name, "retention": (end.size - gone) / end.size}))
         out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({"period": [], "firm": [], "retention": []})
         out["firm"] = pd.Categorical(out["firm"], categories=[f.name for f in self.scenario.firms])
         out["month"] = out["period"] * self.scenario.simulation.period_months
@@ -152,31 +158,36 @@ class RunResult:
         definition, censoring counted), profit, loyalty-class shares. Undefined figures are null."""
         sim = self.scenario.simulation
         per_year = 12.0 / sim.period_months
-        p, ret, rel, first = self.periods, self.retention, self.relationships, self.first_relationships
+        p, ret, rel, first = self.periods, self.retention, self.relationships, self._first
+        # CLV statistics from the columns under boolean masks (no per-firm copies of the table)
+        firm, clv, censored = rel["firm"].cat.codes.to_numpy(), rel["clv"].to_numpy(), rel["censored"].to_numpy()
+        loyalty, segment = rel["loyalty_class"].cat.codes.to_numpy(), rel["segment"].cat.codes.to_numpy()
         d = sim.discount_rate
         c = self.model.engine.customers
         out: dict = {"scenario": self.scenario.name, "question": self.scenario.question, "seed": self.seed,
                      "periods": self.model.period, "period_months": sim.period_months, "currency": sim.currency,
                      "firms": {}}
-        for index, firm in enumerate(self.scenario.firms):
-            fp = p[p["firm"] == firm.name]
+        for index, f in enumerate(self.scenario.firms):
+            fp = p[p["firm"] == f.name]
             year = (fp["period"] // per_year).astype(int)
             by_year = fp.groupby(year).agg(churned=("churned", "sum"), start=("active", "first"), periods=("period", "size"))
             full = by_year[by_year["periods"] >= per_year - 1e-9]
-            fr = ret[ret["firm"] == firm.name].set_index("month")["retention"]
-            ffirst = first[first["firm"] == firm.name]
-            frel = rel[rel["firm"] == firm.name]
+            fr = ret[ret["firm"] == f.name].set_index("month")["retention"]
+            of_firm = firm == index
+            cohort = first & of_firm
             last = fp.iloc[-1]
-            out["firms"][firm.name] = {
+            out["firms"][f.name] = {
                 "churn_per_year": {f"year_{int(y) + 1}": (float(r.churned / r.start) if r.start else None) for y, r in full.iterrows()},
                 "mean_churn_per_period": _num(fp["churn_rate"].mean()),
                 "retention": {f"{m}_months": (float(fr.loc[float(m)]) if float(m) in fr.index else None) for m in RETENTION_MONTHS},
                 "clv": {
                     "definition": CLV_DEFINITION,
-                    "initial_cohort": _stats(ffirst),
-                    "by_loyalty_class": {k: _stats(g) for k, g in ffirst.groupby("loyalty_class", observed=False)},
-                    "by_segment": {str(k): _stats(g) for k, g in ffirst.groupby("segment", observed=False)},
-                    "all_relationships": _stats(frel),
+                    "initial_cohort": _stats(clv[cohort], censored[cohort]),
+                    "by_loyalty_class": {k: _stats(clv[sel], censored[sel])
+                                         for j, k in enumerate(LOYALTY_CLASSES) for sel in [cohort & (loyalty == j)]},
+                    "by_segment": {s.name: _stats(clv[sel], censored[sel])
+                                   for j, s in enumerate(self.scenario.segments) for sel in [cohort & (segment == j)]},
+                    "all_relationships": _stats(clv[of_firm], censored[of_firm]),
                 },
                 "profit_total": float(fp["profit"].sum()),
                 "profit_discounted": float((fp["profit"] / (1 + d) ** fp["period"]).sum()),
@@ -272,17 +283,21 @@ def _finite(o):
     return o
 
 
-def _stats(rel: pd.DataFrame) -> dict:
-    """CLV statistics of a set of relationships: n, how many are censored, mean and its standard
-    error, quantiles, and the mean of the complete (ended) ones."""
-    x = rel["clv"].to_numpy()
+def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
+    """A nullable Int64 column: ``values`` where ``missing`` is False, null where it is True."""
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing.copy())
+
+
+def _stats(x: np.ndarray, censored: np.ndarray) -> dict:
+    """CLV statistics of a set of relationships (their CLVs ``x``, and which are ``censored``): n, how
+    many are censored, mean and its standard error, quantiles, and the mean of the complete (ended)
+    ones."""
     n = len(x)
-    censored = int(rel["censored"].sum())
     if n == 0:
         return {"n": 0, "n_censored": 0, "mean": None, "sem": None, **{f"q{int(k * 100):02d}": None for k in QUANTILES}, "mean_complete": None}
     q = np.quantile(x, QUANTILES)
-    complete = x[~rel["censored"].to_numpy()]
-    return {"n": n, "n_censored": censored, "mean": float(x.mean()),
+    complete = x[~censored]
+    return {"n": n, "n_censored": int(censored.sum()), "mean": float(x.mean()),
             "sem": float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None,
             **{f"q{int(k * 100):02d}": float(v) for k, v in zip(QUANTILES, q)},
             "mean_complete": float(complete.mean()) if complete.size else None}

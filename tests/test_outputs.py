@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import sim
@@ -334,3 +335,23 @@ def test_clean_stale_recognises_a_run_killed_inside_its_commit(tmp_path):
     user.mkdir()
     assert sorted(outputs.clean_stale(tmp_path)) == sorted([finished, swapped])
     assert sorted(p.name for p in tmp_path.iterdir()) == [user.name]
+
+
+def test_result_tables_are_copies_and_retention_counts_the_cohort():
+    """The tables are built without a second copy of each column (memory), so no column may share
+    memory with the engine's state: stepping the model on would change a table already handed out.
+    Retention per firm is counted from the relationships' last periods; it equals the share of the
+    firm's first relationships still running (or censored) at t, computed the obvious way."""
+    res = sim.run("telecom", seed=2, overrides={"simulation.customers": 400, "simulation.periods": 10})
+    state = [a for a in res.model.engine.customers.cols.values()]
+    for table in (res.customers, res.relationships):
+        for name in table.columns:
+            col = table[name].array
+            arrays = [col.codes] if hasattr(col, "codes") else [getattr(col, "_data", None), getattr(col, "_mask", None)]
+            arrays = [np.asarray(a) for a in arrays if a is not None] or [np.asarray(table[name])]
+            assert not any(np.shares_memory(a, s) for a in arrays for s in state), name
+    first = res.first_relationships
+    for firm, g in first.groupby("firm", observed=True):
+        got = res.retention[res.retention["firm"] == firm]
+        for t, share in zip(got["period"], got["retention"]):
+            assert share == ((g["end"] >= t) | g["censored"]).mean()
