@@ -119,7 +119,7 @@ def parser() -> argparse.ArgumentParser:
                                     "Runs are stored in runs.parquet as they finish; running the same command again after an "
                                     "interruption skips the finished runs. Sobol or Morris indices go to indices.csv.")
     sw.add_argument("sweep", type=Path, help="the sweep file (TOML); see docs/experiments.md")
-    sw.add_argument("--workers", type=_positive, default=None, help="local worker processes, each single-threaded (default: the cores)")
+    sw.add_argument("--workers", type=_positive, default=None, help="local worker processes, this one included, each single-threaded (default: the cores)")
     sw.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (instead of local workers)")
     sw.add_argument("--out", type=Path, default=None, help="output folder (default: results/sweep-<file name>); an interrupted sweep's folder is resumed")
     sw.add_argument("--force", action="store_true", help="replace the --out folder if it holds an earlier, different retention-sim output")

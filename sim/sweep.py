@@ -38,8 +38,11 @@ import itertools
 import json
 import math
 import os
+import threading
 import time
 import tomllib
+from collections import deque
+from queue import SimpleQueue
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
@@ -151,20 +154,58 @@ def _run_task(evaluate: Callable, task: dict) -> tuple[int, list[dict]]:
 
 
 def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tuple[int, list[dict]]]:
+    """Results as they come. With N workers this process is one of them, beside N - 1 worker
+    processes: it works from the first second while they load the engine (about two seconds), and at
+    the end it takes back the tasks they have not begun. A worker is handed its next task the moment
+    it finishes one (from the pool's own thread), so it never waits for this process's task to end."""
     if workers <= 1:
         for task in tasks:
             yield _run_task(evaluate, task)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_worker_init) as pool:
-        pending = {pool.submit(_run_task, evaluate, task) for task in tasks}
+    todo = deque(tasks)
+    lock = threading.RLock()
+    running: dict = {}  # future -> task, handed to a worker process
+    finished: SimpleQueue = SimpleQueue()
+
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_context(), initializer=_worker_init) as pool:
+        def hand_out() -> None:
+            with lock:
+                if not todo:
+                    return
+                task = todo.popleft()
+                job = pool.submit(_run_task, evaluate, task)
+                running[job] = task
+            job.add_done_callback(on_done)
+
+        def on_done(job) -> None:
+            with lock:
+                running.pop(job, None)
+            if not job.cancelled():
+                finished.put(job)
+                hand_out()
+
         try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for job in done:
-                    yield job.result()
+            for _ in range(workers - 1):  # one task per worker: the next follows the moment it is done
+                hand_out()
+            while True:
+                while not finished.empty():
+                    yield finished.get().result()
+                with lock:
+                    if not todo:  # take back what the workers have not begun
+                        todo.extend(running.pop(job) for job in [j for j in running if j.cancel()])
+                    task = todo.pop() if todo else None
+                    busy = bool(running)
+                if task is not None:
+                    yield _run_task(evaluate, task)
+                elif busy or not finished.empty():
+                    yield finished.get().result()
+                else:
+                    break
         finally:
-            for job in pending:
-                job.cancel()
+            with lock:
+                todo.clear()
+                for job in list(running):
+                    job.cancel()
 
 
 def _context():
