@@ -9,3 +9,12 @@ def ishigami(task: dict) -> list[dict]:
     x = task["values"]
     y = math.sin(x["x1"]) + 7.0 * math.sin(x["x2"]) ** 2 + 0.1 * x["x3"] ** 4 * math.sin(x["x1"])
     return [{m: y for m in task["metrics"]} for _ in task["seeds"]]
+
+
+def slow_pid(task: dict) -> list[dict]:
+    """Which process ran the point (its pid), after a tenth of a second of 'work'."""
+    import os
+    import time
+
+    time.sleep(0.1)
+    return [{m: float(os.getpid()) for m in task["metrics"]} for _ in task["seeds"]]

@@ -138,3 +138,16 @@ def test_bad_sweep_files_exit_2_with_one_line(tmp_path, text, message):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_with_two_workers_the_command_works_as_one_of_them(tmp_path):
+    """--workers 2 is this process and one worker process: both run points (the parent starts at once
+    while the worker loads the engine), every point runs exactly once."""
+    from sweep_toys import slow_pid
+
+    spec = SweepSpec(base="telecom", design="lhs", samples=24, replications=1, seed=1, metrics=["profit"],
+                     parameters={"firms.0.price": (27.0, 33.0)})
+    result = run_sweep(spec, tmp_path / "s", workers=2, evaluate=slow_pid)
+    ran = result.runs["profit"].astype(int)
+    assert len(ran) == 24 and sorted(result.runs["point"]) == list(range(24))
+    assert os.getpid() in set(ran) and len(set(ran)) == 2, ran.value_counts()
