@@ -91,7 +91,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name (default: telecom); see `retention-sim list`")
     run.add_argument("--seed", type=_seed, default=None,
                      help="seed for every random draw (default: the scenario's simulation.seed, so the same command gives the same results)")
-    run.add_argument("--customers", type=_positive, default=None, help="initial customers (overrides simulation.customers)")
+    run.add_argument("--customers", type=_positive, default=None, help="initial customers (overrides simulation.customers); new customers still come from the firms' acquisition budgets, money per period, which do not shrink with it")
     run.add_argument("--periods", type=_positive, default=None, help="horizon in periods (overrides simulation.periods)")
     run.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     run.add_argument("--out", type=Path, default=None,
@@ -107,7 +107,7 @@ def parser() -> argparse.ArgumentParser:
     cmp.add_argument("others", nargs="+", metavar="OTHER", help="scenarios to compare with the baseline")
     cmp.add_argument("--replications", type=_count("replications", 2), default=20, help="runs per scenario (default 20)")
     cmp.add_argument("--seed", type=_seed, default=None, help="seed the replications' seeds derive from (default: the baseline's simulation.seed)")
-    cmp.add_argument("--customers", type=_positive, default=None, help="initial customers in every scenario")
+    cmp.add_argument("--customers", type=_positive, default=None, help="initial customers in every scenario (arrivals still follow the acquisition budgets, which do not shrink with it)")
     cmp.add_argument("--periods", type=_positive, default=None, help="horizon in periods of every scenario")
     cmp.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help + "; applies to every scenario")
     cmp.add_argument("--out", type=Path, default=None, help="output folder, new or empty (default: results/compare-<base>-seed<N>)")

@@ -116,7 +116,7 @@ class Firm(Section):
     service_quality: Unit = Field(0.6, description="Typical experience delivered; lowers incident risk. Unit: [0,1]. [invented]")
     complaint_handling: Probability = Field(0.5, description="Probability that a complaint is resolved well (DIM-B2B). Unit: probability. [invented]")
     initial_share: float = Field(1.0, ge=0, le=1, description="Share of the initial customers. Unit: fraction; the firms' shares must sum to 1.")
-    acquisition_spend: float = Field(0.0, ge=0, le=1e12, description="Acquisition budget. Unit: money/period. [invented]")
+    acquisition_spend: float = Field(0.0, ge=0, le=1e12, description="Acquisition budget; arrivals are Poisson(budget / cost per acquisition) a period, whatever the number of customers, so scale it with simulation.customers to keep a smaller market the same. Unit: money/period. [invented]")
     cost_per_acquisition: float = Field(150.0, gt=0, le=1e9, description="Cost of one acquired customer; 5-7 times the cost of retaining one (DIM-B2B). Unit: money/customer. [invented]")
     enters_at: int = Field(0, ge=0, le=100_000, description="Period in which the firm enters the market (a competitor entering later starts with no customers and is no option before). Unit: period.")
 
