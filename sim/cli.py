@@ -215,11 +215,13 @@ class _Progress:
     """What the current command has done, so an interruption can say it truthfully."""
 
     written: Path | None = None
+    resumable: Path | None = None  # a sweep's folder, whose finished runs are kept on a stop
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code. No traceback reaches the user (see module doc)."""
     _Progress.written = None
+    _Progress.resumable = None
     try:
         with outputs.signal_handlers():
             return _main(argv)
@@ -253,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _after_stop() -> str:
+    folder = _Progress.resumable
+    if folder is not None and (folder / "runs.parquet").exists():
+        return f"the finished runs are kept in {folder / 'runs.parquet'}; run the same command again to resume"
+    if folder is not None and folder.is_dir():
+        return f"no run had finished; {folder} holds the sweep's description, and the same command starts it again"
     if _Progress.written is not None:
         return f"the outputs in {_Progress.written} were already complete"
     return "nothing was written"
@@ -344,6 +351,7 @@ def _sweep(args) -> int:
         return EXIT_BAD_INPUT
     out = args.out if args.out is not None else Path("results") / f"sweep-{re.sub(r'[^A-Za-z0-9._-]+', '_', args.sweep.stem)}"
     workers = args.workers or len(os.sched_getaffinity(0))
+    _Progress.resumable = Path(out)
     result = run_sweep(spec, out, base=base, workers=workers, scheduler=args.scheduler, force=args.force,
                        progress=not args.quiet and sys.stderr.isatty())
     _Progress.written = Path(out)

@@ -28,6 +28,7 @@ from .codes import CENSORED, OUT
 from .measures import complaint_handling as complaint_lever
 from .measures import referral as referral_lever
 from .measures.base import ACTIVE, N_COLUMNS, P0, Context
+from .outputs import deferred_signals
 from .params import Scenario
 from .mechanisms.bonding import phase_codes
 from .population import Customers
@@ -195,10 +196,15 @@ class Engine:
 
     # ------------------------------------------------------------------ the period
     def step(self) -> None:
-        """One period for every replication."""
-        t = self.period
-        if t >= self.horizon:
+        """One period for every replication (a Ctrl-C under the command line's signal handlers takes
+        effect after it, see :func:`sim.outputs.deferred_signals`)."""
+        if self.period >= self.horizon:
             raise RuntimeError(f"the run has reached its horizon of {self.horizon} periods")
+        with deferred_signals():
+            self._step()
+
+    def _step(self) -> None:
+        t = self.period
         ctx = self.plan(t)
         self.arrive(t, ctx)
         sums, counts = self.customers_pass(t, ctx)

@@ -109,6 +109,17 @@ def _critical() -> Iterator[None]:
             _raise_for(signum)
 
 
+def deferred_signals() -> contextlib.AbstractContextManager:
+    """A section that a Ctrl-C or SIGTERM (under :func:`signal_handlers`) does not interrupt: the
+    signal takes effect when it ends. The engine's period is one: a KeyboardInterrupt raised while
+    the compiled code's dispatcher is handling its arguments leaves the interpreter in a broken
+    state (an internal SystemError, or a crash). Only the main thread receives signals, so elsewhere
+    (a dashboard's worker thread) this is a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext()
+    return _critical()
+
+
 @contextlib.contextmanager
 def signal_handlers() -> Iterator[None]:
     """Turn SIGINT into KeyboardInterrupt and SIGTERM into :class:`Terminated`, both deferred while a

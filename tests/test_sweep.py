@@ -140,6 +140,29 @@ def test_bad_sweep_files_exit_2_with_one_line(tmp_path, text, message):
     assert not (tmp_path / "o").exists()
 
 
+
+def test_ctrl_c_with_two_workers_stops_cleanly_and_the_sweep_resumes(tmp_path):
+    """Ctrl-C reaches the command (and its worker, as a terminal sends it to the whole group) while
+    this process may be inside the compiled engine: one line, exit 130, no traceback or crash, the
+    finished runs kept; the same command then completes every run exactly once."""
+    path = _spec(tmp_path, samples=8, customers=20_000, periods=36)
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--workers", "2", "--out", str(tmp_path / "s"), "--quiet"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    runs = tmp_path / "s" / "runs.parquet"
+    for _ in range(600):
+        time.sleep(0.1)
+        if runs.exists() or proc.poll() is not None:
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "resume" in err, err
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    final = pd.read_parquet(runs)
+    assert sorted(final["run_id"]) == list(range(16))
+
+
 def test_with_two_workers_the_command_works_as_one_of_them(tmp_path):
     """--workers 2 is this process and one worker process: both run points (the parent starts at once
     while the worker loads the engine), every point runs exactly once."""
