@@ -140,8 +140,9 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
             col.events[i] = 0
             col.next_firm[i] = OUT
             lf = col.left_firm[i]
-            if lf >= 0 and lever_row[WIN_BACK, lf] >= 0:  # (the call hands every column over: only when needed)
-                lapsed_period(i, r, t, col, mt, lever_row, keys, s, cnt)
+            m = lever_row[WIN_BACK, lf] if lf >= 0 else -1
+            if m >= 0:  # (entering the rule reference-counts every column: only for a firm that wins back)
+                lapsed_period(i, r, t, m, col, mt, keys, s, cnt)
             continue
         u_event = u_events[j - lo]
         z = zs[j - lo]
@@ -421,15 +422,11 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
 
 
 @rule(inline="always")
-def lapsed_period(i, r, t, col, mt, lever_row, keys, s, cnt):
-    """A customer who left a firm by choice, in that firm's win-back window: she may be contacted and
-    come back (``next_firm`` set to the firm; the relationship starts next period)."""
+def lapsed_period(i, r, t, m, col, mt, keys, s, cnt):
+    """A customer who left a firm by choice, whose firm runs the win-back measure ``m``: in its window
+    she may be contacted and come back (``next_firm`` set to the firm; the relationship starts next
+    period)."""
     lf = col.left_firm[i]
-    if lf < 0:
-        return
-    m = lever_row[WIN_BACK, lf]
-    if m < 0:
-        return
     since = t - col.left_at[i]
     if not win_back.in_window(since, mt[m, P0 + win_back.DELAY_MIN], mt[m, P0 + win_back.DELAY_MAX]):
         return
