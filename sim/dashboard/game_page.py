@@ -202,27 +202,26 @@ def _leaderboard_html(game: Game) -> str:
     return f'<table class="rs-table" data-testid="leaderboard">{head}{body}</table>{note}'
 
 
-def _share_chart(game: Game) -> str:
+def _team_series(game: Game, values) -> tuple[list[Series], float]:
+    """One line per team over the months played (``values`` maps a team's rows of the history to its
+    y values), and the x axis's end: the game's last month."""
     h = game.history()
     months = float(game.base["simulation"]["period_months"])
-    x_max = game.rounds * game.round_periods * months
     series = []
     for i, team in enumerate(game.teams):
         t = h[h["team"] == team] if len(h) else h
-        series.append(Series(team, _colour(i), [p * months for p in t["period"]] if len(t) else [], list(t["share"]) if len(t) else []))
+        series.append(Series(team, _colour(i), [p * months for p in t["period"]] if len(t) else [], list(values(t)) if len(t) else []))
+    return series, game.rounds * game.round_periods * months
+
+
+def _share_chart(game: Game) -> str:
+    series, x_max = _team_series(game, lambda t: t["share"])
     return charts.line_chart("market-share", "Market share", series, x_max, fmt=charts.percent, y_min=0.0, y_max=1.0,
                              empty="advance the first round")
 
 
 def _profit_chart(game: Game) -> str:
-    h = game.history()
-    months = float(game.base["simulation"]["period_months"])
-    x_max = game.rounds * game.round_periods * months
-    series = []
-    for i, team in enumerate(game.teams):
-        t = h[h["team"] == team] if len(h) else h
-        series.append(Series(team, _colour(i), [p * months for p in t["period"]] if len(t) else [],
-                             list(t["profit"].cumsum()) if len(t) else []))
+    series, x_max = _team_series(game, lambda t: t["profit"].cumsum())
     return charts.line_chart("game-profit", f"Profit to date ({game.currency})", series, x_max, fmt=charts.money,
                              empty="advance the first round")
 
