@@ -43,7 +43,7 @@ import time
 import tomllib
 from collections import deque
 from queue import SimpleQueue
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
@@ -155,16 +155,17 @@ def _run_task(evaluate: Callable, task: dict) -> tuple[int, list[dict]]:
 
 def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tuple[int, list[dict]]]:
     """Results as they come. With N workers this process is one of them, beside N - 1 worker
-    processes: it works from the first second while they load the engine (about two seconds), and at
-    the end it takes back the tasks they have not begun. A worker is handed its next task the moment
-    it finishes one (from the pool's own thread), so it never waits for this process's task to end."""
+    processes: it works from the first second while they load the engine (about two seconds). A
+    worker holds one task at a time and is handed its next the moment it finishes one (from the
+    pool's own thread), so it never waits for this process's task to end, and at the end no task
+    sits queued behind a busy worker."""
     if workers <= 1:
         for task in tasks:
             yield _run_task(evaluate, task)
         return
     todo = deque(tasks)
-    lock = threading.RLock()
-    running: dict = {}  # future -> task, handed to a worker process
+    lock = threading.Lock()
+    running: set = set()  # futures handed to a worker process
     finished: SimpleQueue = SimpleQueue()
 
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_context(), initializer=_worker_init) as pool:
@@ -172,27 +173,25 @@ def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tupl
             with lock:
                 if not todo:
                     return
-                task = todo.popleft()
-                job = pool.submit(_run_task, evaluate, task)
-                running[job] = task
+                job = pool.submit(_run_task, evaluate, todo.popleft())
+                running.add(job)
             job.add_done_callback(on_done)
 
         def on_done(job) -> None:
-            with lock:
-                running.pop(job, None)
             if not job.cancelled():
-                finished.put(job)
+                finished.put(job)  # before it leaves `running`: the loop below always sees it in one
+            with lock:
+                running.discard(job)
+            if not job.cancelled():
                 hand_out()
 
         try:
-            for _ in range(workers - 1):  # one task per worker: the next follows the moment it is done
+            for _ in range(workers - 1):
                 hand_out()
             while True:
                 while not finished.empty():
                     yield finished.get().result()
                 with lock:
-                    if not todo:  # take back what the workers have not begun
-                        todo.extend(running.pop(job) for job in [j for j in running if j.cancel()])
                     task = todo.pop() if todo else None
                     busy = bool(running)
                 if task is not None:
@@ -204,8 +203,9 @@ def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tupl
         finally:
             with lock:
                 todo.clear()
-                for job in list(running):
-                    job.cancel()
+                unstarted = list(running)
+            for job in unstarted:
+                job.cancel()
 
 
 def _context():
