@@ -18,7 +18,7 @@ from .books import COUNTS, FIRM_STATS
 from .codes import END_REASONS, LOYALTY_CLASSES, OUT
 from .measures import contract as contract_lever
 from .measures.base import P0
-from .metrics import RETENTION_MONTHS
+from .metrics import FOCAL, METRICS, RETENTION_MONTHS, engine_metrics
 from .mechanisms.bonding import PHASES, phase_codes
 from .model import RetentionModel
 from .params import ANSWER_PLACEHOLDER
@@ -194,6 +194,9 @@ class RunResult:
                 "customers_at_end": int((c.firm == index).sum()),
                 "loyalty_shares_last_period": {k: _num(last[f"share_{k}"]) for k in LOYALTY_CLASSES},
             }
+        # the focal firm's figures under the names and definitions that compare, sweep and calibrate use
+        row = engine_metrics(self.model.engine).iloc[0]
+        out["metrics"] = {"firm": self.scenario.firms[FOCAL].name, **{k: _num(row[k]) for k in METRICS}}
         return out
 
     @cached_property

@@ -20,6 +20,7 @@ import pytest
 import sim
 from sim import outputs
 from sim.cli import main
+from sim.metrics import METRICS
 
 CLI = [sys.executable, "-m", "sim.cli"]
 SMALL = ["--customers", "300", "--periods", "4", "--quiet"]
@@ -210,6 +211,7 @@ def slow(*a, **k):
     time.sleep(60)
 sim.plots.save_all = slow
 from sim.cli import main
+from sim.metrics import METRICS
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -355,3 +357,18 @@ def test_result_tables_are_copies_and_retention_counts_the_cohort():
         got = res.retention[res.retention["firm"] == firm]
         for t, share in zip(got["period"], got["retention"]):
             assert share == ((g["end"] >= t) | g["censored"]).mean()
+
+
+def test_the_summary_carries_the_comparison_metrics_and_they_agree_with_its_own_figures():
+    """summary.json names the focal firm's metrics as compare and sweep do; where the summary states the
+    same quantity its own way (retention, profit, customers at the end), the two agree."""
+    res = sim.run("telecom", seed=3, overrides={"simulation.customers": 2000, "simulation.periods": 24})
+    m, focal = res.summary["metrics"], res.summary["firms"]["focal"]
+    assert m["firm"] == "focal" and set(m) == {"firm", *METRICS}
+    assert m["retention_12"] == pytest.approx(focal["retention"]["12_months"], abs=1e-12)
+    assert m["retention_60"] is None and focal["retention"]["60_months"] is None
+    assert m["profit"] == pytest.approx(focal["profit_total"], rel=1e-12)
+    assert m["profit_discounted"] == pytest.approx(focal["profit_discounted"], rel=1e-12)
+    assert m["customers_at_end"] == focal["customers_at_end"]
+    assert m["clv_mean"] == pytest.approx(focal["clv"]["initial_cohort"]["mean"], rel=1e-12)
+    assert m["cliff_ratio"] > 1  # telecom's contracts: churn concentrates in expiry periods
