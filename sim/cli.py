@@ -18,7 +18,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from . import __version__, outputs
+# The command does no linear algebra worth threads. OpenBLAS (numpy's) and OpenMP start a pool of
+# threads at import that spin before they sleep (0.1-0.25 s of CPU per command, measured): on a busy
+# machine, or beside a sweep's workers, that is a core taken from the engine. One thread each, set
+# before numpy loads (worker processes inherit it); an explicit setting of the user's wins.
+for _pool in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_pool, "1")
+
+from . import __version__, outputs  # noqa: E402
 
 # sim.scenario (pydantic) is imported inside main, after the signal handlers are in place, so that
 # even a Ctrl-C during start-up gives one line rather than a traceback.

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import sim
 from sim import results as results_mod
@@ -118,3 +121,17 @@ def test_package_attributes_are_lazy_but_present():
             "assert callable(sim.run) and sim.RetentionModel and sim.RunResult and sim.Scenario and sim.ScenarioError; "
             "assert sim.load and sim.shipped_scenarios and sim.__version__")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2,
+                    reason="counts the process's threads under /proc; a library pool needs two cores to show")
+def test_the_command_keeps_numpys_blas_pool_at_one_thread_unless_the_user_asks():
+    """Importing the command before numpy leaves OpenBLAS without its spinning pool; a user's own
+    OPENBLAS_NUM_THREADS is kept (and then the pool starts, which shows the count can tell)."""
+    code = "import os, sim.cli, numpy; print(len(os.listdir('/proc/self/task')), os.environ['OPENBLAS_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+    theirs = subprocess.run([sys.executable, "-c", code], env={**env, "OPENBLAS_NUM_THREADS": "2"}, capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert ours[1] == "1" and theirs[1] == "2"
+    assert int(ours[0]) < int(theirs[0])
