@@ -349,7 +349,7 @@ def _compare(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .sweep import SweepError, load_spec, run_sweep
+    from .sweep import SweepError, load_spec, run_sweep, start_workers_early
 
     try:
         spec, base = load_spec(args.sweep)
@@ -358,6 +358,8 @@ def _sweep(args) -> int:
         return EXIT_BAD_INPUT
     out = args.out if args.out is not None else Path("results") / f"sweep-{re.sub(r'[^A-Za-z0-9._-]+', '_', args.sweep.stem)}"
     workers = args.workers or len(os.sched_getaffinity(0))
+    if args.scheduler is None:
+        start_workers_early(workers)
     _Progress.resumable = Path(out)
     result = run_sweep(spec, out, base=base, workers=workers, scheduler=args.scheduler, force=args.force,
                        progress=not args.quiet and sys.stderr.isatty())

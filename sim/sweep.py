@@ -149,13 +149,17 @@ def _worker_init() -> None:
     _ensure_compiled()
 
 
+def _ready() -> None:
+    """An empty task: a worker process that returns it has started."""
+
+
 def _run_task(evaluate: Callable, task: dict) -> tuple[int, list[dict]]:
     return task["point"], evaluate(task)
 
 
 def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tuple[int, list[dict]]]:
     """Results as they come. With N workers this process is one of them, beside N - 1 worker
-    processes: it works from the first second while they load the engine (about two seconds). A
+    processes: it works from the first second while they start (a thread waits for them). A
     worker holds one task at a time and is handed its next the moment it finishes one (from the
     pool's own thread), so it never waits for this process's task to end, and at the end no task
     sits queued behind a busy worker."""
@@ -185,9 +189,20 @@ def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tupl
             if not job.cancelled():
                 hand_out()
 
+        def start_workers() -> None:
+            # Starting a worker blocks until the server process has loaded the engine (about a second):
+            # done here, off this process's own work, with empty tasks, so that handing out real ones
+            # never waits under the lock. A pool that cannot start leaves every task to this process.
+            try:
+                for ready in [pool.submit(_ready) for _ in range(workers - 1)]:
+                    ready.result()
+                for _ in range(workers - 1):
+                    hand_out()
+            except Exception:  # noqa: BLE001  (shut down or broken: the loop below does the rest)
+                return
+
         try:
-            for _ in range(workers - 1):
-                hand_out()
+            threading.Thread(target=start_workers, name="retention-sim-start-workers", daemon=True).start()
             while True:
                 while not finished.empty():
                     yield finished.get().result()
@@ -220,6 +235,16 @@ def _context():
         ctx.set_forkserver_preload(["sim.sweep_worker"])
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def start_workers_early(workers: int) -> None:
+    """Start the server process that forks local workers now (``workers`` >= 2, forkserver only), so
+    that it loads the engine while this process does the same, on another core, rather than after.
+    The command calls it as soon as the sweep file is read."""
+    if workers >= 2 and _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def _dask(tasks: list[dict], evaluate: Callable, scheduler) -> Iterator[tuple[int, list[dict]]]:
