@@ -10,9 +10,12 @@
 * ``sweep_scaling``: runs per second of ``retention-sim sweep`` with ``--workers 2`` over
   ``--workers 1``, each a fresh command as a user starts it (so start-up, including the workers'
   loading of the compiled engine, is part of the cost; each worker single-threaded): 32 design points
-  x 2 replications of a 10,000-customer, 120-period telecom run. ``sweep_scaling_short`` is the same
+  x 2 replications of a 10,000-customer, 120-period telecom run; the two alternate, best of 2 each. ``sweep_scaling_short`` is the same
   in-process for a sweep of 16 points of 60 periods (about 3 s of work), where starting workers costs
   as much as the work: it shows where parallel workers stop paying.
+* ``pair_ceiling``: the same engine runs in one process alone and in two processes side by side, with
+  no sweep machinery: what two workers can reach on this machine at best, the bound on
+  ``sweep_scaling``.
 * ``per_run_overhead``: the sweep machinery's time per run (design, task, storage, bookkeeping) as a
   share of a 10,000-customer, 120-period run made directly: (sweep time per run - direct time per
   run) / direct time per run, with one worker, in-process; direct and swept runs alternate and the
@@ -90,8 +93,9 @@ def _spec(points: int, periods: int, replications: int = 1) -> SweepSpec:
                      parameters={"firms.0.price": (27.0, 33.0), "firms.0.service_quality": (0.5, 0.8)})
 
 
-def sweep_scaling(points: int = 32, replications: int = 2) -> dict:
-    """The sweep command, started afresh for each worker count."""
+def sweep_scaling(points: int = 32, replications: int = 2, repeats: int = 2) -> dict:
+    """The sweep command, started afresh for each worker count; 1 and 2 workers alternate and the best
+    of ``repeats`` of each is used (the shared machine's speed drifts by 10-20 % over a minute)."""
     spec = _spec(points, 120, replications)
     lines = [f'base = "{spec.base}"', f'design = "{spec.design}"', f"samples = {spec.samples}",
              f"replications = {spec.replications}", f"seed = {spec.seed}", f"metrics = {json.dumps(list(spec.metrics))}", "[set]"]
@@ -104,11 +108,12 @@ def sweep_scaling(points: int = 32, replications: int = 2) -> dict:
         file.write_text("\n".join(lines) + "\n")
         subprocess.run(cli + [str(file), "--workers", "1", "--out", str(Path(tmp, "warm"))], check=True, capture_output=True,
                        env=_env(), timeout=3600)  # the disk cache of compiled code is warm for both
-        for workers in (1, 2):
-            start = time.perf_counter()
-            subprocess.run(cli + [str(file), "--workers", str(workers), "--out", str(Path(tmp, f"w{workers}"))], check=True,
-                           capture_output=True, env=_env(), timeout=3600)
-            times[workers] = time.perf_counter() - start
+        for attempt in range(repeats):
+            for workers in (1, 2):
+                start = time.perf_counter()
+                subprocess.run(cli + [str(file), "--workers", str(workers), "--out", str(Path(tmp, f"w{workers}-{attempt}"))],
+                               check=True, capture_output=True, env=_env(), timeout=3600)
+                times[workers] = min(times.get(workers, float("inf")), time.perf_counter() - start)
     return {"sweep_runs": points * replications, "sweep_1_worker_s": round(times[1], 2), "sweep_2_workers_s": round(times[2], 2),
             "sweep_scaling": round(times[1] / times[2], 2)}
 
@@ -125,6 +130,46 @@ def sweep_scaling_short(points: int = 16) -> dict:
             times[workers] = time.perf_counter() - start
     return {"sweep_short_points": points, "sweep_short_1_worker_s": round(times[1], 2), "sweep_short_2_workers_s": round(times[2], 2),
             "sweep_scaling_short": round(times[1] / times[2], 2)}
+
+
+PAIR_JOB = """
+import sys, time
+import sim
+sim.RetentionModel("telecom", rng=1, **{"simulation.customers": 200, "simulation.periods": 3}).run()
+print("ready", flush=True)
+sys.stdin.readline()
+start = time.perf_counter()
+for r in range(%d):
+    sim.RetentionModel("telecom", rng=r, **{"simulation.customers": 10_000, "simulation.periods": 120}).run()
+print(time.perf_counter() - start, flush=True)
+"""
+
+
+def pair_ceiling(runs: int = 16, repeats: int = 3) -> dict:
+    """What two processes can do side by side on this machine, without any sweep machinery: the same
+    single-threaded engine runs (10,000 customers, 120 periods) in one process alone, then in two
+    processes at once, started together once both are loaded. ``pair_ceiling`` = 2 x time alone /
+    time of the slower of the pair: the most ``sweep_scaling`` could reach here (shared caches, memory
+    bandwidth and the host's other guests cost the pair). Best of ``repeats``."""
+    env = {**_env(), "RETENTION_SIM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+
+    def timed(count: int) -> float:
+        procs = [subprocess.Popen([sys.executable, "-c", PAIR_JOB % runs], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True, env=env) for _ in range(count)]
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        seconds = [float(p.stdout.readline()) for p in procs]
+        for p in procs:
+            p.wait()
+        return max(seconds)
+
+    alone, pair = float("inf"), float("inf")
+    for _ in range(repeats):  # alternating, so drifting machine speed hits both alike
+        alone, pair = min(alone, timed(1)), min(pair, timed(2))
+    return {"pair_alone_s": round(alone, 2), "pair_together_s": round(pair, 2), "pair_ceiling": round(2 * alone / pair, 2)}
 
 
 def _env() -> dict:
@@ -164,7 +209,8 @@ def per_run_overhead(points: int = 6) -> dict:
 def main() -> None:
     os.environ.setdefault("RETENTION_SIM_THREADS", "1")
     result = {}
-    for part in (batched_speedup, batched_speedup_shipped_budgets, sweep_scaling, sweep_scaling_short, per_run_overhead):
+    for part in (batched_speedup, batched_speedup_shipped_budgets, sweep_scaling, pair_ceiling, sweep_scaling_short,
+                 per_run_overhead):
         out = part()
         print(part.__name__, out, flush=True)
         result.update(out)
