@@ -170,6 +170,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         wb = lever_row[WIN_BACK, f]
         if col.spell[i] > 0 and wb >= 0 and mt[wb, P0 + win_back.INCENTIVE] != 0.0 and tenure < mt[wb, P0 + win_back.DISCOUNT_PERIODS]:
             price = discount.discounted(price, mt[wb, P0 + win_back.DISCOUNT])
+        expected_price = price  # what she learns to expect: discounts count by their share of the time
         # this firm and segment's measures, then (in a relationship's first period only) those that reach
         # new customers only: morder[mstart[g]:mstart[g + 1]] and morder[mstart[G + g]:mstart[G + g + 1]]
         g = f * n_segments + seg
@@ -182,7 +183,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                 continue
             kind = int(mt[m, KIND])
             if kind == DISCOUNT:
-                price = discount.discounted(price, mt[m, P0])
+                price = discount.discounted(price, mt[m, P0 + discount.RATE])
+                expected_price = discount.expected(expected_price, mt[m, P0 + discount.RATE], mt[m, P0 + discount.SHARE_ON])
             elif kind == SERVICE:
                 quality = service.boosted(quality, mt[m, P0])
                 handling = service.boosted(handling, mt[m, P0 + 1])
@@ -297,7 +299,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
             e = experience.experience(quality + col.fit[i], p.noise, z, incident, handled,
                                       p.incident_experience, p.recovery_bonus, felt, penalty)
             col.satisfaction[i] = experience.update_satisfaction(col.satisfaction[i], e, p.satisfaction_rate)
-            col.reference_price[i] = experience.update_reference(col.reference_price[i], price, p.reference_rate)
+            col.reference_price[i] = experience.update_reference(col.reference_price[i], expected_price, p.reference_rate)
             if incident:
                 events |= EV_INCIDENT
             if complained:

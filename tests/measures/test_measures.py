@@ -37,6 +37,9 @@ def test_targeting_rule():
 
 def test_lever_rules():
     assert discount.discounted(30.0, 0.2) == 24.0
+    assert discount.expected(30.0, 0.2, 1.0) == 24.0 and np.isclose(discount.expected(40.0, 0.4, 0.25), 36.0)
+    assert discount.share_on(Schedule()) == 1.0 and discount.share_on(Schedule(every=12, duration=3)) == 0.25
+    assert discount.share_on(Schedule(every=2, duration=5)) == 1.0  # pulses that overlap run all the time
     assert service.boosted(0.9, 0.3) == 1.0 and np.isclose(service.boosted(0.5, 0.3), 0.8)
     assert contract.can_sign(0, -1, 5) and not contract.can_sign(1, -1, 5) and not contract.can_sign(0, 12, 5)
     assert contract.expires(12, 11) and not contract.expires(12, 10)
@@ -85,6 +88,24 @@ def test_discount_lowers_price_paid_for_the_target_only_and_is_reported_as_foreg
     assert np.allclose(c.price_paid[on], 24.0) and np.allclose(c.price_paid[off], 30.0)
     f = m.firms[0]
     assert np.isclose(f.discounts, 6.0 * on.sum(), rtol=1e-5) and f.measure_costs == 0.0
+
+
+def test_a_sale_moves_the_reference_price_by_its_share_of_the_time_a_standing_discount_fully():
+    """Reached customers' reference price moves toward list x (1 - rate x share of the time on): the
+    whole discount for a standing one, a quarter of it for a sale that runs 3 periods in 12; both pay
+    the same discounted price while they run."""
+    def after_one(schedule):
+        m = RetentionModel(_two_segments([{"type": "discount", "rate": 0.4, "target": {"segment": "a"}, "schedule": schedule}]), rng=1)
+        c = m.customers
+        on = (c.firm == 0) & (c.segment == 0)
+        before = c.reference_price[on].copy()
+        m.step()
+        return before, c.reference_price[on], c.price_paid[on]
+    rate = Scenario.model_validate({}).experience.reference_rate
+    for schedule, share in (({"start": 0}, 1.0), ({"start": 0, "every": 12, "duration": 3}, 0.25)):
+        before, after, paid = after_one(schedule)
+        assert np.allclose(paid, 18.0)
+        assert np.allclose(after, before + rate * (30.0 * (1 - 0.4 * share) - before), rtol=1e-5)
 
 
 def test_service_lowers_incidents_and_costs_per_customer_plus_fixed():
