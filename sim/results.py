@@ -164,6 +164,7 @@ class RunResult:
         loyalty, segment = rel["loyalty_class"].cat.codes.to_numpy(), rel["segment"].cat.codes.to_numpy()
         d = sim.discount_rate
         c = self.model.engine.customers
+        end, horizon = rel["end"].to_numpy(), self.model.period
         out: dict = {"scenario": self.scenario.name, "question": self.scenario.question, "seed": self.seed,
                      "periods": self.model.period, "period_months": sim.period_months, "currency": sim.currency,
                      "firms": {}}
@@ -180,6 +181,8 @@ class RunResult:
                 "churn_per_year": {f"year_{int(y) + 1}": (float(r.churned / r.start) if r.start else None) for y, r in full.iterrows()},
                 "mean_churn_per_period": _num(fp["churn_rate"].mean()),
                 "retention": {f"{m}_months": (float(fr.loc[float(m)]) if float(m) in fr.index else None) for m in RETENTION_MONTHS},
+                "retention_by_segment": {s.name: _retention_at(end[sel], censored[sel], horizon, per_year)
+                                         for j, s in enumerate(self.scenario.segments) for sel in [cohort & (segment == j)]},
                 "clv": {
                     "definition": CLV_DEFINITION,
                     "initial_cohort": _stats(clv[cohort], censored[cohort]),
@@ -265,6 +268,18 @@ def fill_answer(template: str, summary: dict) -> str:
         return format(node, match.group(2) or "")
 
     return ANSWER_PLACEHOLDER.sub(value, template)
+
+
+def _retention_at(end: np.ndarray, censored: np.ndarray, horizon: int, per_year: float) -> dict:
+    """Share of a group of initial relationships still running at the start of the period of 12, 60
+    and 120 months (as :attr:`RunResult.retention`: ended in that period or later, or censored); None
+    beyond the horizon, for a month that is not a whole period, or for an empty group."""
+    out = {}
+    for months in RETENTION_MONTHS:
+        t = months * per_year / 12.0
+        ok = end.size > 0 and t <= horizon and abs(t - round(t)) < 1e-9
+        out[f"{months}_months"] = float(np.mean(censored | (end >= round(t)))) if ok else None
+    return out
 
 
 def _num(x) -> float | None:

@@ -372,3 +372,9 @@ def test_the_summary_carries_the_comparison_metrics_and_they_agree_with_its_own_
     assert m["customers_at_end"] == focal["customers_at_end"]
     assert m["clv_mean"] == pytest.approx(focal["clv"]["initial_cohort"]["mean"], rel=1e-12)
     assert m["cliff_ratio"] > 1  # telecom's contracts: churn concentrates in expiry periods
+    # retention by segment, weighted by each segment's initial customers, is the firm's retention
+    by_seg, sizes = focal["retention_by_segment"], {k: v["n"] for k, v in focal["clv"]["by_segment"].items()}
+    assert set(by_seg) == {"twelve_month", "twenty_four_month"} and all(v["60_months"] is None for v in by_seg.values())
+    pooled = sum(by_seg[k]["12_months"] * sizes[k] for k in by_seg) / sum(sizes.values())
+    assert pooled == pytest.approx(focal["retention"]["12_months"], abs=1e-12)
+    assert by_seg["twelve_month"]["12_months"] < by_seg["twenty_four_month"]["12_months"]  # the 12-month cliff
