@@ -192,6 +192,7 @@ class RunResult:
                                    for j, s in enumerate(self.scenario.segments) for sel in [cohort & (segment == j)]},
                     "all_relationships": _stats(clv[of_firm], censored[of_firm]),
                 },
+                "totals": {k: int(fp[k].sum()) for k in FLOWS},
                 "profit_total": float(fp["profit"].sum()),
                 "profit_discounted": float((fp["profit"] / (1 + d) ** fp["period"]).sum()),
                 "customers_at_end": int((c.firm == index).sum()),
@@ -268,6 +269,11 @@ def fill_answer(template: str, summary: dict) -> str:
         return format(node, match.group(2) or "")
 
     return ANSWER_PLACEHOLDER.sub(value, template)
+
+
+# customer flows summed over the run in the summary (per firm): who came, came back, went and why
+FLOWS = ("acquired", "referred", "won_back", "switched_in", "switched_out", "left_market", "life_event", "churned",
+         "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry", "complaints")
 
 
 def _retention_at(end: np.ndarray, censored: np.ndarray, horizon: int, per_year: float) -> dict:

@@ -378,3 +378,7 @@ def test_the_summary_carries_the_comparison_metrics_and_they_agree_with_its_own_
     pooled = sum(by_seg[k]["12_months"] * sizes[k] for k in by_seg) / sum(sizes.values())
     assert pooled == pytest.approx(focal["retention"]["12_months"], abs=1e-12)
     assert by_seg["twelve_month"]["12_months"] < by_seg["twenty_four_month"]["12_months"]  # the 12-month cliff
+    # flows summed over the run are the periods table's sums
+    p = res.periods[res.periods["firm"] == "focal"]
+    assert focal["totals"] == {k: int(p[k].sum()) for k in focal["totals"]} and focal["totals"]["acquired"] > 0
+    assert focal["totals"]["churned"] == focal["totals"]["switched_out"] + focal["totals"]["left_market"] + focal["totals"]["life_event"]
