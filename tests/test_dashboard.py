@@ -75,6 +75,16 @@ def test_nostalgia_levers_add_a_campaign_aimed_at_the_cohort():
     assert n.target.cohort is None
 
 
+def test_a_shipped_scenario_started_by_its_path_shows_by_its_name():
+    from sim.dashboard.app import shipped_name
+    from sim.scenario import resolve_path, shipped_scenarios
+
+    telecom = shipped_scenarios()["telecom"]
+    assert shipped_name("telecom") == "telecom" and shipped_name(str(telecom.resolve())) == "telecom"
+    assert shipped_name(str(resolve_path(None).resolve())) is not None  # the command's default
+    assert shipped_name("/somewhere/else/telecom.toml") is None
+
+
 def test_price_service_and_customers_are_plain_overrides():
     cfg = Settings.from_scenario("telecom").replace(price=33.0, service_quality=0.8, customers=2500).config()
     assert (cfg.firms[0].price, cfg.firms[0].service_quality, cfg.simulation.customers) == (33.0, 0.8, 2500)
@@ -317,6 +327,9 @@ def test_page_loads_with_plots_and_sliders(page):
     for chart in ("loyalty", "retention", "churn", "clv", "profit"):
         assert page.locator(f"svg[data-chart={chart}]").count() == 1
     assert period(page) == 0
+    # the side bar shows only cards with something to set (Mesa's empty parameter card is left out)
+    titles = [t.strip() for t in page.locator(".v-navigation-drawer .v-card__title:visible").all_inner_texts()]
+    assert titles == ["Controls", "Scenario", "Levers of focal"], titles
     shot(page, "1-dashboard-start")
     assert page.errors == []
 

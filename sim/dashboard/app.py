@@ -71,6 +71,9 @@ CSS = """
 .rs-swatch { display: inline-block; width: 14px; height: 14px; border-radius: 3px; margin-right: 8px; vertical-align: -1px; }
 .v-tab { font-size: 17px !important; }
 .v-navigation-drawer .v-card__title { font-size: 20px; }
+/* Mesa's "Model Parameters" card is empty here (the levers are ours) and its "Information" card repeats
+   the period the header shows: side-bar cards with nothing to set are left out */
+.v-navigation-drawer .v-card:not(:has(input, button, [role=slider])) { display: none; }
 .v-navigation-drawer .v-label, .v-navigation-drawer .v-select__selection { font-size: 16px; }
 """
 
@@ -359,6 +362,15 @@ def Lever(label: str, value, vmin, vmax, step, on_change, text: str, disabled: b
         solara.v.use_event(el, "change", lambda *args: on_change(args[-1]))
 
 
+def shipped_name(spec: str) -> str | None:
+    """The name of the shipped scenario ``spec`` is, by name or by its file's path (the command starts
+    the dashboard with the default scenario's path); None for any other file."""
+    for name, path in shipped_scenarios().items():
+        if spec in (name, str(path), str(path.resolve())):
+            return name
+    return None
+
+
 @solara.component
 def ScenarioCard(session: Session):
     s = session.settings.value
@@ -366,7 +378,7 @@ def ScenarioCard(session: Session):
     path, set_path = solara.use_state("")
     cfg = s.base()
     with solara.Card("Scenario"):
-        solara.Select("Shipped scenario", values=names, value=s.scenario if s.scenario in names else None,
+        solara.Select("Shipped scenario", values=names, value=shipped_name(s.scenario),
                       on_value=lambda name: name and session.apply(Settings.from_scenario(name), keep_period=False))
         with solara.Row(style={"align-items": "center"}):
             solara.InputText("or a scenario file (path)", value=path, on_value=set_path, continuous_update=True)
