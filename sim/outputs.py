@@ -32,6 +32,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sys
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -79,6 +80,7 @@ class Terminated(BaseException):
 
 _critical_depth = 0
 _pending: int | None = None
+_raised: int | None = None  # a signal already turned into an exception (it may have been swallowed)
 
 
 def _raise_for(signum: int) -> None:
@@ -87,11 +89,40 @@ def _raise_for(signum: int) -> None:
     raise Terminated(signum)
 
 
+def _importing(frame) -> bool:
+    """Whether ``frame`` runs inside an import (Python's import machinery is on the stack)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+_redelivery: threading.Timer | None = None  # a signal to be sent again, not yet sent
+
+
+def _redeliver(signum: int) -> None:
+    global _redelivery
+    _redelivery = None
+    os.kill(os.getpid(), signum)
+
+
 def _on_signal(signum, frame) -> None:
-    global _pending
+    global _pending, _redelivery, _raised
     if _critical_depth:
         _pending = signum  # finish the commit or clean-up first, then stop
         return
+    if _importing(frame):
+        # An exception in the middle of an import can leave a compiled extension half initialised
+        # (later "ImportError: initialization failed" instead of a clean stop), or be swallowed by
+        # the import machinery's own callbacks. The heavy imports take about a second: the signal
+        # is sent again shortly and takes effect once the import is done.
+        if _redelivery is None:
+            _redelivery = threading.Timer(0.05, _redeliver, (signum,))
+            _redelivery.daemon = True
+            _redelivery.start()
+        return
+    _raised = signum
     _raise_for(signum)
 
 
@@ -117,24 +148,47 @@ def deferred_signals() -> contextlib.AbstractContextManager:
     (a dashboard's worker thread) this is a no-op."""
     if threading.current_thread() is not threading.main_thread():
         return contextlib.nullcontext()
-    return _critical()
+    return _deferred()
+
+
+@contextlib.contextmanager
+def _deferred() -> Iterator[None]:
+    with _critical():
+        yield
+    if _raised is not None:
+        # The exception of an earlier signal was swallowed: raised inside a callback that Python or
+        # a library only reports ("Exception ignored in ..."), such as the compiler's cache hook.
+        _raise_for(_raised)
 
 
 @contextlib.contextmanager
 def signal_handlers() -> Iterator[None]:
     """Turn SIGINT into KeyboardInterrupt and SIGTERM into :class:`Terminated`, both deferred while a
     commit or clean-up runs; restore the previous handlers on exit. A no-op outside the main thread."""
-    global _pending
+    global _pending, _raised, _redelivery
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _raised = None
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous_hook = sys.unraisablehook
+
+    def swallowed(unraisable) -> None:
+        if _raised is not None and isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)):
+            return  # raised again at the end of the engine's period (see _deferred): no report
+        previous_hook(unraisable)
+
+    sys.unraisablehook = swallowed
     try:
         yield
     finally:
+        if _redelivery is not None:
+            _redelivery.cancel()
+            _redelivery = None
+        sys.unraisablehook = previous_hook
         for s, handler in previous.items():
             signal.signal(s, handler)
-        _pending = None
+        _pending = _raised = None
 
 
 # --- markers and recognising our own folders -----------------------------------------------------

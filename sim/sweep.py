@@ -33,11 +33,13 @@ Cluster use (the same code path as local workers)::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import math
 import os
+import signal
 import threading
 import time
 import tomllib
@@ -140,6 +142,52 @@ def simulate_point(task: dict) -> list[dict]:
     return out
 
 
+def ignore_interrupts() -> None:
+    """In a local worker process (and the server that forks them): a Ctrl-C, which a terminal sends
+    to the whole process group, is the command's to handle; it stops its workers itself (see
+    :func:`_local`), so a worker neither dies with a traceback nor stops half-way through a task.
+    The handler is set first and the signal unblocked after, so that a Ctrl-C that arrived while the
+    process started (it starts with SIGINT blocked, see :func:`_interrupts_blocked`) is dropped."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _mask(signal.SIG_UNBLOCK)
+
+
+def _mask(how: int) -> None:
+    if hasattr(signal, "pthread_sigmask"):  # POSIX; elsewhere workers are spawned, without a group Ctrl-C
+        signal.pthread_sigmask(how, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _interrupts_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread while it starts worker processes: a new process inherits the
+    blocked signal and so cannot be cut short by a Ctrl-C while Python starts and imports the engine
+    (a traceback from a process the user never asked for); it ignores SIGINT and unblocks it once
+    it can (:func:`ignore_interrupts`). In this thread a Ctrl-C that arrives meanwhile is held back,
+    not lost: it takes effect when the block ends."""
+    _mask(signal.SIG_BLOCK)
+    try:
+        yield
+    finally:
+        _mask(signal.SIG_UNBLOCK)
+
+
+def _local_worker_init() -> None:
+    ignore_interrupts()
+    _worker_init()
+
+
+def _stop_workers(pool) -> None:
+    """End the worker processes now (the command was interrupted or failed): the results of their
+    current tasks are not needed, a resumed sweep runs those points again. Python 3.14 has
+    ``terminate_workers``; before it, the executor's own table of processes."""
+    stop = getattr(pool, "terminate_workers", None)
+    if stop is not None:
+        stop()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def _worker_init() -> None:
     """Every worker runs single-threaded, and has the compiled engine loaded before its first task."""
     os.environ["RETENTION_SIM_THREADS"] = "1"
@@ -172,7 +220,8 @@ def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tupl
     running: set = set()  # futures handed to a worker process
     finished: SimpleQueue = SimpleQueue()
 
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_context(), initializer=_worker_init) as pool:
+    start_workers_early(workers)
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_context(), initializer=_local_worker_init) as pool:
         def hand_out() -> None:
             with lock:
                 if not todo:
@@ -193,6 +242,8 @@ def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tupl
             # Starting a worker blocks until the server process has loaded the engine (about a second):
             # done here, off this process's own work, with empty tasks, so that handing out real ones
             # never waits under the lock. A pool that cannot start leaves every task to this process.
+            # The worker processes are started from this thread, with SIGINT blocked in it for good.
+            _mask(signal.SIG_BLOCK)
             try:
                 for ready in [pool.submit(_ready) for _ in range(workers - 1)]:
                     ready.result()
@@ -201,6 +252,7 @@ def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tupl
             except Exception:  # noqa: BLE001  (shut down or broken: the loop below does the rest)
                 return
 
+        complete = False
         try:
             threading.Thread(target=start_workers, name="retention-sim-start-workers", daemon=True).start()
             while True:
@@ -215,12 +267,15 @@ def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tupl
                     yield finished.get().result()
                 else:
                     break
+            complete = True
         finally:
             with lock:
                 todo.clear()
                 unstarted = list(running)
             for job in unstarted:
                 job.cancel()
+            if not complete:
+                _stop_workers(pool)
 
 
 def _context():
@@ -242,9 +297,11 @@ def start_workers_early(workers: int) -> None:
     that it loads the engine while this process does the same, on another core, rather than after.
     The command calls it as soon as the sweep file is read."""
     if workers >= 2 and _context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
+        from multiprocessing import forkserver, resource_tracker
 
-        forkserver.ensure_running()
+        resource_tracker.ensure_running()  # first: it unblocks SIGINT after starting its own process
+        with _interrupts_blocked():
+            forkserver.ensure_running()
 
 
 def _dask(tasks: list[dict], evaluate: Callable, scheduler) -> Iterator[tuple[int, list[dict]]]:
@@ -378,6 +435,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, base: Any = None, workers: int =
                 _write_atomic(_runs_frame(spec, points, seeds, results), out / RUNS)
                 last = time.monotonic()
     finally:
+        stream.close()  # stops the workers at once if the loop was left early (a Ctrl-C)
         if results:
             _write_atomic(_runs_frame(spec, points, seeds, results), out / RUNS)
         if bar is not None:

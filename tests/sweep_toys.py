@@ -18,3 +18,14 @@ def slow_pid(task: dict) -> list[dict]:
 
     time.sleep(0.1)
     return [{m: float(os.getpid()) for m in task["metrics"]} for _ in task["seeds"]]
+
+
+def sleepy(task: dict) -> list[dict]:
+    """A point that takes a minute; it writes its process id to ``<task base>/<pid>`` as it starts."""
+    import os
+    import time
+    from pathlib import Path
+
+    (Path(task["base"]) / str(os.getpid())).touch()
+    time.sleep(60)
+    return [{m: 0.0 for m in task["metrics"]} for _ in task["seeds"]]

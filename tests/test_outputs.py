@@ -382,3 +382,61 @@ def test_the_summary_carries_the_comparison_metrics_and_they_agree_with_its_own_
     p = res.periods[res.periods["firm"] == "focal"]
     assert focal["totals"] == {k: int(p[k].sum()) for k in focal["totals"]} and focal["totals"]["acquired"] > 0
     assert focal["totals"]["churned"] == focal["totals"]["switched_out"] + focal["totals"]["left_market"] + focal["totals"]["life_event"]
+
+
+INTERRUPTED_IMPORT = """
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[1])
+from sim import outputs
+try:
+    with outputs.signal_handlers():
+        import slow_module  # its body sends SIGINT to this process, then keeps working
+        time.sleep(2)
+        print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted after the import" if sys.modules["slow_module"].finished else "interrupted inside it")
+"""
+
+
+def test_a_ctrl_c_during_an_import_takes_effect_after_it(tmp_path):
+    """An exception in the middle of an import can leave a compiled extension half initialised (a
+    later 'ImportError: initialization failed' instead of a clean stop): the Ctrl-C waits for it."""
+    (tmp_path / "slow_module.py").write_text(
+        "import os, signal, time\nfinished = False\nos.kill(os.getpid(), signal.SIGINT)\n"
+        "for _ in range(20):\n    time.sleep(0.01)\nfinished = True\n")
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_IMPORT, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "interrupted after the import" and done.stderr == "", done
+
+
+SWALLOWED = """
+import gc, os, signal, sys, time, weakref
+from sim import outputs
+
+class Thing:
+    pass
+
+def callback(ref):  # Python reports an exception raised here and carries on ("Exception ignored")
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.2)
+
+try:
+    with outputs.signal_handlers():
+        thing = Thing()
+        ref = weakref.ref(thing, callback)
+        del thing
+        gc.collect()
+        print("callback done", flush=True)
+        with outputs.deferred_signals():  # the engine's period
+            pass
+        print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted at the end of the period")
+"""
+
+
+def test_a_ctrl_c_swallowed_by_a_callback_takes_effect_at_the_end_of_the_period(tmp_path):
+    """Python only reports an exception raised in a callback (weakref callbacks, the compiler's cache
+    hook): the Ctrl-C is not lost, and not reported as an ignored exception either."""
+    done = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[:2] == ["callback done", "interrupted at the end of the period"], done
+    assert done.stderr == "", done

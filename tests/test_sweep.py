@@ -174,3 +174,60 @@ def test_with_two_workers_the_command_works_as_one_of_them(tmp_path):
     ran = result.runs["profit"].astype(int)
     assert len(ran) == 24 and sorted(result.runs["point"]) == list(range(24))
     assert os.getpid() in set(ran) and len(set(ran)) == 2, ran.value_counts()
+
+
+GROUP_CTRL_C = """
+import os, sys, time
+sys.path.insert(0, sys.argv[2])
+from sim import outputs
+from sim.sweep import SweepSpec, run_sweep, start_workers_early
+from sweep_toys import sleepy
+
+try:
+    with outputs.signal_handlers():
+        if sys.argv[1] == "start":
+            start_workers_early(2)
+            print("started", flush=True)
+            time.sleep(30)
+        else:
+            spec = SweepSpec(base="telecom", design="lhs", samples=4, replications=1, seed=1, metrics=["profit"],
+                             parameters={"firms.0.price": (27.0, 33.0)})
+            run_sweep(spec, sys.argv[3] + "/out", base=sys.argv[3], workers=2, evaluate=sleepy)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_a_ctrl_c_while_the_worker_server_starts_is_the_commands_alone(tmp_path):
+    """The server that forks local workers starts with SIGINT blocked and ignores it once it can: a
+    Ctrl-C while it starts (about a second of imports) stops the command, with no traceback from a
+    process the user never asked for (the terminal sends Ctrl-C to the whole process group)."""
+    proc = subprocess.Popen([sys.executable, "-c", GROUP_CTRL_C, "start", str(Path(__file__).parent)], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "started"
+    time.sleep(0.4)  # the server has its signal handlers and is importing the engine
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    time.sleep(1.0)  # the server's own output, if it had any, would follow its parent's exit
+    assert out.strip() == "interrupted" and err == "", err
+
+
+def test_a_ctrl_c_stops_the_workers_at_once(tmp_path):
+    """Workers ignore the group's Ctrl-C; the command stops them rather than waiting for their
+    current points (a minute each here), so an interrupted sweep ends within seconds."""
+    proc = subprocess.Popen([sys.executable, "-c", GROUP_CTRL_C, "sweep", str(Path(__file__).parent), str(tmp_path)],
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    while not [p for p in tmp_path.iterdir() if p.name.isdigit() and int(p.name) != proc.pid] and time.monotonic() - started < 60:
+        time.sleep(0.05)
+    workers = [int(p.name) for p in tmp_path.iterdir() if p.name.isdigit() and int(p.name) != proc.pid]
+    assert workers, "no worker process started a point"
+    sent = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 15 and out.strip() == "interrupted" and err == "", (out, err)
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            for _ in range(100):  # reaped by the forkserver as it exits
+                os.kill(pid, 0)
+                time.sleep(0.05)
