@@ -89,10 +89,15 @@ def _raise_for(signum: int) -> None:
     raise Terminated(signum)
 
 
-def _importing(frame) -> bool:
-    """Whether ``frame`` runs inside an import (Python's import machinery is on the stack)."""
+_FRAGILE = ("/numba/", "/llvmlite/")
+
+
+def _fragile(frame) -> bool:
+    """Whether ``frame`` runs inside an import (Python's import machinery is on the stack) or inside
+    the compiler (numba, llvmlite): code that an exception must not cut in half."""
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
+        name = frame.f_code.co_filename
+        if name.startswith("<frozen importlib") or any(part in name.replace(os.sep, "/") for part in _FRAGILE):
             return True
         frame = frame.f_back
     return False
@@ -112,11 +117,12 @@ def _on_signal(signum, frame) -> None:
     if _critical_depth:
         _pending = signum  # finish the commit or clean-up first, then stop
         return
-    if _importing(frame):
+    if _fragile(frame):
         # An exception in the middle of an import can leave a compiled extension half initialised
         # (later "ImportError: initialization failed" instead of a clean stop), or be swallowed by
-        # the import machinery's own callbacks. The heavy imports take about a second: the signal
-        # is sent again shortly and takes effect once the import is done.
+        # the import machinery's own callbacks; in the middle of loading or compiling the engine it
+        # leaves the compiler's objects broken (errors at exit, once a crash). Both take about a
+        # second: the signal is sent again shortly and takes effect once they are done.
         if _redelivery is None:
             _redelivery = threading.Timer(0.05, _redeliver, (signum,))
             _redelivery.daemon = True

@@ -440,3 +440,32 @@ def test_a_ctrl_c_swallowed_by_a_callback_takes_effect_at_the_end_of_the_period(
     done = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True, timeout=60)
     assert done.stdout.split("\n")[:2] == ["callback done", "interrupted at the end of the period"], done
     assert done.stderr == "", done
+
+
+INTERRUPTED_COMPILER = """
+import os, signal, sys, time
+from sim import outputs
+code = compile("import os, signal, time\\n"
+               "def work():\\n"
+               "    os.kill(os.getpid(), signal.SIGINT)\\n"
+               "    for _ in range(20):\\n"
+               "        time.sleep(0.01)\\n"
+               "    return True\\n", "/site-packages/llvmlite/binding/work.py", "exec")
+namespace = {}
+exec(code, namespace)
+finished = False
+try:
+    with outputs.signal_handlers():
+        finished = namespace["work"]()  # stands for the compiler loading the engine's cached code
+        time.sleep(2)
+        print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted after the compiler's work" if finished else "interrupted inside it")
+"""
+
+
+def test_a_ctrl_c_inside_the_compiler_takes_effect_after_it(tmp_path):
+    """Cut in half, llvmlite's objects are left broken (errors at exit, once a segmentation fault):
+    a Ctrl-C that arrives while numba or llvmlite code runs waits for it to return."""
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_COMPILER], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "interrupted after the compiler's work" and done.stderr == "", done
