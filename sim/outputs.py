@@ -34,6 +34,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -104,6 +105,8 @@ def _fragile(frame) -> bool:
 
 
 _redelivery: threading.Timer | None = None  # a signal to be sent again, not yet sent
+_held_since: float | None = None  # when the signal now held back first arrived
+HOLD_AT_MOST = 3.0  # seconds: an import or a load of the engine's cached code takes about one
 
 
 def _redeliver(signum: int) -> None:
@@ -113,21 +116,25 @@ def _redeliver(signum: int) -> None:
 
 
 def _on_signal(signum, frame) -> None:
-    global _pending, _redelivery, _raised
+    global _pending, _redelivery, _raised, _held_since
     if _critical_depth:
         _pending = signum  # finish the commit or clean-up first, then stop
         return
-    if _fragile(frame):
+    if _held_since is None:
+        _held_since = time.monotonic()
+    if _fragile(frame) and time.monotonic() - _held_since < HOLD_AT_MOST:
         # An exception in the middle of an import can leave a compiled extension half initialised
         # (later "ImportError: initialization failed" instead of a clean stop), or be swallowed by
-        # the import machinery's own callbacks; in the middle of loading or compiling the engine it
-        # leaves the compiler's objects broken (errors at exit, once a crash). Both take about a
-        # second: the signal is sent again shortly and takes effect once they are done.
+        # the import machinery's own callbacks; in the middle of loading the engine's compiled code
+        # it leaves the compiler's objects broken (errors at exit, once a crash). Both take about a
+        # second: the signal is sent again shortly and takes effect once they are done. Not longer
+        # than HOLD_AT_MOST: a first run's compilation (a minute) is interrupted as it is.
         if _redelivery is None:
             _redelivery = threading.Timer(0.05, _redeliver, (signum,))
             _redelivery.daemon = True
             _redelivery.start()
         return
+    _held_since = None
     _raised = signum
     _raise_for(signum)
 
@@ -171,11 +178,11 @@ def _deferred() -> Iterator[None]:
 def signal_handlers() -> Iterator[None]:
     """Turn SIGINT into KeyboardInterrupt and SIGTERM into :class:`Terminated`, both deferred while a
     commit or clean-up runs; restore the previous handlers on exit. A no-op outside the main thread."""
-    global _pending, _raised, _redelivery
+    global _pending, _raised, _redelivery, _held_since
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _raised = None
+    _raised = _held_since = None
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     previous_hook = sys.unraisablehook
 
@@ -194,7 +201,7 @@ def signal_handlers() -> Iterator[None]:
         sys.unraisablehook = previous_hook
         for s, handler in previous.items():
             signal.signal(s, handler)
-        _pending = _raised = None
+        _pending = _raised = _held_since = None
 
 
 # --- markers and recognising our own folders -----------------------------------------------------

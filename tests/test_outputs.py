@@ -469,3 +469,11 @@ def test_a_ctrl_c_inside_the_compiler_takes_effect_after_it(tmp_path):
     a Ctrl-C that arrives while numba or llvmlite code runs waits for it to return."""
     done = subprocess.run([sys.executable, "-c", INTERRUPTED_COMPILER], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "interrupted after the compiler's work" and done.stderr == "", done
+
+
+def test_a_ctrl_c_is_held_back_for_seconds_not_for_a_whole_compilation(tmp_path):
+    """A first run compiles the engine for about a minute: a Ctrl-C then stops it after at most
+    outputs.HOLD_AT_MOST (3 s), not when the compiler is done (8 s here)."""
+    script = INTERRUPTED_COMPILER.replace("range(20)", "range(800)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "interrupted inside it", done
