@@ -295,7 +295,8 @@ def _context():
 def start_workers_early(workers: int) -> None:
     """Start the server process that forks local workers now (``workers`` >= 2, forkserver only), so
     that it loads the engine while this process does the same, on another core, rather than after.
-    The command calls it as soon as the sweep file is read."""
+    The command calls it as soon as the sweep file is read, and :func:`_local` before it starts its
+    pool (then it only checks that the server runs). The server starts with SIGINT blocked."""
     if workers >= 2 and _context().get_start_method() == "forkserver":
         from multiprocessing import forkserver, resource_tracker
 
