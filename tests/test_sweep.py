@@ -176,6 +176,8 @@ def test_with_two_workers_the_command_works_as_one_of_them(tmp_path):
     assert os.getpid() in set(ran) and len(set(ran)) == 2, ran.value_counts()
 
 
+from sim.engine import _ensure_compiled  # noqa: E402
+
 GROUP_CTRL_C = """
 import os, sys, time
 sys.path.insert(0, sys.argv[2])
@@ -202,6 +204,7 @@ def test_a_ctrl_c_while_the_worker_server_starts_is_the_commands_alone(tmp_path)
     """The server that forks local workers starts with SIGINT blocked and ignores it once it can: a
     Ctrl-C while it starts (about a second of imports) stops the command, with no traceback from a
     process the user never asked for (the terminal sends Ctrl-C to the whole process group)."""
+    _ensure_compiled()  # the server loads the cached engine (a second), not a first compilation (a minute)
     proc = subprocess.Popen([sys.executable, "-c", GROUP_CTRL_C, "start", str(Path(__file__).parent)], start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "started"
@@ -215,6 +218,7 @@ def test_a_ctrl_c_while_the_worker_server_starts_is_the_commands_alone(tmp_path)
 def test_a_ctrl_c_stops_the_workers_at_once(tmp_path):
     """Workers ignore the group's Ctrl-C; the command stops them rather than waiting for their
     current points (a minute each here), so an interrupted sweep ends within seconds."""
+    _ensure_compiled()
     proc = subprocess.Popen([sys.executable, "-c", GROUP_CTRL_C, "sweep", str(Path(__file__).parent), str(tmp_path)],
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = time.monotonic()
