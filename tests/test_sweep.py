@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.engine import _ensure_compiled
 from sim.sweep import SweepSpec, design_points, load_spec, run_sweep
 from sweep_toys import ishigami
 
@@ -176,8 +177,6 @@ def test_with_two_workers_the_command_works_as_one_of_them(tmp_path):
     assert os.getpid() in set(ran) and len(set(ran)) == 2, ran.value_counts()
 
 
-from sim.engine import _ensure_compiled  # noqa: E402
-
 GROUP_CTRL_C = """
 import os, sys, time
 sys.path.insert(0, sys.argv[2])
@@ -221,16 +220,19 @@ def test_a_ctrl_c_stops_the_workers_at_once(tmp_path):
     _ensure_compiled()
     proc = subprocess.Popen([sys.executable, "-c", GROUP_CTRL_C, "sweep", str(Path(__file__).parent), str(tmp_path)],
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def workers() -> list[int]:  # the process ids that started a point, other than the command's own
+        return [int(p.name) for p in tmp_path.iterdir() if p.name.isdigit() and int(p.name) != proc.pid]
+
     started = time.monotonic()
-    while not [p for p in tmp_path.iterdir() if p.name.isdigit() and int(p.name) != proc.pid] and time.monotonic() - started < 60:
+    while not workers() and time.monotonic() - started < 60:
         time.sleep(0.05)
-    workers = [int(p.name) for p in tmp_path.iterdir() if p.name.isdigit() and int(p.name) != proc.pid]
-    assert workers, "no worker process started a point"
+    pids = workers()
+    assert pids, "no worker process started a point"
     sent = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert time.monotonic() - sent < 15 and out.strip() == "interrupted" and err == "", (out, err)
-    for pid in workers:
+    for pid in pids:
         for _ in range(100):
             if not _running(pid):
                 break
