@@ -1,0 +1,36 @@
+"""The benchmarks' instruments (not their figures: speed is measured in ``benchmarks/``, never in a
+timed test). Timing a run by phase must not change what it computes, and its parts must add up."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for ``benchmarks``
+
+from benchmarks.phases import PHASES, engine_phases, instrument  # noqa: E402
+from sim.engine import Engine  # noqa: E402
+from sim.scenario import load  # noqa: E402
+
+SMALL = {"simulation.customers": 300, "simulation.periods": 6}
+
+
+def test_timing_the_phases_leaves_the_run_unchanged_and_times_every_phase():
+    sc = load("telecom", SMALL)
+    plain, timed = Engine(sc, [3], threads=1), Engine(sc, [3], threads=1)
+    seconds = instrument(timed)
+    plain.run()
+    timed.run()
+    assert np.array_equal(plain.books.ledger, timed.books.ledger)
+    assert np.array_equal(plain.customers.view().clv, timed.customers.view().clv)
+    assert set(seconds) == set(PHASES)
+    assert all(s > 0 for s in seconds.values())
+
+
+def test_the_phases_and_the_rest_add_up_to_the_run():
+    out = engine_phases(load("telecom", SMALL), [1, 2], repeats=1)
+    per_period = out["total_s"] / out["periods"] * 1e6
+    parts = sum(out[f"{p}_us_per_period"] for p in (*PHASES, "other"))
+    assert abs(parts - per_period) < 0.5  # each part rounded to 0.1 us
+    assert out["other_us_per_period"] > 0
+    assert 0 < out["pass_share"] < 1
