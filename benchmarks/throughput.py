@@ -40,7 +40,7 @@ Also measured:
 - ``threads_busy_ratio``: time of a 10k-customer, 60-period telecom run with default threads over the
   same with ``RETENTION_SIM_THREADS=1 NUMBA_NUM_THREADS=1``, while two CPU-bound processes
   (``python -c 'while True: pass'``) run; each in a fresh subprocess, alternating (and alternating
-  which goes first), best of 5 (> 1: the default
+  which goes first), best of 9 (> 1: the default
   threading is slower than one thread on a busy machine). The hogs are paused while a subprocess
   imports and warms up (only to save time) and run while it is timed; they are killed afterwards.
   At 10k customers a pass has fewer rows than threads need (131,072), so both runs execute the same
@@ -51,7 +51,14 @@ Also measured:
   a subprocess: (peak RSS at the end minus RSS after ``import sim`` and a tiny warm-up run) / customers.
   numpy asks the kernel for transparent huge pages for large arrays, so partly used 2 MB pages can
   count whole: at 100k customers the figure has varied between runs (~550 vs ~830), at 1M much less;
-- ``bytes_per_customer``: bytes of state columns per customer row.
+- ``bytes_per_customer``: bytes of state columns per customer row;
+- what the targets leave room for (``benchmarks/phases.py``, telecom at the smallest size, best of 3):
+  ``budget_ns_at_target_speedup``, the nanoseconds per customer-period that 50x the Mesa baseline
+  allows in all; ``pass_ns``, what the compiled pass over the customers costs, and
+  ``outside_pass_ns``, what the rest of the period costs (measures planned, arrivals and their
+  traits, the relationship log, the firms' books, the Mesa step and its DataCollector), both per
+  customer-period; ``numpy_script_vs_mesa_agents``, the speedup of (d) over (b), i.e. how far the
+  core rules alone get when written as a competent numpy script.
 
 The last printed line is one JSON object.
 
@@ -80,9 +87,11 @@ if __package__ in (None, ""):  # run as a file: make ``benchmarks`` importable f
 import sim  # noqa: E402
 from benchmarks.baselines import agree, mesa_agents, numpy_script  # noqa: E402
 from benchmarks.baselines.core import engine_scenario  # noqa: E402
+from benchmarks.phases import model_phases  # noqa: E402
 
 HERE = Path(__file__).resolve()
 THREAD_VARS = ("RETENTION_SIM_THREADS", "NUMBA_NUM_THREADS")
+TARGET_SPEEDUP = 50  # the engine issue's target over the Mesa baseline
 
 
 def _customer_periods(model) -> int:
@@ -234,7 +243,7 @@ def _timed_run_under_load(customers: int, env: dict, hogs: list[subprocess.Popen
 THREADED_SIZE = 200_000  # customers: a pass over more than 131,072 rows, so the default uses threads
 
 
-def threads_busy_ratio(customers: int = 10_000, repeats: int = 5) -> dict:
+def threads_busy_ratio(customers: int = 10_000, repeats: int = 9) -> dict:
     """Best-of-``repeats`` run time with default threads over one thread, while two CPU hogs run. The
     two alternate, and which goes first alternates too (the first of a pair was slower in 4 of 4
     trials, whichever it was)."""
@@ -305,6 +314,10 @@ def main() -> None:
     threaded = threads_busy_ratio(THREADED_SIZE, repeats=3)
     print(f"threads under load (2 CPU hogs), {THREADED_SIZE // 1000}k x 60 telecom (threads on): default {threaded['default_s']:.3f} s, "
           f"one thread {threaded['single_s']:.3f} s, ratio {threaded['ratio']:.2f}")
+    phases = model_phases(customers=small, periods=periods)
+    budget = 1e9 / (TARGET_SPEEDUP * mesa_rate)
+    print(f"where the time goes, telecom {small:,} x {periods}: pass {phases['customers_pass_ns']:.0f} ns, everything else "
+          f"{phases['outside_pass_ns']:.0f} ns per customer-period; {TARGET_SPEEDUP}x the Mesa baseline allows {budget:.0f} ns in all")
     rss = peak_rss_per_customer(rss_customers)
     print(f"peak RSS, telecom {rss_customers:,} customers with output tables: {rss['bytes_per_customer']:.0f} bytes/customer")
 
@@ -324,6 +337,14 @@ def main() -> None:
         "speedup_core_vs_numpy_script": round(core[small] / numpy_rates[small], 3),
         "speedup_core_vs_numpy_script_largest": round(core[largest] / numpy_rates[largest], 3),
         "fraction_of_limit": round(rates[largest] / limit, 4),
+        # what the targets leave room for: the nanoseconds per customer-period that 50x the Mesa baseline
+        # allows in all, the engine's per-customer pass and the rest of its period (books, arrivals,
+        # relationship log, the Mesa step) at the smallest size, and how far the numpy script of the
+        # core rules alone gets against the Mesa baseline
+        "budget_ns_at_target_speedup": round(budget, 1),
+        "pass_ns": phases["customers_pass_ns"],
+        "outside_pass_ns": phases["outside_pass_ns"],
+        "numpy_script_vs_mesa_agents": round(numpy_rates[small] / mesa_rate, 2),
         "largest_size": largest,
         "bytes_per_customer": bytes_per,
         "peak_rss_bytes_per_customer": round(rss["bytes_per_customer"]),
