@@ -113,17 +113,14 @@ def batching_ceiling(scenario, seeds: list[int], target: float = 5.0) -> dict:
     one = engine_phases(scenario, seeds[:1], repeats=10)
     batch = engine_phases(scenario, seeds, repeats=3)
     n = len(seeds)
-
-    def per_period(r, key):
-        return r[f"{key}_us_per_period"] / (1 if r is one else n)
-
-    total_one = one["total_s"] / one["periods"] * 1e6
-    rest_one = total_one - per_period(one, "customers_pass")
-    rest_batch = batch["total_s"] / batch["periods"] * 1e6 / n - per_period(batch, "customers_pass")
-    return {"pass_us_per_period": round(per_period(one, "customers_pass"), 1), "rest_us_per_period": round(rest_one, 1),
-            "batched_pass_us_per_replication": round(per_period(batch, "customers_pass"), 1),
+    pass_one = one["customers_pass_us_per_period"]
+    rest_one = one["total_us_per_period"] - pass_one
+    pass_batch = batch["customers_pass_us_per_period"] / n  # per replication
+    rest_batch = batch["total_us_per_period"] / n - pass_batch
+    return {"pass_us_per_period": pass_one, "rest_us_per_period": round(rest_one, 1),
+            "batched_pass_us_per_replication": round(pass_batch, 1),
             "batched_rest_us_per_replication": round(rest_batch, 1),
-            "batched_ceiling": round(total_one / per_period(batch, "customers_pass"), 2),
+            "batched_ceiling": round((pass_one + rest_one) / pass_batch, 2),
             "batched_if_pass_free": round(rest_one / rest_batch, 2),
             "pass_ns": one["customers_pass_ns"],
             "pass_ns_for_target": round(max(0.0, (rest_one - target * rest_batch) / (target - 1))

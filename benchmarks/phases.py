@@ -55,7 +55,8 @@ def instrument(engine: Engine) -> Counter:
 
 
 def _summary(seconds: Counter, total: float, customer_periods: int, periods: int) -> dict:
-    out = {"customer_periods": customer_periods, "periods": periods, "total_s": round(total, 6)}
+    out = {"customer_periods": customer_periods, "periods": periods, "total_s": round(total, 6),
+           "total_us_per_period": round(total / periods * 1e6, 1)}
     other = total - sum(seconds[p] for p in PHASES)
     for name, s in [*((p, seconds[p]) for p in PHASES), ("other", other)]:
         out[f"{name}_us_per_period"] = round(s / periods * 1e6, 1)
