@@ -416,7 +416,8 @@ def _merge(base: dict, child: Mapping[str, Any]) -> dict:
     return out
 
 
-def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, seen: tuple[str, ...] = ()) -> dict:
+def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, seen: tuple[str, ...] = (),
+                    bases: Mapping[str, Path] | None = None) -> dict:
     """A scenario mapping with its ``extends`` chain resolved.
 
     A variant names its base with ``extends`` (a shipped scenario's name, or a file path relative to
@@ -424,6 +425,10 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
     key, its lists (``segments``, ``firms``, ``measures``) replace the base's, ``[add]`` appends to
     the base's lists (e.g. ``[[add.measures]]``), and ``[set]`` sets dotted keys (``"firms.0.price" =
     33.0``, quoted or not). A variant without a ``name`` is named after its file.
+
+    ``bases`` restricts what ``extends`` may name, for a scenario from an untrusted source (a file
+    uploaded through the dashboard, a saved game): only the keys of ``bases`` (names, never paths), and
+    the whole chain is held to the same list. ``None`` (the default) allows a shipped name or a path.
     """
     data = dict(data)
     if not any(k in data for k in VARIANT_KEYS):
@@ -439,15 +444,29 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
     else:
         if not isinstance(extends, str) or not extends:
             raise ScenarioError(source, [("extends", "must be the name of a shipped scenario or a path to a scenario file, in quotes")])
-        candidate = (folder / extends) if folder is not None else Path(extends)
-        try:
-            base_path = candidate if candidate.is_file() else resolve_path(extends)
-        except ScenarioError as err:
-            raise ScenarioError(source, [("extends", f"{extends!r}: {err.items[0][2]}")]) from None
+        if bases is not None:
+            if extends not in bases:
+                known = ", ".join(sorted(bases)[:8]) + (", ..." if len(bases) > 8 else "") if bases else "none"
+                # the value is not repeated: from an untrusted source it may be a path, and it is its sender's anyway
+                raise ScenarioError(source, [("extends", f"is not one of the scenarios offered here ({known}); name one of them, not a file")])
+            base_path = bases[extends]
+        else:
+            candidate = (folder / extends) if folder is not None else Path(extends)
+            try:
+                base_path = candidate if candidate.is_file() else resolve_path(extends)
+            except ScenarioError as err:
+                raise ScenarioError(source, [("extends", f"{extends!r}: {err.items[0][2]}")]) from None
         key = str(base_path.resolve())
         if key in seen:
             raise ScenarioError(source, [("extends", f"{extends!r} extends itself (through {' -> '.join(Path(s).name for s in seen)})")])
-        base = resolve_variant(_read(base_path), str(base_path), base_path.parent, seen + (key,))
+        if bases is None:
+            base = resolve_variant(_read(base_path), str(base_path), base_path.parent, seen + (key,))
+        else:  # messages name the offered scenario, never where the server keeps it
+            try:
+                raw = _read(base_path)
+            except ScenarioError as err:
+                raise ScenarioError(extends, [(None, err.items[0][2])]) from None
+            base = resolve_variant(raw, extends, None, seen + (key,), bases)
     merged = _merge(base, data)
     for key, extra in adds.items():
         if not isinstance(extra, list):
@@ -466,9 +485,13 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
 
 
 def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, overrides: Mapping[str, Any] | None = None,
-         override_labels: Mapping[str, str] | None = None) -> Scenario:
+         override_labels: Mapping[str, str] | None = None, *, source: str | None = None,
+         bases: Mapping[str, Path] | None = None) -> Scenario:
     """Load a scenario from a file path, a shipped scenario's name, a dict or a Scenario (a file or
     dict may extend another scenario, see :func:`resolve_variant`).
+
+    A dict from an untrusted source passes ``bases`` (what its ``extends`` may name) and ``source``
+    (how messages name it, e.g. the uploaded file's name).
 
     >>> sc = load("telecom", overrides={"simulation.customers": 500})
     >>> sc.simulation.customers
@@ -477,7 +500,8 @@ def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, override
     if isinstance(spec, Scenario):
         return validate(spec.model_dump(), f"<scenario {spec.name}>", overrides, override_labels)
     if isinstance(spec, Mapping):
-        raw, source, data = spec, "<dict>", resolve_variant(spec, "<dict>", None)
+        source = source or "<dict>"
+        raw, data = spec, resolve_variant(spec, source, None, bases=bases)
     else:
         path = resolve_path(spec)
         raw, source = _read(path), str(path)

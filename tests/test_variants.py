@@ -66,3 +66,19 @@ def test_a_malformed_value_is_reported_even_when_an_override_replaces_it(tmp_pat
     with pytest.raises(ScenarioError):
         load(late)
     assert load(late, overrides={"simulation.periods": 24}).simulation.periods == 24
+
+
+def test_an_untrusted_scenario_extends_only_the_names_it_is_offered(tmp_path):
+    from sim.scenario import shipped_scenarios
+
+    secret = tmp_path / "secret.toml"
+    secret.write_text('name = "secret"\n')
+    offered = {"telecom": shipped_scenarios()["telecom"]}
+    sc = load({"extends": "telecom", "name": "v"}, source="upload.toml", bases=offered)
+    assert sc.name == "v" and sc.firms[0].name == "focal"
+    for extends in (str(secret), "secret.toml", "ecommerce"):
+        with pytest.raises(ScenarioError) as err:
+            load({"extends": extends}, source="upload.toml", bases=offered)
+        assert str(err.value).startswith("upload.toml: extends: ") and "not one of the scenarios offered here" in str(err.value)
+    with pytest.raises(ScenarioError, match="offered here \\(none\\)"):
+        load({"extends": "telecom"}, bases={})
