@@ -254,6 +254,12 @@ class Scenario(Section):
         """Index of the named firm; None means the focal firm (index 0)."""
         return 0 if name is None else [f.name for f in self.firms].index(name)
 
+    def expected_customers(self) -> float:
+        """Customers a run is expected to hold in all: the initial ones and the arrivals the firms'
+        acquisition budgets buy over the horizon (what its memory grows with)."""
+        per_period = sum(f.acquisition_spend / f.cost_per_acquisition for f in self.firms) if self.mechanisms.arrivals else 0.0
+        return self.simulation.customers + per_period * self.simulation.periods
+
 
 def _terms(shares: dict) -> str:
     """'a 0.3 + b 0.3' (the first 6 terms)."""

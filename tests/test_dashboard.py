@@ -12,19 +12,16 @@ import json
 import math
 import os
 import re
-import shutil
 import socket
 import struct
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import sim
+from browser import browser_test, dashboard, launch, watch_errors
 from sim.dashboard import charts
 from sim.dashboard.levers import DashboardModel, Settings, traced_sample
 from sim.dashboard.story import tell
@@ -75,14 +72,15 @@ def test_nostalgia_levers_add_a_campaign_aimed_at_the_cohort():
     assert n.target.cohort is None
 
 
-def test_a_shipped_scenario_started_by_its_path_shows_by_its_name():
-    from sim.dashboard.app import shipped_name
-    from sim.scenario import resolve_path, shipped_scenarios
+def test_a_shipped_scenario_started_by_its_path_shows_by_its_name(monkeypatch):
+    from sim.dashboard import library
+    from sim.scenario import resolve_path
 
-    telecom = shipped_scenarios()["telecom"]
-    assert shipped_name("telecom") == "telecom" and shipped_name(str(telecom.resolve())) == "telecom"
-    assert shipped_name(str(resolve_path(None).resolve())) is not None  # the command's default
-    assert shipped_name("/somewhere/else/telecom.toml") is None
+    monkeypatch.setenv(library.START_ENV, str(resolve_path(None).resolve()))  # the command's default
+    assert library.start_name() == "telecom"
+    assert "telecom (started with)" not in library.offered()
+    monkeypatch.setenv(library.START_ENV, "telecom")
+    assert library.start_name() == "telecom"
 
 
 def test_price_service_and_customers_are_plain_overrides():
@@ -195,29 +193,10 @@ def test_dashboard_refuses_a_port_in_use(capsys):
 
 
 # ------------------------------------------------------------------------------------- in a browser
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-try:
-    import playwright.sync_api  # noqa: F401
-
-    PLAYWRIGHT = True
-except ImportError:
-    PLAYWRIGHT = False
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 VIEWPORT = {"width": 1400, "height": 900}
 SPEED_CUSTOMERS = 10_000
 MIN_PERIODS_PER_SECOND = 5.0
 MAX_SLIDER_SECONDS = 2.0
-
-browser_test = pytest.mark.skipif(
-    not (CHROMIUM and PLAYWRIGHT),
-    reason="browser tests need chromium and playwright: ./bootstrap.sh test installs both (as root: apt-get install chromium)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -235,30 +214,8 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dashboard")
     scenario = folder / "telecom_long.toml"
     scenario.write_text(annotated_toml(sim.load("telecom", {"simulation.periods": 240, "simulation.customers": SPEED_CUSTOMERS})))
-    port = _free_port()
-    log = open(folder / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "dashboard", str(scenario), "--port", str(port)], cwd=folder,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail(f"the dashboard did not serve {url}: {(folder / 'server.log').read_text()[-800:]}")
-        time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with dashboard(folder, str(scenario)) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -267,11 +224,9 @@ def page(server):
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         pg = browser.new_page(viewport=VIEWPORT)
-        pg.errors = []
-        pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
-        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+        watch_errors(pg)
         pg.goto(server, wait_until="networkidle", timeout=90_000)
         pg.wait_for_selector("[data-testid=period]", timeout=60_000)
         yield pg

@@ -4,7 +4,9 @@
 - :mod:`sim.dashboard.levers`: settings, scenario and model behind the dashboard's controls;
 - :mod:`sim.dashboard.charts`: the light SVG charts drawn every period;
 - :mod:`sim.dashboard.story`: one traced customer's story in words;
-- :mod:`sim.dashboard.game_page`: the classroom game's page (its rules are :mod:`sim.game`).
+- :mod:`sim.dashboard.game_page`: the classroom game's page (its rules are :mod:`sim.game`);
+- :mod:`sim.dashboard.library`: the scenarios a browser may pick by name, and uploads;
+- :mod:`sim.dashboard.upload`: the file input that takes a file from the browser's device.
 
 :func:`serve` runs the Solara server in this process until Ctrl-C or SIGTERM.
 """
@@ -16,15 +18,36 @@ import sys
 import warnings
 
 APP = "sim.dashboard.app"
+CULL_TIMEOUT = "2m"  # how long a tab whose connection dropped keeps its session
 
 
-def serve(scenario: str, host: str = "127.0.0.1", port: int = 8765) -> int:
-    """Serve the dashboard for ``scenario`` (shipped name or absolute path) at http://host:port/."""
-    from .app import SCENARIO_ENV
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable only from this machine (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
 
-    os.environ[SCENARIO_ENV] = str(scenario)
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(scenario: str, host: str = "127.0.0.1", port: int = 8765, scenarios: str | None = None) -> int:
+    """Serve the dashboard for ``scenario`` (shipped name or absolute path) at http://host:port/;
+    ``scenarios`` is a folder whose ``.toml`` files the browser may pick by name (see :mod:`.library`)."""
+    from .library import SCENARIOS_ENV, START_ENV
+
+    os.environ[START_ENV] = str(scenario)
+    if scenarios is not None:
+        os.environ[SCENARIOS_ENV] = str(scenarios)
+    else:
+        os.environ.pop(SCENARIOS_ENV, None)
     # the app must work offline (a classroom, a firewalled machine): no usage statistics, no version check
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    # a tab's session (and its model) ends when the tab closes; one whose connection dropped is kept this
+    # long for it to reconnect (Solara's default is 24 h, which lets a room's abandoned sessions pile up)
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT)
     warnings.filterwarnings("ignore", message="Cookies with samesite=none")
 
     # compile the simulation kernel now (the first run after an install takes a while), not on the first page
@@ -37,6 +60,10 @@ def serve(scenario: str, host: str = "127.0.0.1", port: int = 8765) -> int:
     print(f"retention-sim: dashboard at {url} (classroom game at {url}game); Ctrl-C stops it", flush=True)
     if shown != host:
         print(f"retention-sim: listening on every address of this machine ({host}): other devices use its address", flush=True)
+    if not is_loopback(host):
+        print(f"warning: anyone who can reach port {port} of this machine can use the dashboard and the classroom game "
+              "(there is no login); listen on 127.0.0.1 unless the room needs it", file=sys.stderr, flush=True)
+    import click
     from solara.__main__ import cli
 
     from ..outputs import Terminated
@@ -45,11 +72,11 @@ def serve(scenario: str, host: str = "127.0.0.1", port: int = 8765) -> int:
     try:
         cli.main(args=["run", APP, "--host", host, "--port", str(port), "--production", "--no-open", "--no-check-version",
                        "--log-level", "warning"], prog_name="retention-sim dashboard", standalone_mode=False)
-    except KeyboardInterrupt:  # Ctrl-C: the usual way to stop it
-        pass
+    except (KeyboardInterrupt, click.exceptions.Abort):  # Ctrl-C: the usual way to stop it
+        code = 130
     except Terminated as stop:
         code = stop.exit_code
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
-    print("retention-sim: dashboard stopped", file=sys.stderr, flush=True)
+    print("retention-sim: dashboard stopped" + (" (Ctrl-C)" if code == 130 else ""), file=sys.stderr, flush=True)
     return code

@@ -13,15 +13,22 @@ A lever change rebuilds the model with the new settings and replays it to the pe
 random numbers make the replay exact, and it takes a fraction of a second), so its effect shows at
 once, whether playing or paused.
 
-State is per browser tab (Solara gives each its own kernel), so several people can use one server.
+State is per browser tab (Solara gives each its own kernel), so several people can use one server; a
+tab's model is released when the tab closes (or, if its connection drops, after
+``SOLARA_KERNEL_CULL_TIMEOUT``, which ``retention-sim dashboard`` sets short).
+
+Safe to open to a room: a browser picks scenarios by name from what the command's user offered and
+uploads anything else (:mod:`sim.dashboard.library`); it never names a server path. Every text that
+comes from a file or a user is escaped before it reaches the page, and an error shows as one line
+(the details go to the server's log, never a traceback to the browser: :func:`Guarded`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import os
 import threading
-from pathlib import Path
+from html import escape
 
 import numpy as np
 import reacton.core
@@ -32,13 +39,14 @@ from mesa.visualization.utils import update_counter
 
 from ..codes import LOYALTY_CLASSES
 from ..plots import CLASS_COLOURS, FIRM_PALETTE
-from ..scenario import ScenarioError, shipped_scenarios
-from . import charts
+from ..scenario import ScenarioError
+from . import charts, library
 from .charts import Series
-from .levers import MAX_CUSTOMERS, DashboardModel, Settings, cohorts, run_to_end
+from .levers import MAX_CUSTOMERS, MIN_CUSTOMERS, DashboardModel, Settings, cohorts, run_to_end
 from .story import tell
+from .upload import Upload
 
-SCENARIO_ENV = "RETENTION_SIM_DASHBOARD_SCENARIO"
+log = logging.getLogger("retention_sim.dashboard")
 PLAY_INTERVAL = 61  # ms between periods while playing (Mesa's speed slider: 1, 11, 21, ...)
 CLASS_SHORT = {"bonded_only": "bonded only", "both": "both", "attached_only": "attached only", "neither": "neither"}
 STACK = ("bonded_only", "both", "attached_only", "neither")
@@ -79,7 +87,8 @@ CSS = """
 
 
 def default_scenario() -> str:
-    return os.environ.get(SCENARIO_ENV) or "telecom"
+    """The offered name of the scenario the command started with."""
+    return library.start_name()
 
 
 def months(model) -> float:
@@ -97,7 +106,11 @@ class Session:
 
     def __init__(self, settings: Settings):
         self.settings = solara.reactive(settings)
-        self.model = solara.reactive(DashboardModel(settings))
+        # created empty, then set: a reactive keeps its first value for good, and Mesa's controller
+        # leaves a reference to this reactive behind when the tab closes (its task's hooks stay in
+        # Solara's list of kernel-start callbacks), so a model given here would outlive the session
+        self.model = solara.reactive(None)
+        self.model.set(DashboardModel(settings))
         self.baseline = solara.reactive(None)
         self.error = solara.reactive("")
         self.followed = solara.reactive(None)
@@ -114,8 +127,12 @@ class Session:
             old = self.model.value
             try:
                 model = DashboardModel(new)
-            except (ScenarioError, ValueError, OSError) as err:
-                self.error.set(err.one_line() if isinstance(err, ScenarioError) else str(err))
+            except ScenarioError as err:
+                self.error.set(err.one_line())
+                return False
+            except (ValueError, OSError, MemoryError) as err:
+                log.exception("could not build the model")
+                self.error.set(f"could not build the model ({type(err).__name__}); the details are in the server's log")
                 return False
             model.replay(old.period if keep_period else 0)
             model.render_lock = self.render_lock
@@ -223,29 +240,27 @@ def _header(session: Session, m) -> None:
     cfg = m.config
     pm = months(m)
     focal = m.firms[0]
-    cur = cfg.simulation.currency
+    cur = escape(cfg.simulation.currency)
     if m.period:
         bonded = focal.share_bonded_only + focal.share_both
         profit = float(m.series("profit")[:, 0].sum())
-        kpis = (f'<span class="rs-kpi">{focal.name}: <b>{int(focal.active):,}</b> customers</span>'
+        kpis = (f'<span class="rs-kpi">{escape(focal.name)}: <b>{int(focal.active):,}</b> customers</span>'
                 f'<span class="rs-kpi"><b>{0 if math.isnan(bonded) else bonded:.0%}</b> bonded</span>'
                 f'<span class="rs-kpi">profit so far <b data-testid="focal-profit">{charts.money(profit)}</b> {cur}</span>')
     else:
         kpis = '<span class="rs-kpi">press ▶ to play, or STEP</span>'
-    html = (f'<div class="rs-header"><span class="rs-title">{cfg.name}</span>'
+    html = (f'<div class="rs-header"><span class="rs-title">{escape(cfg.name)}</span>'
             f'<span class="rs-kpi">month <b data-testid="period" data-period="{m.period}">{m.period * pm:g}</b> of {m.horizon * pm:g}</span>'
-            f'{kpis}</div>' + (f'<div class="rs-question">{cfg.question}</div>' if cfg.question else ""))
+            f'{kpis}</div>' + (f'<div class="rs-question">{escape(cfg.question)}</div>' if cfg.question else ""))
     solara.HTML(tag="div", unsafe_innerHTML=html)
     if m is not session.last_applied:
         session.stuck = False  # Mesa's RESET made this model
     note = session.error.value or ("The last run reached its end: press RESET (in Controls) to play this one." if session.stuck and m.running else "")
-    solara.HTML(tag="div", unsafe_innerHTML=_esc(note), classes=["rs-error"])  # always there, empty without a note
+    solara.HTML(tag="div", unsafe_innerHTML=_esc(note), classes=["rs-error"], attributes={"data-testid": "dashboard-message"})  # always there
 
 
 def _esc(text: str) -> str:
-    from html import escape
-
-    return escape(text)
+    return escape(str(text))
 
 
 @solara.component
@@ -335,7 +350,7 @@ def Compare(session: Session):
                                [Series("difference", "#6a1b9a", c["x"][:n], c["profit"][:n] - b["profit"][:n])], x_max, fmt=charts.money)
 
     def row(label, bv, cv, fmt, dfmt):
-        return f"<tr><td>{label}</td><td>{fmt(bv)}</td><td>{fmt(cv)}</td><td><b>{dfmt(cv - bv)}</b></td></tr>"
+        return f"<tr><td>{_esc(label)}</td><td>{fmt(bv)}</td><td>{fmt(cv)}</td><td><b>{dfmt(cv - bv)}</b></td></tr>"
 
     table = ('<table class="rs-table" data-testid="compare-table"><tr><th></th><th>baseline</th><th>now</th><th>difference</th></tr>'
              + row(f"initial customers retained at month {c['x'][n - 1]:g}", b["retention"][n - 1], c["retention"][n - 1], charts.percent, charts.percent_points)
@@ -362,42 +377,38 @@ def Lever(label: str, value, vmin, vmax, step, on_change, text: str, disabled: b
         solara.v.use_event(el, "change", lambda *args: on_change(args[-1]))
 
 
-def shipped_name(spec: str) -> str | None:
-    """The name of the shipped scenario ``spec`` is, by name or by its file's path (the command starts
-    the dashboard with the default scenario's path); None for any other file."""
-    for name, path in shipped_scenarios().items():
-        if spec in (name, str(path), str(path.resolve())):
-            return name
-    return None
-
-
 @solara.component
 def ScenarioCard(session: Session):
     s = session.settings.value
-    names = sorted(shipped_scenarios())
-    path, set_path = solara.use_state("")
+    names = list(library.offered())
+    shown = library.label(s.scenario)
     cfg = s.base()
+
+    def pick(name):
+        if name in names and name != s.scenario:
+            session.apply(Settings.from_scenario(name), keep_period=False)
+
+    def uploaded(filename: str, size: int, read) -> None:
+        try:
+            data = read() if size <= library.MAX_UPLOAD_BYTES else None
+            key = library.upload(filename, data, size)
+        except library.UploadError as err:
+            session.error.set(str(err))
+            return
+        except Exception as err:  # noqa: BLE001 - a browser's upload must never stop the page
+            log.exception("upload failed")
+            session.error.set(f"{library.safe_filename(filename)}: could not be received ({type(err).__name__})")
+            return
+        session.apply(Settings.from_scenario(key), keep_period=False)
+
     with solara.Card("Scenario"):
-        solara.Select("Shipped scenario", values=names, value=shipped_name(s.scenario),
-                      on_value=lambda name: name and session.apply(Settings.from_scenario(name), keep_period=False))
-        with solara.Row(style={"align-items": "center"}):
-            solara.InputText("or a scenario file (path)", value=path, on_value=set_path, continuous_update=True)
-            solara.Button("Load", outlined=True, disabled=not path,
-                          on_click=lambda: _load_file(session, path))
-        Lever("Customers", s.customers, 1000, MAX_CUSTOMERS, 1000, lambda v: session.change(customers=int(v)), f"{s.customers:,}")
-        solara.InputInt("Seed (same seed, same run)", value=s.seed, on_value=lambda v: v is not None and v >= 0 and session.change(seed=int(v)))
+        solara.Select("Scenario", values=names + ([shown] if shown not in names else []), value=shown, on_value=pick)
+        Upload("or upload a scenario file (.toml)", uploaded, limit=library.MAX_UPLOAD_BYTES, accept=".toml")
+        Lever("Customers", s.customers, MIN_CUSTOMERS, MAX_CUSTOMERS, 1000, lambda v: session.change(customers=int(v)), f"{s.customers:,}")
+        solara.InputInt("Seed (same seed, same run)", value=s.seed,
+                        on_value=lambda v: v is not None and 0 <= v < 2**63 and session.change(seed=int(v)))
         solara.HTML(tag="div", classes=["rs-note"], unsafe_innerHTML=f"{cfg.simulation.periods} periods of {cfg.simulation.period_months:g} month(s); "
-                    f"firms: {', '.join(f.name for f in cfg.firms)} (focal: {cfg.firms[0].name})")
-
-
-def _load_file(session: Session, path: str) -> None:
-    p = Path(path).expanduser()
-    try:
-        Settings.from_scenario(str(p.resolve()))
-    except (ScenarioError, OSError) as err:
-        session.error.set(err.one_line() if isinstance(err, ScenarioError) else f"{path}: {err}")
-        return
-    session.apply(Settings.from_scenario(str(p.resolve())), keep_period=False)
+                    f"firms: {_esc(', '.join(f.name for f in cfg.firms))} (focal: {_esc(cfg.firms[0].name)})")
 
 
 @solara.component
@@ -409,9 +420,9 @@ def LeversCard(session: Session):
     base_price = cfg.firms[0].price
     horizon = cfg.simulation.periods
     unit = "months" if pm == 1 else "periods"
-    with solara.Card(f"Levers of {cfg.firms[0].name}"):
+    with solara.Card(f"Levers of {cfg.firms[0].name}"):  # a card title is text, not HTML
         Lever("List price", s.price, round(base_price * 0.5, 2), round(base_price * 1.5, 2), _price_step(base_price),
-              lambda v: session.change(price=float(v)), f"{s.price:,.2f} {cur}")
+              lambda v: session.change(price=float(v)), f"{s.price:,.2f} {cur}")  # Lever escapes its label and text
         Lever("Service quality", s.service_quality, 0.0, 1.0, 0.01, lambda v: session.change(service_quality=float(v)), f"{s.service_quality:.2f}")
         Lever(f"Contract term ({unit}, 0 = none)", s.contract_term, 0, min(48, horizon), 1,
               lambda v: session.change(contract_term=int(v)), "none" if not s.contract_term else f"{s.contract_term}")
@@ -453,6 +464,35 @@ def SideCards(session: Session, depth: int = 3):
     with solara.Sidebar():
         ScenarioCard(session)
         LeversCard(session)
+
+
+# ------------------------------------------------------------------------------------- memory
+def release_memory() -> None:
+    """Collect what closed sessions left and hand freed heap back to the system (glibc keeps freed
+    memory in its arenas otherwise: a room's 30 closed sessions left the server ~12 % larger)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+def _release_after_close():
+    """Per browser session (Solara calls it when a session starts): when the session ends, release
+    its memory once its objects are gone (a moment later, outside Solara's closing of the session)."""
+
+    def on_close():
+        timer = threading.Timer(1.0, release_memory)
+        timer.daemon = True
+        timer.start()
+
+    return on_close
+
+
+solara.lifecycle.on_kernel_start(_release_after_close)
 
 
 # ------------------------------------------------------------------------------------- pages
@@ -506,6 +546,31 @@ def GamePage():
 
 
 @solara.component
+def Guarded(page):
+    """``page`` behind an error boundary: whatever fails in it (drawing or a button's action) shows as
+    one line and a way back, and its traceback goes to the server's log, never to the browser."""
+    error, clear = solara.use_exception()
+    if error is not None:
+        log.error("the page failed: %s", type(error).__name__, exc_info=error)
+        with solara.Div(classes=["rs-main"]):
+            solara.HTML(tag="div", classes=["rs-error"], attributes={"data-testid": "page-error"},
+                        unsafe_innerHTML="Something went wrong on the server (the details are in its log).")
+            solara.Button("Try again", color="primary", on_click=clear)
+        return
+    page()
+
+
+@solara.component
+def DashboardPage():
+    Guarded(Dashboard)
+
+
+@solara.component
+def GamePageGuarded():
+    Guarded(GamePage)
+
+
+@solara.component
 def Nav():
     """Links between the two pages, in the top bar."""
     with solara.AppBar():
@@ -520,6 +585,6 @@ def Layout(children=[]):
 
 
 routes = [
-    solara.Route(path="/", component=Dashboard, label="Dashboard", layout=Layout),
-    solara.Route(path="game", component=GamePage, label="Classroom game"),
+    solara.Route(path="/", component=DashboardPage, label="Dashboard", layout=Layout),
+    solara.Route(path="game", component=GamePageGuarded, label="Classroom game"),
 ]

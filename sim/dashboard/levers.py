@@ -20,19 +20,19 @@ import dataclasses
 import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..books import FIRM_STATS
+from ..game import MAX_CUSTOMERS, MAX_MARKET
 from ..model import RetentionModel
 from ..params import Scenario
-from ..scenario import load, resolve_path
+from ..scenario import ScenarioError, load
+from . import library
 
 DEFAULT_CUSTOMERS = 10_000  # the dashboard's default size: large enough to be smooth, fast to replay
-MAX_CUSTOMERS = 50_000
+MIN_CUSTOMERS = 1_000  # the customers slider's range: MIN_CUSTOMERS to MAX_CUSTOMERS
 TRACED = 40  # customers whose story is recorded (spread over the initial cohort and the arrivals)
 GROUPS = ("contract", "discount", "nostalgia")
 MEASURE_LEVERS = ("contract_term", "exit_fee", "discount_rate", "discount_periods", "nostalgia_cohort", "authenticity",
@@ -51,15 +51,22 @@ def cohorts(config: Scenario) -> list[str]:
     return names
 
 
-@lru_cache(maxsize=32)
-def _base(path: str, mtime: float) -> Scenario:
-    return load(path)
-
-
 def base_config(scenario: str) -> Scenario:
-    """The scenario as written (a shipped name or a file path), validated; raises ScenarioError."""
-    path = resolve_path(scenario)
-    return _base(str(path.resolve()), path.stat().st_mtime)
+    """The scenario as written (an offered name or an upload's key, see :mod:`.library`), validated;
+    raises ScenarioError."""
+    return library.scenario(scenario)
+
+
+def check_size(config: Scenario, source: str = "the scenario") -> Scenario:
+    """``config`` if the dashboard can run it in a session's share of memory, else ScenarioError."""
+    if config.simulation.customers > MAX_CUSTOMERS:
+        raise ScenarioError(source, [("simulation.customers", f"the dashboard runs at most {MAX_CUSTOMERS:,} customers "
+                                                              f"(got {config.simulation.customers:,})")])
+    n = config.expected_customers()
+    if n > MAX_MARKET:
+        raise ScenarioError(source, [("firms.acquisition_spend", f"the firms' acquisition budgets would bring about {n:,.0f} "
+                                                                 f"customers over the run; the dashboard runs at most {MAX_MARKET:,}")])
+    return config
 
 
 @dataclass(frozen=True)
@@ -85,9 +92,10 @@ class Settings:
         """Settings that reproduce the scenario as written: each lever starts at the scenario's value
         (its first focal measure of that type, if any)."""
         sc = base_config(scenario)
+        customers = min(sc.simulation.customers, DEFAULT_CUSTOMERS) if customers is None else customers
         f = sc.firms[0]
         kw: dict[str, Any] = dict(scenario=str(scenario), price=f.price, service_quality=f.service_quality,
-                                  customers=min(sc.simulation.customers, DEFAULT_CUSTOMERS) if customers is None else customers,
+                                  customers=min(max(int(customers), MIN_CUSTOMERS), MAX_CUSTOMERS),
                                   seed=sc.simulation.seed if seed is None else seed, exit_fee=round(3 * f.price))
         focal = [m for m in sc.measures if _focal(m, sc)] if sc.mechanisms.measures else []
         first = {t: next((m for m in focal if m.type == t), None) for t in GROUPS}
@@ -117,7 +125,7 @@ class Settings:
         base = self.base()
         d = base.model_dump(mode="json")
         horizon = base.simulation.periods
-        d["simulation"]["customers"] = int(self.customers)
+        d["simulation"]["customers"] = min(max(int(self.customers), MIN_CUSTOMERS), MAX_CUSTOMERS)
         d["firms"][0]["price"] = float(self.price)
         d["firms"][0]["service_quality"] = float(self.service_quality)
         t = self.touched
@@ -166,12 +174,12 @@ class Settings:
               discount, {"schedule": {"start": 0}})
         apply("nostalgia", ("nostalgia_cohort", "authenticity", "nostalgia_everyone"), not self.nostalgia_cohort, nostalgia, {})
         d["measures"] = [m for m, _ in measures]
-        return load(d)
+        return check_size(load(d, source=library.label(self.scenario), bases={}), library.label(self.scenario))
 
     def label(self) -> str:
         """A one-line description, e.g. for the baseline."""
         cur = self.base().simulation.currency
-        parts = [f"{Path(self.scenario).stem}", f"price {self.price:,.2f} {cur}", f"service {self.service_quality:.2f}"]
+        parts = [library.label(self.scenario), f"price {self.price:,.2f} {cur}", f"service {self.service_quality:.2f}"]
         if self.contract_term:
             parts.append(f"contract {self.contract_term} periods, exit fee {self.exit_fee:,.0f} {cur}")
         if self.discount_rate and self.discount_periods:
