@@ -46,6 +46,13 @@ FORMAT = "retention-sim game"
 VERSION = 1
 VALUE_HORIZON_MONTHS = 24
 MIN_TEAMS, MAX_TEAMS = 2, 4
+MAX_ROUNDS, MAX_ROUND_PERIODS = 40, 24
+MAX_TEAM_NAME = 40  # characters
+# The largest market a game (and the dashboard) runs: a server in a classroom holds one model per game
+# or browser tab, and a room must not be able to take its memory (about 400 bytes per customer)
+MAX_CUSTOMERS = 50_000
+MAX_MARKET = 250_000  # customers over a whole run: the initial ones and the arrivals
+MAX_SAVED_GAME_BYTES = 2 * 1024 * 1024
 
 # costs of the game's levers, relative to the market's list price, so a game plays alike in any currency
 SERVICE_COST_PER_QUALITY = 0.5  # cost per customer and period = this x price x quality boost
@@ -97,16 +104,22 @@ class Game:
         each a copy of the scenario's first firm; the scenario's own measures are dropped (the teams
         decide). ``budget`` per round defaults to 10 % of a team's expected revenue in a round."""
         names = [str(t).strip() for t in teams]
+        if not (isinstance(seed, int) and 0 <= seed < 2**63):
+            raise GameError(f"the seed is a whole number from 0 to 2**63 - 1 (got {seed!r})"[:120])
         if not MIN_TEAMS <= len(names) <= MAX_TEAMS:
             raise GameError(f"a game needs {MIN_TEAMS} to {MAX_TEAMS} teams (got {len(names)})")
         if any(not n for n in names):
             raise GameError("every team needs a name")
+        if any(len(n) > MAX_TEAM_NAME for n in names):
+            raise GameError(f"a team's name has at most {MAX_TEAM_NAME} characters")
         if len(set(names)) != len(names):
             raise GameError(f"team names must differ (got {', '.join(names)})")
-        if not 1 <= int(round_periods) <= 24:
-            raise GameError(f"a round is 1 to 24 periods long (got {round_periods})")
-        if not 1 <= int(rounds) <= 40:
-            raise GameError(f"a game has 1 to 40 rounds (got {rounds})")
+        if not 1 <= int(round_periods) <= MAX_ROUND_PERIODS:
+            raise GameError(f"a round is 1 to {MAX_ROUND_PERIODS} periods long (got {round_periods})")
+        if not 1 <= int(rounds) <= MAX_ROUNDS:
+            raise GameError(f"a game has 1 to {MAX_ROUNDS} rounds (got {rounds})")
+        if customers is not None and not 100 <= int(customers) <= MAX_CUSTOMERS:
+            raise GameError(f"a game's market has 100 to {MAX_CUSTOMERS:,} customers (got {int(customers):,})")
         sc = load(scenario)
         d = sc.model_dump(mode="json")
         template = d["firms"][0]
@@ -116,10 +129,13 @@ class Game:
         d["simulation"]["periods"] = int(round_periods) * int(rounds)
         if customers is not None:
             d["simulation"]["customers"] = int(customers)
+        elif d["simulation"]["customers"] > MAX_CUSTOMERS:
+            d["simulation"]["customers"] = MAX_CUSTOMERS
         d["name"] = f"game on {sc.name}"
         d["question"] = "Which team builds the most valuable customer base?"
         d["answer"] = ""  # the base scenario's answer names its own firms
-        market = load(d)  # validates
+        market = load(d, bases={})  # validates
+        _check_size(market)
         if budget is None:
             f = market.firms[0]
             budget = round(0.1 * f.price * int(round_periods) * market.simulation.customers * share, -2)
@@ -130,7 +146,8 @@ class Game:
 
     @property
     def market(self) -> Scenario:
-        return load(self.base)
+        # a game's market is a resolved scenario: it extends nothing (a saved game names no file)
+        return load(self.base, source="the game's market", bases={})
 
     @property
     def round(self) -> int:
@@ -247,7 +264,7 @@ class Game:
                     d["measures"] += self.measures(team, round_decisions.get(team, []), k)
         d["measures"] += measures
         try:
-            return load(d)
+            return load(d, source="the game's market", bases={})
         except ScenarioError as err:
             raise GameError(err.one_line()) from None
 
@@ -363,30 +380,87 @@ class Game:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "Game":
-        if d.get("format") != FORMAT:
+        """A game from its saved form (:meth:`to_dict`); GameError naming the first thing that is
+        wrong. The market may extend nothing and must fit the game's limits."""
+        if not isinstance(d, Mapping) or d.get("format") != FORMAT:
             raise GameError("not a saved retention-sim game (no 'format': 'retention-sim game')")
         if d.get("version") != VERSION:
-            raise GameError(f"saved by another version of the game format ({d.get('version')}; this is {VERSION})")
+            raise GameError(f"saved by another version of the game format (this is {VERSION})")
+        for key, kind in (("teams", list), ("market", dict), ("decisions", list), ("pending", dict)):
+            if key not in d and key in ("decisions", "pending"):
+                continue
+            if not isinstance(d.get(key), kind):
+                raise GameError(f"the saved game's '{key}' is {'missing' if key not in d else 'not a ' + ('list' if kind is list else 'table')}")
+        for key in ("seed", "round_periods", "rounds"):
+            if not isinstance(d.get(key), int) or isinstance(d.get(key), bool):
+                raise GameError(f"the saved game's '{key}' must be a whole number")
+        budget = d.get("budget")
+        if not isinstance(budget, (int, float)) or isinstance(budget, bool) or not math.isfinite(budget) or budget < 0:
+            raise GameError("the saved game's 'budget' must be a non-negative amount")
+        if not all(isinstance(t, str) for t in d["teams"]):
+            raise GameError("the saved game's 'teams' must be names")
+        decisions = d.get("decisions", [])
+        pending = d.get("pending", {})
+        for k, r in enumerate(decisions):
+            if not isinstance(r, dict) or not all(isinstance(ms, list) and all(isinstance(m, dict) for m in ms) for ms in r.values()):
+                raise GameError(f"the saved game's 'decisions' entry {k} must map each team to a list of measures")
+        if not all(isinstance(ms, list) and all(isinstance(m, dict) for m in ms) for ms in pending.values()):
+            raise GameError("the saved game's 'pending' must map each team to a list of measures")
+        if not 1 <= d["rounds"] <= MAX_ROUNDS or not 1 <= d["round_periods"] <= MAX_ROUND_PERIODS:
+            raise GameError(f"the saved game has 1 to {MAX_ROUNDS} rounds of 1 to {MAX_ROUND_PERIODS} periods")
+        if not MIN_TEAMS <= len(d["teams"]) <= MAX_TEAMS or any(not t.strip() or len(t) > MAX_TEAM_NAME for t in d["teams"]):
+            raise GameError(f"the saved game needs {MIN_TEAMS} to {MAX_TEAMS} teams with names of 1 to {MAX_TEAM_NAME} characters")
+        g = cls(base=copy.deepcopy(dict(d["market"])), teams=list(d["teams"]), seed=d["seed"], round_periods=d["round_periods"],
+                rounds=d["rounds"], budget=float(budget),
+                decisions=[{str(t): [dict(m) for m in ms] for t, ms in r.items()} for r in decisions],
+                pending={str(t): [dict(m) for m in ms] for t, ms in pending.items()})
+        if not 0 <= g.seed < 2**63:
+            raise GameError("the saved game's 'seed' must be a whole number from 0 to 2**63 - 1")
         try:
-            g = cls(base=dict(d["market"]), teams=list(d["teams"]), seed=int(d["seed"]), round_periods=int(d["round_periods"]),
-                    rounds=int(d["rounds"]), budget=float(d["budget"]),
-                    decisions=[{str(t): list(ms) for t, ms in r.items()} for r in d.get("decisions", [])],
-                    pending={str(t): list(ms) for t, ms in d.get("pending", {}).items()})
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise GameError(f"the saved game is incomplete or damaged ({type(err).__name__}: {err})") from None
-        g.market  # validates the market
-        if [f["name"] for f in g.base["firms"]] != g.teams:
+            market = g.market  # validates the market
+        except ScenarioError as err:
+            raise GameError(err.one_line(limit=1)) from None
+        _check_size(market)
+        if [f.name for f in market.firms] != g.teams:
             raise GameError("the saved game's teams do not match its market's firms")
+        if market.simulation.periods != g.rounds * g.round_periods:
+            raise GameError("the saved game's market does not last its rounds")
         if len(g.decisions) > g.rounds:
             raise GameError("the saved game has more rounds of decisions than rounds")
+        if any(set(r) - set(g.teams) for r in [*g.decisions, g.pending]):
+            raise GameError("the saved game has decisions of a team that is not playing")
         g.scenario()  # validates every decision
         return g
+
+    def to_json(self) -> str:
+        """The saved form as JSON text (what :meth:`save` writes and :meth:`from_json` reads)."""
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, data: bytes | str, name: str = "the saved game") -> "Game":
+        """A game from saved JSON (e.g. a file a browser uploaded); GameError naming ``name`` and what is
+        wrong, never quoting the content."""
+        if len(data) > MAX_SAVED_GAME_BYTES:
+            raise GameError(f"{name}: is {len(data):,} bytes; a saved game is at most {MAX_SAVED_GAME_BYTES:,}")
+        try:
+            parsed = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            where = f" at line {err.lineno}" if isinstance(err, json.JSONDecodeError) else ""
+            raise GameError(f"{name}: not a saved game (invalid JSON{where})") from None
+        except RecursionError:
+            raise GameError(f"{name}: not a saved game (nested too deeply)") from None
+        try:
+            return cls.from_dict(parsed)
+        except GameError as err:
+            raise GameError(f"{name}: {err}") from None
+        except RecursionError:
+            raise GameError(f"{name}: not a saved game (nested too deeply)") from None
 
     def save(self, path: str | Path) -> Path:
         """Write the game as JSON (atomically: a crash leaves the previous file)."""
         path = Path(path)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        tmp.write_text(self.to_json())
         tmp.replace(path)
         return path
 
@@ -394,14 +468,21 @@ class Game:
     def load(cls, path: str | Path) -> "Game":
         path = Path(path)
         try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise GameError(f"{path}: not a saved game (invalid JSON: {err.msg} at line {err.lineno})") from None
+            data = path.read_bytes()
         except OSError as err:
             raise GameError(f"{path}: {err.strerror or err}") from None
-        if not isinstance(data, dict):
-            raise GameError(f"{path}: not a saved game")
-        return cls.from_dict(data)
+        return cls.from_json(data, str(path))
+
+
+def _check_size(market: Scenario) -> None:
+    """GameError if the market is larger than a game runs (:data:`MAX_CUSTOMERS`, :data:`MAX_MARKET`)."""
+    n = market.simulation.customers
+    if n > MAX_CUSTOMERS:
+        raise GameError(f"a game's market has at most {MAX_CUSTOMERS:,} customers (got {n:,})")
+    total = market.expected_customers()
+    if total > MAX_MARKET:
+        raise GameError(f"the firms' acquisition budgets would bring about {total:,.0f} customers over the game; "
+                        f"a game runs at most {MAX_MARKET:,}")
 
 
 # ---------------------------------------------------------------------------------- the game's levers

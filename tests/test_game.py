@@ -208,3 +208,68 @@ def test_a_saved_game_whose_decisions_were_tampered_with_is_refused(tmp_path):
     d["decisions"][0]["Alpha"][0]["rate"] = 7.0
     with pytest.raises(GameError, match="rate"):
         Game.from_dict(d)
+
+
+def _saved(**changes) -> dict:
+    d = play(new_game(), [{"Alpha": decision(discount=0.1, price=30.0)}]).to_dict()
+    d.update(changes)
+    return d
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"teams": "AB"}, "'teams' is not a list"),
+    ({"teams": ["Alpha", 3]}, "'teams' must be names"),
+    ({"market": "telecom"}, "'market' is not a table"),
+    ({"decisions": [{"Alpha": "discount"}]}, "'decisions' entry 0"),
+    ({"decisions": {"Alpha": []}}, "'decisions' is not a list"),
+    ({"pending": {"Alpha": [3]}}, "'pending' must map"),
+    ({"seed": "1"}, "'seed' must be a whole number"),
+    ({"seed": True}, "'seed' must be a whole number"),
+    ({"seed": -1}, "'seed' must be a whole number from 0"),
+    ({"budget": float("nan")}, "'budget' must be a non-negative amount"),
+    ({"rounds": 10**9}, "1 to 40 rounds"),
+    ({"decisions": [{"Gamma": []}]}, "a team that is not playing"),
+])
+def test_a_damaged_saved_game_names_what_is_wrong_in_one_line_without_python_internals(change, words):
+    with pytest.raises(GameError) as err:
+        Game.from_json(json.dumps(_saved(**change)), "upload.json")
+    text = str(err.value)
+    assert text.startswith("upload.json: ") and words in text and "\n" not in text
+    assert "Error" not in text and "object" not in text  # no exception names or Python types
+
+
+def test_a_saved_game_cannot_make_the_server_read_a_file(tmp_path):
+    secret = tmp_path / "secret.toml"
+    secret.write_text('name = "a secret line"\n')
+    d = _saved()
+    d["market"]["extends"] = str(secret)
+    with pytest.raises(GameError) as err:
+        Game.from_json(json.dumps(d), "evil.json")
+    assert "is not one of the scenarios offered here" in str(err.value) and "a secret line" not in str(err.value)
+
+
+def test_a_saved_game_larger_than_a_game_runs_is_refused():
+    d = _saved()
+    d["market"]["simulation"]["customers"] = 50_000_000
+    with pytest.raises(GameError, match="at most 50,000 customers"):
+        Game.from_json(json.dumps(d), "big.json")
+    d = _saved()
+    d["market"]["firms"][0]["acquisition_spend"] = 1e12
+    with pytest.raises(GameError, match="a game runs at most"):
+        Game.from_json(json.dumps(d), "big.json")
+    with pytest.raises(GameError, match="a saved game is at most"):
+        Game.from_json(b" " * (3 * 1024 * 1024), "huge.json")
+
+
+@pytest.mark.parametrize("customers", [50_001, 50_000_000, 10])
+def test_a_new_game_of_more_customers_than_the_limit_is_refused(customers):
+    with pytest.raises(GameError, match="100 to 50,000 customers"):
+        new_game(customers=customers)
+
+
+def test_the_saved_json_round_trips():
+    g = play(new_game(), [{"Alpha": decision(discount=0.1, price=30.0)}])
+    g.decide("Beta", decision(service=0.1, price=30.0))
+    back = Game.from_json(g.to_json())
+    assert back.to_dict() == g.to_dict()
+    assert back.leaderboard() == g.leaderboard()

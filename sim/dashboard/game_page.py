@@ -4,22 +4,27 @@ One screen for the whole room: the trainer sets up the market (2-4 teams), each 
 measures for the round in its own card (the estimated cost is checked against the budget as they
 type), then the trainer advances the round. Everyone sees the market shares, the leaderboard (profit
 and the value of the customer base) and, at the end, the debrief: which customers each team holds by
-bond and which only by barriers. The game can be saved to a JSON file and resumed.
+bond and which only by barriers. The game can be saved (a download to the browser's device) and resumed
+(an upload from it); the server never reads or writes a path a browser names.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from html import escape
-from pathlib import Path
 
 import solara
 
-from ..game import MAX_TEAMS, MIN_TEAMS, VALUE_HORIZON_MONTHS, Game, GameError, decision
+from ..game import (MAX_CUSTOMERS, MAX_ROUND_PERIODS, MAX_ROUNDS, MAX_SAVED_GAME_BYTES, MAX_TEAM_NAME, MAX_TEAMS, MIN_TEAMS,
+                    VALUE_HORIZON_MONTHS, Game, GameError, decision)
 from ..plots import CLASS_COLOURS
-from ..scenario import ScenarioError, shipped_scenarios
-from . import charts
+from ..scenario import ScenarioError
+from . import charts, library
 from .charts import Series
+from .upload import Upload
+
+log = logging.getLogger("retention_sim.dashboard")
 
 TEAM_NAMES = ("Team A", "Team B", "Team C", "Team D")
 STACK = ("bonded_only", "both", "attached_only", "neither")
@@ -47,8 +52,8 @@ def _colour(i: int) -> str:
 # ------------------------------------------------------------------------------------- set-up
 @solara.component
 def Setup():
-    names = sorted(shipped_scenarios())
-    scenario, set_scenario = solara.use_state("telecom")
+    names = list(library.offered())
+    scenario, set_scenario = solara.use_state("telecom" if "telecom" in names else names[0])
     n, set_n = solara.use_state(2)
     teams, set_teams = solara.use_state(list(TEAM_NAMES))
     periods, set_periods = solara.use_state(3)
@@ -56,28 +61,37 @@ def Setup():
     customers, set_customers = solara.use_state(10_000)
     seed, set_seed = solara.use_state(1)
     budget, set_budget = solara.use_state(0.0)
-    path, set_path = solara.use_state("retention-game.json")
 
     def start():
         try:
-            g = Game.new(scenario, teams[:n], seed=seed, round_periods=periods, rounds=rounds,
+            g = Game.new(library.scenario(scenario), teams[:n], seed=seed, round_periods=periods, rounds=rounds,
                          budget=budget if budget and budget > 0 else None, customers=customers)
         except (GameError, ScenarioError) as err:
             _message.set(err.one_line() if isinstance(err, ScenarioError) else str(err))
             return
+        except MemoryError:
+            _message.set("the server has not enough memory for this game; choose fewer customers")
+            return
         _forms.set({})
+        _message.set(f"New game: {', '.join(g.teams)}; budget {g.budget:,.0f} {g.currency} per team and round.")
         _game.set(g)
-        _changed(f"New game: {', '.join(g.teams)}; budget {g.budget:,.0f} {g.currency} per team and round.")
 
-    def resume():
+    def resume(filename: str, size: int, read) -> None:
+        name = library.safe_filename(filename)
         try:
-            g = Game.load(Path(path).expanduser())
+            if size > MAX_SAVED_GAME_BYTES:
+                raise GameError(f"{name}: is {size:,} bytes; a saved game is at most {MAX_SAVED_GAME_BYTES:,}")
+            g = Game.from_json(read(), name)
         except GameError as err:
             _message.set(str(err))
             return
+        except Exception as err:  # noqa: BLE001 - a browser's upload must never stop the page
+            log.exception("resuming a game failed")
+            _message.set(f"{name}: could not be resumed ({type(err).__name__})")
+            return
         _forms.set({})
+        _message.set(f"Resumed {name}: round {g.round + 1} of {g.rounds}.")
         _game.set(g)
-        _changed(f"Resumed {path}: round {g.round + 1} of {g.rounds}.")
 
     with solara.Card("New classroom game"):
         solara.HTML(tag="div", classes=["rs-story"], unsafe_innerHTML=(
@@ -86,23 +100,25 @@ def Setup():
             "the value of the customer base; the debrief shows who holds its customers by bond and who only by barriers.</p>"))
         with solara.Row(style={"flex-wrap": "wrap", "gap": "24px"}):
             with solara.Column(style={"min-width": "320px"}):
-                solara.Select("Market (base scenario)", values=names, value=scenario, on_value=set_scenario)
+                solara.Select("Market (base scenario)", values=names, value=scenario, on_value=lambda v: v in names and set_scenario(v))
                 solara.Select("Number of teams", values=[str(k) for k in range(MIN_TEAMS, MAX_TEAMS + 1)], value=str(n),
                               on_value=lambda v: set_n(int(v)))
                 for i in range(n):
                     solara.InputText(f"Name of team {i + 1}", value=teams[i],
-                                     on_value=lambda v, i=i: set_teams([*teams[:i], v, *teams[i + 1:]]))
+                                     on_value=lambda v, i=i: set_teams([*teams[:i], str(v)[:MAX_TEAM_NAME], *teams[i + 1:]]))
             with solara.Column(style={"min-width": "320px"}):
-                solara.InputInt("Periods per round (months, usually)", value=periods, on_value=lambda v: v and set_periods(v))
-                solara.InputInt("Rounds", value=rounds, on_value=lambda v: v and set_rounds(v))
-                solara.InputInt("Customers in the market", value=customers, on_value=lambda v: v and set_customers(v))
+                # any whole number is kept as typed: starting the game checks it and says what is allowed
+                solara.InputInt(f"Periods per round (1 to {MAX_ROUND_PERIODS})", value=periods, on_value=lambda v: v is not None and set_periods(v))
+                solara.InputInt(f"Rounds (1 to {MAX_ROUNDS})", value=rounds, on_value=lambda v: v is not None and set_rounds(v))
+                solara.InputInt(f"Customers in the market (100 to {MAX_CUSTOMERS:,})", value=customers,
+                                on_value=lambda v: v is not None and set_customers(v))
                 solara.InputInt("Seed", value=seed, on_value=lambda v: v is not None and set_seed(v))
                 solara.InputFloat("Budget per team and round (0 = 10 % of a team's revenue)", value=budget,
                                   on_value=lambda v: set_budget(v or 0.0))
-        with solara.Row(style={"gap": "16px", "align-items": "center", "margin-top": "12px"}):
+        with solara.Row(style={"gap": "16px", "align-items": "center", "margin-top": "12px", "flex-wrap": "wrap"}):
             solara.Button("Start the game", color="primary", on_click=start)
-            solara.InputText("Saved game (JSON file)", value=path, on_value=set_path, style={"max-width": "420px"})
-            solara.Button("Resume saved game", outlined=True, on_click=resume)
+            with solara.Div(style={"min-width": "320px"}):
+                Upload("or resume a saved game (.json)", resume, limit=MAX_SAVED_GAME_BYTES, accept=".json,application/json")
 
 
 # ------------------------------------------------------------------------------------- decisions
@@ -196,7 +212,7 @@ def _leaderboard_html(game: Game) -> str:
         body += (f'<tr data-team="{escape(r["team"])}"><td>{r["rank"]}</td><td class="rs-left">{sw}{escape(r["team"])}</td><td>{r["customers"]:,}</td>'
                  f'<td>{r["market_share"]:.0%}</td><td>{r["profit_round"]:,.0f}</td><td>{r["profit_total"]:,.0f}</td>'
                  f'<td>{r["base_value"]:,.0f}</td><td><b>{r["score"]:,.0f}</b></td><td>{bonded}</td></tr>')
-    note = (f'<div class="rs-note">Money in {cur}. CLV of the customer base: the current customers times their expected '
+    note = (f'<div class="rs-note">Money in {escape(cur)}. CLV of the customer base: the current customers times their expected '
             f'margin over the next {VALUE_HORIZON_MONTHS} months at the team\'s margin and retention in the last round. '
             "Score = profit to date + CLV of the customer base.</div>")
     return f'<table class="rs-table" data-testid="leaderboard">{head}{body}</table>{note}'
@@ -244,7 +260,6 @@ def _debrief(game: Game) -> tuple[str, str]:
 @solara.component
 def Board(game: Game):
     _tick.get()
-    path, set_path = solara.use_state("retention-game.json")
     show_debrief, set_show_debrief = solara.use_state(False)
     start, end = game.round_span()
     months = float(game.base["simulation"]["period_months"])
@@ -270,20 +285,13 @@ def Board(game: Game):
         note = f" ({', '.join(waiting)}: no measures)" if waiting else ""
         _changed(f"Round {game.round} played{note}.")
 
-    def save():
-        try:
-            where = game.save(Path(path).expanduser())
-        except OSError as err:
-            _changed(f"could not save to {path}: {err.strerror or err}")
-            return
-        _changed(f"Saved to {where.resolve()}.")
-
     with solara.Row(style={"gap": "12px", "align-items": "center", "flex-wrap": "wrap"}):
         solara.Button("Advance round", color="primary", on_click=advance, disabled=game.finished)
         solara.Button("Show debrief" if not show_debrief else "Hide debrief", outlined=True,
                       on_click=lambda: set_show_debrief(not show_debrief))
-        solara.InputText("Save to (JSON file)", value=path, on_value=set_path, style={"max-width": "360px"})
-        solara.Button("Save game", outlined=True, on_click=save)
+        # a download to the browser's device: the server writes no file
+        solara.FileDownload(lambda: game.to_json().encode(), filename=f"retention-game-round-{game.round}.json",
+                            label="Save game (download)", mime_type="application/json")
         solara.Button("New game", text=True, on_click=lambda: (_game.set(None), _changed("")))
 
     with solara.Div(classes=["rs-grid", "rs-wide"]):  # always there, empty unless shown (see the message above)
