@@ -159,7 +159,11 @@ def parser() -> argparse.ArgumentParser:
     dash.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name to start with (default: telecom)")
     dash.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
     dash.add_argument("--host", default="127.0.0.1",
-                      help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 lets the room's devices connect)")
+                      help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 lets the room's devices "
+                           "connect, and anyone who can reach the port can use it)")
+    dash.add_argument("--scenarios", type=Path, default=None, metavar="DIR",
+                      help="a folder of scenario files (.toml) the browser may pick by name, beside the shipped ones "
+                           "(a browser never names a path; it may also upload a file)")
     return p
 
 
@@ -447,15 +451,24 @@ def _dashboard(args) -> int:
         _say(f"--host {args.host}: not an address of this machine")
         return EXIT_BAD_INPUT
     with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+        # as the server will: a port whose last connections are still closing (TIME_WAIT, for a minute
+        # after the dashboard stopped) is free; one with a listener is not
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((args.host, args.port))
         except OSError as err:
             reason = "is in use; choose another with --port" if err.errno == errno.EADDRINUSE else (err.strerror or str(err)).lower()
             _say(f"--port {args.port} on {args.host}: {reason}")
             return EXIT_BAD_INPUT
+    scenarios = None
+    if args.scenarios is not None:
+        if not args.scenarios.is_dir():
+            _say(f"--scenarios {args.scenarios}: {'no such folder' if not args.scenarios.exists() else 'not a folder'}")
+            return EXIT_BAD_INPUT
+        scenarios = str(args.scenarios.resolve())
     from .dashboard import serve  # heavy: solara, mesa's visualisation, the model
 
-    return serve(spec, host=args.host, port=args.port)
+    return serve(spec, host=args.host, port=args.port, scenarios=scenarios)
 
 
 if __name__ == "__main__":  # pragma: no cover
