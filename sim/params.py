@@ -55,6 +55,7 @@ class Simulation(Section):
     discount_rate: float = Field(0.01, ge=0.0, lt=1.0, description="Discount rate for CLV. Unit: 1/period (0.01/month is about 12.7 %/year). [invented]")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Default seed, overridden by --seed. Unit: none.")
     currency: str = Field("EUR", min_length=1, max_length=12, description="Currency of every money amount, shown in tables and plots.")
+    scale: float = Field(1.0, gt=0, le=1e6, description="The market's scale: every money-per-period amount that buys or serves customers as a group (firms' acquisition spend, measures' fixed costs and budgets) is multiplied by it. Changing simulation.customers from the command line or an override sets it to the new size over the scenario's, so that a smaller run is the same market (shares and rates agree across sizes); set it to 1 to change the population alone. Unit: none.")
     market: Literal["households", "businesses"] = Field("households", description="Who the customers are, which sets the documented rate of life events that end relationships (segments[i].background_churn where a segment does not set its own): households 0.22 %/month (deaths and emigration, Destatis), businesses 0.25 %/month (enterprise closures, Eurostat). [sourced]")
 
 
@@ -325,7 +326,9 @@ class Scenario(Section):
         """Customers a run is expected to hold in all: the initial ones and the arrivals the firms'
         acquisition budgets buy over the horizon (what its memory grows with)."""
         per_period = sum(f.acquisition_spend / f.cost_per_acquisition for f in self.firms) if self.mechanisms.arrivals else 0.0
-        return self.simulation.customers + per_period * self.simulation.periods
+        budgets = sum(m.budget / self.firms[self.firm_index(m.firm)].cost_per_acquisition for m in self.measures
+                      if m.type == "budget_split") if self.mechanisms.arrivals and self.mechanisms.measures else 0.0
+        return self.simulation.customers + (per_period + budgets) * self.simulation.scale * self.simulation.periods
 
 
 def _terms(shares: dict) -> str:

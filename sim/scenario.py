@@ -304,6 +304,7 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
     labels = dict(override_labels or {})
     original = _plain(dict(data))
     data = copy.deepcopy(original)
+    overrides = _scaled(original, dict(overrides or {}))
     applied: list[tuple[tuple, str]] = []
     for dotted, value in (overrides or {}).items():
         label = labels.get(dotted, f"override {dotted}")
@@ -335,6 +336,19 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
             where = f"{source} with {', '.join(dict.fromkeys(label for _, label in applied))}"
         items = [(where, key_path(loc), reason) for loc, reason in from_file] + items
     raise ScenarioError(source, masked + items)
+
+
+def _scaled(data: Mapping[str, Any], overrides: dict) -> dict:
+    """``overrides`` with ``simulation.scale`` added when they change the number of customers and do not
+    set the scale themselves: the market is scaled with its population (see ``simulation.scale``), so a
+    run at another size is the same market."""
+    if "simulation.customers" not in overrides or "simulation.scale" in overrides:
+        return overrides
+    sim = data.get("simulation") if isinstance(data.get("simulation"), Mapping) else {}
+    base, scale = sim.get("customers", 10_000), sim.get("scale", 1.0)
+    new = overrides["simulation.customers"]
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in (base, scale, new))
+    return {**overrides, "simulation.scale": float(scale) * float(new) / float(base)} if ok else overrides
 
 
 _MISSING = object()
@@ -468,6 +482,10 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
                 raise ScenarioError(extends, [(None, err.items[0][2])]) from None
             base = resolve_variant(raw, extends, None, seen + (key,), bases)
     merged = _merge(base, data)
+    if "measures" in data and "counterfactual" not in data:
+        # the base's counterfactual names the base's measures by their place: a variant that replaces
+        # the measures states its own (or has none)
+        merged.pop("counterfactual", None)
     for key, extra in adds.items():
         if not isinstance(extra, list):
             raise ScenarioError(source, [(f"add.{key}", "must be a list, e.g. [[add.measures]]")])

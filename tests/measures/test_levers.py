@@ -668,3 +668,77 @@ def test_every_lever_has_a_section_and_a_valid_example_in_the_docs():
     defined = set(re.findall(r"^def (test_\w+)", "\n".join(p.read_text(encoding="utf-8") for p in tests.rglob("test_*.py")), flags=re.M))
     for name in set(re.findall(r"(test_\w+)", text)) - {"test_levers", "test_measures", "test_stylized_facts"}:
         assert any(d.startswith(name) for d in defined), f"docs/levers.md names {name}, which is no test"  # "…" abbreviates
+
+
+# ------------------------------------------------------------------ contracts that bind as contracts do
+def _held(fee_schedule: str, exit_fee: float, quality: float = 0.6):
+    """Churn of the focal firm's customers in the 11 periods of a 12-period contract (the expiry period
+    left out), and the model."""
+    c = {"type": "contract", "term": 12, "exit_fee": exit_fee, "fee_schedule": fee_schedule, "renewal_prob": 0.0}
+    firms = [dict(COMPETITION[0], service_quality=quality), COMPETITION[1]]
+    m = run_model(spec(10_000, 12, [c], firms=firms), seed=14)
+    f = focal_periods(m)
+    return f["churned"][:11].sum(), f["active"][:11].sum(), m
+
+
+def test_a_declining_fee_holds_less_late_in_the_term_than_a_flat_one():
+    """The same fee, flat or declining with the months left: customers leave more under the declining
+    fee, and pay less when they do."""
+    k_flat, n_flat, m_flat = _held("flat", 360.0)
+    k_decl, n_decl, m_decl = _held("declining", 360.0)
+    assert_rate_higher(k_decl, n_decl, k_flat, n_flat, "in-contract churn, declining - flat fee")
+    fees = {name: focal_periods(m) for name, m in (("flat", m_flat), ("declining", m_decl))}
+    per_payer = {k: f["exit_fees"].sum() / f["left_paying_fee"].sum() for k, f in fees.items()}
+    assert per_payer["flat"] == pytest.approx(360.0) and per_payer["declining"] < 300.0
+
+
+def test_no_fee_is_a_wall_unhappy_customers_leave_under_contract_and_pay():
+    """A fee of 100 months' price holds content customers, but the felt barrier saturates: customers of
+    a firm with poor service still leave under contract, and they pay the fee."""
+    k, n, m = _held("flat", 3000.0, quality=0.1)
+    f = focal_periods(m)
+    assert k / n > 0.002 and f["left_paying_fee"].sum() > 50 and f["exit_fees"].sum() == pytest.approx(3000.0 * f["left_paying_fee"].sum())
+
+
+# ------------------------------------------------------------------ promotions reach beyond the firm's customers
+PROMO_FIRMS = [{"name": "focal", "initial_share": 0.5, "acquisition_spend": 3000.0},
+               {"name": "rival", "initial_share": 0.5, "acquisition_spend": 3000.0}]
+SALE = {"type": "discount", "firm": "rival", "rate": 0.25}
+
+
+def _promo(*measures, periods: int = 12, customers: int = 10_000, **sections):
+    """Two equal firms with arrivals; returns the model and the focal firm's and the rival's periods."""
+    sections.setdefault("mechanisms", {})  # arrivals on
+    m = run_model(spec(customers, periods, list(measures), firms=PROMO_FIRMS, **sections), seed=21)
+    return m, focal_periods(m), focal_periods(m, "rival")
+
+
+def test_a_promotion_draws_prospects_and_the_rivals_customers():
+    """A rival's discount raises its arrivals, deal-seekers most, and the focal firm's customers, who see
+    its offer when they look around, switch to it more."""
+    segs = [{"name": "deal_seekers", "share": 0.5, "price_sensitivity": 2.5}, {"name": "regulars", "share": 0.5, "price_sensitivity": 0.5}]
+    _, f0, r0 = _promo(segments=segs)
+    m, f1, r1 = _promo(SALE, segments=segs)
+    assert_count_higher(r1["acquired"].sum(), r0["acquired"].sum(), "rival's arrivals, sale - none")
+    assert_count_higher(f1["switched_out"].sum(), f0["switched_out"].sum(), "focal customers switching out, rival's sale - none")
+    c = m.customers
+    new = (c.firm == 1) & (c.joined > 0)
+    share_deal = (c.segment[new] == 0).mean()
+    assert share_deal > 0.5 + Z * np.sqrt(0.25 / new.sum())  # deal-seekers are over-represented among its newcomers
+
+
+def test_without_the_promotion_mechanism_a_rivals_discount_reaches_only_its_own_customers():
+    _, _, r_on = _promo(SALE)
+    _, _, r_off = _promo(SALE, mechanisms={"promotion": False})
+    _, _, r_none = _promo(mechanisms={"promotion": False})
+    assert (r_off["acquired"] == r_none["acquired"]).all()  # arrivals exactly as bought
+    assert r_on["acquired"].sum() > r_off["acquired"].sum()
+
+
+def test_an_introductory_offer_reaches_only_new_customers_and_sets_no_false_expectation():
+    intro = {"type": "discount", "rate": 0.2, "intro_periods": 3}
+    m, f, _ = _promo(intro, periods=8, customers=5000)
+    c = m.customers
+    assert f["discounts"][:3].min() > 0 and f["discounts"][3] < f["discounts"][:3].mean() / 3  # the cohort paid less in 0-2
+    old = (c.firm == 0) & (c.joined == 0) & (c.rel_start == 0)
+    assert np.allclose(c.reference_price[old], 30.0, atol=0.5)  # the list price is still what they expect
