@@ -38,6 +38,9 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+# Signal handling lives in sim.signals, below the engine; these names stay importable from here.
+from .signals import HOLD_AT_MOST, Terminated, _critical, deferred_signals, signal_handlers  # noqa: F401
+
 MARKER = ".retention-sim"
 WRITTEN_BY = "retention-sim"
 _STAGING = ".retention-sim-staging-"
@@ -66,142 +69,6 @@ class OutputUnwritable(OutputError):
     """The environment does not let us write there (permissions, missing device, disk full)."""
 
     exit_code = 1
-
-
-class Terminated(BaseException):
-    """Raised in the main thread when SIGTERM arrives (under :func:`signal_handlers`)."""
-
-    def __init__(self, signum: int = signal.SIGTERM):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.exit_code = 128 + signum
-
-
-# --- signals -------------------------------------------------------------------------------------
-
-_critical_depth = 0
-_pending: int | None = None
-_raised: int | None = None  # a signal already turned into an exception (it may have been swallowed)
-
-
-def _raise_for(signum: int) -> None:
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Terminated(signum)
-
-
-_FRAGILE = ("/numba/", "/llvmlite/")
-
-
-def _fragile(frame) -> bool:
-    """Whether ``frame`` runs inside an import (Python's import machinery is on the stack) or inside
-    the compiler (numba, llvmlite): code that an exception must not cut in half."""
-    while frame is not None:
-        name = frame.f_code.co_filename
-        if name.startswith("<frozen importlib") or any(part in name.replace(os.sep, "/") for part in _FRAGILE):
-            return True
-        frame = frame.f_back
-    return False
-
-
-_redelivery: threading.Timer | None = None  # a signal to be sent again, not yet sent
-_held_since: float | None = None  # when the signal now held back first arrived
-HOLD_AT_MOST = 3.0  # seconds: an import or a load of the engine's cached code takes about one
-
-
-def _redeliver(signum: int) -> None:
-    global _redelivery
-    _redelivery = None
-    os.kill(os.getpid(), signum)
-
-
-def _on_signal(signum, frame) -> None:
-    global _pending, _redelivery, _raised, _held_since
-    if _critical_depth:
-        _pending = signum  # finish the commit or clean-up first, then stop
-        return
-    if _held_since is None:
-        _held_since = time.monotonic()
-    if _fragile(frame) and time.monotonic() - _held_since < HOLD_AT_MOST:
-        # An exception in the middle of an import can leave a compiled extension half initialised
-        # (later "ImportError: initialization failed" instead of a clean stop), or be swallowed by
-        # the import machinery's own callbacks; in the middle of loading the engine's compiled code
-        # it leaves the compiler's objects broken (errors at exit, once a crash). Both take about a
-        # second: the signal is sent again shortly and takes effect once they are done. Not longer
-        # than HOLD_AT_MOST: a first run's compilation (a minute) is interrupted as it is.
-        if _redelivery is None:
-            _redelivery = threading.Timer(0.05, _redeliver, (signum,))
-            _redelivery.daemon = True
-            _redelivery.start()
-        return
-    _held_since = None
-    _raised = signum
-    _raise_for(signum)
-
-
-@contextlib.contextmanager
-def _critical() -> Iterator[None]:
-    """A section that a Ctrl-C or SIGTERM (under :func:`signal_handlers`) does not cut in half."""
-    global _critical_depth, _pending
-    _critical_depth += 1
-    try:
-        yield
-    finally:
-        _critical_depth -= 1
-        if not _critical_depth and _pending is not None:
-            signum, _pending = _pending, None
-            _raise_for(signum)
-
-
-def deferred_signals() -> contextlib.AbstractContextManager:
-    """A section that a Ctrl-C or SIGTERM (under :func:`signal_handlers`) does not interrupt: the
-    signal takes effect when it ends. The engine's period is one: a KeyboardInterrupt raised while
-    the compiled code's dispatcher is handling its arguments leaves the interpreter in a broken
-    state (an internal SystemError, or a crash). Only the main thread receives signals, so elsewhere
-    (a dashboard's worker thread) this is a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        return contextlib.nullcontext()
-    return _deferred()
-
-
-@contextlib.contextmanager
-def _deferred() -> Iterator[None]:
-    with _critical():
-        yield
-    if _raised is not None:
-        # The exception of an earlier signal was swallowed: raised inside a callback that Python or
-        # a library only reports ("Exception ignored in ..."), such as the compiler's cache hook.
-        _raise_for(_raised)
-
-
-@contextlib.contextmanager
-def signal_handlers() -> Iterator[None]:
-    """Turn SIGINT into KeyboardInterrupt and SIGTERM into :class:`Terminated`, both deferred while a
-    commit or clean-up runs; restore the previous handlers on exit. A no-op outside the main thread."""
-    global _pending, _raised, _redelivery, _held_since
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    _raised = _held_since = None
-    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    previous_hook = sys.unraisablehook
-
-    def swallowed(unraisable) -> None:
-        if _raised is not None and isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)):
-            return  # raised again at the end of the engine's period (see _deferred): no report
-        previous_hook(unraisable)
-
-    sys.unraisablehook = swallowed
-    try:
-        yield
-    finally:
-        if _redelivery is not None:
-            _redelivery.cancel()
-            _redelivery = None
-        sys.unraisablehook = previous_hook
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        _pending = _raised = _held_since = None
 
 
 # --- markers and recognising our own folders -----------------------------------------------------
