@@ -1,8 +1,12 @@
 """The ``retention-sim`` command.
 
 Every failure is one line on stderr and an exit code: 2 for bad input (a scenario file, an option,
-an output folder that is not ours to write), 1 for the environment (a folder we cannot write, a full
-disk), 130 for Ctrl-C, 143 for SIGTERM. No traceback reaches a user unless RETENTION_SIM_DEBUG=1.
+an output folder that is not ours to write, input nested too deeply to read), 1 for the environment
+(a folder we cannot write, a full disk, too little memory: the line says which setting to lower),
+130 for Ctrl-C, 143 for SIGTERM (also when a library that the signal cut short fails after it). No
+traceback reaches a user unless RETENTION_SIM_DEBUG=1. Options have upper bounds: --replications at
+most 10,000, --seed below 2^63, --workers at most the cores this process may use (more are capped,
+with a warning).
 Heavy modules (the model, pandas, numba, matplotlib, solara) are imported only by ``run`` and ``dashboard``.
 """
 
@@ -10,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import os
 import re
 import sys
@@ -25,7 +28,7 @@ from typing import Any
 for _pool in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_pool, "1")
 
-from . import __version__, outputs  # noqa: E402
+from . import __version__, outputs, signals  # noqa: E402
 
 # sim.scenario (pydantic) is imported inside main, after the signal handlers are in place, so that
 # even a Ctrl-C during start-up gives one line rather than a traceback.
@@ -34,6 +37,10 @@ PROG = "retention-sim"
 EXIT_ENVIRONMENT = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+MAX_REPLICATIONS = 10_000  # sim.compare.MAX_REPLICATIONS (not imported: the command starts before pandas loads)
+PRECISION_CAP = 200  # sim.compare.PRECISION_CAP
+ENGINE_ADDRESS_SPACE = 1_100_000_000  # bytes of address space the engine needs to load (numba, llvmlite, scipy: ~1 GB measured)
+BYTES_PER_CUSTOMER = 400  # least memory one customer row takes in a run with its outputs (370-570 measured)
 
 
 COMMANDS = ("run", "compare", "sweep", "calibrate", "validate", "list", "dashboard")
@@ -51,14 +58,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def _count(name: str, minimum: int):
+def _count(name: str, minimum: int, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"must be a whole number (got {text[:40]!r})") from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {'a positive whole number' if minimum == 1 else f'a whole number >= {minimum}'} (got {value})")
+            raise argparse.ArgumentTypeError(f"must be {'a positive whole number' if minimum == 1 else f'a whole number >= {minimum}'} "
+                                             f"(got {value})")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,} (got {str(value)[:40]})")
         return value
 
     parse.__name__ = name
@@ -66,7 +76,29 @@ def _count(name: str, minimum: int):
 
 
 _positive = _count("positive", 1)
-_seed = _count("seed", 0)
+_seed = _count("seed", 0, 2**63 - 1)
+
+
+def _precision(text: str) -> tuple[str, float]:
+    """``METRIC=HALF_WIDTH`` for ``compare --precision``."""
+    import math
+
+    from .metrics import METRICS
+
+    metric, sep, raw = text.partition("=")
+    metric = metric.strip()
+    if not sep or metric not in METRICS:
+        raise argparse.ArgumentTypeError(f"must be METRIC=HALF_WIDTH with a metric of: {', '.join(METRICS)} (got {text[:60]!r})")
+    try:
+        width = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the half-width must be a number (got {raw[:40]!r})") from None
+    if not (math.isfinite(width) and width > 0):
+        raise argparse.ArgumentTypeError(f"the half-width must be a positive number (got {raw[:40]!r})")
+    return metric, width
+
+
+_precision.__name__ = "METRIC=HALF_WIDTH"
 
 
 def _assignment(text: str) -> tuple[str, Any]:
@@ -80,6 +112,8 @@ def _assignment(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        raise argparse.ArgumentTypeError(f"{key[:60]}: the value is nested too deeply") from None
     return key, value
 
 
@@ -112,7 +146,12 @@ def parser() -> argparse.ArgumentParser:
                                      "with 95 % paired intervals, plots and a self-contained report.html.")
     cmp.add_argument("base", help="the baseline scenario: file or shipped name")
     cmp.add_argument("others", nargs="+", metavar="OTHER", help="scenarios to compare with the baseline")
-    cmp.add_argument("--replications", type=_count("replications", 2), default=20, help="runs per scenario (default 20)")
+    cmp.add_argument("--replications", type=_count("replications", 2, MAX_REPLICATIONS), default=20,
+                     help=f"runs per scenario (default 20, at most {MAX_REPLICATIONS:,}); with --precision, the runs to start with")
+    cmp.add_argument("--precision", type=_precision, default=None, metavar="METRIC=HALF_WIDTH",
+                     help="add replications until the paired 95 %% interval of METRIC has at most this half-width (in the "
+                          f"metric's own units: retention as a share, 0.005 = half a point) for every alternative, up to "
+                          f"{PRECISION_CAP} replications; it says if that cap stops it")
     cmp.add_argument("--seed", type=_seed, default=None, help="seed the replications' seeds derive from (default: the baseline's simulation.seed)")
     cmp.add_argument("--customers", type=_positive, default=None, help="initial customers in every scenario (arrivals still follow the acquisition budgets, which do not shrink with it)")
     cmp.add_argument("--periods", type=_positive, default=None, help="horizon in periods of every scenario")
@@ -124,17 +163,26 @@ def parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="a parameter sweep with sensitivity indices, on local cores or a Dask cluster",
                         description="Run a sweep file's design (grid, lhs, sobol or morris) with replications on common seeds. "
                                     "Runs are stored in runs.parquet as they finish; running the same command again after an "
-                                    "interruption skips the finished runs. Sobol or Morris indices go to indices.csv.")
+                                    "interruption skips the finished runs, if the sweep file, its base scenario and retention-sim "
+                                    "are unchanged. Writes points.csv (each point's means with 95 % intervals), best.csv, "
+                                    "response plots and manifest.json; Sobol or Morris indices go to indices.csv.")
     sw.add_argument("sweep", type=Path, help="the sweep file (TOML); see docs/experiments.md")
-    sw.add_argument("--workers", type=_positive, default=None, help="local worker processes, this one included, each single-threaded (default: the cores)")
+    sw.add_argument("--workers", type=_count("workers", 1, 1024), default=None,
+                    help="local worker processes, this one included, each single-threaded (default and most: the cores this "
+                         "process may use; more are capped with a warning)")
     sw.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (instead of local workers)")
     sw.add_argument("--out", type=Path, default=None, help="output folder (default: results/sweep-<file name>); an interrupted sweep's folder is resumed")
-    sw.add_argument("--force", action="store_true", help="replace the --out folder if it holds an earlier, different retention-sim output")
+    sw.add_argument("--force", action="store_true",
+                    help="replace the --out folder if it holds an earlier, different retention-sim output, or a sweep whose "
+                         "stored runs are damaged")
+    sw.add_argument("--restart", action="store_true",
+                    help="start the sweep in --out over, discarding its stored runs (needed when the sweep file, its base "
+                         "scenario or retention-sim changed since they were stored)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     cal = sub.add_parser("calibrate", help="fit parameters to an observed cohort's survival",
                          description="Fit the named parameters (bounds from the schema) so that the focal firm's simulated "
                                      "period-0 cohort survives like the observed one (maximum likelihood on common random "
-                                     "numbers). Writes calibration.json (values with 95 %% intervals), fit.csv and fit.png.")
+                                     "numbers). Writes calibration.json (values with 95 % intervals), fit.csv and fit.png.")
     cal.add_argument("scenario", help="scenario file or shipped name")
     cal.add_argument("--observed", type=Path, required=True, metavar="FILE.csv",
                      help="survivors of one cohort: columns period,active (optionally segment), periods from 0")
@@ -227,12 +275,14 @@ class _Progress:
 
     written: Path | None = None
     resumable: Path | None = None  # a sweep's folder, whose finished runs are kept on a stop
+    memory_hint: str | None = None  # what to lower if memory runs out (see _memory_hint)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code. No traceback reaches the user (see module doc)."""
     _Progress.written = None
     _Progress.resumable = None
+    _Progress.memory_hint = None
     try:
         with outputs.signal_handlers():
             return _main(argv)
@@ -246,23 +296,108 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return EXIT_ENVIRONMENT
     except MemoryError:
-        _say("out of memory; try fewer customers (--customers) or a shorter horizon (--periods)")
+        _say(_out_of_memory())
         return EXIT_ENVIRONMENT
+    except RecursionError:
+        if os.environ.get("RETENTION_SIM_DEBUG"):
+            raise
+        _say("the input is nested too deeply to be read (tables or lists inside one another, hundreds of levels); "
+             "nothing was written")
+        return EXIT_BAD_INPUT
     except OSError as err:
         if os.environ.get("RETENTION_SIM_DEBUG"):
             raise
-        where = f": {err.filename}" if err.filename else ""
+        if err.errno == errno.ENOMEM:
+            _say(_out_of_memory())
+            return EXIT_ENVIRONMENT
+        where = f": {str(err.filename)[:200]}" if err.filename else ""
         _say(f"{err.strerror or err}{where}")
         return EXIT_ENVIRONMENT
     except Exception as err:
+        stopped = signals.received()
+        if stopped is not None:  # a library cut short by the signal failed after it: the stop is the cause
+            _say(("interrupted (Ctrl-C); " if stopped == 2 else f"stopped by {outputs.Terminated(stopped)}; ") + _after_stop())
+            return 128 + stopped
+        if isinstance(err, ImportError) and "failed to map segment" in str(err):
+            _say(_out_of_memory())
+            return EXIT_ENVIRONMENT
         if os.environ.get("RETENTION_SIM_DEBUG"):
             raise
         text = " ".join(str(err).split())[:300]
         _say(f"internal error: {type(err).__name__}: {text} (set RETENTION_SIM_DEBUG=1 for the traceback)")
         return EXIT_ENVIRONMENT
     finally:
+        outputs.discard_open()  # a staging folder a signal left unowned (see sim.outputs)
         _overrides.clear()
         _labels.clear()
+
+
+def _out_of_memory() -> str:
+    return "out of memory; " + (_Progress.memory_hint or "try fewer customers (--customers) or a shorter horizon (--periods)")
+
+
+def _memory_hint(scenario) -> str:
+    """What to lower when a run of ``scenario`` does not fit: the initial customers, or the arrivals
+    that the acquisition budgets buy, whichever the population mostly consists of."""
+    total = scenario.expected_customers()
+    arrivals = total - scenario.simulation.customers
+    if arrivals > scenario.simulation.customers:
+        per_period = arrivals / max(scenario.simulation.periods, 1)
+        firm = max(range(len(scenario.firms)), key=lambda i: scenario.firms[i].acquisition_spend / scenario.firms[i].cost_per_acquisition)
+        return (f"the firms acquire about {per_period:,.0f} customers a period ({arrivals:,.0f} over the horizon); lower "
+                f"firms.{firm}.acquisition_spend or raise firms.{firm}.cost_per_acquisition (--set), or shorten the horizon (--periods)")
+    return "try fewer customers (--customers) or a shorter horizon (--periods)"
+
+
+def _available_memory() -> tuple[float, str] | None:
+    """The memory this process may still take, and what limits it: the smallest of the address-space
+    limit (``ulimit -v``) beyond what the engine needs, the control group's limit beyond its use, and
+    the memory the system reports available. None where none can be read."""
+    import resource
+
+    found: list[tuple[float, str]] = []
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        found.append((soft - ENGINE_ADDRESS_SPACE, f"the address-space limit (ulimit -v) of {soft / 1e9:.1f} GB"))
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit.isdigit() and used.isdigit():
+            found.append((int(limit) - int(used), f"the memory limit of this process's control group ({int(limit) / 1e9:.1f} GB)"))
+    except OSError:
+        pass
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                free = int(line.split()[1]) * 1024
+                swap = sum(int(x.split()[1]) * 1024 for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("SwapFree:"))
+                found.append((free + swap, "the memory available on this machine"))
+    except (OSError, ValueError, IndexError):
+        pass
+    return min(found) if found else None
+
+
+def _check_memory(scenario, copies: int = 1) -> None:
+    """Refuse, before anything is written, a run that cannot fit (exit 1 with the out-of-memory line
+    naming what to lower): the engine's address space under ``ulimit -v``, and ``copies`` populations
+    of the customers the scenario is expected to hold (initial plus arrivals) at a lower bound of
+    :data:`BYTES_PER_CUSTOMER` each."""
+    import resource
+
+    _Progress.memory_hint = _memory_hint(scenario)
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and soft < ENGINE_ADDRESS_SPACE:
+        raise _OutOfMemory(f"the address-space limit (ulimit -v) of {soft / 1e6:,.0f} MB is below the "
+                           f"{ENGINE_ADDRESS_SPACE / 1e6:,.0f} MB retention-sim needs to load its engine; raise it")
+    need = scenario.expected_customers() * BYTES_PER_CUSTOMER * copies
+    available = _available_memory()
+    if available is not None and need > available[0]:
+        raise _OutOfMemory(f"this run needs at least {need / 1e9:,.1f} GB for about {scenario.expected_customers() * copies:,.0f} "
+                           f"customers, beyond {available[1]}; {_Progress.memory_hint}; nothing was written")
+
+
+class _OutOfMemory(Exception):
+    """A run that cannot fit in the memory it may use (exit 1)."""
 
 
 def _after_stop() -> str:
@@ -298,19 +433,32 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_BAD_INPUT
     except outputs.OutputError as err:
         label = f"--out {err.path}" if getattr(args, "out", None) is not None else f"output folder {err.path}"
-        _say(f"{label}: {err.reason}")
+        _say(f"{label[:300]}: {err.reason}")
         return err.exit_code
+    except _OutOfMemory as err:
+        _say(f"out of memory: {err}")
+        return EXIT_ENVIRONMENT
+    except _BadOption as err:
+        _say(str(err))
+        return EXIT_BAD_INPUT
 
 
-def _default_out(name: str, seed: int) -> Path:
+def _default_out(name: str, seed: int | None = None) -> Path:
+    """``results/<name>-seed<N>``, the name made safe for a file name and at most 80 characters (a
+    longer one is cut and marked with a short hash, so two long names stay apart)."""
+    import hashlib
+
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".") or "scenario"
-    return Path("results") / f"{safe}-seed{seed}"
+    if len(safe) > 80:
+        safe = safe[:71] + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return Path("results") / (f"{safe}-seed{seed}" if seed is not None else safe)
 
 
 def _run(args) -> int:
     scenario = load(args.scenario)
     seed = scenario.simulation.seed if args.seed is None else args.seed
     out = args.out if args.out is not None else _default_out(scenario.name, seed)
+    _check_memory(scenario)
     with outputs.prepare(out, force=args.force) as staging:  # refuses or fails before simulating
         from .results import run  # heavy: pandas, mesa, numba
 
@@ -330,26 +478,68 @@ def _compare(args) -> int:
     scenarios = [load(spec) for spec in (args.base, *args.others)]  # every input checked before any work
     seed = scenarios[0].simulation.seed if args.seed is None else args.seed
     out = args.out if args.out is not None else _default_out(f"compare-{scenarios[0].name}", seed)
+    if args.precision is not None and args.replications > PRECISION_CAP:
+        _say(f"--replications {args.replications}: with --precision, start with at most {PRECISION_CAP} replications (its cap)")
+        return EXIT_BAD_INPUT
+    for scenario in scenarios:
+        _check_memory(scenario)
     with outputs.prepare(out, force=args.force) as staging:
         from .compare import compare  # heavy
-        from .report import sentence
+        from .report import readable, sentence
 
-        result = compare(scenarios, replications=args.replications, seed=seed, progress=not args.quiet and sys.stderr.isatty())
+        if not args.quiet and not sys.stderr.isatty():
+            _say(f"comparing {len(scenarios)} scenarios, {args.replications} replications each"
+                 + (f", more until the {args.precision[0]} interval is +/-{args.precision[1]:g}" if args.precision else ""))
+        result = compare(scenarios, replications=args.replications, seed=seed, progress=not args.quiet and sys.stderr.isatty(),
+                         precision=args.precision, max_replications=PRECISION_CAP)
         try:
             result.write_files(staging.path, plots=not args.no_plots)
         except OSError as err:
             raise outputs.OutputUnwritable(out, f"cannot write the outputs: {err.strerror or err}; nothing was written") from None
         staging.commit()
         _Progress.written = Path(out)
+    if result.precision is not None and not result.precision["reached"]:
+        p = result.precision
+        _say(f"warning: --precision {p['metric']}={p['target']:g} not reached: the cap of {p['cap']} replications stopped it "
+             f"at a half-width of {readable(p['achieved'])}")
     if not args.quiet:
         money = scenarios[0].simulation.currency
-        print(f"baseline {result.baseline}; {args.replications} paired replications (seed {seed})")
+        print(f"baseline {result.baseline}; {len(result.seeds)} paired replications (seed {seed})")
         for _, row in result.differences.iterrows():
             text = sentence(row, money)
             if text:
                 print(f"  {text}")
         print(f"outputs in {out}/ (open report.html)")
     return 0
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _connect(address: str):
+    """A client of the Dask scheduler at ``address``, connected before any folder is made."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise _BadOption("--scheduler", "needs the distributed package (pip install distributed)") from None
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)  # its own connection log lines; ours is the one line
+    try:
+        return Client(address, timeout="10s")
+    except (ValueError, TypeError) as err:
+        raise _BadOption(f"--scheduler {address[:80]}", f"not a scheduler address, e.g. tcp://10.0.0.5:8786 ({err})") from None
+    except (OSError, TimeoutError) as err:
+        raise outputs.OutputUnwritable(f"--scheduler {address[:80]}", f"cannot connect: {' '.join(str(err).split())[:200]}") from None
+
+
+class _BadOption(Exception):
+    def __init__(self, option: str, reason: str):
+        super().__init__(f"{option}: {reason}")
 
 
 def _sweep(args) -> int:
@@ -360,31 +550,113 @@ def _sweep(args) -> int:
     except SweepError as err:
         _say(str(err))
         return EXIT_BAD_INPUT
-    out = args.out if args.out is not None else Path("results") / f"sweep-{re.sub(r'[^A-Za-z0-9._-]+', '_', args.sweep.stem)}"
-    workers = args.workers or len(os.sched_getaffinity(0))
-    if args.scheduler is None:
-        start_workers_early(workers)
-    _Progress.resumable = Path(out)
-    result = run_sweep(spec, out, base=base, workers=workers, scheduler=args.scheduler, force=args.force,
-                       progress=not args.quiet and sys.stderr.isatty())
+    out = args.out if args.out is not None else _default_out(f"sweep-{args.sweep.stem}")
+    cores = _cores()
+    workers = args.workers or cores
+    if workers > cores:
+        _say(f"warning: --workers {workers} is more than the {cores} core{'s' if cores > 1 else ''} this process may use; using {cores}")
+        workers = cores
+    _check_memory(base, copies=workers)
+    scheduler = None
+    if args.scheduler is not None:
+        try:
+            scheduler = _connect(args.scheduler)
+        except _BadOption as err:
+            _say(str(err))
+            return EXIT_BAD_INPUT
+    try:
+        if scheduler is None:
+            start_workers_early(workers)
+        _Progress.resumable = Path(out)
+        if not args.quiet:
+            where = f"on the Dask cluster at {args.scheduler}" if scheduler is not None else f"on {workers} worker{'s' if workers > 1 else ''}"
+            _say(f"sweep: {spec.n_points():,} points x {spec.replications:,} replication{'s' if spec.replications > 1 else ''} "
+                 f"{where} into {out}/")
+        result = run_sweep(spec, out, base=base, workers=workers, scheduler=scheduler, force=args.force, restart=args.restart,
+                           progress=not args.quiet and sys.stderr.isatty())
+    finally:
+        if scheduler is not None:
+            scheduler.close()
     _Progress.written = Path(out)
+    for warning in result.warnings:
+        _say(f"warning: {warning}")
     if not args.quiet:
-        print(f"{len(result.runs):,} runs in {out}/runs.parquet" + (" and indices in indices.csv" if (Path(out) / "indices.csv").exists() else ""))
+        print(summarise_sweep(result, out))
     return 0
 
 
+def summarise_sweep(result, out) -> str:
+    """What a finished sweep prints: for a grid (or any design of at most 30 points) the table of
+    points, each metric's mean with its 95 % interval; the best point for each metric; and where
+    everything is."""
+    from .report import readable
+
+    lines = []
+    table = result.point_table()
+    metrics = list(result.spec.metrics)
+    names = result.names
+
+    def cell(row, m) -> str:
+        lo, hi = row[f"{m}_ci_low"], row[f"{m}_ci_high"]
+        ci = f" ({readable(lo)} to {readable(hi)})" if lo == lo and hi == hi else ""
+        return readable(row[m]) + ci if row[m] == row[m] else "n/a"
+
+    if result.spec.design == "grid" or len(table) <= 30:
+        shown = table.head(50)
+        header = ["point", *names, *metrics]
+        rows = [[str(int(r["point"])), *[_setting(r[n]) for n in names], *[cell(r, m) for m in metrics]] for _, r in shown.iterrows()]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        lines.append(f"{len(table):,} design points, mean over {result.spec.replications} replication"
+                     f"{'s' if result.spec.replications > 1 else ''} (95 % interval):")
+        lines.append("  " + "  ".join(h.rjust(w) for h, w in zip(header, widths)))
+        lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+        if len(table) > len(shown):
+            lines.append(f"  ... {len(table) - len(shown):,} more in {out}/points.csv")
+    best = result.best()
+    if not best.empty:
+        lines.append("best point per metric:")
+        for _, b in best.iterrows():
+            at = ", ".join(f"{n} = {_setting(b[n])}" for n in names)
+            tie = ""
+            if b["runner_up"] == b["runner_up"] and b["difference_ci_low"] <= 0 <= b["difference_ci_high"]:
+                tie = f"; not distinguishable from point {int(b['runner_up'])} (paired difference {readable(b['difference'])}, " \
+                      f"95 % CI {readable(b['difference_ci_low'])} to {readable(b['difference_ci_high'])})"
+            lines.append(f"  {b['metric']} ({b['better']} is better): point {int(b['point'])} ({at}): {cell_best(b)}{tie}")
+    extra = " and indices in indices.csv" if (Path(out) / "indices.csv").exists() else ""
+    lines.append(f"{len(result.runs):,} runs in {out}/runs.parquet; points.csv, best.csv and plots/{extra}")
+    return "\n".join(lines)
+
+
+def _setting(value) -> str:
+    """A parameter's value as set: whole numbers without decimals, others in :func:`readable` form."""
+    from .report import readable
+
+    v = float(value)
+    return f"{int(v):,}" if v.is_integer() and abs(v) < 1e15 else readable(v)
+
+
+def cell_best(b) -> str:
+    from .report import readable
+
+    ci = f" (95 % CI {readable(b['ci_low'])} to {readable(b['ci_high'])})" if b["ci_low"] == b["ci_low"] else ""
+    return readable(b["mean"]) + ci
+
+
 def _calibrate(args) -> int:
-    from .calibrate import CalibrationError, calibrate, read_observed, parameter_bound
+    from .calibrate import CalibrationError, calibrate, check_observed, parameter_bound, read_observed
 
     scenario = load(args.scenario)
     try:
         observed = read_observed(args.observed)
         for key in args.fit:
             parameter_bound(scenario, key)
+        check_observed(scenario, observed, args.holdout_from)  # every input checked before the folder is made
     except CalibrationError as err:
         _say(str(err))
         return EXIT_BAD_INPUT
-    out = args.out if args.out is not None else _default_out(f"calibrate-{scenario.name}", scenario.simulation.seed if args.seed is None else args.seed)
+    seed = scenario.simulation.seed if args.seed is None else args.seed
+    out = args.out if args.out is not None else _default_out(f"calibrate-{scenario.name}", seed)
+    _check_memory(scenario)
     with outputs.prepare(out, force=args.force) as staging:
         try:
             result = calibrate(scenario, observed, args.fit, holdout_from=args.holdout_from, seed=args.seed)
@@ -400,7 +672,8 @@ def _calibrate(args) -> int:
             ci = f"95 % CI {lo:.4g} to {hi:.4g}" if lo is not None else "no interval (flat likelihood)"
             print(f"  {key} = {result.values[key]:.4g} ({ci})")
         for seg, err in result.holdout_error.items():
-            print(f"  holdout error ({seg}): model {err['model']:.1f} %, constant retention {err['constant_retention']:.1f} % (mean absolute percentage)")
+            print(f"  holdout error ({seg}): model {err['model']:.1f} %, constant retention {err['constant_retention']:.1f} % "
+                  f"(mean absolute percentage)")
         print(f"outputs in {out}/")
     return 0
 

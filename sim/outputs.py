@@ -3,15 +3,25 @@
 Rules, for every command that writes a folder (``run`` now; ``compare`` and ``sweep`` later):
 
 * Never delete or overwrite a file retention-sim did not write. Every folder it writes carries a
-  marker file, ``.retention-sim``, listing the files it wrote.
+  marker file, ``.retention-sim``, listing the files it wrote and their SHA-256. A file is removed
+  only if the marker lists it by a plain relative name inside the folder (no ``..``, no absolute
+  path, no symbolic link on the way) and, where a hash was recorded, it still has that content
+  (:func:`remove_listed`); a listed file whose content changed counts as the user's.
 * The target folder may be missing or empty. A folder holding an earlier retention-sim output is
   replaced only with ``force=True``, and only if it holds nothing but the files that run wrote.
   Anything else (a file, a folder with other files, the current folder unless empty) is refused.
 * Writability is checked before any work: :func:`prepare` creates the parent and a staging folder.
 * Writes are atomic: everything goes into the staging folder, which is swapped into place by
-  :meth:`Staging.commit`. On any exception, Ctrl-C or SIGTERM the staging folder is removed.
+  :meth:`Staging.commit`. On any exception, Ctrl-C or SIGTERM the staging folder is removed, whenever
+  the signal arrives (creating it is a critical section, and a staging folder never entered or
+  committed is removed at exit, :func:`discard_open`): after a signal an output folder is absent or
+  complete. The staging folder is always beside the target (inside it only when the target is an
+  empty folder whose parent cannot take it), so even a SIGKILL leaves the target as it was.
 * A staging folder left behind by a killed process (``.retention-sim-staging-<pid>-<hex>`` holding a
   marker, whose pid is no longer alive on this host) is removed by the next :func:`prepare` there.
+
+Every manifest carries :func:`provenance` (Python and library versions, the code's git commit).
+Signal handling itself is :mod:`sim.signals`.
 
 Usage::
 
@@ -23,20 +33,20 @@ Usage::
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
+import functools
+import hashlib
 import json
+import math
 import os
 import re
 import secrets
 import shutil
-import signal
 import socket
-import sys
-import threading
-import time
+import subprocess
 from pathlib import Path
-from typing import Iterator
 
 # Signal handling lives in sim.signals, below the engine; these names stay importable from here.
 from .signals import HOLD_AT_MOST, Terminated, _critical, deferred_signals, signal_handlers  # noqa: F401
@@ -166,8 +176,10 @@ def _written_files(folder: Path) -> list[str]:
 
 
 def _foreign_entries(folder: Path, marker: dict) -> list[str]:
-    """Paths inside a previous output that its marker does not list (what the user added)."""
-    listed = {str(f) for f in marker.get("files", []) if isinstance(f, str)}
+    """Paths inside a previous output that its marker does not list (what the user added), and listed
+    files whose content is no longer what was recorded (marked "changed")."""
+    listed = {str(f) for f in marker.get("files", []) if plain_name(f)}
+    hashes = marker.get("sha256") if isinstance(marker.get("sha256"), dict) else {}
     ours_dirs = {p.as_posix() for f in listed for p in Path(f).parents if p != Path(".")}
     foreign = []
     for root, dirs, files in os.walk(folder):
@@ -185,9 +197,63 @@ def _foreign_entries(folder: Path, marker: dict) -> list[str]:
         dirs[:] = keep_dirs
         for name in files:
             path = (rel / name).as_posix()
-            if path != MARKER and path not in listed:
+            if path == MARKER:
+                continue
+            if path not in listed:
                 foreign.append(path)
+            elif isinstance(hashes.get(path), str) and not (Path(root) / name).is_symlink() and file_sha256(Path(root) / name) != hashes[path]:
+                foreign.append(f"{path} (changed since retention-sim wrote it)")
     return sorted(foreign)
+
+
+def plain_name(name: object) -> bool:
+    """Whether a marker's entry is a plain relative path: components that are not empty, ``.`` or
+    ``..``, no backslash or NUL, not absolute. Only such names are ever removed."""
+    if not isinstance(name, str) or not name or len(name) > 4096 or "\\" in name or "\x00" in name or name.startswith("/"):
+        return False
+    return all(part not in ("", ".", "..") and len(part) <= 255 for part in name.split("/"))
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def remove_listed(folder: str | Path, marker: dict | None, only=None) -> list[str]:
+    """Remove the files that ``marker`` (a folder's marker) lists, and nothing else: only plain names
+    (:func:`plain_name`) of regular files or links inside ``folder`` reached without a symbolic link
+    on the way, whose content still has the SHA-256 the marker recorded (where it recorded one), and
+    that ``only(name)`` accepts if given; then the folders they were in, if that left them empty.
+    A crafted marker that lists ``../x`` or ``/etc/x`` removes nothing. Returns the names removed."""
+    folder = Path(folder)
+    if not isinstance(marker, dict) or not isinstance(marker.get("files"), list):
+        return []
+    hashes = marker.get("sha256") if isinstance(marker.get("sha256"), dict) else {}
+    removed, parents = [], set()
+    for name in marker["files"]:
+        if not plain_name(name) or name == MARKER or (only is not None and not only(name)):
+            continue
+        parts = name.split("/")
+        if any((folder.joinpath(*parts[:i])).is_symlink() or not folder.joinpath(*parts[:i]).is_dir() for i in range(1, len(parts))):
+            continue
+        path = folder.joinpath(*parts)
+        if path.is_symlink():
+            pass
+        elif not path.is_file():
+            continue
+        elif isinstance(hashes.get(name), str) and file_sha256(path) != hashes[name]:
+            continue
+        path.unlink()
+        removed.append(name)
+        parents.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    for sub in sorted(parents, key=lambda p: -p.count("/")):
+        with contextlib.suppress(OSError):
+            folder.joinpath(*sub.split("/")).rmdir()  # only if empty
+    return removed
 
 
 def _short_list(items: list[str], n: int = 3) -> str:
@@ -248,8 +314,9 @@ class Staging:
         self.mode = mode
         self.committed = False
         self._created = created
+        _OPEN.add(self)
 
-    def __enter__(self) -> "Staging":
+    def __enter__(self) -> Staging:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -265,6 +332,7 @@ class Staging:
             for folder in reversed(self._created):
                 with contextlib.suppress(OSError):
                     folder.rmdir()
+            _OPEN.discard(self)
 
     def commit(self) -> Path:
         """Put the staged files in place: all of them, or (on error) none. Returns the target."""
@@ -272,7 +340,8 @@ class Staging:
             return self.target
         with _critical():
             files = _written_files(self.path)
-            _write_marker(self.path, {"written_by": WRITTEN_BY, "version": _version(), "files": files})
+            hashes = {f: file_sha256(self.path / f) for f in files if (self.path / f).is_file() and not (self.path / f).is_symlink()}
+            _write_marker(self.path, {"written_by": WRITTEN_BY, "version": _version(), "files": files, "sha256": hashes})
             try:
                 if self.mode == "new":
                     self._commit_new()
@@ -283,6 +352,7 @@ class Staging:
             except OSError as err:
                 raise OutputUnwritable(self.shown, f"cannot put the outputs in place: {err.strerror or err}") from None
             self.committed = True
+            _OPEN.discard(self)
         return self.target
 
     def _commit_new(self) -> None:
@@ -295,6 +365,8 @@ class Staging:
             raise
 
     def _commit_fill(self) -> None:
+        if not self.target.is_dir() or self.target.is_symlink():
+            raise OutputRefused(self.shown, "was removed or replaced during the run; nothing was written, choose another folder")
         names = [e.name for e in self.path.iterdir()]
         clash = [n for n in names if (self.target / n).exists() or (self.target / n).is_symlink()]
         others = [e.name for e in self.target.iterdir() if e != self.path and not _OWN_NAME.match(e.name)]
@@ -333,6 +405,20 @@ class Staging:
             raise
         with contextlib.suppress(OSError):
             _remove_tree(old)
+
+
+_OPEN: set[Staging] = set()  # staging folders neither committed nor discarded yet
+
+
+def discard_open() -> None:
+    """Remove every staging folder of this process that was neither committed nor discarded: one a
+    signal left between its creation and the ``with`` block meant to own it. Run at exit, and by the
+    command before it returns."""
+    for staging in list(_OPEN):
+        staging.discard()
+
+
+atexit.register(discard_open)
 
 
 def _version() -> str:
@@ -390,43 +476,116 @@ def prepare(out: str | Path, force: bool = False) -> Staging:
         raise OutputRefused(out, f"cannot be resolved: {err}") from None
     except OSError as err:
         raise OutputUnwritable(out, f"cannot use this folder: {err.strerror or err}") from None
-    # in a 'fill' the staging folder goes inside the (empty) target: same file system, and it works
-    # for the current folder and for mount points; otherwise beside the target
-    parent = target if mode == "fill" else target.parent
+    parent = target.parent if mode != "fill" or _beside_ok(target) else target
     created: list[Path] = []
+    staging: Staging | None = None
     try:
-        created = _make_parents(parent)
-        clean_stale(parent)
-        path = _fresh_name(parent, _STAGING)
-        path.mkdir()
-        try:
+        with _critical():  # a signal waits until the staging folder exists and is owned, then discards it
+            created = _make_parents(parent)
+            clean_stale(parent)
+            if mode == "fill" and parent != target:
+                clean_stale(target)  # an earlier version staged inside an empty target
+            path = _fresh_name(parent, _STAGING)
+            path.mkdir()
+            staging = Staging(target, path, mode, created, shown=str(out))
             _write_marker(path, {"written_by": WRITTEN_BY, "pid": os.getpid(), "host": socket.gethostname()})
-        except BaseException:
-            shutil.rmtree(path, ignore_errors=True)
+    except BaseException as err:
+        if staging is not None:
+            staging.discard()
+        else:
+            for c in reversed(created):
+                with contextlib.suppress(OSError):
+                    c.rmdir()
+        if not isinstance(err, OSError):
             raise
-    except OSError as err:
-        for c in reversed(created):
-            with contextlib.suppress(OSError):
-                c.rmdir()
         culprit = Path(err.filename) if err.filename else None
         if culprit is not None and culprit.name.startswith(_STAGING):
             culprit = culprit.parent
         where = f" ({culprit})" if culprit is not None else ""
         raise OutputUnwritable(out, f"cannot write here: {err.strerror or err}{where}; nothing was simulated or written") from None
-    except BaseException:
-        for c in reversed(created):
-            with contextlib.suppress(OSError):
-                c.rmdir()
-        raise
-    return Staging(target, path, mode, created, shown=str(out))
+    return staging
+
+
+def _beside_ok(target: Path) -> bool:
+    """Whether an empty target's staging folder can go beside it (the parent is writable and on the
+    same file system, so the files can be moved in), rather than inside it."""
+    parent = target.parent
+    try:
+        return parent != target and os.access(parent, os.W_OK | os.X_OK) and parent.stat().st_dev == target.stat().st_dev
+    except OSError:
+        return False
+
+
+# --- provenance ------------------------------------------------------------------------------------
+
+def provenance() -> dict:
+    """What a result was produced with, for every manifest: the Python, numpy, numba and pandas
+    versions, and where the package runs from a git checkout its commit and whether the checkout had
+    uncommitted changes (None where there is no checkout or no git; this never fails)."""
+    import platform
+    from importlib import metadata
+
+    out: dict = {"python": platform.python_version()}
+    for name in ("numpy", "numba", "pandas"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    commit, dirty = _git_state()
+    out["git_commit"], out["git_dirty"] = commit, dirty
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _git_state() -> tuple[str | None, bool | None]:
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None, None
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              env=env, stdin=subprocess.DEVNULL)
+        if head.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", head.stdout.strip()):
+            return None, None
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                text=True, timeout=10, env=env, stdin=subprocess.DEVNULL)
+        return head.stdout.strip(), (bool(status.stdout.strip()) if status.returncode == 0 else None)
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def _json_safe(o):
+    """``o`` with NaN and infinities as None (JSON has no NaN) and numpy numbers as Python numbers."""
+    if isinstance(o, dict):
+        return {k: _json_safe(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_json_safe(v) for v in o]
+    if hasattr(o, "item") and type(o).__module__ == "numpy":
+        o = o.item()
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    return o
 
 
 # --- what a run writes ---------------------------------------------------------------------------
 
 def write_run_files(result, folder: str | Path, plots: bool = True) -> None:
     """Write the tables, summary, manifest and (optionally) plots of a :class:`~sim.results.RunResult`
-    into ``folder`` (not atomic by itself: ``folder`` is a staging folder)."""
-    result.write_files(Path(folder), plots=plots)
+    into ``folder`` (not atomic by itself: ``folder`` is a staging folder), with :func:`provenance` in
+    ``manifest.json`` (where the result's own manifest lacks it)."""
+    folder = Path(folder)
+    result.write_files(folder, plots=plots)
+    add_provenance(folder / "manifest.json")
+
+
+def add_provenance(path: Path) -> None:
+    """Add the keys of :func:`provenance` that a written manifest lacks."""
+    if not path.is_file():
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    missing = {k: v for k, v in provenance().items() if k not in data}
+    if missing:
+        path.write_text(json.dumps({**data, **missing}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def write_run(result, out: str | Path, plots: bool = True, force: bool = False) -> Path:

@@ -517,3 +517,38 @@ def scenario_hash(scenario: Scenario) -> str:
     """SHA-256 of the fully resolved scenario (every default filled in), canonical JSON."""
     text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def schema_field(scenario: Scenario, key: str) -> tuple[Any, Any]:
+    """The value at dotted ``key`` of a loaded scenario and the pydantic field that declares it (its
+    type and bounds; None for an entry of a list or table). The key is followed through the scenario
+    itself, so a measure's fields are those of its own type (``measures.0.term`` of a contract).
+    Raises ValueError for a malformed key and KeyError for one the scenario does not have."""
+    loc = _parse_key(key)
+    node: Any = scenario
+    parent: Any = None
+    for part in loc:
+        parent = node
+        try:
+            if isinstance(node, Mapping):
+                node = node[str(part)]
+            elif isinstance(part, int):
+                node = node[part]
+            else:
+                node = getattr(node, part) if part in getattr(type(node), "model_fields", {}) else node[part]
+        except (AttributeError, IndexError, TypeError, KeyError):
+            raise KeyError(key) from None
+    name = loc[-1]
+    info = getattr(type(parent), "model_fields", {}).get(name) if isinstance(name, str) else None
+    return node, info
+
+
+def whole_number(scenario: Scenario, key: str) -> bool:
+    """Whether the schema declares dotted ``key`` a whole number (an ``int`` field: a horizon, a
+    contract's term, a segment's purchase cycle). The one rule by which sweeps and calibration round
+    the values they try before they are simulated; False for a key the scenario does not have."""
+    try:
+        _value, info = schema_field(scenario, key)
+    except (KeyError, ValueError):
+        return False
+    return info is not None and _unwrap(info.annotation) is int

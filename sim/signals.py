@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 __all__ = ["Terminated", "HOLD_AT_MOST", "signal_handlers", "deferred_signals", "received", "die_with_parent",
            "PARENT_ENV"]
