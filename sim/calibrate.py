@@ -133,8 +133,13 @@ def observed_fingerprint(observed: pd.DataFrame) -> dict:
     else:
         canonical = observed[["segment", "period", "active"]].to_csv(index=False).encode()
         digest, of = hashlib.sha256(canonical).hexdigest(), "data (segment,period,active as CSV)"
-    return {"source": observed.attrs.get("source"), "sha256": digest, "sha256_of": of, "rows": int(len(observed)),
-            "segments": [s for s in dict.fromkeys(observed["segment"]) if s]}
+    return {
+        "source": observed.attrs.get("source"),
+        "sha256": digest,
+        "sha256_of": of,
+        "rows": int(len(observed)),
+        "segments": [s for s in dict.fromkeys(observed["segment"]) if s],
+    }
 
 
 def check_observed(scenario: Scenario, observed: pd.DataFrame, holdout_from: int | None = None) -> None:
@@ -149,8 +154,9 @@ def check_observed(scenario: Scenario, observed: pd.DataFrame, holdout_from: int
         raise CalibrationError(f"{source}: has no rows")
     last_period = int(observed["period"].max())
     if holdout_from is not None and not 2 <= int(holdout_from) <= last_period:
-        raise CalibrationError(f"--holdout-from {holdout_from}: must leave at least two fitted periods and one held out "
-                               f"(2 to {last_period})")
+        raise CalibrationError(
+            f"--holdout-from {holdout_from}: must leave at least two fitted periods and one held out (2 to {last_period})"
+        )
 
 
 # ------------------------------------------------------------------------------- parameters
@@ -256,23 +262,43 @@ class Calibration:
     neg_log_likelihood: float
     evaluations: int
     converged: bool
-    fit: pd.DataFrame                   # period, [segment,] observed, fitted, holdout
+    fit: pd.DataFrame  # period, [segment,] observed, fitted, holdout
     holdout_from: int | None
     seed: int
     customers: int
     scenario: Scenario = field(repr=False)
     holdout_error: dict[str, float | None] = field(default_factory=dict)
     observed: dict = field(default_factory=dict)  # observed_fingerprint: source, SHA-256, rows, segments
-    method: str = "maximum likelihood of the observed survivor counts under the simulated survival curve (common random numbers); Nelder-Mead in bound-respecting coordinates; 95 % Wald intervals from the numerical Hessian"
+    method: str = (
+        "maximum likelihood of the observed survivor counts under the simulated survival curve (common random numbers); "
+        "Nelder-Mead in bound-respecting coordinates; 95 % Wald intervals from the numerical Hessian"
+    )
 
     def summary(self) -> dict:
         return {
-            "package": "retention-sim", "version": __version__, "method": self.method,
-            "fitted": {k: {"value": self.values[k], "ci_low": self.intervals[k][0], "ci_high": self.intervals[k][1],
-                           "start": self.starts[k], "bounds": list(self.bounds[k])} for k in self.keys},
-            "objective": {"neg_log_likelihood": self.neg_log_likelihood, "evaluations": self.evaluations, "converged": self.converged},
-            "holdout_from": self.holdout_from, "holdout_mean_absolute_percentage_error": self.holdout_error,
-            "seed": self.seed, "customers_simulated": self.customers, "observed": self.observed,
+            "package": "retention-sim",
+            "version": __version__,
+            "method": self.method,
+            "fitted": {
+                k: {
+                    "value": self.values[k],
+                    "ci_low": self.intervals[k][0],
+                    "ci_high": self.intervals[k][1],
+                    "start": self.starts[k],
+                    "bounds": list(self.bounds[k]),
+                }
+                for k in self.keys
+            },
+            "objective": {
+                "neg_log_likelihood": self.neg_log_likelihood,
+                "evaluations": self.evaluations,
+                "converged": self.converged,
+            },
+            "holdout_from": self.holdout_from,
+            "holdout_mean_absolute_percentage_error": self.holdout_error,
+            "seed": self.seed,
+            "customers_simulated": self.customers,
+            "observed": self.observed,
             "scenario": self.scenario.model_dump(mode="json"),
             **_provenance(),
         }
@@ -318,8 +344,16 @@ def constant_retention_fit(observed: np.ndarray) -> float:
     return 1.0 - d / exposure
 
 
-def calibrate(scenario, observed: pd.DataFrame, fit: list[str], holdout_from: int | None = None, seed: int | None = None,
-              customers: int | None = None, overrides: dict | None = None, max_evaluations: int | None = None) -> Calibration:
+def calibrate(
+    scenario,
+    observed: pd.DataFrame,
+    fit: list[str],
+    holdout_from: int | None = None,
+    seed: int | None = None,
+    customers: int | None = None,
+    overrides: dict | None = None,
+    max_evaluations: int | None = None,
+) -> Calibration:
     """Fit the parameters named in ``fit`` (dotted keys) to ``observed`` (see :func:`read_observed`)."""
     base = load(scenario, {**(overrides or {}), **({"simulation.customers": customers} if customers else {})})
     if not fit:
@@ -357,8 +391,9 @@ def calibrate(scenario, observed: pd.DataFrame, fit: list[str], holdout_from: in
 
     z0 = np.array([b.to_z(b.start) for b in bounds])
     limit = max_evaluations or 200 * len(bounds)
-    res = optimize.minimize(nll, z0, method="Nelder-Mead",
-                            options={"maxfev": limit, "xatol": 1e-3, "fatol": 1e-4, "initial_simplex": _simplex(z0)})
+    res = optimize.minimize(
+        nll, z0, method="Nelder-Mead", options={"maxfev": limit, "xatol": 1e-3, "fatol": 1e-4, "initial_simplex": _simplex(z0)}
+    )
     z = res.x
     best = float(res.fun)
     cov = _covariance(nll, z)
@@ -378,18 +413,38 @@ def calibrate(scenario, observed: pd.DataFrame, fit: list[str], holdout_from: in
         obs = series[seg]
         fitted = s * obs[0]
         for t in range(horizon + 1):
-            rows.append({"period": t, "segment": seg, "observed": float(obs[t]) if t < len(obs) else np.nan,
-                         "fitted": float(fitted[t]), "holdout": bool(t >= cut)})
+            rows.append(
+                {
+                    "period": t,
+                    "segment": seg,
+                    "observed": float(obs[t]) if t < len(obs) else np.nan,
+                    "fitted": float(fitted[t]),
+                    "holdout": bool(t >= cut),
+                }
+            )
         if cut <= last_period:
             held = np.arange(cut, len(obs))
             r = constant_retention_fit(obs[:cut])
-            errors[seg or "all"] = {"model": _mape(obs[held], fitted[held]), "constant_retention": _mape(obs[held], obs[0] * r ** held)}
+            errors[seg or "all"] = {
+                "model": _mape(obs[held], fitted[held]),
+                "constant_retention": _mape(obs[held], obs[0] * r**held),
+            }
     table = pd.DataFrame(rows)
     return Calibration(
-        keys=list(fit), values=values, intervals=intervals, starts={b.key: b.start for b in bounds},
-        bounds={b.key: (b.low, b.high) for b in bounds}, neg_log_likelihood=best, evaluations=evaluations,
-        converged=bool(res.success), fit=table, holdout_from=holdout_from, seed=seed,
-        customers=base.simulation.customers, scenario=load(base, values), holdout_error=errors,
+        keys=list(fit),
+        values=values,
+        intervals=intervals,
+        starts={b.key: b.start for b in bounds},
+        bounds={b.key: (b.low, b.high) for b in bounds},
+        neg_log_likelihood=best,
+        evaluations=evaluations,
+        converged=bool(res.success),
+        fit=table,
+        holdout_from=holdout_from,
+        seed=seed,
+        customers=base.simulation.customers,
+        scenario=load(base, values),
+        holdout_error=errors,
         observed=observed_fingerprint(observed),
     )
 
@@ -451,7 +506,9 @@ def _plot(cal: Calibration):
             ax.plot(g["period"] * pm, g["fitted"], color=c, linewidth=2, label=f"fitted{label}")
             ax.plot(g["period"] * pm, g["observed"], "o", color=c, markersize=6, label=f"observed{label}")
         if cal.holdout_from is not None:
-            ax.axvspan(cal.holdout_from * pm, cal.fit["period"].max() * pm, color="#999999", alpha=0.15, label="holdout (not fitted)")
+            ax.axvspan(
+                cal.holdout_from * pm, cal.fit["period"].max() * pm, color="#999999", alpha=0.15, label="holdout (not fitted)"
+            )
         ax.set(xlabel="month", ylabel="customers of the cohort still active", ylim=(0, None))
         fitted = ", ".join(f"{k} = {v:.4g}" for k, v in cal.values.items())
         ax.set_title(f"Calibration of {cal.scenario.name}: observed vs fitted survival of the cohort", loc="left")

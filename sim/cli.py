@@ -53,8 +53,12 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         message = re.sub(r"^argument ([^:]+): ", r"\1: ", message)
         commands = ", ".join(COMMANDS[:-1]) + " or " + COMMANDS[-1]
-        message = re.sub(rf"^{re.escape(_CHOICES)}: invalid choice: (\S+) .*", rf"unknown command \1; the commands are {commands}", message)
-        message = re.sub(rf"^the following arguments are required: {re.escape(_CHOICES)}$", f"give a command: {commands}", message)
+        message = re.sub(
+            rf"^{re.escape(_CHOICES)}: invalid choice: (\S+) .*", rf"unknown command \1; the commands are {commands}", message
+        )
+        message = re.sub(
+            rf"^the following arguments are required: {re.escape(_CHOICES)}$", f"give a command: {commands}", message
+        )
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
@@ -65,8 +69,9 @@ def _count(name: str, minimum: int, maximum: int | None = None):
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a whole number (got {text[:40]!r})") from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {'a positive whole number' if minimum == 1 else f'a whole number >= {minimum}'} "
-                                             f"(got {value})")
+            raise argparse.ArgumentTypeError(
+                f"must be {'a positive whole number' if minimum == 1 else f'a whole number >= {minimum}'} (got {value})"
+            )
         if maximum is not None and value > maximum:
             raise argparse.ArgumentTypeError(f"must be at most {maximum:,} (got {str(value)[:40]})")
         return value
@@ -124,74 +129,172 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Simulate customer retention: bonded vs attached customers, measures, churn and CLV.")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar=_CHOICES)
-    set_help = ("override one scenario key, e.g. --set firms.0.price=33.5 or --set 'firms.0.name=\"x\"' "
-                "(VALUE is read as TOML; repeatable)")
-    run = sub.add_parser("run", help="run a scenario and write tables, summary, plots and a manifest",
-                         description="Run a scenario and write its tables, summary, plots and manifest into a new folder. "
-                                     "Runs are reproducible by default: without --seed the scenario's simulation.seed is used.")
-    run.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name (default: telecom); see `retention-sim list`")
-    run.add_argument("--seed", type=_seed, default=None,
-                     help="seed for every random draw (default: the scenario's simulation.seed, so the same command gives the same results)")
-    run.add_argument("--customers", type=_positive, default=None, help="initial customers (overrides simulation.customers); new customers still come from the firms' acquisition budgets, money per period, which do not shrink with it")
+    set_help = (
+        "override one scenario key, e.g. --set firms.0.price=33.5 or --set 'firms.0.name=\"x\"' "
+        "(VALUE is read as TOML; repeatable)"
+    )
+    run = sub.add_parser(
+        "run",
+        help="run a scenario and write tables, summary, plots and a manifest",
+        description="Run a scenario and write its tables, summary, plots and manifest into a new folder. "
+        "Runs are reproducible by default: without --seed the scenario's simulation.seed is used.",
+    )
+    run.add_argument(
+        "scenario", nargs="?", default=None, help="scenario file or shipped name (default: telecom); see `retention-sim list`"
+    )
+    run.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="seed for every random draw (default: the scenario's simulation.seed, so the same command gives the same results)",
+    )
+    run.add_argument(
+        "--customers",
+        type=_positive,
+        default=None,
+        help="initial customers (overrides simulation.customers); new customers still come from the firms' acquisition "
+        "budgets, money per period, which do not shrink with it",
+    )
     run.add_argument("--periods", type=_positive, default=None, help="horizon in periods (overrides simulation.periods)")
     run.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
-    run.add_argument("--out", type=Path, default=None,
-                     help="output folder, new or empty (default: results/<scenario>-seed<N>); a folder with other files is refused")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder, new or empty (default: results/<scenario>-seed<N>); a folder with other files is refused",
+    )
     run.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary on screen")
-    cmp = sub.add_parser("compare", help="compare strategies: paired replications, confidence intervals, an HTML report",
-                         description="Run BASE and every OTHER scenario R times; replication r of every scenario uses the same "
-                                     "seed, so differences are paired customer by customer. Writes replications, differences "
-                                     "with 95 % paired intervals, plots and a self-contained report.html.")
+    cmp = sub.add_parser(
+        "compare",
+        help="compare strategies: paired replications, confidence intervals, an HTML report",
+        description="Run BASE and every OTHER scenario R times; replication r of every scenario uses the same "
+        "seed, so differences are paired customer by customer. Writes replications, differences "
+        "with 95 % paired intervals, plots and a self-contained report.html.",
+    )
     cmp.add_argument("base", help="the baseline scenario: file or shipped name")
     cmp.add_argument("others", nargs="+", metavar="OTHER", help="scenarios to compare with the baseline")
-    cmp.add_argument("--replications", type=_count("replications", 2, MAX_REPLICATIONS), default=20,
-                     help=f"runs per scenario (default 20, at most {MAX_REPLICATIONS:,}); with --precision, the runs to start with")
-    cmp.add_argument("--precision", type=_precision, default=None, metavar="METRIC=HALF_WIDTH",
-                     help="add replications until the paired 95 %% interval of METRIC has at most this half-width (in the "
-                          f"metric's own units: retention as a share, 0.005 = half a point) for every alternative, up to "
-                          f"{PRECISION_CAP} replications; it says if that cap stops it")
-    cmp.add_argument("--seed", type=_seed, default=None, help="seed the replications' seeds derive from (default: the baseline's simulation.seed)")
-    cmp.add_argument("--customers", type=_positive, default=None, help="initial customers in every scenario (arrivals still follow the acquisition budgets, which do not shrink with it)")
+    cmp.add_argument(
+        "--replications",
+        type=_count("replications", 2, MAX_REPLICATIONS),
+        default=20,
+        help=f"runs per scenario (default 20, at most {MAX_REPLICATIONS:,}); with --precision, the runs to start with",
+    )
+    cmp.add_argument(
+        "--precision",
+        type=_precision,
+        default=None,
+        metavar="METRIC=HALF_WIDTH",
+        help="add replications until the paired 95 %% interval of METRIC has at most this half-width (in the "
+        f"metric's own units: retention as a share, 0.005 = half a point) for every alternative, up to "
+        f"{PRECISION_CAP} replications; it says if that cap stops it",
+    )
+    cmp.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="seed the replications' seeds derive from (default: the baseline's simulation.seed)",
+    )
+    cmp.add_argument(
+        "--customers",
+        type=_positive,
+        default=None,
+        help="initial customers in every scenario (arrivals still follow the acquisition budgets, which do not shrink with it)",
+    )
     cmp.add_argument("--periods", type=_positive, default=None, help="horizon in periods of every scenario")
-    cmp.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help + "; applies to every scenario")
-    cmp.add_argument("--out", type=Path, default=None, help="output folder, new or empty (default: results/compare-<base>-seed<N>)")
+    cmp.add_argument(
+        "--set",
+        dest="set",
+        action="append",
+        type=_assignment,
+        default=[],
+        metavar="KEY=VALUE",
+        help=set_help + "; applies to every scenario",
+    )
+    cmp.add_argument(
+        "--out", type=Path, default=None, help="output folder, new or empty (default: results/compare-<base>-seed<N>)"
+    )
     cmp.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
     cmp.add_argument("--no-plots", action="store_true", help="skip the PNG plots (the report then has no figures)")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar or findings on screen")
-    sw = sub.add_parser("sweep", help="a parameter sweep with sensitivity indices, on local cores or a Dask cluster",
-                        description="Run a sweep file's design (grid, lhs, sobol or morris) with replications on common seeds. "
-                                    "Runs are stored in runs.parquet as they finish; running the same command again after an "
-                                    "interruption skips the finished runs, if the sweep file, its base scenario and retention-sim "
-                                    "are unchanged. Writes points.csv (each point's means with 95 % intervals), best.csv, "
-                                    "response plots and manifest.json; Sobol or Morris indices go to indices.csv.")
+    sw = sub.add_parser(
+        "sweep",
+        help="a parameter sweep with sensitivity indices, on local cores or a Dask cluster",
+        description="Run a sweep file's design (grid, lhs, sobol or morris) with replications on common seeds. "
+        "Runs are stored in runs.parquet as they finish; running the same command again after an "
+        "interruption skips the finished runs, if the sweep file, its base scenario and retention-sim "
+        "are unchanged. Writes points.csv (each point's means with 95 % intervals), best.csv, "
+        "response plots and manifest.json; Sobol or Morris indices go to indices.csv.",
+    )
     sw.add_argument("sweep", type=Path, help="the sweep file (TOML); see docs/experiments.md")
-    sw.add_argument("--workers", type=_count("workers", 1, 1024), default=None,
-                    help="local worker processes, this one included, each single-threaded (default and most: the cores this "
-                         "process may use; more are capped with a warning)")
-    sw.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (instead of local workers)")
-    sw.add_argument("--out", type=Path, default=None, help="output folder (default: results/sweep-<file name>); an interrupted sweep's folder is resumed")
-    sw.add_argument("--force", action="store_true",
-                    help="replace the --out folder if it holds an earlier, different retention-sim output, or a sweep whose "
-                         "stored runs are damaged")
-    sw.add_argument("--restart", action="store_true",
-                    help="start the sweep in --out over, discarding its stored runs (needed when the sweep file, its base "
-                         "scenario or retention-sim changed since they were stored)")
+    sw.add_argument(
+        "--workers",
+        type=_count("workers", 1, 1024),
+        default=None,
+        help="local worker processes, this one included, each single-threaded (default and most: the cores this "
+        "process may use; more are capped with a warning)",
+    )
+    sw.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (instead of local workers)",
+    )
+    sw.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: results/sweep-<file name>); an interrupted sweep's folder is resumed",
+    )
+    sw.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the --out folder if it holds an earlier, different retention-sim output, or a sweep whose "
+        "stored runs are damaged",
+    )
+    sw.add_argument(
+        "--restart",
+        action="store_true",
+        help="start the sweep in --out over, discarding its stored runs (needed when the sweep file, its base "
+        "scenario or retention-sim changed since they were stored)",
+    )
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
-    cal = sub.add_parser("calibrate", help="fit parameters to an observed cohort's survival",
-                         description="Fit the named parameters (bounds from the schema) so that the focal firm's simulated "
-                                     "period-0 cohort survives like the observed one (maximum likelihood on common random "
-                                     "numbers). Writes calibration.json (values with 95 % intervals), fit.csv and fit.png.")
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit parameters to an observed cohort's survival",
+        description="Fit the named parameters (bounds from the schema) so that the focal firm's simulated "
+        "period-0 cohort survives like the observed one (maximum likelihood on common random "
+        "numbers). Writes calibration.json (values with 95 % intervals), fit.csv and fit.png.",
+    )
     cal.add_argument("scenario", help="scenario file or shipped name")
-    cal.add_argument("--observed", type=Path, required=True, metavar="FILE.csv",
-                     help="survivors of one cohort: columns period,active (optionally segment), periods from 0")
-    cal.add_argument("--fit", action="append", required=True, metavar="KEY",
-                     help="a numeric parameter to fit, e.g. segments.0.background_churn.alpha (repeatable)")
-    cal.add_argument("--holdout-from", type=_count("holdout", 2), default=None, metavar="T",
-                     help="fit periods before T only; later ones test the forecast")
-    cal.add_argument("--seed", type=_seed, default=None, help="the fixed seed of every trial (default: the scenario's simulation.seed)")
-    cal.add_argument("--customers", type=_positive, default=None, help="simulated customers (use many more than the observed cohort)")
+    cal.add_argument(
+        "--observed",
+        type=Path,
+        required=True,
+        metavar="FILE.csv",
+        help="survivors of one cohort: columns period,active (optionally segment), periods from 0",
+    )
+    cal.add_argument(
+        "--fit",
+        action="append",
+        required=True,
+        metavar="KEY",
+        help="a numeric parameter to fit, e.g. segments.0.background_churn.alpha (repeatable)",
+    )
+    cal.add_argument(
+        "--holdout-from",
+        type=_count("holdout", 2),
+        default=None,
+        metavar="T",
+        help="fit periods before T only; later ones test the forecast",
+    )
+    cal.add_argument(
+        "--seed", type=_seed, default=None, help="the fixed seed of every trial (default: the scenario's simulation.seed)"
+    )
+    cal.add_argument(
+        "--customers", type=_positive, default=None, help="simulated customers (use many more than the observed cohort)"
+    )
     cal.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     cal.add_argument("--out", type=Path, default=None, help="output folder, new or empty (default: results/calibrate-<scenario>)")
     cal.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
@@ -200,18 +303,29 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("scenario", help="scenario file or shipped name; see `retention-sim list`")
     check.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     sub.add_parser("list", help="list the shipped scenarios and the question each answers")
-    dash = sub.add_parser("dashboard", help="serve the interactive dashboard and the classroom game in the browser",
-                          description="Serve the dashboard (live plots, levers, one customer's story, comparison with a "
-                                      "baseline) and the classroom game at http://HOST:PORT/ until Ctrl-C. It opens no "
-                                      "browser: open the printed address.")
+    dash = sub.add_parser(
+        "dashboard",
+        help="serve the interactive dashboard and the classroom game in the browser",
+        description="Serve the dashboard (live plots, levers, one customer's story, comparison with a "
+        "baseline) and the classroom game at http://HOST:PORT/ until Ctrl-C. It opens no "
+        "browser: open the printed address.",
+    )
     dash.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name to start with (default: telecom)")
     dash.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
-    dash.add_argument("--host", default="127.0.0.1",
-                      help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 lets the room's devices "
-                           "connect, and anyone who can reach the port can use it)")
-    dash.add_argument("--scenarios", type=Path, default=None, metavar="DIR",
-                      help="a folder of scenario files (.toml) the browser may pick by name, beside the shipped ones "
-                           "(a browser never names a path; it may also upload a file)")
+    dash.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 lets the room's devices "
+        "connect, and anyone who can reach the port can use it)",
+    )
+    dash.add_argument(
+        "--scenarios",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a folder of scenario files (.toml) the browser may pick by name, beside the shipped ones "
+        "(a browser never names a path; it may also upload a file)",
+    )
     return p
 
 
@@ -301,8 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     except RecursionError:
         if os.environ.get("RETENTION_SIM_DEBUG"):
             raise
-        _say("the input is nested too deeply to be read (tables or lists inside one another, hundreds of levels); "
-             "nothing was written")
+        _say(
+            "the input is nested too deeply to be read (tables or lists inside one another, hundreds of levels); "
+            "nothing was written"
+        )
         return EXIT_BAD_INPUT
     except OSError as err:
         if os.environ.get("RETENTION_SIM_DEBUG"):
@@ -343,9 +459,14 @@ def _memory_hint(scenario) -> str:
     arrivals = total - scenario.simulation.customers
     if arrivals > scenario.simulation.customers:
         per_period = arrivals / max(scenario.simulation.periods, 1)
-        firm = max(range(len(scenario.firms)), key=lambda i: scenario.firms[i].acquisition_spend / scenario.firms[i].cost_per_acquisition)
-        return (f"the firms acquire about {per_period:,.0f} customers a period ({arrivals:,.0f} over the horizon); lower "
-                f"firms.{firm}.acquisition_spend or raise firms.{firm}.cost_per_acquisition (--set), or shorten the horizon (--periods)")
+        firm = max(
+            range(len(scenario.firms)), key=lambda i: scenario.firms[i].acquisition_spend / scenario.firms[i].cost_per_acquisition
+        )
+        return (
+            f"the firms acquire about {per_period:,.0f} customers a period ({arrivals:,.0f} over the horizon); lower "
+            f"firms.{firm}.acquisition_spend or raise firms.{firm}.cost_per_acquisition (--set), "
+            "or shorten the horizon (--periods)"
+        )
     return "try fewer customers (--customers) or a shorter horizon (--periods)"
 
 
@@ -363,14 +484,18 @@ def _available_memory() -> tuple[float, str] | None:
         limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
         used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
         if limit.isdigit() and used.isdigit():
-            found.append((int(limit) - int(used), f"the memory limit of this process's control group ({int(limit) / 1e9:.1f} GB)"))
+            found.append(
+                (int(limit) - int(used), f"the memory limit of this process's control group ({int(limit) / 1e9:.1f} GB)")
+            )
     except OSError:
         pass
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
                 free = int(line.split()[1]) * 1024
-                swap = sum(int(x.split()[1]) * 1024 for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("SwapFree:"))
+                swap = sum(
+                    int(x.split()[1]) * 1024 for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("SwapFree:")
+                )
                 found.append((free + swap, "the memory available on this machine"))
     except (OSError, ValueError, IndexError):
         pass
@@ -387,13 +512,17 @@ def _check_memory(scenario, copies: int = 1) -> None:
     _Progress.memory_hint = _memory_hint(scenario)
     soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY and soft < ENGINE_ADDRESS_SPACE:
-        raise _OutOfMemory(f"the address-space limit (ulimit -v) of {soft / 1e6:,.0f} MB is below the "
-                           f"{ENGINE_ADDRESS_SPACE / 1e6:,.0f} MB retention-sim needs to load its engine; raise it")
+        raise _OutOfMemory(
+            f"the address-space limit (ulimit -v) of {soft / 1e6:,.0f} MB is below the "
+            f"{ENGINE_ADDRESS_SPACE / 1e6:,.0f} MB retention-sim needs to load its engine; raise it"
+        )
     need = scenario.expected_customers() * BYTES_PER_CUSTOMER * copies
     available = _available_memory()
     if available is not None and need > available[0]:
-        raise _OutOfMemory(f"this run needs at least {need / 1e9:,.1f} GB for about {scenario.expected_customers() * copies:,.0f} "
-                           f"customers, beyond {available[1]}; {_Progress.memory_hint}; nothing was written")
+        raise _OutOfMemory(
+            f"this run needs at least {need / 1e9:,.1f} GB for about {scenario.expected_customers() * copies:,.0f} "
+            f"customers, beyond {available[1]}; {_Progress.memory_hint}; nothing was written"
+        )
 
 
 class _OutOfMemory(Exception):
@@ -426,8 +555,15 @@ def _main(argv: list[str] | None) -> int:
 
     _collect_overrides(args)
     try:
-        return {"run": _run, "compare": _compare, "sweep": _sweep, "calibrate": _calibrate, "validate": _validate,
-                "list": _list, "dashboard": _dashboard}[args.command](args)
+        return {
+            "run": _run,
+            "compare": _compare,
+            "sweep": _sweep,
+            "calibrate": _calibrate,
+            "validate": _validate,
+            "list": _list,
+            "dashboard": _dashboard,
+        }[args.command](args)
     except ScenarioError as err:
         _say(err.one_line())
         return EXIT_BAD_INPUT
@@ -488,10 +624,18 @@ def _compare(args) -> int:
         from .report import readable, sentence
 
         if not args.quiet and not sys.stderr.isatty():
-            _say(f"comparing {len(scenarios)} scenarios, {args.replications} replications each"
-                 + (f", more until the {args.precision[0]} interval is +/-{args.precision[1]:g}" if args.precision else ""))
-        result = compare(scenarios, replications=args.replications, seed=seed, progress=not args.quiet and sys.stderr.isatty(),
-                         precision=args.precision, max_replications=PRECISION_CAP)
+            _say(
+                f"comparing {len(scenarios)} scenarios, {args.replications} replications each"
+                + (f", more until the {args.precision[0]} interval is +/-{args.precision[1]:g}" if args.precision else "")
+            )
+        result = compare(
+            scenarios,
+            replications=args.replications,
+            seed=seed,
+            progress=not args.quiet and sys.stderr.isatty(),
+            precision=args.precision,
+            max_replications=PRECISION_CAP,
+        )
         try:
             result.write_files(staging.path, plots=not args.no_plots)
         except OSError as err:
@@ -500,8 +644,10 @@ def _compare(args) -> int:
         _Progress.written = Path(out)
     if result.precision is not None and not result.precision["reached"]:
         p = result.precision
-        _say(f"warning: --precision {p['metric']}={p['target']:g} not reached: the cap of {p['cap']} replications stopped it "
-             f"at a half-width of {readable(p['achieved'])}")
+        _say(
+            f"warning: --precision {p['metric']}={p['target']:g} not reached: the cap of {p['cap']} replications stopped it "
+            f"at a half-width of {readable(p['achieved'])}"
+        )
     if not args.quiet:
         money = scenarios[0].simulation.currency
         print(f"baseline {result.baseline}; {len(result.seeds)} paired replications (seed {seed})")
@@ -534,7 +680,9 @@ def _connect(address: str):
     except (ValueError, TypeError) as err:
         raise _BadOption(f"--scheduler {address[:80]}", f"not a scheduler address, e.g. tcp://10.0.0.5:8786 ({err})") from None
     except (OSError, TimeoutError) as err:
-        raise outputs.OutputUnwritable(f"--scheduler {address[:80]}", f"cannot connect: {' '.join(str(err).split())[:200]}") from None
+        raise outputs.OutputUnwritable(
+            f"--scheduler {address[:80]}", f"cannot connect: {' '.join(str(err).split())[:200]}"
+        ) from None
 
 
 class _BadOption(Exception):
@@ -554,7 +702,10 @@ def _sweep(args) -> int:
     cores = _cores()
     workers = args.workers or cores
     if workers > cores:
-        _say(f"warning: --workers {workers} is more than the {cores} core{'s' if cores > 1 else ''} this process may use; using {cores}")
+        _say(
+            f"warning: --workers {workers} is more than the {cores} core{'s' if cores > 1 else ''} this process may use; "
+            f"using {cores}"
+        )
         workers = cores
     _check_memory(base, copies=workers)
     scheduler = None
@@ -569,11 +720,25 @@ def _sweep(args) -> int:
             start_workers_early(workers)
         _Progress.resumable = Path(out)
         if not args.quiet:
-            where = f"on the Dask cluster at {args.scheduler}" if scheduler is not None else f"on {workers} worker{'s' if workers > 1 else ''}"
-            _say(f"sweep: {spec.n_points():,} points x {spec.replications:,} replication{'s' if spec.replications > 1 else ''} "
-                 f"{where} into {out}/")
-        result = run_sweep(spec, out, base=base, workers=workers, scheduler=scheduler, force=args.force, restart=args.restart,
-                           progress=not args.quiet and sys.stderr.isatty())
+            where = (
+                f"on the Dask cluster at {args.scheduler}"
+                if scheduler is not None
+                else f"on {workers} worker{'s' if workers > 1 else ''}"
+            )
+            _say(
+                f"sweep: {spec.n_points():,} points x {spec.replications:,} replication{'s' if spec.replications > 1 else ''} "
+                f"{where} into {out}/"
+            )
+        result = run_sweep(
+            spec,
+            out,
+            base=base,
+            workers=workers,
+            scheduler=scheduler,
+            force=args.force,
+            restart=args.restart,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
     finally:
         if scheduler is not None:
             scheduler.close()
@@ -604,10 +769,14 @@ def summarise_sweep(result, out) -> str:
     if result.spec.design == "grid" or len(table) <= 30:
         shown = table.head(50)
         header = ["point", *names, *metrics]
-        rows = [[str(int(r["point"])), *[_setting(r[n]) for n in names], *[cell(r, m) for m in metrics]] for _, r in shown.iterrows()]
+        rows = [
+            [str(int(r["point"])), *[_setting(r[n]) for n in names], *[cell(r, m) for m in metrics]] for _, r in shown.iterrows()
+        ]
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-        lines.append(f"{len(table):,} design points, mean over {result.spec.replications} replication"
-                     f"{'s' if result.spec.replications > 1 else ''} (95 % interval):")
+        lines.append(
+            f"{len(table):,} design points, mean over {result.spec.replications} replication"
+            f"{'s' if result.spec.replications > 1 else ''} (95 % interval):"
+        )
         lines.append("  " + "  ".join(h.rjust(w) for h, w in zip(header, widths)))
         lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
         if len(table) > len(shown):
@@ -619,8 +788,10 @@ def summarise_sweep(result, out) -> str:
             at = ", ".join(f"{n} = {_setting(b[n])}" for n in names)
             tie = ""
             if b["runner_up"] == b["runner_up"] and b["difference_ci_low"] <= 0 <= b["difference_ci_high"]:
-                tie = f"; not distinguishable from point {int(b['runner_up'])} (paired difference {readable(b['difference'])}, " \
-                      f"95 % CI {readable(b['difference_ci_low'])} to {readable(b['difference_ci_high'])})"
+                tie = (
+                    f"; not distinguishable from point {int(b['runner_up'])} (paired difference {readable(b['difference'])}, "
+                    f"95 % CI {readable(b['difference_ci_low'])} to {readable(b['difference_ci_high'])})"
+                )
             lines.append(f"  {b['metric']} ({b['better']} is better): point {int(b['point'])} ({at}): {cell_best(b)}{tie}")
     extra = " and indices in indices.csv" if (Path(out) / "indices.csv").exists() else ""
     lines.append(f"{len(result.runs):,} runs in {out}/runs.parquet; points.csv, best.csv and plots/{extra}")
@@ -672,8 +843,10 @@ def _calibrate(args) -> int:
             ci = f"95 % CI {lo:.4g} to {hi:.4g}" if lo is not None else "no interval (flat likelihood)"
             print(f"  {key} = {result.values[key]:.4g} ({ci})")
         for seg, err in result.holdout_error.items():
-            print(f"  holdout error ({seg}): model {err['model']:.1f} %, constant retention {err['constant_retention']:.1f} % "
-                  f"(mean absolute percentage)")
+            print(
+                f"  holdout error ({seg}): model {err['model']:.1f} %, constant retention {err['constant_retention']:.1f} % "
+                f"(mean absolute percentage)"
+            )
         print(f"outputs in {out}/")
     return 0
 
@@ -686,11 +859,15 @@ def _print_summary(summary: dict, out: Path, answer: str | None = None) -> None:
     for name, f in summary["firms"].items():
         ret = ", ".join(f"{k.replace('_months', ' mo')}: {v:.1%}" for k, v in f["retention"].items() if v is not None)
         clv = f["clv"]["initial_cohort"]
-        clv_text = f"{clv['mean']:,.0f} {money} ({clv['n_censored']:,} of {clv['n']:,} censored)" if clv["mean"] is not None else "n/a"
+        clv_text = (
+            f"{clv['mean']:,.0f} {money} ({clv['n_censored']:,} of {clv['n']:,} censored)" if clv["mean"] is not None else "n/a"
+        )
         churn = f["mean_churn_per_period"]
         churn_text = f"{churn:.2%}" if churn is not None else "n/a"
-        print(f"  {name:<{width}}  retention {ret or 'n/a'} | mean churn/period {churn_text} | "
-              f"mean CLV of the initial customers {clv_text} | profit {f['profit_total']:,.0f} {money}")
+        print(
+            f"  {name:<{width}}  retention {ret or 'n/a'} | mean churn/period {churn_text} | "
+            f"mean CLV of the initial customers {clv_text} | profit {f['profit_total']:,.0f} {money}"
+        )
     if answer:
         print(f"answer: {answer}")
     print(f"outputs in {out}/")
@@ -730,7 +907,9 @@ def _dashboard(args) -> int:
         try:
             probe.bind((args.host, args.port))
         except OSError as err:
-            reason = "is in use; choose another with --port" if err.errno == errno.EADDRINUSE else (err.strerror or str(err)).lower()
+            reason = (
+                "is in use; choose another with --port" if err.errno == errno.EADDRINUSE else (err.strerror or str(err)).lower()
+            )
             _say(f"--port {args.port} on {args.host}: {reason}")
             return EXIT_BAD_INPUT
     scenarios = None

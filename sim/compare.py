@@ -37,8 +37,24 @@ from .stats import holm, paired_p_value, t_quantile
 DEFAULT_REPLICATIONS = 20
 MAX_REPLICATIONS = 10_000  # of one comparison
 PRECISION_CAP = 200  # replications --precision adds up to, unless the caller gives another cap
-DIFFERENCE_COLUMNS = ["scenario", "metric", "kind", "baseline_mean", "scenario_mean", "difference", "ci_low", "ci_high", "n",
-                      "se_paired", "se_unpaired", "p_value", "family", "holm_p", "holm_ci_low", "holm_ci_high"]
+DIFFERENCE_COLUMNS = [
+    "scenario",
+    "metric",
+    "kind",
+    "baseline_mean",
+    "scenario_mean",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "n",
+    "se_paired",
+    "se_unpaired",
+    "p_value",
+    "family",
+    "holm_p",
+    "holm_ci_low",
+    "holm_ci_high",
+]
 # CLV by loyalty class: the class is an outcome the strategy changes, so the difference compares the
 # mean CLV of different customers; it is reported apart, not as a paired effect, and not in the family.
 SUBGROUP_METRICS = tuple(f"clv_{k}" for k in LOYALTY_CLASSES)
@@ -48,18 +64,19 @@ SUBGROUP = "subgroup (not paired: conditions on a loyalty class the strategy cha
 def replication_seeds(seed: int, replications: int) -> list[int]:
     """The seed of each replication: a 63-bit number derived from (seed, r) by numpy's SeedSequence,
     so replications are independent and every scenario of a comparison gets the same ones."""
-    return [int(np.random.SeedSequence([int(seed), r]).generate_state(1, np.uint64)[0] >> np.uint64(1))
-            for r in range(replications)]
+    return [
+        int(np.random.SeedSequence([int(seed), r]).generate_state(1, np.uint64)[0] >> np.uint64(1)) for r in range(replications)
+    ]
 
 
 @dataclass
 class Curves:
     """Per-period paths of one scenario's focal firm, one row per replication."""
 
-    retention: np.ndarray      # replication x (periods + 1): initial-cohort survival
-    churn: np.ndarray          # replication x periods: churned / active
-    profit: np.ndarray         # replication x periods
-    shares: np.ndarray         # replication x periods x 4 loyalty classes
+    retention: np.ndarray  # replication x (periods + 1): initial-cohort survival
+    churn: np.ndarray  # replication x periods: churned / active
+    profit: np.ndarray  # replication x periods
+    shares: np.ndarray  # replication x periods x 4 loyalty classes
     period_months: float
 
 
@@ -93,8 +110,10 @@ def run_replications(scenario: Scenario, seeds: list[int], threads: int | None =
         lo += len(batch)
         frames.append(m)
         curves.append(engine_curves(engine))
-    joined = Curves(*(np.concatenate([getattr(c, k) for c in curves]) for k in ("retention", "churn", "profit", "shares")),
-                    period_months=curves[0].period_months)
+    joined = Curves(
+        *(np.concatenate([getattr(c, k) for c in curves]) for k in ("retention", "churn", "profit", "shares")),
+        period_months=curves[0].period_months,
+    )
     return pd.concat(frames, ignore_index=True), joined
 
 
@@ -106,17 +125,35 @@ def paired(base: np.ndarray, other: np.ndarray) -> dict:
     n = int(ok.sum())
     out = {"baseline_mean": float(a.mean()) if n else math.nan, "scenario_mean": float(b.mean()) if n else math.nan, "n": n}
     if n == 0:
-        return out | {"difference": math.nan, "ci_low": math.nan, "ci_high": math.nan, "se_paired": math.nan, "se_unpaired": math.nan}
+        return out | {
+            "difference": math.nan,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "se_paired": math.nan,
+            "se_unpaired": math.nan,
+        }
     d = b - a
     diff = float(d.mean())
     if n < 2:
-        return out | {"difference": diff, "ci_low": math.nan, "ci_high": math.nan, "se_paired": math.nan, "se_unpaired": math.nan,
-                      "p_value": math.nan}
+        return out | {
+            "difference": diff,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "se_paired": math.nan,
+            "se_unpaired": math.nan,
+            "p_value": math.nan,
+        }
     se = float(d.std(ddof=1) / math.sqrt(n))
     half = t_quantile(n) * se
     se_unpaired = float(math.sqrt(a.var(ddof=1) / n + b.var(ddof=1) / n))
-    return out | {"difference": diff, "ci_low": diff - half, "ci_high": diff + half, "se_paired": se, "se_unpaired": se_unpaired,
-                  "p_value": paired_p_value(d)}
+    return out | {
+        "difference": diff,
+        "ci_low": diff - half,
+        "ci_high": diff + half,
+        "se_paired": se,
+        "se_unpaired": se_unpaired,
+        "p_value": paired_p_value(d),
+    }
 
 
 def adjust(differences: pd.DataFrame) -> pd.DataFrame:
@@ -145,8 +182,8 @@ class Comparison:
     scenarios: list[Scenario]
     seed: int
     seeds: list[int]
-    replications: pd.DataFrame     # scenario, replication, seed, metric, value (one row each)
-    differences: pd.DataFrame      # DIFFERENCE_COLUMNS: one row per (scenario other than the baseline, metric)
+    replications: pd.DataFrame  # scenario, replication, seed, metric, value (one row each)
+    differences: pd.DataFrame  # DIFFERENCE_COLUMNS: one row per (scenario other than the baseline, metric)
     curves: dict[str, Curves] = field(repr=False)
     precision: dict | None = None  # what --precision asked and reached (metric, target, achieved, reached, cap)
 
@@ -156,8 +193,9 @@ class Comparison:
 
     def wide(self) -> pd.DataFrame:
         """One row per (scenario, replication), one column per metric."""
-        return self.replications.pivot_table(index=["scenario", "replication", "seed"], columns="metric", values="value",
-                                             dropna=False, sort=False).reset_index()
+        return self.replications.pivot_table(
+            index=["scenario", "replication", "seed"], columns="metric", values="value", dropna=False, sort=False
+        ).reset_index()
 
     def manifest(self) -> dict:
         """What produced the comparison: versions and provenance (:func:`sim.outputs.provenance`), the
@@ -165,11 +203,18 @@ class Comparison:
         from .outputs import provenance
 
         return {
-            "package": "retention-sim", "version": __version__, "command": "compare", "seed": self.seed,
-            "replications": len(self.seeds), "replication_seeds": self.seeds, "baseline": self.baseline,
+            "package": "retention-sim",
+            "version": __version__,
+            "command": "compare",
+            "seed": self.seed,
+            "replications": len(self.seeds),
+            "replication_seeds": self.seeds,
+            "baseline": self.baseline,
             "precision": self.precision,
-            "scenarios": [{"label": n, "scenario_hash": scenario_hash(s), "scenario": s.model_dump(mode="json")}
-                          for n, s in zip(self.names, self.scenarios)],
+            "scenarios": [
+                {"label": n, "scenario_hash": scenario_hash(s), "scenario": s.model_dump(mode="json")}
+                for n, s in zip(self.names, self.scenarios)
+            ],
             **provenance(),
         }
 
@@ -202,9 +247,17 @@ def _labels(scenarios: list[Scenario]) -> list[str]:
     return names
 
 
-def compare(scenarios, replications: int = DEFAULT_REPLICATIONS, seed: int | None = None, overrides: dict | None = None,
-            metrics=METRICS, threads: int | None = None, progress: bool = False, precision: tuple[str, float] | None = None,
-            max_replications: int = PRECISION_CAP) -> Comparison:
+def compare(
+    scenarios,
+    replications: int = DEFAULT_REPLICATIONS,
+    seed: int | None = None,
+    overrides: dict | None = None,
+    metrics=METRICS,
+    threads: int | None = None,
+    progress: bool = False,
+    precision: tuple[str, float] | None = None,
+    max_replications: int = PRECISION_CAP,
+) -> Comparison:
     """Run the baseline (first) and every other scenario ``replications`` times on common seeds.
 
     ``scenarios`` are paths, shipped names, dicts or Scenario objects; ``overrides`` (dotted keys)
@@ -255,16 +308,24 @@ def compare(scenarios, replications: int = DEFAULT_REPLICATIONS, seed: int | Non
         want = min(max_replications, max(done + 1, math.ceil(done * (half / precision[1]) ** 2 * 1.05)))
     if len(tables) > len(names):  # more than one round: order as one round would (scenario, metric, replication)
         order = {**{n: i for i, n in enumerate(names)}, **{m: i for i, m in enumerate(metrics)}}
-        table = table.sort_values(["scenario", "metric", "replication"], key=lambda c: c.map(order) if c.name != "replication" else c,
-                                  kind="stable")
+        table = table.sort_values(
+            ["scenario", "metric", "replication"], key=lambda c: c.map(order) if c.name != "replication" else c, kind="stable"
+        )
     joined = {n: _join(cs) for n, cs in curves.items()}
     info = None
     if precision is not None:
         half = _widest(differences, precision[0])
-        info = {"metric": precision[0], "target": float(precision[1]), "achieved": half, "replications": done,
-                "reached": bool(half <= precision[1]), "cap": max_replications}
-    return Comparison(names, loaded, base_seed, replication_seeds(base_seed, done), table.reset_index(drop=True), differences,
-                      joined, info)
+        info = {
+            "metric": precision[0],
+            "target": float(precision[1]),
+            "achieved": half,
+            "replications": done,
+            "reached": bool(half <= precision[1]),
+            "cap": max_replications,
+        }
+    return Comparison(
+        names, loaded, base_seed, replication_seeds(base_seed, done), table.reset_index(drop=True), differences, joined, info
+    )
 
 
 def _run_more(names, loaded, seeds, first, metrics, threads, progress, tables, curves) -> None:
@@ -287,16 +348,26 @@ def _run_more(names, loaded, seeds, first, metrics, threads, progress, tables, c
 def _join(parts: list[Curves]) -> Curves:
     if len(parts) == 1:
         return parts[0]
-    return Curves(*(np.concatenate([getattr(c, k) for c in parts]) for k in ("retention", "churn", "profit", "shares")),
-                  period_months=parts[0].period_months)
+    return Curves(
+        *(np.concatenate([getattr(c, k) for c in parts]) for k in ("retention", "churn", "profit", "shares")),
+        period_months=parts[0].period_months,
+    )
 
 
 def _differences(table: pd.DataFrame, names: list[str], metrics) -> pd.DataFrame:
     diffs = []
     for name in names[1:]:
         for metric in metrics:
-            a = table[(table["scenario"] == names[0]) & (table["metric"] == metric)].sort_values("replication")["value"].to_numpy(float)
-            b = table[(table["scenario"] == name) & (table["metric"] == metric)].sort_values("replication")["value"].to_numpy(float)
+            a = (
+                table[(table["scenario"] == names[0]) & (table["metric"] == metric)]
+                .sort_values("replication")["value"]
+                .to_numpy(float)
+            )
+            b = (
+                table[(table["scenario"] == name) & (table["metric"] == metric)]
+                .sort_values("replication")["value"]
+                .to_numpy(float)
+            )
             diffs.append({"scenario": name, "metric": metric, **paired(a, b)})
     return adjust(pd.DataFrame(diffs))
 

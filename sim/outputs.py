@@ -83,6 +83,7 @@ class OutputUnwritable(OutputError):
 
 # --- markers and recognising our own folders -----------------------------------------------------
 
+
 def _read_marker(folder: Path) -> dict | None:
     """The marker of ``folder`` if it is a real (not symlinked) retention-sim marker, else None."""
     marker = folder / MARKER
@@ -201,7 +202,11 @@ def _foreign_entries(folder: Path, marker: dict) -> list[str]:
                 continue
             if path not in listed:
                 foreign.append(path)
-            elif isinstance(hashes.get(path), str) and not (Path(root) / name).is_symlink() and file_sha256(Path(root) / name) != hashes[path]:
+            elif (
+                isinstance(hashes.get(path), str)
+                and not (Path(root) / name).is_symlink()
+                and file_sha256(Path(root) / name) != hashes[path]
+            ):
                 foreign.append(f"{path} (changed since retention-sim wrote it)")
     return sorted(foreign)
 
@@ -238,7 +243,9 @@ def remove_listed(folder: str | Path, marker: dict | None, only=None) -> list[st
         if not plain_name(name) or name == MARKER or (only is not None and not only(name)):
             continue
         parts = name.split("/")
-        if any((folder.joinpath(*parts[:i])).is_symlink() or not folder.joinpath(*parts[:i]).is_dir() for i in range(1, len(parts))):
+        if any(
+            (folder.joinpath(*parts[:i])).is_symlink() or not folder.joinpath(*parts[:i]).is_dir() for i in range(1, len(parts))
+        ):
             continue
         path = folder.joinpath(*parts)
         if path.is_symlink():
@@ -263,6 +270,7 @@ def _short_list(items: list[str], n: int = 3) -> str:
 
 # --- preparing, committing, discarding -----------------------------------------------------------
 
+
 def _inspect(target: Path, force: bool) -> str:
     """Decide how to write ``target``: 'new', 'fill' (an existing empty folder) or 'replace'.
     Raise :class:`OutputRefused` when the folder is not ours to write."""
@@ -279,23 +287,33 @@ def _inspect(target: Path, force: bool) -> str:
     if not entries:
         return "fill"
     if real == cwd:
-        raise OutputRefused(target, "is the current folder and it is not empty; retention-sim writes only into "
-                                    "a new or empty folder, so give one, e.g. --out results/run1 (nothing was touched)")
+        raise OutputRefused(
+            target,
+            "is the current folder and it is not empty; retention-sim writes only into "
+            "a new or empty folder, so give one, e.g. --out results/run1 (nothing was touched)",
+        )
     if real in cwd.parents:
-        raise OutputRefused(target, "contains the current folder; give a new or empty folder, e.g. --out results/run1 "
-                                    "(nothing was touched)")
+        raise OutputRefused(
+            target, "contains the current folder; give a new or empty folder, e.g. --out results/run1 (nothing was touched)"
+        )
     marker = _read_marker(real)
     if marker is None or not isinstance(marker.get("files"), list):
-        raise OutputRefused(target, "is not empty and was not written by retention-sim; choose a new or empty folder "
-                                    "(nothing was touched)")
+        raise OutputRefused(
+            target, "is not empty and was not written by retention-sim; choose a new or empty folder (nothing was touched)"
+        )
     foreign = _foreign_entries(real, marker)
     if foreign:
-        raise OutputRefused(target, f"holds an earlier retention-sim output plus files it did not write "
-                                    f"({_short_list(foreign)}); move those away or choose another folder "
-                                    f"(nothing was touched)")
+        raise OutputRefused(
+            target,
+            f"holds an earlier retention-sim output plus files it did not write "
+            f"({_short_list(foreign)}); move those away or choose another folder "
+            f"(nothing was touched)",
+        )
     if not force:
-        raise OutputRefused(target, "holds the output of an earlier run; add --force to replace it, "
-                                    "or choose another folder (nothing was touched)")
+        raise OutputRefused(
+            target,
+            "holds the output of an earlier run; add --force to replace it, or choose another folder (nothing was touched)",
+        )
     return "replace"
 
 
@@ -340,7 +358,9 @@ class Staging:
             return self.target
         with _critical():
             files = _written_files(self.path)
-            hashes = {f: file_sha256(self.path / f) for f in files if (self.path / f).is_file() and not (self.path / f).is_symlink()}
+            hashes = {
+                f: file_sha256(self.path / f) for f in files if (self.path / f).is_file() and not (self.path / f).is_symlink()
+            }
             _write_marker(self.path, {"written_by": WRITTEN_BY, "version": _version(), "files": files, "sha256": hashes})
             try:
                 if self.mode == "new":
@@ -360,8 +380,9 @@ class Staging:
             os.rename(self.path, self.target)
         except OSError as err:
             if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
-                raise OutputRefused(self.shown, "was created by something else during the run; "
-                                                 "nothing was written, choose another folder") from None
+                raise OutputRefused(
+                    self.shown, "was created by something else during the run; nothing was written, choose another folder"
+                ) from None
             raise
 
     def _commit_fill(self) -> None:
@@ -371,8 +392,11 @@ class Staging:
         clash = [n for n in names if (self.target / n).exists() or (self.target / n).is_symlink()]
         others = [e.name for e in self.target.iterdir() if e != self.path and not _OWN_NAME.match(e.name)]
         if clash or others:
-            raise OutputRefused(self.shown, f"received other files during the run ({_short_list(sorted(others or clash))}); "
-                                             "nothing was written, choose another folder")
+            raise OutputRefused(
+                self.shown,
+                f"received other files during the run ({_short_list(sorted(others or clash))}); "
+                "nothing was written, choose another folder",
+            )
         # the marker first: from then on the folder is recognisably ours, even if we are killed
         order = [MARKER] + sorted(n for n in names if n != MARKER)
         moved = []
@@ -390,12 +414,13 @@ class Staging:
     def _commit_replace(self) -> None:
         marker = _read_marker(self.target)
         if marker is None:
-            raise OutputRefused(self.shown, "changed during the run and is no longer a retention-sim output; "
-                                             "nothing was written")
+            raise OutputRefused(self.shown, "changed during the run and is no longer a retention-sim output; nothing was written")
         foreign = _foreign_entries(self.target, marker)
         if foreign:
-            raise OutputRefused(self.shown, f"received files during the run ({_short_list(foreign)}); "
-                                             "nothing was replaced, move them away and run again")
+            raise OutputRefused(
+                self.shown,
+                f"received files during the run ({_short_list(foreign)}); nothing was replaced, move them away and run again",
+            )
         old = _fresh_name(self.target.parent, _OLD)
         os.rename(self.target, old)
         try:
@@ -502,7 +527,9 @@ def prepare(out: str | Path, force: bool = False) -> Staging:
         if culprit is not None and culprit.name.startswith(_STAGING):
             culprit = culprit.parent
         where = f" ({culprit})" if culprit is not None else ""
-        raise OutputUnwritable(out, f"cannot write here: {err.strerror or err}{where}; nothing was simulated or written") from None
+        raise OutputUnwritable(
+            out, f"cannot write here: {err.strerror or err}{where}; nothing was simulated or written"
+        ) from None
     return staging
 
 
@@ -517,6 +544,7 @@ def _beside_ok(target: Path) -> bool:
 
 
 # --- provenance ------------------------------------------------------------------------------------
+
 
 def provenance() -> dict:
     """What a result was produced with, for every manifest: the Python, numpy, numba and pandas
@@ -543,12 +571,24 @@ def _git_state() -> tuple[str | None, bool | None]:
         return None, None
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                              env=env, stdin=subprocess.DEVNULL)
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         if head.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", head.stdout.strip()):
             return None, None
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                text=True, timeout=10, env=env, stdin=subprocess.DEVNULL)
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         return head.stdout.strip(), (bool(status.stdout.strip()) if status.returncode == 0 else None)
     except (OSError, subprocess.SubprocessError):
         return None, None
@@ -568,6 +608,7 @@ def _json_safe(o):
 
 
 # --- what a run writes ---------------------------------------------------------------------------
+
 
 def write_run_files(result, folder: str | Path, plots: bool = True) -> None:
     """Write the tables, summary, manifest and (optionally) plots of a :class:`~sim.results.RunResult`

@@ -120,7 +120,8 @@ def sentence(row, currency: str) -> str | None:
         holm = f"; Holm-adjusted{over}: {_fmt(hlo, kind, currency, n)} to {_fmt(hhi, kind, currency, n)}"
         holm_excludes = not (hlo <= 0 <= hhi)
     if lo <= 0 <= hi:
-        return f"{row['scenario']} does not change the {what} detectably (difference {_fmt(d, kind, currency, n)}{unit}, {ci}{holm})."
+        shown = _fmt(d, kind, currency, n)
+        return f"{row['scenario']} does not change the {what} detectably (difference {shown}{unit}, {ci}{holm})."
     verb = "raises" if d > 0 else "lowers"
     text = f"{row['scenario']} {verb} the {what} by {_fmt(abs(d), kind, currency, n)}{unit} ({ci}{holm})."
     if holm_excludes is False:
@@ -170,8 +171,13 @@ def figures(cmp: Comparison) -> dict[str, plt.Figure]:
             c = cmp.curves[n]
             months = np.arange(c.retention.shape[1]) * c.period_months
             _band(top, months, c.retention - base.retention, colour[n], f"{n} minus {names[0]}", 100.0)
-            _band(bottom, np.arange(1, c.profit.shape[1] + 1) * c.period_months,
-                  np.cumsum(c.profit, axis=1) - np.cumsum(base.profit, axis=1), colour[n], f"{n} minus {names[0]}")
+            _band(
+                bottom,
+                np.arange(1, c.profit.shape[1] + 1) * c.period_months,
+                np.cumsum(c.profit, axis=1) - np.cumsum(base.profit, axis=1),
+                colour[n],
+                f"{n} minus {names[0]}",
+            )
         for ax in (top, bottom):
             ax.axhline(0, color="#333333", linewidth=0.8)
             _legend(ax)
@@ -179,8 +185,11 @@ def figures(cmp: Comparison) -> dict[str, plt.Figure]:
         bottom.set_ylabel(f"cumulative profit\ndifference ({currency})")
         bottom.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: readable(x)))
         bottom.set_xlabel("month")
-        top.set_title("Paired difference from the baseline, replication by replication on common seeds "
-                      "(mean and 95 % t-band): where the band excludes 0 the difference is detectable", loc="left")
+        top.set_title(
+            "Paired difference from the baseline, replication by replication on common seeds "
+            "(mean and 95 % t-band): where the band excludes 0 the difference is detectable",
+            loc="left",
+        )
         out["difference"] = fig
 
         fig = _figure()
@@ -201,8 +210,13 @@ def figures(cmp: Comparison) -> dict[str, plt.Figure]:
             with np.errstate(invalid="ignore"):
                 mean = np.nanmean(c.shares, axis=0) * 100.0  # period x class
             x = np.arange(mean.shape[0]) * c.period_months
-            ax.stackplot(x, *[np.nan_to_num(mean[:, LOYALTY_CLASSES.index(k)]) for k in order],
-                         labels=[CLASS_LABELS[k] for k in order], colors=[CLASS_COLOURS[k] for k in order], step="post")
+            ax.stackplot(
+                x,
+                *[np.nan_to_num(mean[:, LOYALTY_CLASSES.index(k)]) for k in order],
+                labels=[CLASS_LABELS[k] for k in order],
+                colors=[CLASS_COLOURS[k] for k in order],
+                step="post",
+            )
             ax.set(ylabel="% of customers", ylim=(0, 100))
             ax.set_title(n, loc="left", color=colour[n], fontweight="bold")
         axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="why customers stay")
@@ -226,8 +240,11 @@ def figures(cmp: Comparison) -> dict[str, plt.Figure]:
         ax.set_xticks(np.arange(len(LOYALTY_CLASSES)), [CLASS_LABELS[c] for c in LOYALTY_CLASSES])
         ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: readable(x)))
         ax.set_ylabel(f"mean CLV ({currency})")
-        ax.set_title("CLV of the focal firm's initial customers by the loyalty class they held longest (95 % t-interval;\n"
-                     "subgroups, not paired: the strategy changes which customers fall in each class)", loc="left")
+        ax.set_title(
+            "CLV of the focal firm's initial customers by the loyalty class they held longest (95 % t-interval;\n"
+            "subgroups, not paired: the strategy changes which customers fall in each class)",
+            loc="left",
+        )
         ax.axhline(0, color="#333333", linewidth=0.8)
         _legend(ax)
         out["clv_by_class"] = fig
@@ -262,7 +279,8 @@ body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; max-
        color: #222; line-height: 1.5; }
 h1 { font-size: 1.7em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
-table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 0.25em 0.6em; border-bottom: 1px solid #eee; text-align: right; }
+table { border-collapse: collapse; font-size: 0.9em; }
+td, th { padding: 0.25em 0.6em; border-bottom: 1px solid #eee; text-align: right; }
 td:first-child, th:first-child, td:nth-child(2), th:nth-child(2) { text-align: left; }
 li.finding { margin: 0.4em 0; } .note { color: #555; font-size: 0.92em; }
 pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
@@ -298,23 +316,29 @@ def _multiplicity(cmp: Comparison) -> str:
     family = int(paired["holm_p"].notna().sum()) if "holm_p" in paired else 0
     detectable = int((paired["ci_low"] > 0).sum() + (paired["ci_high"] < 0).sum())
     held = int(((paired["holm_ci_low"] > 0) | (paired["holm_ci_high"] < 0)).sum()) if "holm_ci_low" in paired else 0
-    text = (f"<p class='note'><b>Multiplicity.</b> This page compares {family} paired metric differences at once; at 95 % "
-            f"each, about one in twenty would exclude 0 by chance alone. {detectable} of them exclude 0 on their own, and "
-            f"{held} still do with Holm's step-down adjustment over all {family} (the second interval in each sentence and "
-            f"the <code>holm_ci_low</code>, <code>holm_ci_high</code> and <code>holm_p</code> columns of "
-            f"<code>differences.csv</code>), whose intervals hold jointly at 95 %. A finding declared in advance for one "
-            f"metric may be read at its own 95 % interval.</p>")
+    text = (
+        f"<p class='note'><b>Multiplicity.</b> This page compares {family} paired metric differences at once; at 95 % "
+        f"each, about one in twenty would exclude 0 by chance alone. {detectable} of them exclude 0 on their own, and "
+        f"{held} still do with Holm's step-down adjustment over all {family} (the second interval in each sentence and "
+        f"the <code>holm_ci_low</code>, <code>holm_ci_high</code> and <code>holm_p</code> columns of "
+        f"<code>differences.csv</code>), whose intervals hold jointly at 95 %. A finding declared in advance for one "
+        f"metric may be read at its own 95 % interval.</p>"
+    )
     precision = getattr(cmp, "precision", None)
     R = len(cmp.seeds)
     if precision:
         reached = "reached" if precision["reached"] else f"not reached: the cap of {precision['cap']} replications stopped it"
-        rule = (f"--precision asked for a 95 % half-width of at most {readable(precision['target'])} for "
-                f"<code>{html.escape(precision['metric'])}</code>; with {R} replications it is "
-                f"{readable(precision['achieved'])} ({reached}).")
+        rule = (
+            f"--precision asked for a 95 % half-width of at most {readable(precision['target'])} for "
+            f"<code>{html.escape(precision['metric'])}</code>; with {R} replications it is "
+            f"{readable(precision['achieved'])} ({reached})."
+        )
     else:
-        rule = ("Use <code>--precision METRIC=HALF_WIDTH</code> to add replications until a paired interval is that narrow.")
-    text += (f"<p class='note'><b>How many replications are enough?</b> A paired interval narrows as 1/&radic;R: halving it "
-             f"takes four times the replications. {rule}</p>")
+        rule = "Use <code>--precision METRIC=HALF_WIDTH</code> to add replications until a paired interval is that narrow."
+    text += (
+        f"<p class='note'><b>How many replications are enough?</b> A paired interval narrows as 1/&radic;R: halving it "
+        f"takes four times the replications. {rule}</p>"
+    )
     return text
 
 
@@ -322,15 +346,20 @@ def render_html(cmp: Comparison, images: dict[str, bytes]) -> str:
     """The report page (every image embedded as a data URL)."""
     currency = cmp.scenarios[0].simulation.currency
     sc0 = cmp.scenarios[0]
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Comparison: {html.escape(', '.join(cmp.names))}</title>"
-             f"<style>{CSS}</style></head><body>"]
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Comparison: {html.escape(', '.join(cmp.names))}</title>"
+        f"<style>{CSS}</style></head><body>"
+    ]
     parts.append(f"<h1>Strategy comparison: {html.escape(cmp.names[0])} vs {html.escape(', '.join(cmp.names[1:]))}</h1>")
-    parts.append(f"<p class='note'>Every scenario ran {len(cmp.seeds)} times; replication r of every scenario used the same seed "
-                 f"(derived from seed {cmp.seed}), so each difference is paired customer by customer. "
-                 f"{sc0.simulation.customers:,} initial customers, {sc0.simulation.periods} periods of "
-                 f"{sc0.simulation.period_months:g} month(s). Figures are about the focal firm "
-                 f"({html.escape(sc0.firms[0].name)}). Intervals and bands are 95 % t-intervals over replications "
-                 f"(paired for differences).</p>")
+    parts.append(
+        f"<p class='note'>Every scenario ran {len(cmp.seeds)} times; replication r of every scenario used the same seed "
+        f"(derived from seed {cmp.seed}), so each difference is paired customer by customer. "
+        f"{sc0.simulation.customers:,} initial customers, {sc0.simulation.periods} periods of "
+        f"{sc0.simulation.period_months:g} month(s). Figures are about the focal firm "
+        f"({html.escape(sc0.firms[0].name)}). Intervals and bands are 95 % t-intervals over replications "
+        f"(paired for differences).</p>"
+    )
     parts.append("<h2>The questions</h2><ul>")
     for n, s in zip(cmp.names, cmp.scenarios):
         role = "baseline" if n == cmp.baseline else "alternative"
@@ -342,8 +371,14 @@ def render_html(cmp: Comparison, images: dict[str, bytes]) -> str:
             parts.append(f"<li class='finding'>{html.escape(text)}</li>")
     parts.append("</ul>")
     parts.append(_multiplicity(cmp))
-    titles = {"retention": "Retention", "difference": "Paired difference from the baseline", "churn": "Churn per period",
-              "loyalty_classes": "Why customers stay", "clv_by_class": "CLV by loyalty class", "profit": "Profit"}
+    titles = {
+        "retention": "Retention",
+        "difference": "Paired difference from the baseline",
+        "churn": "Churn per period",
+        "loyalty_classes": "Why customers stay",
+        "clv_by_class": "CLV by loyalty class",
+        "profit": "Profit",
+    }
     for key in PLOTS:
         if key in images:
             data = base64.b64encode(images[key]).decode("ascii")
@@ -354,18 +389,27 @@ def render_html(cmp: Comparison, images: dict[str, bytes]) -> str:
     parts.append("<h2>Differences (scenario minus baseline, paired)</h2>")
     parts.append(_table(paired.drop(columns=[c for c in ("kind",) if c in paired])))
     if not subgroup.empty:
-        parts.append("<h2>Subgroup metrics (not paired)</h2><p class='note'>CLV by loyalty class conditions on the class each "
-                     "customer held longest, and the strategy itself changes who lands in which class: these rows compare the "
-                     "mean CLV of different sets of customers, not the same customers under two strategies, so they are no "
-                     "paired effect of the strategy and carry no Holm adjustment. An interval of zero width, or none, means "
-                     "the class was empty or identical in every replication.</p>")
-        parts.append(_table(subgroup.drop(columns=[c for c in ("kind", "p_value", "holm_p", "holm_ci_low", "holm_ci_high",
-                                                               "family") if c in subgroup])))
+        parts.append(
+            "<h2>Subgroup metrics (not paired)</h2><p class='note'>CLV by loyalty class conditions on the class each "
+            "customer held longest, and the strategy itself changes who lands in which class: these rows compare the "
+            "mean CLV of different sets of customers, not the same customers under two strategies, so they are no "
+            "paired effect of the strategy and carry no Holm adjustment. An interval of zero width, or none, means "
+            "the class was empty or identical in every replication.</p>"
+        )
+        parts.append(
+            _table(
+                subgroup.drop(
+                    columns=[c for c in ("kind", "p_value", "holm_p", "holm_ci_low", "holm_ci_high", "family") if c in subgroup]
+                )
+            )
+        )
     summary = cmp.replications.groupby(["scenario", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
     parts.append("<h2>Metrics per scenario (over replications)</h2>")
     parts.append(_table(summary))
-    parts.append("<details><summary>Manifest: the full scenarios with every default filled in, the seeds, versions and "
-                 "the code's commit</summary>")
+    parts.append(
+        "<details><summary>Manifest: the full scenarios with every default filled in, the seeds, versions and "
+        "the code's commit</summary>"
+    )
     parts.append(f"<pre>{html.escape(json.dumps(cmp.manifest(), indent=2, sort_keys=True))}</pre></details>")
     parts.append("</body></html>")
     return "\n".join(parts)

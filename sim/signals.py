@@ -25,8 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-__all__ = ["Terminated", "HOLD_AT_MOST", "signal_handlers", "deferred_signals", "received", "die_with_parent",
-           "PARENT_ENV"]
+__all__ = ["Terminated", "HOLD_AT_MOST", "signal_handlers", "deferred_signals", "received", "die_with_parent", "PARENT_ENV"]
 
 
 class Terminated(BaseException):

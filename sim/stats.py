@@ -46,7 +46,7 @@ def band(paths: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarra
         n = finite.sum(axis=0)
         mean = np.where(n > 0, np.nansum(paths, axis=0) / np.maximum(n, 1), np.nan)
         dev = np.where(finite, paths - mean, 0.0)
-        sd = np.sqrt((dev ** 2).sum(axis=0) / np.maximum(n - 1, 1))
+        sd = np.sqrt((dev**2).sum(axis=0) / np.maximum(n - 1, 1))
         q = np.array([t_quantile(int(k), level) if k >= 2 else 0.0 for k in n])
         half = np.where(n >= 2, q * sd / np.sqrt(np.maximum(n, 1)), 0.0)
     return mean, half
@@ -114,6 +114,8 @@ def noise_share(values: np.ndarray) -> dict:
     within = float(v.var(axis=1, ddof=1).mean())
     runs = float(v.ravel().var(ddof=1))
     means = float(v.mean(axis=1).var(ddof=1))
-    return {"within": within,
-            "of_runs": within / runs if runs > 0 else math.nan,
-            "of_point_means": min(1.0, within / v.shape[1] / means) if means > 0 else math.nan}
+    return {
+        "within": within,
+        "of_runs": within / runs if runs > 0 else math.nan,
+        "of_point_means": min(1.0, within / v.shape[1] / means) if means > 0 else math.nan,
+    }

@@ -99,12 +99,16 @@ MORRIS_TRAJECTORIES = 10  # fewest trajectories for a Morris screening (Campolon
 class SweepSpec(Section):
     """A sweep: what varies, how it is sampled, and what is measured."""
 
-    base: str = Field(..., min_length=1, max_length=4096,
-                      description="Base scenario: a shipped name or a file path relative to the sweep file.")
+    base: str = Field(
+        ..., min_length=1, max_length=4096, description="Base scenario: a shipped name or a file path relative to the sweep file."
+    )
     design: Literal["grid", "lhs", "sobol", "morris"] = Field("lhs", description="How the parameter space is sampled.")
-    samples: int = Field(8, ge=1, le=MAX_POINTS,
-                         description="Design points (lhs), base sample size N (sobol), trajectories (morris) or levels "
-                                     "per parameter (grid).")
+    samples: int = Field(
+        8,
+        ge=1,
+        le=MAX_POINTS,
+        description="Design points (lhs), base sample size N (sobol), trajectories (morris) or levels per parameter (grid).",
+    )
     replications: int = Field(1, ge=1, le=10_000, description="Runs per design point, on common seeds.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the design and of the replications' seeds.")
     metrics: list[str] = Field(default_factory=lambda: list(METRICS), min_length=1, description="Metrics recorded for every run.")
@@ -131,18 +135,22 @@ class SweepSpec(Section):
                 raise ValueError(f"parameters.{key}: low must be below high (got [{low:g}, {high:g}])")
         points = self.n_points()
         if points > MAX_POINTS:
-            raise ValueError(f"samples: the {self.design} design would have {points:,} points; a sweep has at most "
-                             f"{MAX_POINTS:,} (fewer samples or parameters)")
+            raise ValueError(
+                f"samples: the {self.design} design would have {points:,} points; a sweep has at most "
+                f"{MAX_POINTS:,} (fewer samples or parameters)"
+            )
         if points * self.replications > MAX_RUNS:
-            raise ValueError(f"replications: {points:,} points x {self.replications:,} replications is "
-                             f"{points * self.replications:,} runs; a sweep has at most {MAX_RUNS:,}")
+            raise ValueError(
+                f"replications: {points:,} points x {self.replications:,} replications is "
+                f"{points * self.replications:,} runs; a sweep has at most {MAX_RUNS:,}"
+            )
         return self
 
     def n_points(self) -> int:
         """How many design points the design has."""
         d = len(self.parameters)
         if self.design == "grid":
-            return self.samples ** d if d * math.log10(max(self.samples, 1)) < 18 else 10**18
+            return self.samples**d if d * math.log10(max(self.samples, 1)) < 18 else 10**18
         if self.design == "sobol":
             return self.samples * (2 * d + 2 if self.second_order else d + 2)
         if self.design == "morris":
@@ -151,7 +159,11 @@ class SweepSpec(Section):
 
     def problem(self) -> dict:
         """The SALib problem definition."""
-        return {"num_vars": len(self.parameters), "names": list(self.parameters), "bounds": [list(b) for b in self.parameters.values()]}
+        return {
+            "num_vars": len(self.parameters),
+            "names": list(self.parameters),
+            "bounds": [list(b) for b in self.parameters.values()],
+        }
 
     def digest(self) -> str:
         """A hash of the sweep file's settings."""
@@ -323,6 +335,7 @@ def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tupl
 
     start_workers_early(workers)
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_context(), initializer=_local_worker_init) as pool:
+
         def hand_out() -> None:
             with lock:
                 if not todo:
@@ -450,8 +463,12 @@ class SweepKey:
 
     def state(self) -> dict:
         """The content of ``sweep.json``."""
-        return {"sweep": self.spec.model_dump(mode="json"), "key": self.parts, "digest": self.digest,
-                "base_scenario": self.base_data}
+        return {
+            "sweep": self.spec.model_dump(mode="json"),
+            "key": self.parts,
+            "digest": self.digest,
+            "base_scenario": self.base_data,
+        }
 
     def what_changed(self, stored: dict | None) -> str:
         """What differs between this key and a stored ``sweep.json`` (one phrase)."""
@@ -504,8 +521,14 @@ class _Folder:
         self.runs_hashes: list[str] = []
 
     def write_marker(self) -> None:
-        data = {"written_by": outputs.WRITTEN_BY, "version": __version__, "files": sorted(set(self.files)),
-                "sweep": self.key.digest, "sha256": self.hashes, "runs_sha256": self.runs_hashes}
+        data = {
+            "written_by": outputs.WRITTEN_BY,
+            "version": __version__,
+            "files": sorted(set(self.files)),
+            "sweep": self.key.digest,
+            "sha256": self.hashes,
+            "runs_sha256": self.runs_hashes,
+        }
         self._replace_text(outputs.MARKER, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
     def _tmp(self, name: str) -> Path:
@@ -551,8 +574,12 @@ class _Folder:
                 continue
             for entry in folder.iterdir():
                 m = re.match(r"^\.(.+)\.(\d+)\.tmp$", entry.name)
-                if m and entry.is_file() and not entry.is_symlink() and (m.group(1) in (*ANALYSIS, RUNS, SPEC, MANIFEST, outputs.MARKER)
-                                                                         or m.group(1).startswith("response-")):
+                if (
+                    m
+                    and entry.is_file()
+                    and not entry.is_symlink()
+                    and (m.group(1) in (*ANALYSIS, RUNS, SPEC, MANIFEST, outputs.MARKER) or m.group(1).startswith("response-"))
+                ):
                     if not outputs._pid_alive(int(m.group(2))):
                         entry.unlink(missing_ok=True)
 
@@ -587,18 +614,24 @@ def _prepare_folder(out: Path, key: SweepKey, force: bool, restart: bool) -> tup
         if marker is not None and marker.get("sweep") is not None and isinstance(marker.get("files"), list):
             foreign = outputs._foreign_entries(out, marker)
             if foreign:
-                raise outputs.OutputRefused(out, f"holds a sweep's outputs plus files retention-sim did not write "
-                                                 f"({outputs._short_list(foreign)}); move those away or choose another "
-                                                 f"folder (nothing was touched)")
+                raise outputs.OutputRefused(
+                    out,
+                    f"holds a sweep's outputs plus files retention-sim did not write "
+                    f"({outputs._short_list(foreign)}); move those away or choose another "
+                    f"folder (nothing was touched)",
+                )
             if marker["sweep"] == key.digest and not restart:
                 resume = marker
             elif not (restart or force):
                 stored = _read_json(out / SPEC)
                 done = _count_runs(out / RUNS)
-                raise outputs.OutputRefused(out, f"holds a sweep that does not match this one: {key.what_changed(stored)}; "
-                                                 f"add --restart to start over (its {done} stored run"
-                                                 f"{'' if done == '1' else 's'} are discarded), or choose another "
-                                                 f"folder (nothing was touched)")
+                raise outputs.OutputRefused(
+                    out,
+                    f"holds a sweep that does not match this one: {key.what_changed(stored)}; "
+                    f"add --restart to start over (its {done} stored run"
+                    f"{'' if done == '1' else 's'} are discarded), or choose another "
+                    f"folder (nothing was touched)",
+                )
             else:
                 folder.clear(marker)
         elif any(out.iterdir()):
@@ -629,8 +662,9 @@ def _count_runs(path: Path) -> str:
 
 
 def _damaged(path: Path, reason: str) -> SweepStateError:
-    return SweepStateError(path, f"is damaged ({reason}); add --force to start the sweep over (its stored runs are "
-                                 f"discarded), or restore the file")
+    return SweepStateError(
+        path, f"is damaged ({reason}); add --force to start the sweep over (its stored runs are discarded), or restore the file"
+    )
 
 
 def _read_done(path: Path, spec: SweepSpec, points: np.ndarray, seeds: list[int], accepted: list[str]) -> dict[int, list[dict]]:
@@ -662,7 +696,9 @@ def _read_done(path: Path, spec: SweepSpec, points: np.ndarray, seeds: list[int]
         raise _damaged(path, "a column has values of the wrong type") from None
     point, rep = ids[:, 1], ids[:, 2]
     if len(frame) and ((point < 0) | (point >= len(points))).any():
-        raise _damaged(path, f"a row belongs to point {int(point[(point < 0) | (point >= len(points))][0])}, which the design does not have")
+        raise _damaged(
+            path, f"a row belongs to point {int(point[(point < 0) | (point >= len(points))][0])}, which the design does not have"
+        )
     if len(frame) and ((rep < 0) | (rep >= R)).any():
         raise _damaged(path, f"a row has replication {int(rep[(rep < 0) | (rep >= R)][0])} (the sweep has {R})")
     if pd.Series(point * R + rep).duplicated().any():
@@ -691,8 +727,16 @@ def _runs_frame(spec: SweepSpec, points: np.ndarray, whole: list[bool], seeds: l
     rows = []
     for point in sorted(results):
         for r, metrics in enumerate(results[point]):
-            rows.append({"run_id": point * R + r, "point": point, "replication": r, "seed": seeds[r],
-                         **{k: points[point, j] for j, k in enumerate(names)}, **metrics})
+            rows.append(
+                {
+                    "run_id": point * R + r,
+                    "point": point,
+                    "replication": r,
+                    "seed": seeds[r],
+                    **{k: points[point, j] for j, k in enumerate(names)},
+                    **metrics,
+                }
+            )
     columns = ["run_id", "point", "replication", "seed", *names, *spec.metrics]
     frame = pd.DataFrame(rows, columns=columns)
     types = {"run_id": "int64", "point": "int64", "replication": "int64", "seed": "int64"}
@@ -703,15 +747,32 @@ def _runs_frame(spec: SweepSpec, points: np.ndarray, whole: list[bool], seeds: l
 def manifest(spec: SweepSpec, key: SweepKey, seeds: list[int], points: int) -> dict:
     """What produced a sweep (``manifest.json``): versions and provenance, the sweep's settings and
     key, the resolved base scenario and its hash, the replications' seeds."""
-    return {"package": "retention-sim", "version": __version__, "command": "sweep", "sweep": spec.model_dump(mode="json"),
-            "key": key.parts, "base_scenario_hash": key.base_hash, "base_scenario": key.base_data,
-            "design_points": points, "replications": spec.replications, "replication_seeds": seeds,
-            **outputs.provenance()}
+    return {
+        "package": "retention-sim",
+        "version": __version__,
+        "command": "sweep",
+        "sweep": spec.model_dump(mode="json"),
+        "key": key.parts,
+        "base_scenario_hash": key.base_hash,
+        "base_scenario": key.base_data,
+        "design_points": points,
+        "replications": spec.replications,
+        "replication_seeds": seeds,
+        **outputs.provenance(),
+    }
 
 
-def run_sweep(spec: SweepSpec, out: str | Path, base: Any = None, workers: int = 1, scheduler=None, force: bool = False,
-              evaluate: Callable[[dict], list[dict]] = simulate_point, progress: bool = False,
-              restart: bool = False) -> SweepResult:
+def run_sweep(
+    spec: SweepSpec,
+    out: str | Path,
+    base: Any = None,
+    workers: int = 1,
+    scheduler=None,
+    force: bool = False,
+    evaluate: Callable[[dict], list[dict]] = simulate_point,
+    progress: bool = False,
+    restart: bool = False,
+) -> SweepResult:
     """Run (or resume) a sweep into ``out``; see the module docstring. ``base`` is the loaded base
     scenario (a Scenario or dict; it already carries the sweep's fixed overrides, see
     :func:`load_spec`); ``evaluate`` maps a task (``values``, ``seeds``, ``metrics``, ...) to one dict
@@ -739,16 +800,29 @@ def run_sweep(spec: SweepSpec, out: str | Path, base: Any = None, workers: int =
         out.mkdir(exist_ok=True)
         folder.write_marker()
         folder.write(SPEC, lambda p: p.write_text(json.dumps(key.state(), indent=2) + "\n", encoding="utf-8"))
-        folder.write(MANIFEST, lambda p: p.write_text(json.dumps(outputs._json_safe(manifest(spec, key, seeds, len(points))), indent=2,
-                                                                 sort_keys=True) + "\n", encoding="utf-8"))
+        folder.write(
+            MANIFEST,
+            lambda p: p.write_text(
+                json.dumps(outputs._json_safe(manifest(spec, key, seeds, len(points))), indent=2, sort_keys=True) + "\n",
+                encoding="utf-8",
+            ),
+        )
         folder.write_marker()
     except OSError as err:
         raise outputs.OutputUnwritable(out, f"cannot write here: {err.strerror or err}") from None
     base_data = base.model_dump(mode="json") if hasattr(base, "model_dump") else (base if base is not None else spec.base)
     names = list(spec.parameters)
-    tasks = [{"point": p, "base": base_data, "seeds": seeds, "metrics": list(spec.metrics),
-              "values": {k: _value(points[p, j], whole[j]) for j, k in enumerate(names)}}
-             for p in range(len(points)) if p not in results]
+    tasks = [
+        {
+            "point": p,
+            "base": base_data,
+            "seeds": seeds,
+            "metrics": list(spec.metrics),
+            "values": {k: _value(points[p, j], whole[j]) for j, k in enumerate(names)},
+        }
+        for p in range(len(points))
+        if p not in results
+    ]
     bar = None
     if progress:
         from tqdm import tqdm
@@ -837,18 +911,43 @@ class SweepResult:
             sign = 1.0 if BETTER[metric] == "higher" else -1.0
             order = np.argsort(-sign * np.where(np.isfinite(means), means, -sign * np.inf), kind="stable")
             top = int(order[0])
-            row = {"metric": metric, "better": BETTER[metric], "point": top,
-                   **{n: table.loc[top, n] for n in self.names},
-                   "mean": means[top], "ci_low": table.loc[top, f"{metric}_ci_low"], "ci_high": table.loc[top, f"{metric}_ci_high"],
-                   "runner_up": math.nan, "difference": math.nan, "difference_ci_low": math.nan, "difference_ci_high": math.nan}
+            row = {
+                "metric": metric,
+                "better": BETTER[metric],
+                "point": top,
+                **{n: table.loc[top, n] for n in self.names},
+                "mean": means[top],
+                "ci_low": table.loc[top, f"{metric}_ci_low"],
+                "ci_high": table.loc[top, f"{metric}_ci_high"],
+                "runner_up": math.nan,
+                "difference": math.nan,
+                "difference_ci_low": math.nan,
+                "difference_ci_high": math.nan,
+            }
             if len(order) > 1 and np.isfinite(means[order[1]]):
                 second = int(order[1])
                 m = self.matrix(metric)
                 d = mean_interval(m[top] - m[second])
-                row |= {"runner_up": second, "difference": d["mean"], "difference_ci_low": d["ci_low"], "difference_ci_high": d["ci_high"]}
+                row |= {
+                    "runner_up": second,
+                    "difference": d["mean"],
+                    "difference_ci_low": d["ci_low"],
+                    "difference_ci_high": d["ci_high"],
+                }
             rows.append(row)
-        columns = ["metric", "better", "point", *self.names, "mean", "ci_low", "ci_high", "runner_up", "difference",
-                   "difference_ci_low", "difference_ci_high"]
+        columns = [
+            "metric",
+            "better",
+            "point",
+            *self.names,
+            "mean",
+            "ci_low",
+            "ci_high",
+            "runner_up",
+            "difference",
+            "difference_ci_low",
+            "difference_ci_high",
+        ]
         return pd.DataFrame(rows, columns=columns)
 
     def noise(self):
@@ -862,10 +961,19 @@ class SweepResult:
         if self.spec.replications >= 2:
             for metric in self.spec.metrics:
                 share = noise_share(self.matrix(metric))
-                rows.append({"metric": metric, "replications": self.spec.replications, "within_point_variance": share["within"],
-                             "share_of_run_variance": share["of_runs"], "share_of_point_mean_variance": share["of_point_means"]})
-        return pd.DataFrame(rows, columns=["metric", "replications", "within_point_variance", "share_of_run_variance",
-                                           "share_of_point_mean_variance"])
+                rows.append(
+                    {
+                        "metric": metric,
+                        "replications": self.spec.replications,
+                        "within_point_variance": share["within"],
+                        "share_of_run_variance": share["of_runs"],
+                        "share_of_point_mean_variance": share["of_point_means"],
+                    }
+                )
+        return pd.DataFrame(
+            rows,
+            columns=["metric", "replications", "within_point_variance", "share_of_run_variance", "share_of_point_mean_variance"],
+        )
 
     def indices(self):
         """Sobol (S1, ST[, S2]) or Morris (mu_star, sigma) indices per metric with 95 % intervals, as a
@@ -893,7 +1001,9 @@ class SweepResult:
                 for j, name in enumerate(names):
                     v = float(res[key][j])
                     c = float(res[conf][j]) if conf else math.nan
-                    rows.append({"metric": metric, "parameter": name, "index": key, "value": v, "ci_low": v - c, "ci_high": v + c})
+                    rows.append(
+                        {"metric": metric, "parameter": name, "index": key, "value": v, "ci_low": v - c, "ci_high": v + c}
+                    )
         return pd.DataFrame(rows, columns=columns)
 
     def sensitivity_warnings(self, indices=None, noise=None) -> list[str]:
@@ -909,8 +1019,10 @@ class SweepResult:
         indices = self.indices() if indices is None else indices
         noise = self.noise() if noise is None else noise
         if spec.design == "sobol" and spec.samples & (spec.samples - 1):
-            out.append(f"sobol: samples = {spec.samples} is not a power of 2, which the balance of the Sobol' sequence "
-                       f"needs (use {1 << spec.samples.bit_length()})")
+            out.append(
+                f"sobol: samples = {spec.samples} is not a power of 2, which the balance of the Sobol' sequence "
+                f"needs (use {1 << spec.samples.bit_length()})"
+            )
         for metric, sub in indices.groupby("metric", sort=False):
             half = (sub["value"] - sub["ci_low"]).abs()
             if spec.design == "sobol":
@@ -924,26 +1036,36 @@ class SweepResult:
                 if not outside.empty:
                     symptoms.append(f"{len(outside)} interval{'s' if len(outside) > 1 else ''} outside [0, 1]")
                 if half.max() > SOBOL_PRECISION:
-                    out.append(f"{metric}: Sobol indices are uncertain by up to +/-{half.max():.2f} (95 %)"
-                               + (f"; {'; '.join(symptoms)}" if symptoms else "")
-                               + f": N = {spec.samples} is too small, about {_grow(half.max(), SOBOL_PRECISION)}x the samples "
-                                 f"would bring them within +/-{SOBOL_PRECISION}")
+                    out.append(
+                        f"{metric}: Sobol indices are uncertain by up to +/-{half.max():.2f} (95 %)"
+                        + (f"; {'; '.join(symptoms)}" if symptoms else "")
+                        + f": N = {spec.samples} is too small, about {_grow(half.max(), SOBOL_PRECISION)}x the samples "
+                        f"would bring them within +/-{SOBOL_PRECISION}"
+                    )
             else:
                 mu = sub[sub["index"] == "mu_star"]
                 top = mu.loc[mu["value"].idxmax()] if not mu.empty else None
                 if spec.samples < MORRIS_TRAJECTORIES:
-                    out.append(f"{metric}: Morris screening with {spec.samples} trajectories; use at least {MORRIS_TRAJECTORIES} "
-                               f"for a ranking to rely on")
+                    out.append(
+                        f"{metric}: Morris screening with {spec.samples} trajectories; use at least {MORRIS_TRAJECTORIES} "
+                        f"for a ranking to rely on"
+                    )
                 elif top is not None and top["value"] - top["ci_low"] > top["value"] / 2:
-                    out.append(f"{metric}: the largest mu* ({top['parameter']}) is less than twice its 95 % half-width; "
-                               f"more trajectories are needed to rank the parameters")
+                    out.append(
+                        f"{metric}: the largest mu* ({top['parameter']}) is less than twice its 95 % half-width; "
+                        f"more trajectories are needed to rank the parameters"
+                    )
         for _, row in noise.iterrows():
             if row["metric"] in set(indices["metric"]) and row["share_of_point_mean_variance"] > 0.5:
-                out.append(f"{row['metric']}: replication noise is {row['share_of_point_mean_variance']:.0%} of the variance of "
-                           f"the point means, so the indices mostly describe noise; use more customers or replications")
+                out.append(
+                    f"{row['metric']}: replication noise is {row['share_of_point_mean_variance']:.0%} of the variance of "
+                    f"the point means, so the indices mostly describe noise; use more customers or replications"
+                )
         if spec.replications < 2:
-            out.append("one replication per point: the share of replication noise in the indices cannot be estimated "
-                       "(use replications = 2 or more)")
+            out.append(
+                "one replication per point: the share of replication noise in the indices cannot be estimated "
+                "(use replications = 2 or more)"
+            )
         return out
 
     def write_analysis(self, folder: _Folder) -> list[str]:
@@ -1009,8 +1131,11 @@ class SweepResult:
             ax.set_xlabel(name + (" (whole numbers, as simulated)" if self.whole[self.names.index(name)] else ""))
             ax.set_ylabel(metric)
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: readable(v)))
-            ax.set_title(f"{metric} against {name} ({self.spec.design}, {self.spec.replications} replication"
-                         f"{'s' if self.spec.replications > 1 else ''} per point)", loc="left")
+            ax.set_title(
+                f"{metric} against {name} ({self.spec.design}, {self.spec.replications} replication"
+                f"{'s' if self.spec.replications > 1 else ''} per point)",
+                loc="left",
+            )
             ax.legend(loc="best", frameon=False)
         return fig
 
@@ -1045,8 +1170,9 @@ def _save(fig, path: Path) -> None:
         plt.close(fig)
 
 
-def morris_indices(problem: dict, x: np.ndarray, y: np.ndarray, seed: int | None = None, num_resamples: int = 100,
-                   conf_level: float = 0.95) -> dict:
+def morris_indices(
+    problem: dict, x: np.ndarray, y: np.ndarray, seed: int | None = None, num_resamples: int = 100, conf_level: float = 0.95
+) -> dict:
     """Morris's mu, mu*, sigma and the bootstrap 95 % half-width of mu*, from a Morris design ``x``
     (the values simulated) and its outputs ``y``. An elementary effect is the change in ``y`` over
     the step actually taken, in units of the parameter's range: ``(y' - y) / ((x'_j - x_j) / (high_j -
@@ -1093,7 +1219,9 @@ def _plot_indices(table, spec: SweepSpec):
     kinds = list(dict.fromkeys(table["index"]))
     names = list(spec.parameters)
     with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(WIDTH, round((2.2 + 0.5 * len(names)) * len(metrics) * DPI) / DPI), dpi=DPI, layout="constrained")
+        fig = plt.figure(
+            figsize=(WIDTH, round((2.2 + 0.5 * len(names)) * len(metrics) * DPI) / DPI), dpi=DPI, layout="constrained"
+        )
         axes = fig.subplots(len(metrics), 1, squeeze=False)[:, 0]
         for ax, metric in zip(axes, metrics):
             sub = table[table["metric"] == metric]
@@ -1102,15 +1230,25 @@ def _plot_indices(table, spec: SweepSpec):
             for k, kind in enumerate(kinds):
                 rows = sub[sub["index"] == kind].set_index("parameter").reindex(names)
                 err = (rows["value"] - rows["ci_low"]).to_numpy(float)
-                ax.barh(y + (k - (len(kinds) - 1) / 2) * h, rows["value"], height=h * 0.95, color=FIRM_PALETTE[k],
-                        xerr=np.where(np.isfinite(err), err, 0), capsize=3, label=kind)
+                ax.barh(
+                    y + (k - (len(kinds) - 1) / 2) * h,
+                    rows["value"],
+                    height=h * 0.95,
+                    color=FIRM_PALETTE[k],
+                    xerr=np.where(np.isfinite(err), err, 0),
+                    capsize=3,
+                    label=kind,
+                )
             ax.set_yticks(y, names)
             ax.invert_yaxis()
             ax.set_title(f"{metric}", loc="left")
             ax.axvline(0, color="#333333", linewidth=0.8)
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-        label = "Sobol indices: S1 = first-order share of variance, ST = total (with interactions)" if spec.design == "sobol" else \
-            "Morris screening: mu* = mean absolute elementary effect, sigma = its spread (non-linearity, interactions)"
+        label = (
+            "Sobol indices: S1 = first-order share of variance, ST = total (with interactions)"
+            if spec.design == "sobol"
+            else "Morris screening: mu* = mean absolute elementary effect, sigma = its spread (non-linearity, interactions)"
+        )
         fig.suptitle(f"Sensitivity ({spec.design}, 95 % intervals): {label}", x=0.005, ha="left", fontsize=12)
     return fig
 
@@ -1146,7 +1284,11 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, Any]:
             raise SweepError(f"{path}: {msg}") from None
         key = ".".join(str(p) for p in e["loc"])
         shown = e.get("input")
-        got = f" (got {str(shown)[:60]!r})" if e["type"] not in ("missing", "value_error") and not isinstance(shown, (dict, list)) else ""
+        got = (
+            f" (got {str(shown)[:60]!r})"
+            if e["type"] not in ("missing", "value_error") and not isinstance(shown, (dict, list))
+            else ""
+        )
         raise SweepError(f"{path}: {key}: {msg}{got}") from None
     base_file = path.parent / spec.base
     try:
@@ -1164,8 +1306,11 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, Any]:
         whole = whole_number(base, key)
         for value in (low, high):
             try:
-                load(base, {key: _value(round_half_up(value), True) if whole else float(value)},
-                     override_labels={key: f"{path}: parameters.{key}"})
+                load(
+                    base,
+                    {key: _value(round_half_up(value), True) if whole else float(value)},
+                    override_labels={key: f"{path}: parameters.{key}"},
+                )
             except ScenarioError as err:
                 raise err from None
             except (ValueError, KeyError):

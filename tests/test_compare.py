@@ -97,15 +97,15 @@ def test_outputs_and_report_sentences_quote_the_differences(tmp_path):
     cmp = compare(["telecom", _price_up()], replications=4, overrides=SMALL)
     out = cmp.write(tmp_path / "cmp")
     for name in ("replications.parquet", "replications.csv", "differences.csv", "report.html", "manifest.json",
-                 "plots/retention.png", "plots/churn.png", "plots/loyalty_classes.png", "plots/clv_by_class.png", "plots/profit.png"):
+                 "plots/retention.png", "plots/difference.png", "plots/churn.png", "plots/loyalty_classes.png", "plots/clv_by_class.png", "plots/profit.png"):
         assert (out / name).is_file(), name
     reps = pd.read_parquet(out / "replications.parquet")
     assert list(reps.columns) == ["scenario", "replication", "seed", "metric", "value"]
     assert len(reps) == 2 * 4 * len(METRICS)
     diffs = pd.read_csv(out / "differences.csv")
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "http://" not in html and "https://" not in html and html.count("data:image/png;base64,") == 5
-    found = re.findall(r"price_up (raises|lowers) the 12-month retention of its initial customers by ([0-9.]+) points \(95 % CI (-?[0-9.]+) to (-?[0-9.]+)\)", html)
+    assert "http://" not in html and "https://" not in html and html.count("data:image/png;base64,") == 6
+    found = re.findall(r"price_up (raises|lowers) the 12-month retention of its initial customers by ([0-9.]+) points \(95 % CI (-?[0-9.]+) to (-?[0-9.]+)[;)]", html)
     assert found, "no retention sentence"
     verb, diff, lo, hi = found[0]
     row = diffs[diffs.metric == "retention_12"].iloc[0]

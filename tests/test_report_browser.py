@@ -35,7 +35,7 @@ def test_report_renders_without_console_errors_and_quotes_the_differences(tmp_pa
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
     assert not errors and not failed, (errors, failed)
-    assert len(images) == 5 and all(w > 1000 and h > 300 for w, h in images), images
+    assert len(images) == 6 and all(w > 1000 and h > 300 for w, h in images), images
     diffs = pd.read_csv(out / "differences.csv").set_index("metric")
     found = re.search(r"price_up (raises|lowers) the total profit over the horizon by ([0-9,]+) EUR", text)
     assert found, text[:2000]
