@@ -38,6 +38,14 @@ def mean_interval(values, level: float = LEVEL) -> dict:
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "half_width": half, "n": n}
 
 
+def row_intervals(values: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`mean_interval` of every row of a 2-D array at once: the means, the half-widths (NaN for
+    a row of fewer than two finite values) and the counts."""
+    mean, half = band(np.asarray(values, dtype=float).T, level)
+    n = np.isfinite(values).sum(axis=1)
+    return mean, np.where(n >= 2, half, np.nan), n
+
+
 def band(paths: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
     """Column-wise mean of a (replication x time) array and the half-width of its t-interval, each
     column over its finite values (half-width 0 where a column has fewer than two)."""
@@ -47,7 +55,7 @@ def band(paths: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarra
         mean = np.where(n > 0, np.nansum(paths, axis=0) / np.maximum(n, 1), np.nan)
         dev = np.where(finite, paths - mean, 0.0)
         sd = np.sqrt((dev**2).sum(axis=0) / np.maximum(n - 1, 1))
-        q = np.array([t_quantile(int(k), level) if k >= 2 else 0.0 for k in n])
+        q = np.where(n >= 2, stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)), 0.0)
         half = np.where(n >= 2, q * sd / np.sqrt(np.maximum(n, 1)), 0.0)
     return mean, half
 

@@ -876,21 +876,21 @@ class SweepResult:
     def point_table(self):
         """``points.csv``: one row per design point, its parameter values as simulated, and per metric
         the mean over replications with its 95 % t-interval (``<metric>``, ``<metric>_ci_low``,
-        ``<metric>_ci_high``; no interval with one replication) and ``n`` replications."""
+        ``<metric>_ci_high``; over the replications where the metric is defined, no interval with fewer
+        than two) and ``n``, the replications run."""
         import pandas as pd
 
-        from .stats import mean_interval
+        from .stats import row_intervals
 
         table = pd.DataFrame({"point": np.arange(len(self.points))})
         for j, name in enumerate(self.names):
             table[name] = self.points[:, j].astype(np.int64) if self.whole[j] else self.points[:, j]
         for metric in self.spec.metrics:
-            m = self.matrix(metric)
-            stats = [mean_interval(row) for row in m]
-            table[metric] = [s["mean"] for s in stats]
-            table[f"{metric}_ci_low"] = [s["ci_low"] for s in stats]
-            table[f"{metric}_ci_high"] = [s["ci_high"] for s in stats]
-        table["n"] = np.isfinite(self.matrix(self.spec.metrics[0])).sum(axis=1) if len(self.points) else []
+            mean, half, _n = row_intervals(self.matrix(metric))
+            table[metric] = mean
+            table[f"{metric}_ci_low"] = mean - half
+            table[f"{metric}_ci_high"] = mean + half
+        table["n"] = self.runs.groupby("point").size().reindex(range(len(self.points)), fill_value=0).to_numpy(np.int64)
         return table
 
     def best(self):
@@ -1084,7 +1084,8 @@ class SweepResult:
         old = [f for f in folder.files if f not in (SPEC, MANIFEST, RUNS)]
         folder.files = [SPEC, MANIFEST, RUNS, *planned, *old]
         folder.write_marker()
-        folder.write("points.csv", lambda p: self.point_table().to_csv(p, index=False))
+        table = self.point_table()
+        folder.write("points.csv", lambda p: table.to_csv(p, index=False))
         folder.write("best.csv", lambda p: self.best().to_csv(p, index=False))
         folder.write("noise.csv", lambda p: noise.to_csv(p, index=False))
         if not indices.empty:
@@ -1092,7 +1093,6 @@ class SweepResult:
             folder.write("indices.png", lambda p: _save(_plot_indices(indices, self.spec), p))
         if sens:
             folder.write("warnings.txt", lambda p: p.write_text("".join(f"warning: {w}\n" for w in sens), encoding="utf-8"))
-        table = self.point_table()
         for (name, metric), file in plots.items():
             folder.write(file, lambda p, n=name, m=metric: _save(self.response_figure(table, n, m), p))
         for stale in old:

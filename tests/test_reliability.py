@@ -278,3 +278,11 @@ def test_provenance_never_fails_without_git(monkeypatch):
     finally:
         outputs._git_state.cache_clear()
     assert info["git_commit"] is None and info["python"]
+
+
+def test_a_long_name_still_gives_a_usable_default_output_folder(tmp_path):
+    from sim.cli import _default_out
+
+    a, b = _default_out("n" * 300, 1), _default_out("n" * 299 + "m", 1)
+    assert len(a.name) < 100 and a != b and a.parent == Path("results")
+    (tmp_path / a).mkdir(parents=True)  # a name the file system takes
