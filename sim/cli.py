@@ -793,6 +793,11 @@ def summarise_sweep(result, out) -> str:
                     f"95 % CI {readable(b['difference_ci_low'])} to {readable(b['difference_ci_high'])})"
                 )
             lines.append(f"  {b['metric']} ({b['better']} is better): point {int(b['point'])} ({at}): {cell_best(b)}{tie}")
+    if result.spec.design in ("sobol", "morris"):
+        for _, row in result.noise().iterrows():
+            share = row["share_of_point_mean_variance"]
+            if share == share:
+                lines.append(f"replication noise in {row['metric']}: {share:.0%} of the variance of the point means")
     extra = " and indices in indices.csv" if (Path(out) / "indices.csv").exists() else ""
     lines.append(f"{len(result.runs):,} runs in {out}/runs.parquet; points.csv, best.csv and plots/{extra}")
     return "\n".join(lines)

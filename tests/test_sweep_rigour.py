@@ -383,6 +383,9 @@ def test_indices_of_mostly_noise_are_flagged_with_the_noise_share(tmp_path):
     share = pd.read_csv(tmp_path / "m" / "noise.csv").set_index("metric").loc["profit", "share_of_point_mean_variance"]
     assert share > 0.9
     assert any("replication noise" in w for w in result.warnings)
+    from sim.cli import summarise_sweep
+
+    assert f"replication noise in profit: {share:.0%} of the variance of the point means" in summarise_sweep(result, tmp_path / "m")
 
 
 # ------------------------------------------------------------------------------- processes
