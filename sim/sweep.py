@@ -638,7 +638,8 @@ def _prepare_folder(out: Path, key: SweepKey, force: bool, restart: bool) -> tup
             outputs._inspect(out, force)  # refuses anything but an earlier output of ours, without --force
             outputs.remove_listed(out, marker)
             (out / outputs.MARKER).unlink(missing_ok=True)
-    if resume is not None:
+    if resume is not None:  # what the earlier run listed stays listed until this one has rewritten it
+        folder.files = list(dict.fromkeys([*folder.files, *(f for f in resume["files"] if outputs.plain_name(f) and _ours(f))]))
         folder.runs_hashes = [h for h in resume.get("runs_sha256", []) if isinstance(h, str)]
         folder.hashes = {k: v for k, v in (resume.get("sha256") or {}).items() if isinstance(k, str) and isinstance(v, str)}
     return folder, resume
@@ -795,7 +796,7 @@ def run_sweep(
             if not force:
                 raise
             folder.clear(resume)
-            folder.hashes, folder.runs_hashes = {}, []
+            folder.files, folder.hashes, folder.runs_hashes = [SPEC, MANIFEST, RUNS], {}, []
     try:
         out.mkdir(exist_ok=True)
         folder.write_marker()
@@ -1097,7 +1098,7 @@ class SweepResult:
             folder.write(file, lambda p, n=name, m=metric: _save(self.response_figure(table, n, m), p))
         for stale in old:
             if stale not in planned and _ours(stale):
-                outputs.remove_listed(folder.path, {"files": [stale]}, only=_ours)
+                outputs.remove_listed(folder.path, {"files": [stale], "sha256": folder.hashes}, only=_ours)
         folder.files = [SPEC, MANIFEST, RUNS, *planned]
         folder.write_marker()
         self.warnings = sens

@@ -113,6 +113,24 @@ def test_an_interrupted_sweep_resumes_only_its_missing_points_and_writes_a_manif
         assert key in manifest, key
 
 
+def test_a_finished_sweep_stopped_while_it_rewrites_its_analysis_still_resumes(tmp_path, monkeypatch):
+    """Every file an earlier run listed stays listed until it is rewritten: a stop at that moment does
+    not make the earlier analysis files look like the user's."""
+    import sim.sweep
+
+    spec, base = _spec(), _telecom()
+    run_sweep(spec, tmp_path / "s", base=base, evaluate=echo_price)
+
+    def stopped(self, folder):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(sim.sweep.SweepResult, "write_analysis", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep(spec, tmp_path / "s", base=base, evaluate=echo_price)
+    assert len(run_sweep(spec, tmp_path / "s", base=base, evaluate=echo_price).runs) == 12
+
+
 # ------------------------------------------------------------------------------- whole numbers
 def test_whole_number_parameters_are_rounded_simulated_and_stored_as_whole_numbers(tmp_path):
     """A contract term and a purchase cycle (declared int in the schema, one a measure's field) are
