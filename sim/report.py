@@ -185,11 +185,7 @@ def figures(cmp: Comparison) -> dict[str, plt.Figure]:
         bottom.set_ylabel(f"cumulative profit\ndifference ({currency})")
         bottom.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: readable(x)))
         bottom.set_xlabel("month")
-        top.set_title(
-            "Paired difference from the baseline, replication by replication on common seeds "
-            "(mean and 95 % t-band): where the band excludes 0 the difference is detectable",
-            loc="left",
-        )
+        top.set_title("Paired difference from the baseline (mean and 95 % t-band over replications on common seeds)", loc="left")
         out["difference"] = fig
 
         fig = _figure()
@@ -289,7 +285,8 @@ details { margin-top: 2em; } summary { cursor: pointer; color: #555; }
 
 
 def _table(df, money: set[str] = frozenset()) -> str:
-    """An HTML table; numbers in :func:`readable` form (money without decimals)."""
+    """An HTML table; numbers in :func:`readable` form (money without decimals), p-values to four
+    decimals (``< 0.0001`` below), counts as whole numbers."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = []
     for _, row in df.iterrows():
@@ -299,6 +296,10 @@ def _table(df, money: set[str] = frozenset()) -> str:
             if isinstance(v, (bool, np.bool_)):
                 text = "yes" if v else "no"
             elif isinstance(v, (int, np.integer)):
+                text = f"{int(v):,}"
+            elif isinstance(v, (float, np.floating)) and c in ("p_value", "holm_p"):
+                text = "" if not math.isfinite(v) else ("< 0.0001" if v < 1e-4 else f"{v:.4f}")
+            elif isinstance(v, (float, np.floating)) and c in ("family", "n", "count") and math.isfinite(v):
                 text = f"{int(v):,}"
             elif isinstance(v, (float, np.floating)):
                 text = readable(v, 0 if c in money and math.isfinite(v) and abs(v) >= 1 else None)
@@ -329,7 +330,7 @@ def _multiplicity(cmp: Comparison) -> str:
     if precision:
         reached = "reached" if precision["reached"] else f"not reached: the cap of {precision['cap']} replications stopped it"
         rule = (
-            f"--precision asked for a 95 % half-width of at most {readable(precision['target'])} for "
+            f"--precision asked for a 95 % half-width of at most {precision['target']:g} for "
             f"<code>{html.escape(precision['metric'])}</code>; with {R} replications it is "
             f"{readable(precision['achieved'])} ({reached})."
         )
@@ -383,6 +384,11 @@ def render_html(cmp: Comparison, images: dict[str, bytes]) -> str:
         if key in images:
             data = base64.b64encode(images[key]).decode("ascii")
             parts.append(f"<h2>{titles[key]}</h2><img alt='{titles[key]}' src='data:image/png;base64,{data}'>")
+            if key == "difference":
+                parts.append(
+                    "<p class='note'>Each replication's difference, on common seeds, averaged: where the band excludes "
+                    "0 the difference is detectable at that month, even where the scenarios' own bands overlap.</p>"
+                )
     d = cmp.differences
     paired = d[d["kind"] == "paired"] if "kind" in d else d
     subgroup = d[d["kind"] != "paired"] if "kind" in d else d.iloc[:0]
