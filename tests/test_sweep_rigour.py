@@ -403,7 +403,8 @@ def test_indices_of_mostly_noise_are_flagged_with_the_noise_share(tmp_path):
     assert any("replication noise" in w for w in result.warnings)
     from sim.cli import summarise_sweep
 
-    assert f"replication noise in profit: {share:.0%} of the variance of the point means" in summarise_sweep(result, tmp_path / "m")
+    printed = summarise_sweep(result, tmp_path / "m")
+    assert f"replication noise in profit: {share:.0%} of the variance of the point means" in printed
 
 
 # ------------------------------------------------------------------------------- processes
