@@ -1,6 +1,8 @@
 """Output folders people can trust.
 
-Rules, for every command that writes a folder (``run`` now; ``compare`` and ``sweep`` later):
+Rules, for every command that writes a folder (``run``, ``compare`` and ``calibrate`` through
+:func:`prepare`; ``sweep`` keeps its folder between runs to resume, see :mod:`sim.sweep`, under the
+same marker and removal rules):
 
 * Never delete or overwrite a file retention-sim did not write. Every folder it writes carries a
   marker file, ``.retention-sim``, listing the files it wrote and their SHA-256. A file is removed
