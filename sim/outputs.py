@@ -48,6 +48,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 # Signal handling lives in sim.signals, below the engine; these names stay importable from here.
@@ -423,6 +424,10 @@ class Staging:
                 self.shown,
                 f"received files during the run ({_short_list(foreign)}); nothing was replaced, move them away and run again",
             )
+        if _exchange(self.path, self.target):  # one atomic step: a kill leaves the old or the new output
+            with contextlib.suppress(OSError):
+                _remove_tree(self.path)  # now the previous output
+            return
         old = _fresh_name(self.target.parent, _OLD)
         os.rename(self.target, old)
         try:
@@ -432,6 +437,28 @@ class Staging:
             raise
         with contextlib.suppress(OSError):
             _remove_tree(old)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or file system cannot, and the caller falls back to two renames."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        rename = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    rename.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_cwd, exchange = -100, 2
+    if rename(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
 
 
 _OPEN: set[Staging] = set()  # staging folders neither committed nor discarded yet

@@ -286,3 +286,15 @@ def test_a_long_name_still_gives_a_usable_default_output_folder(tmp_path):
     a, b = _default_out("n" * 300, 1), _default_out("n" * 299 + "m", 1)
     assert len(a.name) < 100 and a != b and a.parent == Path("results")
     (tmp_path / a).mkdir(parents=True)  # a name the file system takes
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_a_forced_replacement_swaps_the_folders_in_one_step(tmp_path):
+    """With --force the new output and the previous one are exchanged atomically, so no moment exists
+    at which a kill leaves the target absent (and the previous output lost)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "new").write_text("new")
+    (tmp_path / "b" / "old").write_text("old")
+    assert outputs._exchange(tmp_path / "a", tmp_path / "b")
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["new"] and [p.name for p in (tmp_path / "a").iterdir()] == ["old"]
