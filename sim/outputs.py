@@ -94,7 +94,7 @@ def _read_marker(folder: Path) -> dict | None:
         if marker.is_symlink() or not marker.is_file() or marker.stat().st_size > 10_000_000:
             return None
         data = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) and data.get("written_by") == WRITTEN_BY else None
 

@@ -580,16 +580,22 @@ def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, override
     levels: list[_Level] = []
     if isinstance(spec, Mapping):
         source = source or "<dict>"
-        raw, data = spec, resolve_variant(spec, source, None, bases=bases, levels=levels)
+        raw = spec
     else:
         path = resolve_path(spec)
         raw, source = _read(path), str(path)
-        data = resolve_variant(raw, source, path.parent, (str(path.resolve()),), levels=levels)
-    # A problem with a value set in the file's own [set] table is reported under the key as written
-    # there ("segments.1.price"), as a --set override is: both are validated as overrides.
-    sets = _dotted_sets(raw["set"]) if isinstance(raw.get("set"), Mapping) else {}
-    labels = {dotted: f"{source}: [set] {dotted}" for dotted in sets} | dict(override_labels or {})
-    return validate(data, source, {**sets, **(overrides or {})}, labels, levels=levels if len(levels) > 1 else None)
+    try:
+        if isinstance(spec, Mapping):
+            data = resolve_variant(spec, source, None, bases=bases, levels=levels)
+        else:
+            data = resolve_variant(raw, source, path.parent, (str(path.resolve()),), levels=levels)
+        # A problem with a value set in the file's own [set] table is reported under the key as written
+        # there ("segments.1.price"), as a --set override is: both are validated as overrides.
+        sets = _dotted_sets(raw["set"]) if isinstance(raw.get("set"), Mapping) else {}
+        labels = {dotted: f"{source}: [set] {dotted}" for dotted in sets} | dict(override_labels or {})
+        return validate(data, source, {**sets, **(overrides or {})}, labels, levels=levels if len(levels) > 1 else None)
+    except RecursionError:
+        raise ScenarioError(source, [(None, "is nested too deeply (tables or lists inside one another, hundreds of levels)")]) from None
 
 
 def scenario_hash(scenario: Scenario) -> str:

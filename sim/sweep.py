@@ -648,7 +648,7 @@ def _prepare_folder(out: Path, key: SweepKey, force: bool, restart: bool) -> tup
 def _read_json(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -1300,7 +1300,10 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, Any]:
         raise SweepError(f"{path}: base: cannot be read: {err.strerror or err}") from None
     if base_path.resolve() == path.resolve():
         raise SweepError(f"{path}: base: names this sweep file itself; name a scenario (a shipped name or a scenario file)")
-    base_data = resolve_variant(_read(base_path), str(base_path), base_path.parent, (str(base_path.resolve()),))
+    try:
+        base_data = resolve_variant(_read(base_path), str(base_path), base_path.parent, (str(base_path.resolve()),))
+    except RecursionError:
+        raise SweepError(f"{base_path}: is nested too deeply (tables or lists inside one another, hundreds of levels)") from None
     labels = {k: f"{path}: set.{k}" for k in spec.set}
     base = load(base_data, dict(spec.set), override_labels=labels, source=str(base_path))
     for key, (low, high) in spec.parameters.items():

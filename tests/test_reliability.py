@@ -198,6 +198,7 @@ def test_out_of_range_options_are_one_line_and_exit_2(tmp_path, args, message):
 def test_hostile_scenario_files_are_one_line_naming_file_and_key(tmp_path):
     (tmp_path / "deep.toml").write_text('name = "x"\nq = ' + "[" * 5000 + "]" * 5000 + "\n")
     (tmp_path / "long.toml").write_text('extends = "' + "a" * 100_000 + '"\n')
+    (tmp_path / "deepset.toml").write_text('name = "x"\n[set]\n' + ".".join(["a"] * 3000) + " = 1\n")
     (tmp_path / "notype.toml").write_text('name = "x"\n[[measures]]\nterm = 12\n')
     (tmp_path / "add.toml").write_text('extends = "telecom"\n[[add.measures]]\ntype = "service"\nquality_boostx = 0.1\n')
     (tmp_path / "base.toml").write_text('name = "b"\n[simulation]\ncustomers = -5\n')
@@ -205,6 +206,7 @@ def test_hostile_scenario_files_are_one_line_naming_file_and_key(tmp_path):
     for name, message in [
         ("deep.toml", "deep.toml: is nested too deeply"),
         ("long.toml", "long.toml: extends: is 100,000 characters long"),
+        ("deepset.toml", "deepset.toml: is nested too deeply"),
         ("notype.toml", "measures[0].type: is required but not set (one of: price_change,"),
         ("add.toml", "add.toml: add.measures[0].quality_boostx: unknown key (did you mean add.measures[0].quality_boost?)"),
         ("variant.toml", "base.toml: simulation.customers: must be greater than or equal to 1"),
