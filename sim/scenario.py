@@ -20,6 +20,7 @@ from .params import Scenario, _KeyError
 
 DEFAULT_SCENARIO = "telecom"
 MINIMAL_SCENARIO = 'name = "my-scenario"'
+TOO_DEEP = "is nested too deeply (tables or lists inside one another, hundreds of levels)"
 
 
 class ScenarioError(ValueError):
@@ -417,7 +418,7 @@ def _read(path: Path) -> dict:
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(str(path), [(None, f"not valid TOML: {err}")]) from None
     except RecursionError:
-        raise ScenarioError(str(path), [(None, "is nested too deeply (tables or lists inside one another, hundreds of levels)")]) from None
+        raise ScenarioError(str(path), [(None, TOO_DEEP)]) from None
     if not data:
         raise ScenarioError(str(path), [(None, f"has no settings (it is empty or only comments); a minimal scenario is "
                                                f"one line, {MINIMAL_SCENARIO}, and every key it does not set takes its "
@@ -595,7 +596,7 @@ def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, override
         labels = {dotted: f"{source}: [set] {dotted}" for dotted in sets} | dict(override_labels or {})
         return validate(data, source, {**sets, **(overrides or {})}, labels, levels=levels if len(levels) > 1 else None)
     except RecursionError:
-        raise ScenarioError(source, [(None, "is nested too deeply (tables or lists inside one another, hundreds of levels)")]) from None
+        raise ScenarioError(source, [(None, TOO_DEEP)]) from None
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -1259,7 +1259,7 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, Any]:
     and every parameter at its low and high end validated, whole numbers rounded as they will be
     simulated, so a typo stops the sweep before any run). Problems raise :class:`SweepError` (one
     line: file, key, reason) or ``ScenarioError``."""
-    from .scenario import ScenarioError, _read, load, resolve_path, resolve_variant, whole_number
+    from .scenario import TOO_DEEP, ScenarioError, _read, load, resolve_path, resolve_variant, whole_number
 
     path = Path(path)
     try:
@@ -1303,7 +1303,7 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, Any]:
     try:
         base_data = resolve_variant(_read(base_path), str(base_path), base_path.parent, (str(base_path.resolve()),))
     except RecursionError:
-        raise SweepError(f"{base_path}: is nested too deeply (tables or lists inside one another, hundreds of levels)") from None
+        raise SweepError(f"{base_path}: {TOO_DEEP}") from None
     labels = {k: f"{path}: set.{k}" for k in spec.set}
     base = load(base_data, dict(spec.set), override_labels=labels, source=str(base_path))
     for key, (low, high) in spec.parameters.items():
