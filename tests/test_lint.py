@@ -28,6 +28,13 @@ OWNED = [
     "tests/test_sweep_rigour.py",
     "tests/test_reliability.py",
     "tests/test_report_stats.py",
+    "tests/test_sweep.py",
+    "tests/test_compare.py",
+    "tests/test_cli.py",
+    "tests/test_outputs.py",
+    "tests/test_calibrate.py",
+    "tests/test_report_browser.py",
+    "tests/sweep_toys.py",
 ]
 
 

@@ -12,16 +12,27 @@ from sim.compare import compare
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is installed by the test extras")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (./bootstrap.sh test installs it as root)")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (./bootstrap.sh test installs it as root)"
+)
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def test_report_renders_without_console_errors_and_quotes_the_differences(tmp_path):
     alt = sim.load("telecom").model_dump()
     alt["name"] = "price_up"
     alt["firms"][0]["price"] = 33.0
-    out = compare(["telecom", alt], replications=4, overrides={"simulation.customers": 1500, "simulation.periods": 24}).write(tmp_path / "cmp")
+    out = compare(["telecom", alt], replications=4, overrides={"simulation.customers": 1500, "simulation.periods": 24}).write(
+        tmp_path / "cmp"
+    )
     errors, failed = [], []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
