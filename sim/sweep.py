@@ -90,8 +90,11 @@ WRITE_EVERY = 1.0  # seconds between rewrites of runs.parquet while runs finish
 MAX_POINTS = 1_000_000  # design points of one sweep
 MAX_RUNS = 10_000_000  # design points x replications
 # Which way is better, per metric (for the best point): retention, CLV, profit and customers up;
-# churn, the share held only by barriers and the contract-expiry cliff down.
-BETTER = {m: ("lower" if m in ("churn_per_year", "attached_only_share", "cliff_ratio") else "higher") for m in METRICS}
+# churn, the share held only by barriers and the contract-expiry cliff down. A metric that only
+# describes (why relationships ended: choice_share) has no best point.
+LOWER_IS_BETTER = ("churn_per_year", "attached_only_share", "cliff_ratio")
+DESCRIPTIVE = ("choice_share",)
+BETTER = {m: ("lower" if m in LOWER_IS_BETTER else "higher") for m in METRICS if m not in DESCRIPTIVE}
 SOBOL_PRECISION = 0.1  # widest acceptable 95 % half-width of a Sobol index (a share of variance)
 MORRIS_TRAJECTORIES = 10  # fewest trajectories for a Morris screening (Campolongo et al. 2007 use 10-50)
 
@@ -896,9 +899,10 @@ class SweepResult:
 
     def best(self):
         """``best.csv``: for each metric the design point with the best mean (higher or lower is
-        better, :data:`BETTER`), its parameter values and interval, and the runner-up with the paired
-        95 % interval of the difference (the replications share seeds across points): where that
-        interval holds 0, the best point is not distinguishable from the runner-up."""
+        better, :data:`BETTER`; none for a descriptive metric), its parameter values and interval,
+        and the runner-up with the paired 95 % interval of the difference (the replications share
+        seeds across points): where that interval holds 0, the best point is not distinguishable from
+        the runner-up."""
         import pandas as pd
 
         from .stats import mean_interval
@@ -907,7 +911,7 @@ class SweepResult:
         rows = []
         for metric in self.spec.metrics:
             means = table[metric].to_numpy(float)
-            if not np.isfinite(means).any():
+            if metric not in BETTER or not np.isfinite(means).any():
                 continue
             sign = 1.0 if BETTER[metric] == "higher" else -1.0
             order = np.argsort(-sign * np.where(np.isfinite(means), means, -sign * np.inf), kind="stable")
