@@ -53,7 +53,7 @@ def _complete(folder: Path) -> bool:
 
 # ------------------------------------------------------------------------------- signals
 def test_signals_at_random_moments_leave_the_folder_absent_or_complete(tmp_path):
-    """Ctrl-C or SIGTERM at a random moment of a run (start-up, simulation, writing, commit) and of a
+    """Ctrl-C or SIGTERM at a random moment of a run (simulation, writing, commit, after it) and of a
     --force replacement: afterwards the folder is absent (or, replaced, the previous complete output)
     or complete, and no staging folder is left anywhere."""
     rng = random.Random(21)
@@ -72,7 +72,12 @@ def test_signals_at_random_moments_leave_the_folder_absent_or_complete(tmp_path)
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(rng.uniform(0.3, 6.0))
+        # from the moment its handlers stand (the staging folder exists) to past its end: the simulation,
+        # the writing and the commit (a signal before Python runs the command is the interpreter's)
+        deadline = time.monotonic() + 120
+        while not _staging(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 4.0))
         proc.send_signal(sig)
         _out, err = proc.communicate(timeout=120)
         assert "Traceback" not in err, err
