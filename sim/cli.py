@@ -734,16 +734,17 @@ def _sweep(args) -> int:
         if scheduler is None:
             start_workers_early(workers)
         _Progress.resumable = Path(out)
-        if not args.quiet:
-            where = (
-                f"on the Dask cluster at {args.scheduler}"
-                if scheduler is not None
-                else f"on {workers} worker{'s' if workers > 1 else ''}"
-            )
-            _say(
-                f"sweep: {spec.n_points():,} points x {spec.replications:,} replication{'s' if spec.replications > 1 else ''} "
-                f"{where} into {out}/"
-            )
+        where = (
+            f"on the Dask cluster at {args.scheduler}"
+            if scheduler is not None
+            else f"on {workers} worker{'s' if workers > 1 else ''}"
+        )
+
+        def announce(left: int, total: int) -> None:  # once the folder is accepted: a refusal stays one line
+            if not args.quiet:
+                resumed = f" ({left:,} left, the others resumed)" if left < total else ""
+                _say(f"sweep: {total:,} runs ({spec.n_points():,} points x {spec.replications:,}){resumed} {where} into {out}/")
+
         result = run_sweep(
             spec,
             out,
@@ -753,6 +754,7 @@ def _sweep(args) -> int:
             force=args.force,
             restart=args.restart,
             progress=not args.quiet and sys.stderr.isatty(),
+            announce=announce,
         )
     finally:
         if scheduler is not None:

@@ -776,13 +776,15 @@ def run_sweep(
     evaluate: Callable[[dict], list[dict]] = simulate_point,
     progress: bool = False,
     restart: bool = False,
+    announce: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out``; see the module docstring. ``base`` is the loaded base
     scenario (a Scenario or dict; it already carries the sweep's fixed overrides, see
     :func:`load_spec`); ``evaluate`` maps a task (``values``, ``seeds``, ``metrics``, ...) to one dict
     of metrics per replication — the simulation by default, a test function for checks. ``restart``
     discards the stored runs of an earlier sweep in ``out``; ``force`` also replaces another
-    retention-sim output there, and a damaged one."""
+    retention-sim output there, and a damaged one. ``announce(runs_left, runs_in_all)`` is called once
+    the folder has been accepted, before the first run."""
     from .compare import replication_seeds
 
     out = Path(out)
@@ -827,6 +829,8 @@ def run_sweep(
         for p in range(len(points))
         if p not in results
     ]
+    if announce is not None:
+        announce(len(tasks) * spec.replications, len(points) * spec.replications)
     bar = None
     if progress:
         from tqdm import tqdm

@@ -494,7 +494,7 @@ def test_the_command_prints_a_table_best_points_caps_workers_and_refuses_a_chang
     assert any(line.strip().startswith("profit (higher is better): point") for line in lines)
     assert "e+0" not in done.stdout
     (tmp_path / "base.toml").write_text('extends = "telecom"\nname = "mybase"\n[set]\n"firms.1.price" = 20.0\n')
-    again = _cli("sweep", tmp_path / "sw.toml", "--out", tmp_path / "s", "--quiet")
+    again = _cli("sweep", tmp_path / "sw.toml", "--out", tmp_path / "s")  # not quiet: the refusal is still its one line
     assert again.returncode == 2 and len(again.stderr.strip().splitlines()) == 1, again.stderr
     assert "firms.1.price: 28.0 -> 20.0" in again.stderr and "--restart" in again.stderr
     restarted = _cli("sweep", tmp_path / "sw.toml", "--out", tmp_path / "s", "--quiet", "--restart")
