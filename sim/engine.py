@@ -29,7 +29,7 @@ from .measures import complaint_handling as complaint_lever
 from .measures import discount as discount_lever
 from .measures import referral as referral_lever
 from .measures.base import ACTIVE, N_COLUMNS, P0, Context
-from .outputs import deferred_signals
+from .signals import deferred_signals
 from .params import Scenario
 from .mechanisms import promotion
 from .mechanisms.bonding import phase_codes
@@ -201,7 +201,7 @@ class Engine:
     # ------------------------------------------------------------------ the period
     def step(self) -> None:
         """One period for every replication (a Ctrl-C under the command line's signal handlers takes
-        effect after it, see :func:`sim.outputs.deferred_signals`)."""
+        effect after it, see :func:`sim.signals.deferred_signals`)."""
         if self.period >= self.horizon:
             raise RuntimeError(f"the run has reached its horizon of {self.horizon} periods")
         with deferred_signals():
