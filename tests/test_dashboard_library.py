@@ -98,8 +98,10 @@ def test_uploads_kept_in_memory_are_bounded():
 
 
 def test_the_dashboard_refuses_a_market_it_cannot_hold(offered_folder):
-    key = library.upload("huge.toml", b'extends = "telecom"\n[set]\n"firms.0.acquisition_spend" = 1e9\n')
-    with pytest.raises(ScenarioError, match="the dashboard runs at most"):
+    with pytest.raises(library.UploadError, match="at most 1,000,000 can be simulated"):  # no engine could hold it
+        library.upload("flood.toml", b'extends = "telecom"\n[set]\n"firms.0.acquisition_spend" = 1e9\n')
+    key = library.upload("huge.toml", b'extends = "telecom"\n[set]\n"firms.0.acquisition_spend" = 1e7\n')
+    with pytest.raises(ScenarioError, match="the dashboard runs at most"):  # the engine could, the dashboard will not
         Settings.from_scenario(key).config()
     s = Settings.from_scenario("telecom").replace(customers=10**9)
     assert s.config().simulation.customers == 50_000  # the slider's range bounds it

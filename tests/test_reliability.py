@@ -257,12 +257,12 @@ def test_a_tight_address_space_gives_the_out_of_memory_line_and_leaves_nothing(t
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_out_of_memory_line_names_the_acquisition_budget_when_arrivals_explode(tmp_path):
+def test_a_flood_of_arrivals_is_refused_before_it_runs_naming_the_acquisition_budget(tmp_path):
     (tmp_path / "flood.toml").write_text(
         'extends = "telecom"\nname = "flood"\n[set]\n"firms.0.acquisition_spend" = 1e12\n"firms.0.cost_per_acquisition" = 1.0\n'
     )
-    err = _one_line(_cli(["run", "flood.toml", "--out", "o"], cwd=tmp_path), 1)
-    assert "out of memory" in err and "firms.0.acquisition_spend" in err and "--customers" not in err
+    err = _one_line(_cli(["run", "flood.toml", "--out", "o"], cwd=tmp_path), 2)
+    assert "flood.toml" in err and "firms.0.acquisition_spend" in err and "at most 1,000,000" in err
     assert list(tmp_path.iterdir()) == [tmp_path / "flood.toml"]
 
 
