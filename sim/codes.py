@@ -62,11 +62,18 @@ MAX_MEASURE_KINDS = 32 - MEASURE_BIT
 
 # the metrics of a run (one number per replication each, about one firm; defined in :mod:`sim.metrics`)
 RETENTION_MONTHS = (12, 60, 120)
+# why relationships ended (the summary's ended_by_cause): the first three are exclusive and add up to
+# all ended relationships; paying an exit fee and leaving at a contract's expiry are kinds of the first two
+ENDED_BY = ("switched", "left_by_choice", "life_event", "paid_exit_fee", "at_expiry")
+CAUSE_METRICS = tuple(f"ended_{k}" for k in ENDED_BY)
 METRICS = (
-    "retention_12", "retention_60", "retention_120", "churn_per_year", "choice_share", "clv_mean",
+    "retention_12", "retention_60", "retention_120", "churn_per_year", "choice_share", *CAUSE_METRICS, "clv_mean",
     *(f"clv_{k}" for k in LOYALTY_CLASSES), "profit", "profit_discounted", "attached_only_share", "cliff_ratio",
     "customers_at_end",
 )
+# metrics that describe why customers left rather than how well a strategy did: no better direction
+# (sweep's best point ignores them) and outside compare's multiplicity family
+DESCRIPTIVE_METRICS = ("choice_share", *CAUSE_METRICS)
 
 # firm code of a customer who is out of the market
 OUT = -1

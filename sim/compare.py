@@ -6,7 +6,9 @@ The differences table carries, per (scenario, metric): the paired 95 % t-interva
 t-test's p-value; and, over the family of every paired metric of every alternative scenario, Holm's
 adjusted p-value and interval (:func:`sim.stats.holm`), so that many claims at once keep a 95 %
 joint guarantee. Subgroup metrics (:data:`SUBGROUP_METRICS`) are marked and left out of the family:
-they condition on an outcome the strategy changes. ``precision=(metric, half_width)`` adds
+they condition on an outcome the strategy changes. The metrics that say why relationships ended
+(``choice_share``, ``ended_*``) are paired but descriptive: they explain a difference rather than claim
+one, and stay out of the family too. ``precision=(metric, half_width)`` adds
 replications until that metric's paired interval is at most that wide for every alternative
 (:func:`compare`).
 
@@ -27,7 +29,7 @@ import pandas as pd
 
 from . import __version__
 from .books import STAT
-from .codes import LOYALTY_CLASSES
+from .codes import DESCRIPTIVE_METRICS, LOYALTY_CLASSES
 from .engine import Engine, replication_batches
 from .metrics import METRICS, engine_metrics
 from .params import Scenario
@@ -59,6 +61,8 @@ DIFFERENCE_COLUMNS = [
 # mean CLV of different customers; it is reported apart, not as a paired effect, and not in the family.
 SUBGROUP_METRICS = tuple(f"clv_{k}" for k in LOYALTY_CLASSES)
 SUBGROUP = "subgroup (not paired: conditions on a loyalty class the strategy changes)"
+# why relationships ended: paired, but a description of the difference, not a claim; outside the family
+DESCRIPTIVE = "descriptive (paired: why relationships ended)"
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:
@@ -160,7 +164,8 @@ def adjust(differences: pd.DataFrame) -> pd.DataFrame:
     """``differences`` with ``kind`` and, over the family of its paired rows with a p-value, Holm's
     adjusted p-value and interval and the family's size (``family``); subgroup rows get none."""
     d = differences.copy()
-    d["kind"] = np.where(d["metric"].isin(SUBGROUP_METRICS), SUBGROUP, "paired")
+    d["kind"] = np.select([d["metric"].isin(SUBGROUP_METRICS), d["metric"].isin(DESCRIPTIVE_METRICS)],
+                          [SUBGROUP, DESCRIPTIVE], "paired")
     family = (d["kind"] == "paired") & d["p_value"].notna()
     p, levels = holm(d.loc[family, "p_value"].to_numpy(float))
     d["family"], d["holm_p"], d["holm_ci_low"], d["holm_ci_high"] = math.nan, math.nan, math.nan, math.nan

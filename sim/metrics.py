@@ -11,6 +11,13 @@ churn_per_year      customers the focal firm lost per customer-year: relationshi
                     divided by active customer-periods, times periods per year
 choice_share        share of the focal firm's relationships ended over the run that did not end by a life
                     event: the customers switched or left the market by choice (empty if none ended)
+ended_switched      why they ended, each a share of the focal firm's relationships ended over the run:
+                    switched to a competitor,
+ended_left_by_choice left the market by choice,
+ended_life_event    a life event no firm influences (these three add up to 1),
+ended_paid_exit_fee left early paying an exit fee,
+ended_at_expiry     left in the period a contract expired (these two are kinds of the first two); empty
+                    if none ended
 clv_mean            mean CLV of the focal firm's period-0 customers' first relationships, from period 0
                     to their end or to the horizon (censored ones at their value so far), discounted
 clv_bonded_only,    the same, for the relationships whose loyalty class held longest was bonded only,
@@ -35,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .books import STAT
-from .codes import LOYALTY_CLASSES, METRICS, RETENTION_MONTHS
+from .codes import CAUSE_METRICS, LOYALTY_CLASSES, METRICS, RETENTION_MONTHS
 
 FOCAL = 0
 
@@ -81,6 +88,8 @@ def engine_metrics(engine, firm: int = FOCAL) -> pd.DataFrame:
     out["churn_per_year"] = _ratio(churned, active) * (12.0 / sim.period_months)
     life = _over_periods(ledger[:, :, STAT["life_event"]])
     out["choice_share"] = _ratio(churned - life, churned)
+    for name, stat in zip(CAUSE_METRICS, ("switched_out", "left_market", "life_event", "left_paying_fee", "churned_at_expiry")):
+        out[name] = _ratio(_over_periods(ledger[:, :, STAT[stat]]), churned)
 
     clv = rel["clv"][first]
     classes = rel["loyalty_class"][first].astype(np.int64)

@@ -391,9 +391,22 @@ def render_html(cmp: Comparison, images: dict[str, bytes]) -> str:
                 )
     d = cmp.differences
     paired = d[d["kind"] == "paired"] if "kind" in d else d
-    subgroup = d[d["kind"] != "paired"] if "kind" in d else d.iloc[:0]
+    from .compare import DESCRIPTIVE, SUBGROUP
+
+    causes = d[d["kind"] == DESCRIPTIVE] if "kind" in d else d.iloc[:0]
+    subgroup = d[d["kind"] == SUBGROUP] if "kind" in d else d.iloc[:0]
+    unadjusted = ("kind", "p_value", "holm_p", "holm_ci_low", "holm_ci_high", "family")
     parts.append("<h2>Differences (scenario minus baseline, paired)</h2>")
     parts.append(_table(paired.drop(columns=[c for c in ("kind",) if c in paired])))
+    if not causes.empty:
+        parts.append(
+            "<h2>Why relationships ended (paired)</h2><p class='note'>Of the relationships the firm's customers ended "
+            "over the run, the share that ended by switching to a competitor, by leaving the market by choice and by a "
+            "life event no firm influences (these three add up to 1), by leaving early and paying an exit fee, and by "
+            "leaving as a contract expired; <code>choice_share</code> is all but the life events. They say why a "
+            "difference arose, not whether it did, and carry no Holm adjustment.</p>"
+        )
+        parts.append(_table(causes.drop(columns=[c for c in unadjusted if c in causes])))
     if not subgroup.empty:
         parts.append(
             "<h2>Subgroup metrics (not paired)</h2><p class='note'>CLV by loyalty class conditions on the class each "
@@ -404,9 +417,7 @@ def render_html(cmp: Comparison, images: dict[str, bytes]) -> str:
         )
         parts.append(
             _table(
-                subgroup.drop(
-                    columns=[c for c in ("kind", "p_value", "holm_p", "holm_ci_low", "holm_ci_high", "family") if c in subgroup]
-                )
+                subgroup.drop(columns=[c for c in unadjusted if c in subgroup])
             )
         )
     summary = cmp.replications.groupby(["scenario", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()

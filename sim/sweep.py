@@ -76,6 +76,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import __version__, outputs, signals
 from ._schema import Pair, Section
+from .codes import DESCRIPTIVE_METRICS
 from .metrics import METRICS
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
@@ -91,9 +92,9 @@ MAX_POINTS = 1_000_000  # design points of one sweep
 MAX_RUNS = 10_000_000  # design points x replications
 # Which way is better, per metric (for the best point): retention, CLV, profit and customers up;
 # churn, the share held only by barriers and the contract-expiry cliff down. A metric that only
-# describes (why relationships ended: choice_share) has no best point.
+# describes (why relationships ended: choice_share, ended_*) has no best point.
 LOWER_IS_BETTER = ("churn_per_year", "attached_only_share", "cliff_ratio")
-DESCRIPTIVE = ("choice_share",)
+DESCRIPTIVE = DESCRIPTIVE_METRICS
 BETTER = {m: ("lower" if m in LOWER_IS_BETTER else "higher") for m in METRICS if m not in DESCRIPTIVE}
 SOBOL_PRECISION = 0.1  # widest acceptable 95 % half-width of a Sobol index (a share of variance)
 MORRIS_TRAJECTORIES = 10  # fewest trajectories for a Morris screening (Campolongo et al. 2007 use 10-50)

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.compare import SUBGROUP_METRICS, compare
+from sim.codes import DESCRIPTIVE_METRICS
+from sim.compare import DESCRIPTIVE, SUBGROUP, SUBGROUP_METRICS, compare
 from sim.report import figures, readable
 from sim.stats import t_quantile
 
@@ -38,7 +39,9 @@ def cmp():
 def test_differences_carry_p_values_holm_intervals_and_subgroup_labels(cmp):
     d = cmp.differences.set_index("metric")
     paired = d[d["kind"] == "paired"]
-    assert set(d.index[d["kind"] != "paired"]) == set(SUBGROUP_METRICS)
+    assert set(d.index[d["kind"] == SUBGROUP]) == set(SUBGROUP_METRICS)
+    assert set(d.index[d["kind"] == DESCRIPTIVE]) == set(DESCRIPTIVE_METRICS)  # why they left: paired, no Holm
+    assert d.loc[list(DESCRIPTIVE_METRICS), "holm_p"].isna().all()
     assert (
         d.loc[list(SUBGROUP_METRICS), "holm_p"].isna().all()
         and d.loc[list(SUBGROUP_METRICS), "kind"].str.contains("not paired").all()
