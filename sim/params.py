@@ -21,6 +21,7 @@ from pydantic import Field, model_validator
 
 from ._schema import SHARE_TOLERANCE, Pair, Probability, Section, Unit, _KeyError
 from .codes import LOYALTY_CLASSES, METRICS
+from .measures import TYPES as MEASURE_TYPES
 from .measures import MeasureSpec, Schedule, Target
 
 __all__ = ["_KeyError", "LIFE_EVENTS", "LOYALTY_CLASSES", "Scenario", "Schedule", "Target", "Segment", "Firm", "Simulation", "Mechanisms",
@@ -224,7 +225,7 @@ class Counterfactual(Section):
     lever: str = Field(..., min_length=1, max_length=200, description="The lever the question asks about, in words (e.g. 'the service programme').")
     metric: str = Field("retention_60", description="The headline metric the effect is stated in (one of sim.metrics).")
     firm: str | None = Field(None, description="Whose metric (None = the focal firm).")
-    drop_measures: list[int] = Field(default_factory=list, max_length=1000, description="Indices of the scenario's measures the counterfactual does without. Unit: positions in measures, from 0.")
+    drop_measures: list[int | str] = Field(default_factory=list, max_length=1000, description="The scenario's measures the counterfactual does without: a measure type (e.g. \"service\": every measure of that type the counterfactual's firm applies; a scenario without one is its own counterfactual) or a position in measures, from 0. Unit: types or positions.")
     set: dict[str, float | int | bool | str] = Field(default_factory=dict, max_length=1000, description="Dotted keys the counterfactual sets, e.g. { \"firms.0.service_quality\" = 0.6 }. Unit: each key's own.")
 
     @model_validator(mode="after")
@@ -233,7 +234,15 @@ class Counterfactual(Section):
             raise _KeyError(("metric",), f"unknown metric {self.metric!r} (metrics: {', '.join(METRICS)})")
         if not self.drop_measures and not self.set:
             raise _KeyError(("drop_measures",), "the counterfactual must drop a measure or set a value, or it is the scenario itself")
+        unknown = [k for k in self.drop_measures if isinstance(k, str) and k not in MEASURE_TYPES]
+        if unknown:
+            raise _KeyError(("drop_measures",), f"no measure type {unknown[0][:60]!r} (types: {', '.join(MEASURE_TYPES)})")
         return self
+
+    @property
+    def by_position(self) -> bool:
+        """Whether it names measures by their position (which a file replacing the measures breaks)."""
+        return any(isinstance(k, int) for k in self.drop_measures)
 
 
 MAX_ARRIVALS = 1_000_000  # new customers a firm can buy in a period
@@ -318,7 +327,7 @@ class Scenario(Section):
         if cf is not None:
             if cf.firm is not None and cf.firm not in firm_names:
                 raise _KeyError(("counterfactual", "firm"), f"no firm named {cf.firm!r} (firms: {', '.join(firm_names)})")
-            bad = [k for k in cf.drop_measures if not 0 <= k < len(self.measures)]
+            bad = [k for k in cf.drop_measures if isinstance(k, int) and not 0 <= k < len(self.measures)]
             if bad:
                 raise _KeyError(("counterfactual", "drop_measures"), f"no measure {bad[0]} (the scenario has {len(self.measures)}, numbered from 0)")
         for path, spec in ANSWER_PLACEHOLDER.findall(self.answer):
@@ -336,6 +345,17 @@ class Scenario(Section):
     def firm_index(self, name: str | None) -> int:
         """Index of the named firm; None means the focal firm (index 0)."""
         return 0 if name is None else [f.name for f in self.firms].index(name)
+
+    def dropped_measures(self) -> list[int]:
+        """Positions of the measures the counterfactual drops: each position it names, and for each type
+        it names every measure of that type applied by the counterfactual's firm (empty without one)."""
+        cf = self.counterfactual
+        if cf is None:
+            return []
+        firm = self.firm_index(cf.firm)
+        types = {k for k in cf.drop_measures if isinstance(k, str)}
+        return [i for i, m in enumerate(self.measures)
+                if i in cf.drop_measures or (m.type in types and self.firm_index(m.firm) == firm)]
 
     def expected_customers(self) -> float:
         """Customers a run is expected to hold in all: the initial ones and the arrivals the firms'

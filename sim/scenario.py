@@ -320,7 +320,8 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
     original = _plain(dict(data))
     data = copy.deepcopy(original)
     overrides = _scaled(original, dict(overrides or {}))
-    if "measures" in overrides and not any(k.split(".")[0] == "counterfactual" for k in overrides):
+    if "measures" in overrides and not any(k.split(".")[0] == "counterfactual" for k in overrides) \
+            and _by_position(data.get("counterfactual")):
         data.pop("counterfactual", None)  # it names the replaced measures by their place (see resolve_variant)
     applied: list[tuple[tuple, str]] = []
     for dotted, value in (overrides or {}).items():
@@ -362,6 +363,11 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
                 blamed.append((found[0], found[1], reason))
         items = blamed + items
     raise ScenarioError(source, masked + items)
+
+
+def _by_position(cf: Any) -> bool:
+    """Whether a counterfactual as written names measures by their position."""
+    return isinstance(cf, dict) and any(isinstance(k, int) and not isinstance(k, bool) for k in cf.get("drop_measures") or [])
 
 
 def _scaled(data: Mapping[str, Any], overrides: dict) -> dict:
@@ -521,9 +527,9 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
                 raise ScenarioError(extends, [(None, err.items[0][2])]) from None
             base = resolve_variant(raw, extends, None, seen + (key,), bases, levels=levels)
     merged = _merge(base, data)
-    if "measures" in data and "counterfactual" not in data:
-        # the base's counterfactual names the base's measures by their place: a variant that replaces
-        # the measures states its own (or has none)
+    if "measures" in data and "counterfactual" not in data and _by_position(merged.get("counterfactual")):
+        # a counterfactual that names the base's measures by their place would name other measures
+        # here: a variant that replaces the measures states its own (or has none); one naming types holds
         merged.pop("counterfactual", None)
     added: dict[str, int] = {}
     for key, extra in adds.items():
@@ -627,7 +633,8 @@ def counterfactual(scenario: Scenario) -> Scenario:
     if cf is None:
         raise ScenarioError(scenario.name, [("counterfactual", "the scenario names no counterfactual")])
     d = scenario.model_dump(mode="json")
-    d["measures"] = [m for k, m in enumerate(d["measures"]) if k not in set(cf.drop_measures)]
+    dropped = set(scenario.dropped_measures())
+    d["measures"] = [m for k, m in enumerate(d["measures"]) if k not in dropped]
     d["counterfactual"] = None
     d["name"] = f"{scenario.name} without {cf.lever}"
     return validate(d, f"{scenario.name}: counterfactual", dict(cf.set), {k: f"counterfactual.set.{k}" for k in cf.set})

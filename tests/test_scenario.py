@@ -115,24 +115,43 @@ def test_the_counterfactual_is_the_scenario_without_its_lever():
     sc = load("price_rise")
     cf = counterfactual(sc)
     assert sc.counterfactual is not None and cf.counterfactual is None
-    assert len(cf.measures) == len(sc.measures) - len(sc.counterfactual.drop_measures)
-    kept = [m for i, m in enumerate(sc.measures) if i not in sc.counterfactual.drop_measures]
+    assert sc.dropped_measures() and len(cf.measures) == len(sc.measures) - len(sc.dropped_measures())
+    kept = [m for i, m in enumerate(sc.measures) if i not in sc.dropped_measures()]
     assert cf.measures == kept
     assert cf.simulation == sc.simulation and cf.firms == sc.firms
 
 
-def test_replacing_the_measures_drops_the_inherited_counterfactual(tmp_path):
-    # it names the measures by their place, so it would name measures the variant does not have
-    assert load("ecommerce").counterfactual is not None
-    assert load("ecommerce", overrides={"measures": []}).counterfactual is None
+def test_a_counterfactual_names_measures_by_type_so_variants_keep_it(tmp_path):
+    sc = load("telecom")
+    assert sc.counterfactual.drop_measures == ["contract"]
+    mine = [i for i, m in enumerate(sc.measures) if m.type == "contract" and m.firm in (None, "focal")]
+    assert sc.dropped_measures() == mine and len(mine) < sum(m.type == "contract" for m in sc.measures)  # not the rival's
     variant = tmp_path / "v.toml"
-    variant.write_text('extends = "ecommerce"\nmeasures = []\n')
+    variant.write_text('extends = "ecommerce"\n[[measures]]\ntype = "service"\n[[measures]]\ntype = "discount"\n')
+    v = load(variant)
+    assert v.counterfactual == load("ecommerce").counterfactual and v.dropped_measures() == [1]
+    # without a measure of the type the counterfactual is the scenario itself: the lever's effect is 0
+    assert load("ecommerce", overrides={"measures": []}).dropped_measures() == []
+
+
+def test_a_counterfactual_naming_positions_is_dropped_where_the_measures_are_replaced(tmp_path):
+    # positions would name other measures in a file that replaces them
+    base = tmp_path / "base.toml"
+    base.write_text('[[measures]]\ntype = "service"\n[counterfactual]\nlever = "service"\ndrop_measures = [0]\n')
+    assert load(base).dropped_measures() == [0]
+    assert load(base, overrides={"measures": []}).counterfactual is None
+    variant = tmp_path / "v.toml"
+    variant.write_text('extends = "base.toml"\nmeasures = []\n')
     assert load(variant).counterfactual is None
-    # a variant that only changes values keeps it
-    variant.write_text('extends = "ecommerce"\n[simulation]\nperiods = 24\n')
-    assert load(variant).counterfactual == load("ecommerce").counterfactual
+    variant.write_text('extends = "base.toml"\n[simulation]\nperiods = 24\n')  # only values changed: kept
+    assert load(variant).counterfactual == load(base).counterfactual
 
 
 def test_a_counterfactual_naming_a_missing_measure_is_refused():
     with pytest.raises(ScenarioError, match=r"counterfactual\.drop_measures.*no measure 3"):
         load({"measures": [{"type": "service"}], "counterfactual": {"lever": "service", "drop_measures": [3]}})
+
+
+def test_a_counterfactual_naming_an_unknown_measure_type_is_refused():
+    with pytest.raises(ScenarioError, match=r"counterfactual\.drop_measures.*no measure type 'servise'"):
+        load({"measures": [{"type": "service"}], "counterfactual": {"lever": "service", "drop_measures": ["servise"]}})

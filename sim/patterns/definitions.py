@@ -383,7 +383,7 @@ def discount_trap(size: Size) -> Estimate:
          Target(lo=-math.inf, hi=0.5, text="<= 0.5", invented=True))
 def price_rise(size: Size) -> Estimate:
     sc = scenario("price_rise", size)
-    start = sc.measures[sc.counterfactual.drop_measures[0]].schedule.start
+    start = sc.measures[sc.dropped_measures()[0]].schedule.start
     groups = {BONDED_ONLY: [], ATTACHED_ONLY: []}
     for seed in size.seeds():
         lost = []
@@ -412,7 +412,7 @@ def _proactive(size: Size, low: bool) -> Estimate:
     size = Size(2 * size.customers, size.replications, size.seed)  # few customers are at high risk: twice as many
     sc = scenario("proactive_retention_test", size)
     cf = counterfactual(sc)
-    m = sc.measures[sc.counterfactual.drop_measures[0]]
+    m = sc.measures[sc.dropped_measures()[0]]
     t0 = m.schedule.start
     bit = 1 << (MEASURE_BIT + CODE["proactive_retention"])
     b = sc.choice
