@@ -36,7 +36,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
-COMMANDS = ("run", "compare", "sweep", "calibrate", "validate", "list", "dashboard")
+COMMANDS = ("run", "compare", "sweep", "optimise", "calibrate", "validate", "list", "dashboard")
 _CHOICES = "{" + ",".join(COMMANDS) + "}"
 
 
@@ -131,6 +131,18 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", type=Path, default=None, help="output folder (default: results/sweep-<file name>); an interrupted sweep's folder is resumed")
     sw.add_argument("--force", action="store_true", help="replace the --out folder if it holds an earlier, different retention-sim output")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    opt = sub.add_parser("optimise", help="find the best strategy within bounds and a budget, confirmed on fresh seeds",
+                         description="Search an optimisation file's parameters (and budget split) with Optuna on common random "
+                                     "numbers, then re-run the best trials on fresh seeds, paired with the base. The study is "
+                                     "stored as it runs (DIR/study.db): the same command resumes it, every trial exactly once. "
+                                     "Writes trials.parquet, verification.csv, best.toml, report.html and manifest.json.")
+    opt.add_argument("file", type=Path, metavar="OPT.toml", help="the optimisation file (TOML); see docs/optimise.md")
+    opt.add_argument("--out", type=Path, default=None, help="the study folder (default: results/optimise-<file name>); an interrupted study's folder is resumed")
+    opt.add_argument("--workers", type=_positive, default=None, help="local worker processes, each single-threaded (default: the cores)")
+    opt.add_argument("--storage", default=None, metavar="URL",
+                     help="a database URL shared by the machines of a cluster, e.g. postgresql://host/db (default: SQLite in the --out folder)")
+    opt.add_argument("--force", action="store_true", help="replace the --out folder if it holds an earlier, different retention-sim output")
+    opt.add_argument("--quiet", action="store_true", help="no progress bars or recommendation on screen")
     cal = sub.add_parser("calibrate", help="fit parameters to an observed cohort's survival",
                          description="Fit the named parameters (bounds from the schema) so that the focal firm's simulated "
                                      "period-0 cohort survives like the observed one (maximum likelihood on common random "
@@ -291,8 +303,8 @@ def _main(argv: list[str] | None) -> int:
 
     _collect_overrides(args)
     try:
-        return {"run": _run, "compare": _compare, "sweep": _sweep, "calibrate": _calibrate, "validate": _validate,
-                "list": _list, "dashboard": _dashboard}[args.command](args)
+        return {"run": _run, "compare": _compare, "sweep": _sweep, "optimise": _optimise, "calibrate": _calibrate,
+                "validate": _validate, "list": _list, "dashboard": _dashboard}[args.command](args)
     except ScenarioError as err:
         _say(err.one_line())
         return EXIT_BAD_INPUT
@@ -370,6 +382,46 @@ def _sweep(args) -> int:
     _Progress.written = Path(out)
     if not args.quiet:
         print(f"{len(result.runs):,} runs in {out}/runs.parquet" + (" and indices in indices.csv" if (Path(out) / "indices.csv").exists() else ""))
+    return 0
+
+
+def _optimise(args) -> int:
+    """The optimise command: every input checked before anything is written; a stop says where the study is kept."""
+    from .optimise import OptimiseError, load_spec
+
+    try:
+        spec = load_spec(args.file)
+    except OptimiseError as err:
+        _say(str(err))
+        return EXIT_BAD_INPUT
+    out = args.out if args.out is not None else Path("results") / f"optimise-{re.sub(r'[^A-Za-z0-9._-]+', '_', args.file.stem)}"
+    store = args.storage or f"{out}/study.db"
+    if args.storage is not None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(args.storage)
+        except ArgumentError:
+            _say(f"--storage {args.storage}: not a database URL (e.g. postgresql://user@host/db or sqlite:///study.db)")
+            return EXIT_BAD_INPUT
+        store = "the --storage database"
+    workers = args.workers or len(os.sched_getaffinity(0))
+    try:
+        from .optimise.core import optimise
+        from .optimise.report import paragraph
+
+        result = optimise(spec, out, workers=workers, storage=args.storage, force=args.force,
+                          progress=not args.quiet and sys.stderr.isatty())
+    except (KeyboardInterrupt, outputs.Terminated) as stop:
+        what = "interrupted (Ctrl-C)" if isinstance(stop, KeyboardInterrupt) else f"stopped by {stop}"
+        kept = f"the finished trials are kept in {store}; run the same command again to resume" if (out / "study.db").exists() or args.storage else "nothing was written"
+        _say(f"{what}; {kept}")
+        return EXIT_INTERRUPTED if isinstance(stop, KeyboardInterrupt) else stop.exit_code
+    _Progress.written = Path(out)
+    if not args.quiet:
+        print(paragraph(result))
+        print(f"outputs in {out}/ (open report.html; best.toml runs with `{PROG} run`)" if result.best_toml else f"outputs in {out}/ (open report.html)")
     return 0
 
 
