@@ -9,6 +9,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -367,8 +368,10 @@ def _importances(spec: OptimiseSpec, study) -> dict[str, dict[str, float]]:
         sign = -1.0 if direction == "maximize" else 1.0  # PED-ANOVA looks at the lowest values
         try:
             evaluator = optuna.importance.PedAnovaImportanceEvaluator(target_quantile=IMPORTANCE_QUANTILE)
-            out[metric] = {k: float(v) for k, v in optuna.importance.get_param_importances(
-                study, evaluator=evaluator, target=lambda t, i=i, sign=sign: sign * t.values[i]).items()}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # its reminder that it looks at low values: the sign handles that
+                out[metric] = {k: float(v) for k, v in optuna.importance.get_param_importances(
+                    study, evaluator=evaluator, target=lambda t, i=i, sign=sign: sign * t.values[i]).items()}
         except (RuntimeError, ValueError, ZeroDivisionError, ImportError):
             continue
     return {m: v for m, v in out.items() if v}

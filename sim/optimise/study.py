@@ -284,19 +284,18 @@ def run_search(spec: OptimiseSpec, study, pool, scenario_for: Callable, seeds: l
             if not inflight:
                 break
             first = next(iter(inflight))
-            while first not in done:
-                number, result, error = pool.next()
-                derived = derived_of.pop(number, {})
-                outcome = Evaluated(derived=derived, failure=error) if error else summarise(spec, result["metrics"], derived)
-                done[number] = outcome
-                ran += 1
-                if number != first:  # finished before an earlier trial: stored now, told in its turn
-                    study._storage.set_trial_user_attr(inflight[number]._trial_id, RESULT, _nan_to_none(outcome.as_attr()))
-            while inflight and next(iter(inflight)) in done:
-                number = next(iter(inflight))
-                _tell(study, inflight.pop(number), done.pop(number))
+            if first in done:  # told before anything else is asked: trial k is asked right after trial k - batch
+                _tell(study, inflight.pop(first), done.pop(first))
                 if progress is not None:
                     progress(1)
+                continue
+            number, result, error = pool.next()
+            derived = derived_of.pop(number, {})
+            outcome = Evaluated(derived=derived, failure=error) if error else summarise(spec, result["metrics"], derived)
+            done[number] = outcome
+            ran += 1
+            if number != first:  # finished before an earlier trial: stored now, told in its turn
+                study._storage.set_trial_user_attr(inflight[number]._trial_id, RESULT, _nan_to_none(outcome.as_attr()))
     finally:
         if heartbeat is not None:
             heartbeat.close()
