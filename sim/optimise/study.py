@@ -52,30 +52,24 @@ def sub_seed(seed: int, k: int) -> int:
     return int(np.random.SeedSequence([int(seed), 1, int(k)]).generate_state(1, np.uint32)[0])
 
 
-def _constraints(trial) -> list[float]:
-    """Optuna's constraint values of a trial (<= 0 is feasible), stored with its result."""
-    return list(trial.user_attrs.get(RESULT, {}).get("violations", [1.0]))
-
-
 def make_sampler(spec: OptimiseSpec, k: int):
     """The sampler that asks trial k (see the module docstring): TPE (multivariate, its first
     ``max(2, min(10, trials // 3))`` trials at random), CMA-ES, NSGA-II (population ``search.population``,
-    default trials / 5 within 4-50) or random, each seeded from (seed, k); constraints guide TPE and
-    NSGA-II."""
+    default trials / 5 within 4-50) or random, each seeded from (seed, k). Constraint values are set on
+    each trial when it is told (:func:`_tell`); TPE and NSGA-II take them into account, CMA-ES and
+    random search do not (the recommendation respects them whatever the sampler)."""
     import optuna
 
     seed = sub_seed(spec.search.seed, k)
-    constraints = _constraints if spec.constraints else None
     trials = spec.search.trials
     if spec.method == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=max(2, min(10, trials // 3)),
-                                          constraints_func=constraints)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=max(2, min(10, trials // 3)))
     if spec.method == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed, popsize=spec.search.population, warn_independent_sampling=False,
                                             independent_sampler=optuna.samplers.RandomSampler(seed=seed))
     if spec.method == "nsga2":
         population = spec.search.population or int(min(50, max(4, trials // 5)))
-        return optuna.samplers.NSGAIISampler(seed=seed, population_size=population, constraints_func=constraints)
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
     return optuna.samplers.RandomSampler(seed=seed)
 
 
@@ -200,10 +194,15 @@ def stored(trial) -> Evaluated | None:
 
 
 def _tell(study, trial, outcome: Evaluated) -> None:
-    from optuna.trial import TrialState
+    """Store a trial's outcome and tell it: complete with its objective values and constraint values
+    (``constraint<i>`` = the violation of constraint i, <= 0 inside), or failed."""
+    from optuna.trial import Trial, TrialState
 
     study._storage.set_trial_user_attr(trial._trial_id, RESULT, _nan_to_none(outcome.as_attr()))
     if outcome.failure is None:
+        handle = trial if isinstance(trial, Trial) else Trial(study, trial._trial_id)
+        for i, violation in enumerate(outcome.violations):
+            handle.set_constraint(f"constraint{i}", violation)
         study.tell(trial.number, outcome.values, skip_if_finished=True)
     else:
         study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
