@@ -7,11 +7,13 @@ the money through its cost model.
     per_period = 20000.0                       # money per period
     levers = ["service", "loyalty_programme"]  # measures of the base: by type, or "measures.N"
     # or with the key the money buys named: levers = [{ lever = "measures.2", dose = "intensity" }]
+    at_most = false                            # true: a ceiling; part of it may stay unspent
 
 Each lever must be a measure of the base scenario, written there at a reference dose (e.g. a service
 measure with ``quality_boost = 0.15``). The study searches one weight per lever (``budget.<lever>``,
 0 to 1); lever i gets ``per_period * w_i / sum(w)``, and :func:`dose_for_money` turns that money into
-the lever's dose. How much the reference dose costs per period is measured, not assumed: a pilot run of
+the lever's dose. With ``at_most = true`` the budget is a ceiling: one more weight, ``budget.unspent``,
+takes the share that is not spent (more money is not always better). How much the reference dose costs per period is measured, not assumed: a pilot run of
 the base with that lever alone (the other budget levers removed) against one with none of them, on the
 first search seed, gives the lever's spend per period (measure costs plus fixed costs of its firm,
 averaged over the horizon; money per period is meant the same way). That is a planning figure: the books then charge the dose per customer
@@ -72,20 +74,26 @@ class BudgetPlan:
 
     per_period: float
     levers: list[Lever]
+    at_most: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        """The shares of the split: each lever, and ``unspent`` when the budget is a ceiling."""
+        return [lv.name for lv in self.levers] + (["unspent"] if self.at_most else [])
 
     @property
     def keys(self) -> list[str]:
-        """The study's weight parameters, one per lever (none for a single lever: it gets everything)."""
-        return [f"budget.{lv.name}" for lv in self.levers] if len(self.levers) > 1 else []
+        """The study's weight parameters, one per share (none for a single lever that must spend it all)."""
+        return [f"budget.{name}" for name in self.names] if len(self.names) > 1 else []
 
     def split(self, weights: dict[str, float]) -> dict[str, float]:
-        """Money per period for each lever from the study's weights (equal shares if all are 0)."""
-        if len(self.levers) == 1:
+        """Money per period for each share from the study's weights (equal shares if all are 0)."""
+        if len(self.names) == 1:
             return {self.levers[0].name: self.per_period}
-        w = [max(0.0, float(weights[f"budget.{lv.name}"])) for lv in self.levers]
+        w = [max(0.0, float(weights[f"budget.{name}"])) for name in self.names]
         total = sum(w)
         shares = [x / total for x in w] if total > 0 else [1.0 / len(w)] * len(w)
-        return {lv.name: self.per_period * s for lv, s in zip(self.levers, shares)}
+        return {name: self.per_period * s for name, s in zip(self.names, shares)}
 
     def settings(self, money: dict[str, float]) -> tuple[dict[str, Any], set[int], dict[str, float]]:
         """For a split: the dotted-key overrides that set each lever's dose (and, under a flat cost
@@ -255,13 +263,13 @@ def plan_budget(budget, base, path: Path, searched: set[str], seed: int) -> Budg
                                                          f"(pilot run), so money cannot buy more of it")
         levers.append(Lever(name, index, dose, float(getattr(params, dose)), float(fixed), float(variable),
                             _upper(params, dose), params, base))
-    plan = BudgetPlan(float(budget.per_period), levers)
+    plan = BudgetPlan(float(budget.per_period), levers, budget.at_most)
     least = min(lv.fixed for lv in levers)
-    if plan.per_period <= least:
+    if plan.per_period <= least and not plan.at_most:
         raise _fail(path, "budget.per_period", f"{plan.per_period:,.0f} a period does not cover any lever's fixed cost "
                                                f"(the smallest is {least:,.0f}), so no split is feasible")
     most = sum(lv.most() for lv in levers)
-    if plan.per_period > most * (1 + 1e-9):
+    if plan.per_period > most * (1 + 1e-9) and not plan.at_most:
         raise _fail(path, "budget.per_period", f"{plan.per_period:,.0f} a period is more than the levers can spend at their "
                                                f"largest doses (about {most:,.0f}), so no split spends it; lower it or add levers")
     return plan

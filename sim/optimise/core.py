@@ -40,7 +40,7 @@ def scenario_for(spec: OptimiseSpec, params: dict) -> tuple[dict, dict]:
         settings, budget_off, _ = spec.budget.settings(money)
         overrides.update(settings)
         off |= budget_off
-        derived.update({f"budget.{name}": value for name, value in money.items()})
+        derived.update({f"budget.{name}": value for name, value in money.items()})  # unspent too, if a ceiling
         derived.update({k: v for k, v in settings.items() if not k.rsplit(".", 1)[-1].startswith("cost_per_")})
         for lv in spec.budget.levers:
             if lv.index in budget_off:
@@ -176,6 +176,13 @@ class StudyResult:
     def best(self):
         """The recommended strategy (a :class:`~sim.optimise.verify.Candidate`), or None."""
         return self.recommendation.best
+
+    @property
+    def text(self) -> str:
+        """The recommendation in one paragraph, with its interval (as in report.html)."""
+        from .report import paragraph
+
+        return paragraph(self)
 
 
 def optimise(spec: OptimiseSpec | str | Path, out: str | Path, workers: int = 1, storage: str | None = None,
@@ -327,7 +334,7 @@ def _slices(spec: OptimiseSpec, study, pool, recommendation, progress: bool) -> 
     for p in spec.parameters:
         for value in p.grid(spec.verify.slices):
             points.append({"parameter": p.key, "value": value, "params": {**best.params, p.key: value}})
-    if spec.budget is not None and len(spec.budget.levers) > 1:
+    if spec.budget is not None and spec.budget.keys:
         keys = spec.budget.keys
         for key in keys:
             rest = sum(best.params[k] for k in keys if k != key)

@@ -61,6 +61,8 @@ def _setting(result: "StudyResult", candidate) -> str:
             money = candidate.derived.get(f"budget.{lv.name}", math.nan)
             dose = candidate.derived.get(f"measures.{lv.index}.{lv.dose}")
             parts.append(f"{money:,.0f} {currency} a period on {lv.name}" + (f" ({lv.dose} {dose:.3g})" if dose else " (off)"))
+        if spec.budget.at_most:
+            parts.append(f"{candidate.derived.get('budget.unspent', math.nan):,.0f} {currency} a period unspent")
     return "; ".join(parts)
 
 
@@ -77,11 +79,13 @@ def paragraph(result: "StudyResult") -> str:
     v = result.verification.set_index(["strategy", "metric"])
     for metric in spec.objective.metrics:
         row = v.loc[(best.name, metric)]
+        ci = (f"paired 95 % CI {fmt(metric, row['diff_ci_low'], currency, signed=True)} to "
+              f"{fmt(metric, row['diff_ci_high'], currency, signed=True)}")
+        versus = (f"not detectably different from the base (difference {fmt(metric, row['difference_vs_base'], currency, signed=True)}, {ci})"
+                  if row["diff_ci_low"] <= 0 <= row["diff_ci_high"] else
+                  f"{fmt(metric, row['difference_vs_base'], currency, signed=True)} against the base ({ci})")
         lines.append(f"On {n} fresh replications its {metric} is {fmt(metric, row['mean'], currency)} "
-                     f"(95 % CI {fmt(metric, row['ci_low'], currency)} to {fmt(metric, row['ci_high'], currency)}), "
-                     f"{fmt(metric, row['difference_vs_base'], currency, signed=True)} against the base "
-                     f"(paired 95 % CI {fmt(metric, row['diff_ci_low'], currency, signed=True)} to "
-                     f"{fmt(metric, row['diff_ci_high'], currency, signed=True)}).")
+                     f"(95 % CI {fmt(metric, row['ci_low'], currency)} to {fmt(metric, row['ci_high'], currency)}), {versus}.")
     for c in spec.constraints:
         row = v.loc[(best.name, c.metric)]
         lines.append(f"It meets {c.describe()} ({c.metric} {fmt(c.metric, row['mean'], currency)} on the fresh seeds).")
@@ -232,7 +236,7 @@ def slices_figure(result: "StudyResult"):
                 keys = spec.budget.keys
                 total = sum(result.best.params[k2] for k2 in keys)
                 best = result.best.params[name] / total if total > 0 else 1 / len(keys)
-                ax.set_xlabel(f"share of the budget on {name.removeprefix('budget.')}")
+                ax.set_xlabel(f"share of the budget {'kept' if name == 'budget.unspent' else 'on ' + name.removeprefix('budget.')}")
             else:
                 ax.set_xlabel(name)
             if best is not None and numeric:

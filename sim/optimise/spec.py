@@ -19,6 +19,7 @@
     [budget]                          # optional: money per period split among levers (see sim.optimise.budget)
     per_period = 20000.0
     levers = ["service", "loyalty_programme"]
+    at_most = false                   # true: a ceiling, part may stay unspent
     [search]
     trials = 50                       # trials of the search
     replications = 2                  # per trial, on the same seeds for every trial
@@ -172,6 +173,7 @@ class Budget(_Table):
 
     per_period: float = Field(..., description="Money per period to split among the levers.")
     levers: list[str | dict[str, str]] = Field(..., min_length=1, description="Measures of the base: by type, or 'measures.N'; or {lever = ..., dose = KEY}.")
+    at_most: bool = Field(False, description="The budget is a ceiling: part of it may stay unspent.")
 
     @field_validator("per_period")
     @classmethod
