@@ -207,7 +207,11 @@ def optimise(spec: OptimiseSpec | str | Path, out: str | Path, workers: int = 1,
             url = storage or f"sqlite:///{(out / DB).resolve()}"
             study = st.open_study(spec, url, shared=storage is not None)
             seeds = search_seeds(spec)
+            searching = time.perf_counter()
             counts = _search(spec, study, pool, seeds, storage is not None, progress)
+            counts["search_seconds"] = time.perf_counter() - searching
+            counts["search_simulation_seconds"] = pool.seconds
+            counts["search_runs"] = pool.runs
             result = _confirm(spec, study, pool, out, progress)
             result.manifest.update(_manifest(spec, study, url, seeds, counts, resumed, pool, time.perf_counter() - clock))
             write_outputs(result)
@@ -468,7 +472,10 @@ def _manifest(spec, study, url, seeds, counts, resumed, pool, seconds) -> dict:
                    "rerun_after_a_kill": sum(st.RETRY_OF in t.user_attrs for _, t in trials),
                    "run_by_this_command": counts["ran"]},
         "resumed": resumed, "storage": redact(url), "workers": pool.workers,
-        "seconds": {"total": round(seconds, 3), "simulation_in_this_command": round(pool.seconds, 3)},
+        "seconds": {"total": round(seconds, 3), "simulation_in_this_command": round(pool.seconds, 3),
+                    "search": round(counts["search_seconds"], 3), "search_simulation": round(counts["search_simulation_seconds"], 3)},
+        "runs_by_this_command": {"search": counts["search_runs"], "confirmation_and_slices": pool.runs - counts["search_runs"],
+                                 "budget_pilots": 0 if spec.budget is None else len(spec.budget.levers) + 1},
         "python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
         "pandas": pd.__version__, "optuna": optuna.__version__, "platform": sys.platform,
     }

@@ -47,6 +47,7 @@ class Pool:
         self.procs: list = []
         self.conns: list = []
         self.seconds = 0.0  # simulation time of the finished tasks, summed over workers
+        self.runs = 0       # replications run by the finished tasks
         if self.workers > 1:
             self._start()
 
@@ -92,6 +93,7 @@ class Pool:
             except Exception as err:  # noqa: BLE001  (a failed trial, reported as such)
                 return key, None, f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
             self.seconds += result["seconds"]
+            self.runs += len(result["metrics"])
             return key, result, None
         from multiprocessing.connection import wait
 
@@ -114,6 +116,7 @@ class Pool:
                 self._hand_out()
                 if status == "ok":
                     self.seconds += payload["seconds"]
+                    self.runs += len(payload["metrics"])
                     return key, payload, None
                 return key, None, payload
 
