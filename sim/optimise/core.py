@@ -18,6 +18,7 @@ from .. import __version__, outputs
 from .spec import OptimiseSpec, load_spec
 
 DB = "study.db"
+DB_LOG = ("study.db-wal", "study.db-shm")  # SQLite's write-ahead log, beside the database while it is open
 LOCK = ".optimise.lock"
 IMPORTANCE_QUANTILE = 0.2  # importances say what it takes to reach the best fifth of the trials
 OUTPUTS = ("trials.parquet", "verification.csv", "best.toml", "report.html", "manifest.json")
@@ -93,7 +94,7 @@ def prepare_folder(out: Path, spec: OptimiseSpec, force: bool, local_db: bool) -
         probe.unlink()
     except OSError as err:
         raise outputs.OutputUnwritable(out, f"cannot write here: {err.strerror or err}") from None
-    write_marker(out, digest, ([DB] if local_db else []) + [LOCK])
+    write_marker(out, digest, ([DB, *DB_LOG] if local_db else []) + [LOCK])
     return False
 
 
@@ -488,7 +489,7 @@ def write_outputs(result: StudyResult) -> None:
     out = result.out
     files = ["trials.parquet", "verification.csv", "report.html", "manifest.json"] + (["best.toml"] if result.best_toml else [])
     shared = not (out / DB).exists()
-    write_marker(out, result.spec.digest(), files + ([] if shared else [DB]) + [LOCK])
+    write_marker(out, result.spec.digest(), files + ([] if shared else [DB, *DB_LOG]) + [LOCK])
     rec = result.recommendation
     result.manifest["recommendation"] = None if rec.best is None else {
         "strategy": rec.best.name, "trial": rec.best.trial, "params": rec.best.params, "derived": rec.best.derived,
