@@ -298,3 +298,41 @@ def test_sim_optimise_is_the_function_however_it_was_reached():
     import sim.optimise.core  # noqa: F401  (importing a submodule must not replace sim.optimise)
 
     assert callable(sim.optimise) and callable(sim.optimise.optimise)
+
+
+def test_two_objectives_give_a_pareto_front_and_levers_switch_off_in_best_toml(tmp_path):
+    """NSGA-II on profit against the share held only by barriers (the bonding-versus-attaching frontier),
+    with a whole-number key and a lever on/off among the parameters: whole numbers stay whole, the
+    confirmed candidates are not dominated by one another's means, and a recommendation that switches
+    a lever off is written as a full measures list that `load` takes."""
+    (tmp_path / "opt.toml").write_text("""
+base = "telecom"
+[set]
+"simulation.customers" = 800
+"simulation.periods" = 24
+[objective]
+maximise = "profit"
+minimise = "attached_only_share"
+[parameters]
+"firms.0.price" = [25.0, 60.0]
+"measures.0.term" = [3, 24]
+"measures.1" = [false, true]
+[search]
+trials = 16
+replications = 2
+seed = 2
+[verify]
+top = 3
+replications = 4
+slices = 2
+""")
+    result = sim.optimise(tmp_path / "opt.toml", tmp_path / "o", workers=1)
+    t = result.trials
+    assert result.spec.method == "nsga2" and (t["state"] == "COMPLETE").all()
+    assert (t["measures.0.term"] == t["measures.0.term"].round()).all() and t["measures.0.term"].between(3, 24).all()
+    assert set(t["measures.1"]) <= {True, False}
+    assert result.best is not None and "Pareto front" in (result.out / "report.html").read_text()
+    best = load(result.out / "best.toml")
+    kept = len(best.measures) == len(result.spec.base.measures)
+    assert kept == bool(result.best.params["measures.1"])
+    assert best.measures[0].term == result.best.params["measures.0.term"]

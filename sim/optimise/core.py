@@ -337,13 +337,18 @@ def _slices(spec: OptimiseSpec, study, pool, recommendation, progress: bool) -> 
     seeds = search_seeds(spec)
     points = []
     for p in spec.parameters:
-        for value in p.grid(spec.verify.slices):
+        values = p.grid(spec.verify.slices)
+        if p.kind != "choice" and best.params[p.key] not in values:
+            values = sorted([*values, best.params[p.key]])  # the slice passes through the recommendation
+        for value in values:
             points.append({"parameter": p.key, "value": value, "params": {**best.params, p.key: value}})
     if spec.budget is not None and spec.budget.keys:
         keys = spec.budget.keys
         for key in keys:
             rest = sum(best.params[k] for k in keys if k != key)
-            for share in [i / (spec.verify.slices - 1) for i in range(spec.verify.slices)]:
+            total = sum(best.params[k] for k in keys)
+            own = best.params[key] / total if total > 0 else 1 / len(keys)
+            for share in sorted({i / (spec.verify.slices - 1) for i in range(spec.verify.slices)} | {own}):
                 weights = {k: (share if k == key else (1 - share) * (best.params[k] / rest if rest > 0 else 1 / (len(keys) - 1))) for k in keys}
                 points.append({"parameter": key, "value": share, "params": {**best.params, **weights}})
     jobs, kept = [], []

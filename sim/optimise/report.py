@@ -97,8 +97,10 @@ def paragraph(result: "StudyResult") -> str:
         else:
             lines.append(f"With two objectives it is one choice on a front: {names} are not worse on both; it is the knee "
                          f"(the best balance once both objectives are scaled to their range).")
-    else:
+    elif len(spec.objective.metrics) == 1:
         lines.append("Every other candidate is detectably worse (paired 95 % intervals exclude 0).")
+    else:
+        lines.append("Its confirmed means are at least as good as every other candidate's on both objectives.")
     return " ".join(lines)
 
 
