@@ -407,12 +407,15 @@ def _optimise(args) -> int:
             return EXIT_BAD_INPUT
         store = "the --storage database"
     workers = args.workers or len(os.sched_getaffinity(0))
-    try:
-        from .optimise.core import optimise
-        from .optimise.report import paragraph
+    from .optimise.core import StorageUnavailable, optimise
+    from .optimise.report import paragraph
 
+    try:
         result = optimise(spec, out, workers=workers, storage=args.storage, force=args.force,
                           progress=not args.quiet and sys.stderr.isatty())
+    except StorageUnavailable as err:
+        _say(str(err))
+        return EXIT_ENVIRONMENT
     except (KeyboardInterrupt, outputs.Terminated) as stop:
         what = "interrupted (Ctrl-C)" if isinstance(stop, KeyboardInterrupt) else f"stopped by {stop}"
         kept = f"the finished trials are kept in {store}; run the same command again to resume" if (out / "study.db").exists() or args.storage else "nothing was written"

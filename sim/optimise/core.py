@@ -203,10 +203,12 @@ def optimise(spec: OptimiseSpec | str | Path, out: str | Path, workers: int = 1,
     clock = time.perf_counter()
     pool = Pool(workers)  # the workers start while the folder and the study are prepared
     try:
+        study = _open_shared(spec, storage) if storage is not None else None  # before anything is written
         resumed = prepare_folder(out, spec, force, local_db=storage is None)
         with folder_lock(out):
             url = storage or f"sqlite:///{(out / DB).resolve()}"
-            study = st.open_study(spec, url, shared=storage is not None)
+            if study is None:
+                study = st.open_study(spec, url, shared=False)
             seeds = search_seeds(spec)
             searching = time.perf_counter()
             counts = _search(spec, study, pool, seeds, storage is not None, progress)
@@ -219,6 +221,22 @@ def optimise(spec: OptimiseSpec | str | Path, out: str | Path, workers: int = 1,
             return result
     finally:
         pool.close()
+
+
+class StorageUnavailable(Exception):
+    """The ``--storage`` database cannot be opened (no driver, unreachable, refused): one line, password hidden."""
+
+
+def _open_shared(spec: OptimiseSpec, url: str):
+    from . import study as st
+
+    try:
+        return st.open_study(spec, url, shared=True)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as err:  # noqa: BLE001  (a driver's or database's own error, said in one line)
+        reason = " ".join(str(err).split())[:200].replace(url, redact(url))
+        raise StorageUnavailable(f"--storage {redact(url)}: cannot open the database: {reason}") from None
 
 
 def search_seeds(spec: OptimiseSpec) -> list[int]:
