@@ -17,12 +17,15 @@
   command as a user starts it (so start-up and the workers' loading of the engine count): 32 trials of
   2 replications of a 40,000-customer, 120-month telecom market, batch 4, the best confirmed on 2
   fresh seeds, no slices; and the same for the search alone (from the manifests, without start-up,
-  confirmation and report). The two alternate, best of 2 each.
+  confirmation and report). The two alternate, best of 2 each. Then ``pair_ceiling`` (from
+  ``benchmarks/experiments.py``): plain engine runs in one process alone and in two side by side, the
+  most two workers can reach on the machine as loaded at that moment.
 
 The machine's load (1-minute average, before and after) is recorded with every figure: it is shared.
 The last printed line is one JSON object.
 
-    python benchmarks/optimise.py
+    python benchmarks/optimise.py                  # everything (about 10 minutes)
+    python benchmarks/optimise.py --only scaling   # one part
 """
 
 from __future__ import annotations
@@ -209,7 +212,10 @@ def scaling(repeats: int = 2) -> dict:
             times[workers].append(time.perf_counter() - clock)
             search[workers].append(json.loads((out / "manifest.json").read_text())["seconds"]["search"])
     same = (folder / "w1-0" / "trials.parquet").read_bytes() == (folder / "w2-0" / "trials.parquet").read_bytes()
-    return {"seconds_1_worker": [round(t, 1) for t in times[1]], "seconds_2_workers": [round(t, 1) for t in times[2]],
+    from benchmarks.experiments import pair_ceiling
+
+    ceiling = pair_ceiling(repeats=2)  # what two processes reach side by side now, with no optimiser at all
+    return {**ceiling,"seconds_1_worker": [round(t, 1) for t in times[1]], "seconds_2_workers": [round(t, 1) for t in times[2]],
             "speedup": round(min(times[1]) / min(times[2]), 3),
             "search_seconds_1_worker": search[1], "search_seconds_2_workers": search[2],
             "search_speedup": round(min(search[1]) / min(search[2]), 3), "same_trials_for_1_and_2_workers": same,
@@ -217,14 +223,18 @@ def scaling(repeats: int = 2) -> dict:
 
 
 def main() -> None:
+    import argparse
+
+    parts = {"planted": planted, "overhead": overhead, "scaling": scaling}
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=list(parts), action="append", help="run only this part (repeatable)")
+    args = ap.parse_args()
     sim.run("telecom", overrides={"simulation.customers": 200, "simulation.periods": 2})  # compile outside the clock
     results = {"machine": platform.machine(), "python": platform.python_version(), "cores": len(os.sched_getaffinity(0)),
                "date": time.strftime("%Y-%m-%d")}
-    results["planted"] = planted()
-    print(json.dumps({"planted": results["planted"]}), flush=True)
-    results["overhead"] = overhead()
-    print(json.dumps({"overhead": results["overhead"]}), flush=True)
-    results["scaling"] = scaling()
+    for name in args.only or list(parts):
+        results[name] = parts[name]()
+        print(json.dumps({name: results[name]}), flush=True)
     print(json.dumps(results))
 
 
