@@ -25,26 +25,30 @@ SUMS = (
     "switched_in", "switched_out", "left_market", "life_event", "renewals", "contracts_signed",
     "contracts_expiring", "churned_at_expiry", "satisfaction", "bond", "attachment",
     *(f"class_{k}" for k in LOYALTY_CLASSES), "complaints", "promoters", "detractors", "won_back", "unattributed_costs",
+    "fee_payers", "points_earned", "points_redeemed", "points_breakage",
 )
 (S_ACTIVE, S_COHORT, S_REVENUE, S_LIST_REVENUE, S_SERVING, S_MEASURE_COSTS, S_EXIT_FEES, S_SWITCHED_IN,
  S_SWITCHED_OUT, S_LEFT_MARKET, S_LIFE_EVENT, S_RENEWALS, S_SIGNED, S_EXPIRING, S_CHURNED_AT_EXPIRY, S_SATISFACTION,
  S_BOND, S_ATTACHMENT, S_CLASS0, S_CLASS1, S_CLASS2, S_CLASS3, S_COMPLAINTS, S_PROMOTERS, S_DETRACTORS, S_WON_BACK,
- S_UNATTRIBUTED) = range(len(SUMS))
+ S_UNATTRIBUTED, S_FEE_PAYERS, S_POINTS_EARNED, S_POINTS_REDEEMED, S_POINTS_BREAKAGE) = range(len(SUMS))
 
 # what the per-period table reports for each firm (one row per period and firm)
 FIRM_STATS = (
     "active", "cohort_active", "acquired", "referred", "won_back", "switched_in", "switched_out", "left_market",
-    "life_event", "churned", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry", "complaints",
-    "revenue", "discounts", "exit_fees", "serving_costs", "measure_costs", "fixed_costs", "acquisition_costs", "profit",
+    "life_event", "churned", "left_paying_fee", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry",
+    "complaints", "revenue", "discounts", "exit_fees", "serving_costs", "measure_costs", "fixed_costs", "acquisition_costs",
+    "profit", "points_earned", "points_redeemed", "points_breakage",
     "mean_satisfaction", "mean_bond", "mean_attachment", *(f"share_{k}" for k in LOYALTY_CLASSES), "nps",
 )
 (F_ACTIVE, F_COHORT, F_ACQUIRED, F_REFERRED, F_WON_BACK, F_SWITCHED_IN, F_SWITCHED_OUT, F_LEFT_MARKET, F_LIFE_EVENT,
- F_CHURNED, F_RENEWALS, F_SIGNED, F_EXPIRING, F_CHURNED_AT_EXPIRY, F_COMPLAINTS, F_REVENUE, F_DISCOUNTS, F_EXIT_FEES,
- F_SERVING, F_MEASURE_COSTS, F_FIXED_COSTS, F_ACQUISITION_COSTS, F_PROFIT, F_SATISFACTION, F_BOND, F_ATTACHMENT,
- F_SHARE0, F_SHARE1, F_SHARE2, F_SHARE3, F_NPS) = range(len(FIRM_STATS))
+ F_CHURNED, F_FEE_PAYERS, F_RENEWALS, F_SIGNED, F_EXPIRING, F_CHURNED_AT_EXPIRY, F_COMPLAINTS, F_REVENUE, F_DISCOUNTS,
+ F_EXIT_FEES, F_SERVING, F_MEASURE_COSTS, F_FIXED_COSTS, F_ACQUISITION_COSTS, F_PROFIT, F_POINTS_EARNED, F_POINTS_REDEEMED,
+ F_POINTS_BREAKAGE, F_SATISFACTION, F_BOND, F_ATTACHMENT, F_SHARE0, F_SHARE1, F_SHARE2, F_SHARE3, F_NPS) = range(len(FIRM_STATS))
 COUNTS = ("active", "cohort_active", "acquired", "referred", "won_back", "switched_in", "switched_out", "left_market",
-          "life_event", "churned", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry", "complaints")
-MONEY = ("revenue", "discounts", "exit_fees", "serving_costs", "measure_costs", "fixed_costs", "acquisition_costs", "profit")
+          "life_event", "churned", "left_paying_fee", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry",
+          "complaints")
+MONEY = ("revenue", "discounts", "exit_fees", "serving_costs", "measure_costs", "fixed_costs", "acquisition_costs", "profit",
+         "points_earned", "points_redeemed", "points_breakage")
 STAT = {name: k for k, name in enumerate(FIRM_STATS)}
 
 
@@ -101,7 +105,9 @@ def close_period(row, s, fixed_costs):
     money as summed; discounts = list-price revenue - revenue; churned = switched out + left the market
     + life events; fixed costs = the measures' fixed costs + costs no customer carries (win-back
     contacts); profit = revenue + exit fees - serving costs - measure costs - fixed costs - acquisition
-    costs (the acquisition costs were entered when the customers joined); means, class shares and the
+    costs (the acquisition costs were entered when the customers joined; loyalty points cost what is
+    redeemed, inside the measure costs, and their earning and breakage are counted, not costed); means,
+    class shares and the
     NPS (% promoters - % detractors) over the firm's active customers (NaN, i.e. undefined, for a firm
     without customers)."""
     for r in range(s.shape[0]):
@@ -115,6 +121,10 @@ def close_period(row, s, fixed_costs):
             out[F_LEFT_MARKET] = x[S_LEFT_MARKET]
             out[F_LIFE_EVENT] = x[S_LIFE_EVENT]
             out[F_CHURNED] = x[S_SWITCHED_OUT] + x[S_LEFT_MARKET] + x[S_LIFE_EVENT]
+            out[F_FEE_PAYERS] = x[S_FEE_PAYERS]
+            out[F_POINTS_EARNED] = x[S_POINTS_EARNED]
+            out[F_POINTS_REDEEMED] = x[S_POINTS_REDEEMED]
+            out[F_POINTS_BREAKAGE] = x[S_POINTS_BREAKAGE]
             out[F_WON_BACK] = x[S_WON_BACK]
             out[F_COMPLAINTS] = x[S_COMPLAINTS]
             out[F_RENEWALS] = x[S_RENEWALS]

@@ -36,7 +36,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
-COMMANDS = ("run", "compare", "sweep", "optimise", "calibrate", "validate", "list", "dashboard")
+COMMANDS = ("run", "compare", "sweep", "optimise", "calibrate", "validate", "list", "patterns", "dashboard")
 _CHOICES = "{" + ",".join(COMMANDS) + "}"
 
 
@@ -164,6 +164,16 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("scenario", help="scenario file or shipped name; see `retention-sim list`")
     check.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     sub.add_parser("list", help="list the shipped scenarios and the question each answers")
+    pat = sub.add_parser("patterns", help="check the model against the pattern suite (what the sources and public data say)",
+                         description="Measure every pattern of the suite on the shipped scenarios with their shipped defaults "
+                                     "and say whether it holds: a table on the screen and DIR/patterns.csv (pattern, source, "
+                                     "target, value, ci_low, ci_high, holds). The full suite takes a while; --quick runs "
+                                     "every pattern with fewer customers and replications, still with 95 %% intervals.")
+    pat.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder for patterns.csv (default: results/patterns)")
+    pat.add_argument("--quick", action="store_true", help="fewer customers and replications (minutes, not tens of minutes)")
+    pat.add_argument("--only", action="append", default=None, metavar="TEXT",
+                     help="only the patterns whose name contains TEXT (repeatable)")
+    pat.add_argument("--force", action="store_true", help="replace an earlier output in DIR")
     dash = sub.add_parser("dashboard", help="serve the interactive dashboard and the classroom game in the browser",
                           description="Serve the dashboard (live plots, levers, one customer's story, comparison with a "
                                       "baseline) and the classroom game at http://HOST:PORT/ until Ctrl-C. It opens no "
@@ -304,7 +314,7 @@ def _main(argv: list[str] | None) -> int:
     _collect_overrides(args)
     try:
         return {"run": _run, "compare": _compare, "sweep": _sweep, "optimise": _optimise, "calibrate": _calibrate,
-                "validate": _validate, "list": _list, "dashboard": _dashboard}[args.command](args)
+                "validate": _validate, "list": _list, "patterns": _patterns, "dashboard": _dashboard}[args.command](args)
     except ScenarioError as err:
         _say(err.one_line())
         return EXIT_BAD_INPUT
@@ -491,6 +501,37 @@ def _list(args) -> int:
     width = max(len(name) for name, _ in scenarios)
     for name, path in scenarios:
         print(f"{name:<{width}}  {load(path).question}")
+    return 0
+
+
+def _patterns(args) -> int:
+    import math
+
+    from . import patterns
+
+    chosen = [p for p in patterns.catalogue() if not args.only or any(o.lower() in p.name.lower() for o in args.only)]
+    if not chosen:
+        _say(f"--only {' '.join(args.only or [])}: no pattern's name contains it (see docs/validation.md for the names)")
+        return EXIT_BAD_INPUT
+    out = args.out if args.out is not None else Path("results") / ("patterns-quick" if args.quick else "patterns")
+    size = "quick" if args.quick else "full"
+
+    def fmt(x: float) -> str:
+        return "n/a" if not math.isfinite(x) else (f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}")
+
+    def show(o) -> None:
+        e = o.estimate
+        print(f"{'holds' if o.holds else 'FAILS':>5}  {o.pattern.name}\n       {fmt(e.value)} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
+              f"  target {o.pattern.target.describe()}  ({e.detail}; {o.seconds:.0f} s)", flush=True)
+
+    with outputs.prepare(out, force=args.force) as staging:
+        print(f"{len(chosen)} patterns, {size} size", flush=True)
+        results = patterns.run(quick=args.quick, only=args.only, progress=show)
+        patterns.table(results).to_csv(staging.path / "patterns.csv", index=False)
+        staging.commit()
+        _Progress.written = Path(out)
+    held = sum(o.holds for o in results)
+    print(f"{held} of {len(results)} patterns hold; table in {out}/patterns.csv")
     return 0
 
 

@@ -60,6 +60,14 @@ class Event(IntFlag):
 MEASURE_BIT = 16  # measure kinds 0..15 have event bits 16..31
 MAX_MEASURE_KINDS = 32 - MEASURE_BIT
 
+# the metrics of a run (one number per replication each, about one firm; defined in :mod:`sim.metrics`)
+RETENTION_MONTHS = (12, 60, 120)
+METRICS = (
+    "retention_12", "retention_60", "retention_120", "churn_per_year", "choice_share", "clv_mean",
+    *(f"clv_{k}" for k in LOYALTY_CLASSES), "profit", "profit_discounted", "attached_only_share", "cliff_ratio",
+    "customers_at_end",
+)
+
 # firm code of a customer who is out of the market
 OUT = -1
 

@@ -26,10 +26,12 @@ from ._jit import compile_once
 from .books import S_LEFT_MARKET, S_LIFE_EVENT, S_SWITCHED_OUT, Books
 from .codes import CENSORED, OUT
 from .measures import complaint_handling as complaint_lever
+from .measures import discount as discount_lever
 from .measures import referral as referral_lever
 from .measures.base import ACTIVE, N_COLUMNS, P0, Context
 from .outputs import deferred_signals
 from .params import Scenario
+from .mechanisms import promotion
 from .mechanisms.bonding import phase_codes
 from .population import Customers
 
@@ -185,6 +187,8 @@ class Engine:
         self.lever_row = np.full((len(measures.LEVERS), self.n_firms), -1, dtype=np.int64)
         self._active: tuple | None = None
         self.focal_prices: list[float] = []
+        self.familiar = np.zeros(self.n_firms)  # each firm's familiarity with its own promotions
+        self.arrival_pull = np.ones((self.n_firms, len(sc.segments)))
         self.promoters = np.zeros((self.replications, self.n_firms))
         self.fr = np.ones((self.replications, self.n_firms, 1))
         self.mr = np.ones((self.replications, len(self.measures)))  # share of complaints a team takes well
@@ -227,7 +231,17 @@ class Engine:
         if t == 0 or not self.scenario.mechanisms.arrivals:
             return
         present = self.firms.present
-        rates = np.where(present > 0, ctx.acquisition_spend / self.cost_per_acquisition, 0.0)
+        shares = self.traits.segment_weights
+        # a firm's prospects by segment, as bought (spend / cost per acquisition, split by the segment
+        # shares) and drawn by its offer and its promotion's attention (all 1 without promotions)
+        if np.all(self.arrival_pull == 1.0):  # no promotion anywhere: exactly the bought arrivals and mix
+            lift = np.ones(self.n_firms)
+            segment_cum = np.repeat(self.traits.segment_cum[None, :], self.n_firms, axis=0)
+        else:
+            mix = shares[None, :] * self.arrival_pull
+            lift = mix.sum(axis=1) / shares.sum()
+            segment_cum = np.array([population.cumulative(row) for row in mix])
+        rates = np.where(present > 0, ctx.acquisition_spend / self.cost_per_acquisition * lift, 0.0)
         counts = population.arrival_counts(t, self.keys, rates, np.zeros((self.replications, self.n_firms), dtype=np.int64))
         referred = np.zeros_like(counts)
         rewards = np.zeros(self.n_firms)
@@ -247,7 +261,7 @@ class Engine:
             row = self.customers.n
             self._grow(total)
             population.init_arrivals(row, t, group, self.next_id, self.keys, self.customers.view(), self.traits,
-                                     self.firms.list_price, cost)
+                                     self.firms.list_price, cost, segment_cum)
             self.nps_next[row : row + total] = self.customers.cols["nps"][row : row + total]
             if self.listens_to:
                 population.connect(row, row + total, self.keys, self.customers.view(), self.network, 0)
@@ -302,8 +316,9 @@ class Engine:
         for m in self.measures:
             if m.kind == "ecosystem":
                 margin[m.firm] = m.params.margin_per_product
+        offer, pull, self.arrival_pull = self.promotions(ctx.list_price, present, active)
         self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling, present, ctx.bonus,
-                                  ctx.pays_fee, margin)
+                                  ctx.pays_fee, margin, offer, pull)
         self.fr[:, :, kernel.CARE_SHARE] = ctx.care_share
         for k, (m, on) in enumerate(zip(self.measures, active)):
             if on and m.code == measures.COMPLAINT_HANDLING:  # from the load of the customers it served last period
@@ -312,6 +327,43 @@ class Engine:
                                                                  self.last_counts[r, k, kernel.REACHED],
                                                                  self.last_counts[r, k, kernel.EVENTS])
         return ctx
+
+    def promotions(self, list_price: np.ndarray, present: np.ndarray, active: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This period's offers and the attention promotions draw (:mod:`sim.mechanisms.promotion`):
+        ``offer[f, s]`` (what firm f charges a newcomer of segment s: its list price after the discounts
+        that reach any newcomer of s), ``pull[f]`` (the added probability that its customers look
+        around while another firm's promotion draws attention) and ``arrivals[f, s]`` (the multiplier of
+        its arrivals of segment s: offer against the present firms' mean offer, times the attention its
+        own promotion draws). Updates each firm's familiarity with its promotions. With the mechanism
+        off: list prices, no pull, multipliers of 1."""
+        sc = self.scenario
+        n_seg = len(sc.segments)
+        offer = np.repeat(list_price[:, None], n_seg, axis=1)
+        for m, on in zip(self.measures, active):
+            if on and m.code == measures.DISCOUNT and m.loyalty_class is None and m.cohort is None:
+                segs = range(n_seg) if m.segment is None else (m.segment,)
+                for seg in segs:
+                    offer[m.firm, seg] = discount_lever.discounted(offer[m.firm, seg], m.params.rate)
+        pull = np.zeros(self.n_firms)
+        arrivals = np.ones((self.n_firms, n_seg))
+        if not sc.mechanisms.promotion:
+            return offer, pull, arrivals
+        pr = sc.promotion
+        shares = np.array([s.share for s in sc.segments])
+        depth = 1.0 - (offer @ shares) / (list_price * shares.sum())
+        attention = np.array([promotion.attention(depth[f], self.familiar[f]) for f in range(self.n_firms)])
+        attention *= present
+        for f in range(self.n_firms):
+            self.familiar[f] = promotion.familiarity(self.familiar[f], depth[f] > 0.0, pr.wearout)
+            others = [attention[j] for j in range(self.n_firms) if j != f]
+            pull[f] = promotion.promotion_pull(max(others, default=0.0), pr.attention_consideration)
+        here = present > 0
+        for seg, s in enumerate(sc.segments):
+            mean_offer = float(offer[here, seg].mean()) if here.any() else 0.0
+            for f in range(self.n_firms):
+                arrivals[f, seg] = (promotion.arrival_pull(offer[f, seg], mean_offer, s.price_sensitivity, pr.arrival_price_coef)
+                                    * promotion.attention_boost(attention[f], pr.attention_arrivals))
+        return offer, pull, arrivals
 
     def customers_pass(self, t: int, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
         """Every customer's period; returns per-firm sums (replication x firm x :data:`books.SUMS`) and
@@ -346,10 +398,12 @@ class Engine:
         view = self.log.reserve(ending)
         rows, _, _ = self.index.chunks()
         costs = np.zeros((self.replications, self.n_firms))
+        forfeited = np.zeros((self.replications, self.n_firms))
         self.log.n = relationships.close_relationships(t, self.horizon, rows, rows.size, self.customers.view(), view, self.log.n,
                                                        self.segments.initial_trust, self.segments.fit_sd, self.keys,
-                                                       self.firms, self.table, self.lever_row, costs)
+                                                       self.firms, self.table, self.lever_row, costs, forfeited)
         sums[:, :, books_mod.S_MEASURE_COSTS] += costs
+        sums[:, :, books_mod.S_POINTS_BREAKAGE] += forfeited
         self.index.departed(left, self.customers.cols, t, self.winback_window)
 
     # ------------------------------------------------------------------ results

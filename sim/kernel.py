@@ -35,9 +35,9 @@ import numpy as np
 from . import books
 from ._jit import rule
 from .books import (S_ACTIVE, S_ATTACHMENT, S_BOND, S_CHURNED_AT_EXPIRY, S_CLASS0, S_COHORT, S_COMPLAINTS, S_DETRACTORS,
-                    S_EXIT_FEES, S_EXPIRING, S_LEFT_MARKET, S_LIFE_EVENT, S_PROMOTERS, S_UNATTRIBUTED, S_WON_BACK,
-                    S_LIST_REVENUE, S_MEASURE_COSTS, S_RENEWALS, S_REVENUE, S_SATISFACTION, S_SERVING, S_SIGNED,
-                    S_SWITCHED_IN, S_SWITCHED_OUT)
+                    S_EXIT_FEES, S_EXPIRING, S_FEE_PAYERS, S_LEFT_MARKET, S_LIFE_EVENT, S_POINTS_BREAKAGE, S_POINTS_EARNED,
+                    S_POINTS_REDEEMED, S_PROMOTERS, S_UNATTRIBUTED, S_WON_BACK, S_LIST_REVENUE, S_MEASURE_COSTS, S_RENEWALS,
+                    S_REVENUE, S_SATISFACTION, S_SERVING, S_SIGNED, S_SWITCHED_IN, S_SWITCHED_OUT)
 from .codes import (EV_COMPLAINT, EV_CONSIDERED, EV_CONTACT_CHANGED, EV_CONTRACT_EXPIRED, EV_CONTRACT_RENEWED,
                     EV_CONTRACT_SIGNED, EV_CROSS_SOLD, EV_EXIT_FEE_PAID, EV_HANDLED_WELL, EV_INCIDENT, EV_JOINED, EV_LEFT_MARKET,
                     EV_LIFE_EVENT, EV_RETURNED, EV_SWITCHED, EV_TIER_LOST, MEASURE_BIT, OUT, P_ACCOUNT, P_MEASURE, P_PERIOD,
@@ -66,10 +66,13 @@ Params = namedtuple("Params", [
     "commitment_decay", "w_s", "w_t", "w_c", "nostalgia_decay", "bonded_threshold", "barrier_scale",
     "attached_threshold", "cost_perception", "base_consideration", "dissatisfaction_consideration",
     "expiry_consideration", "price_coef", "quality_coef", "bond_coef", "switching_cost_coef", "outside_utility",
-    "doubt", "doubt_price", "post_purchase_periods",
+    "doubt", "doubt_price", "post_purchase_periods", "bond_softness", "barrier_max", "bond_price_shield", "content_satisfaction",
 ])
 # firm-level numbers for the period (one entry per firm)
-Firms = namedtuple("Firms", ["list_price", "unit_cost", "quality", "handling", "present", "bonus", "pays_fee", "product_margin"])
+# (``offer[f, s]``: what firm f charges a newcomer of segment s, its promotions included; ``pull[f]``: the
+# added probability that a customer of firm f looks around because another firm's promotion draws attention)
+Firms = namedtuple("Firms", ["list_price", "unit_cost", "quality", "handling", "present", "bonus", "pays_fee", "product_margin",
+                             "offer", "pull"])
 # segment-level numbers (one entry per segment)
 Segments = namedtuple("Segments", ["lockin_growth", "lockin_max", "economic", "initial_trust", "fit_sd", "buying_centre",
                                    "contact_turnover", "personal_share", "purchase_cycle"])
@@ -94,17 +97,21 @@ def rule_params(scenario) -> Params:
         price_coef=ch.price_coef, quality_coef=ch.quality_coef, bond_coef=ch.bond_coef,
         switching_cost_coef=ch.switching_cost_coef, outside_utility=ch.outside_utility,
         doubt=x.doubt, doubt_price=x.doubt_price, post_purchase_periods=b.post_purchase_periods,
+        bond_softness=ch.bond_softness, barrier_max=ch.barrier_max, bond_price_shield=x.bond_price_shield,
+        content_satisfaction=ch.content_satisfaction,
     )
 
 
 def firm_table(scenario) -> Firms:
     """The firms' own numbers (no measure applied): list price, unit cost, service quality, complaint
-    handling; every firm present, no switching offers, no further products."""
+    handling; every firm present, no switching offers, no further products, offers at list price, no
+    promotion drawing attention."""
     fs = scenario.firms
     n = len(fs)
-    return Firms(*(np.array([getattr(f, k) for f in fs], dtype=np.float64)
-                   for k in ("price", "unit_cost", "service_quality", "complaint_handling")),
-                 np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n))
+    price = np.array([f.price for f in fs], dtype=np.float64)
+    return Firms(price, *(np.array([getattr(f, k) for f in fs], dtype=np.float64) for k in ("unit_cost", "service_quality", "complaint_handling")),
+                 np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n), np.repeat(price[:, None], len(scenario.segments), axis=1),
+                 np.zeros(n))
 
 
 def segment_table(scenario) -> Segments:
@@ -154,6 +161,9 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         events = np.uint32(EV_JOINED) if col.joined[i] == t and tenure == 0 else np.uint32(0)
         expiring = p.attachment_on and col.contract[i] >= 0 and contract.expires(col.contract_end[i], t)
         satisfaction_before = col.satisfaction[i]
+        # her price sensitivity this period: a bonded customer sets part of it aside (last period's bond)
+        sensitivity = experience.shielded_sensitivity(col.price_sensitivity[i], p.bond_price_shield,
+                                                      choice.bond_pull(col.bond[i], p.bonded_threshold, p.bond_softness))
 
         # 1. measures
         list_price = fm.list_price[f]
@@ -183,6 +193,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                 continue
             kind = int(mt[m, KIND])
             if kind == DISCOUNT:
+                if not discount.reaches(tenure, mt[m, P0 + discount.INTRO]):
+                    continue  # an introductory offer, and she is past it
                 price = discount.discounted(price, mt[m, P0 + discount.RATE])
                 expected_price = discount.expected(expected_price, mt[m, P0 + discount.RATE], mt[m, P0 + discount.SHARE_ON])
             elif kind == SERVICE:
@@ -211,8 +223,13 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                 n_tiers = int(mt[m, P0 + loyalty_programme.N_TIERS])
                 t0 = P0 + loyalty_programme.TIER0
                 before = loyalty_programme.tier(col.points[i], mt[m, t0], mt[m, t0 + 1], mt[m, t0 + 2], mt[m, t0 + 3], n_tiers)
-                col.points[i] = loyalty_programme.earned(col.points[i], price, mt[m, P0 + loyalty_programme.EARN],
-                                                         mt[m, P0 + loyalty_programme.LAPSE])
+                col.points[i], redeemed, lapsed, earned = loyalty_programme.points_period(
+                    col.points[i], price, mt[m, P0 + loyalty_programme.EARN], mt[m, P0 + loyalty_programme.LAPSE],
+                    mt[m, P0 + loyalty_programme.REDEEM])
+                attributed += redeemed  # points cost the firm when redeemed (lapsed ones never do: breakage)
+                s[r, f, S_POINTS_EARNED] += earned
+                s[r, f, S_POINTS_REDEEMED] += redeemed
+                s[r, f, S_POINTS_BREAKAGE] += lapsed
                 after = loyalty_programme.tier(col.points[i], mt[m, t0], mt[m, t0 + 1], mt[m, t0 + 2], mt[m, t0 + 3], n_tiers)
                 if after < before:
                     extra_penalty += mt[m, P0 + loyalty_programme.LOSS_PENALTY]
@@ -220,7 +237,6 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                 if after > 0 and loyalty_programme.reward_fits(tenure, satisfaction_before, mt[m, P0 + loyalty_programme.FIT_TENURE],
                                                                 mt[m, P0 + loyalty_programme.FIT_QUALITY]):
                     col.commitment[i] = min(col.commitment[i] + after * mt[m, P0 + loyalty_programme.REWARD], 1.0)
-                attributed += mt[m, P0 + loyalty_programme.EARN] * price  # the points' value, like a rebate
             elif kind == ONBOARDING:
                 if tenure < 1 or tenure > p.post_purchase_periods:
                     continue  # reaches customers in their post-purchase periods only
@@ -239,7 +255,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
             elif kind == PROACTIVE_RETENTION:
                 w0, w1, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_MEASURE + 256 * kind, 0)
                 risk = choice.consideration(satisfaction_before, expiring, p.base_consideration,
-                                            p.dissatisfaction_consideration, p.expiry_consideration)
+                                            p.dissatisfaction_consideration, p.expiry_consideration, fm.pull[f], p.content_satisfaction)
                 predicted = proactive_retention.predicted_risk(risk, mt[m, P0 + proactive_retention.QUALITY], normal(uniform(w0)))
                 if not (proactive_retention.targeted(predicted, mt[m, P0 + proactive_retention.UPLIFT] != 0.0,
                                                      mt[m, P0 + proactive_retention.THRESHOLD], mt[m, P0 + proactive_retention.SAVE],
@@ -279,7 +295,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         if p.experience_on:
             incident, complained, handled = experience.service_events(
                 u_event, p.incident_rate * (1.0 - quality), p.complaint_prob, handling)
-            felt = experience.price_feeling(price, col.reference_price[i], col.price_sensitivity[i], p.price_weight, p.loss_aversion)
+            felt = experience.price_feeling(price, col.reference_price[i], sensitivity, p.price_weight, p.loss_aversion)
             if wom_weight > 0.0:
                 heard = 0
                 promoters = 0
@@ -294,7 +310,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                             detractors += 1
                 felt += wom_weight * word_of_mouth.net_word(promoters, detractors, heard)
             penalty = mt[col.contract[i], P0 + contract.FORCED_PENALTY] if held else 0.0
-            penalty += extra_penalty + experience.post_purchase_doubt(price, p.doubt, p.doubt_price, tenure,
+            # a first buyer doubts her decision; a customer who came back knows the firm (spell > 0)
+            penalty += extra_penalty + experience.post_purchase_doubt(price, p.doubt, p.doubt_price, tenure if col.spell[i] == 0 else 0,
                                                                       p.post_purchase_periods, reassurance)
             e = experience.experience(quality + col.fit[i], p.noise, z, incident, handled,
                                       p.incident_experience, p.recovery_bonus, felt, penalty)
@@ -328,8 +345,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         fee = 0.0
         if p.attachment_on:
             col.lockin[i] = attachment.grow_lockin(col.lockin[i], sg.lockin_growth[seg], sg.lockin_max[seg])
-            fee_if_held = mt[col.contract[i], P0 + contract.EXIT_FEE] if col.contract[i] >= 0 else 0.0
-            fee = attachment.exit_fee_due(col.contract_end[i], fee_if_held, t)
+            fee = contract_fee_due(col.contract[i], col.contract_end[i], t, mt)
             switching = attachment.switching_cost(fee, col.lockin[i], sg.economic[seg] + col.points[i])
             col.attachment[i] = attachment.attachment_score(switching, list_price, p.barrier_scale, col.no_alternative[i])
         else:
@@ -347,7 +363,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         nxt = f
         if p.choice_on:
             pc = choice.consideration(col.satisfaction[i], expiring, p.base_consideration,
-                                      p.dissatisfaction_consideration, p.expiry_consideration)
+                                      p.dissatisfaction_consideration, p.expiry_consideration, fm.pull[f], p.content_satisfaction)
             if sg.buying_centre[seg] > 1:
                 pc = accounts.majority_considers(pc, sg.buying_centre[seg])
             if contact_m >= 0:
@@ -357,13 +373,15 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                 pc = 0.0  # an account looks around only at its decision points, contacted or not
             if u_consider < pc:
                 events |= EV_CONSIDERED
-                felt_stay = experience.price_feeling(price, col.reference_price[i], col.price_sensitivity[i], 1.0, p.loss_aversion)
-                u_stay = choice.stay_utility(quality, felt_stay, col.bond[i], p.quality_coef, p.price_coef, p.bond_coef)
+                felt_stay = experience.price_feeling(price, col.reference_price[i], sensitivity, 1.0, p.loss_aversion)
+                # staying, she weighs the service she experiences (the firm's and her fit with it); a rival, its reputation
+                u_stay = choice.stay_utility(quality + col.fit[i], felt_stay, col.bond[i], p.quality_coef, p.price_coef, p.bond_coef,
+                                             p.bonded_threshold, p.bond_softness)
                 reachable = not (p.attachment_on and col.no_alternative[i])
-                nxt = choice.choose(keys[r, 0], keys[r, 1], col.customer[i], t, f, fm.quality, fm.list_price, fm.present,
-                                    fm.bonus, fm.pays_fee, reachable, u_stay, col.reference_price[i], col.price_sensitivity[i],
+                nxt = choice.choose(keys[r, 0], keys[r, 1], col.customer[i], t, f, fm.quality, fm.offer[:, seg], fm.present,
+                                    fm.bonus, fm.pays_fee, reachable, u_stay, col.reference_price[i], sensitivity,
                                     p.loss_aversion, switching * p.cost_perception, fee * p.cost_perception, list_price,
-                                    p.switching_cost_coef, p.quality_coef, p.price_coef, p.outside_utility)
+                                    p.switching_cost_coef, p.barrier_max, p.quality_coef, p.price_coef, p.outside_utility)
 
         # 7. life events
         life_event = False
@@ -396,14 +414,16 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
             s[r, f, S_EXPIRING] += 1.0
             if nxt != f:
                 s[r, f, S_CHURNED_AT_EXPIRY] += 1.0
+                events |= EV_CONTRACT_EXPIRED  # she left as her contract ran out
         if nxt != f:
             if p.attachment_on and col.contract[i] >= 0:
                 m = col.contract[i]
-                due = attachment.exit_fee_due(col.contract_end[i], mt[m, P0 + contract.EXIT_FEE], t)
+                due = contract_fee_due(m, col.contract_end[i], t, mt)
                 paid = contract.fee_charged(due, life_event, mt[m, P0 + contract.LIFE_EVENT_FEE] != 0.0)
                 if paid > 0.0:
                     col.clv[i] += paid * weight
                     s[r, f, S_EXIT_FEES] += paid
+                    s[r, f, S_FEE_PAYERS] += 1.0
                     events |= EV_EXIT_FEE_PAID
             s[r, f, S_SWITCHED_OUT if nxt >= 0 else (S_LIFE_EVENT if life_event else S_LEFT_MARKET)] += 1.0
             if nxt >= 0:
@@ -421,6 +441,17 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
             s[r, f, S_DETRACTORS] += 1.0
         col.next_firm[i] = nxt
         col.events[i] = events
+
+
+@rule
+def contract_fee_due(m, contract_end, t, mt):
+    """The exit fee owed by a customer holding contract measure ``m`` (or none: ``m < 0``) who leaves at
+    the end of period ``t``: :func:`sim.mechanisms.attachment.exit_fee_due` with the contract's fee,
+    term and schedule."""
+    if m < 0:
+        return 0.0
+    return attachment.exit_fee_due(contract_end, mt[m, P0 + contract.EXIT_FEE], t, mt[m, P0 + contract.TERM],
+                                   mt[m, P0 + contract.DECLINING] != 0.0)
 
 
 @rule(inline="always")

@@ -9,6 +9,8 @@ retention_12/60/120 share of the focal firm's period-0 customers still with it a
                     (empty when the horizon is shorter)
 churn_per_year      customers the focal firm lost per customer-year: relationships ended over the run
                     divided by active customer-periods, times periods per year
+choice_share        share of the focal firm's relationships ended over the run that did not end by a life
+                    event: the customers switched or left the market by choice (empty if none ended)
 clv_mean            mean CLV of the focal firm's period-0 customers' first relationships, from period 0
                     to their end or to the horizon (censored ones at their value so far), discounted
 clv_bonded_only,    the same, for the relationships whose loyalty class held longest was bonded only,
@@ -33,14 +35,8 @@ import numpy as np
 import pandas as pd
 
 from .books import STAT
-from .codes import LOYALTY_CLASSES
+from .codes import LOYALTY_CLASSES, METRICS, RETENTION_MONTHS
 
-METRICS = (
-    "retention_12", "retention_60", "retention_120", "churn_per_year", "clv_mean",
-    *(f"clv_{k}" for k in LOYALTY_CLASSES), "profit", "profit_discounted", "attached_only_share", "cliff_ratio",
-    "customers_at_end",
-)
-RETENTION_MONTHS = (12, 60, 120)
 FOCAL = 0
 
 
@@ -55,18 +51,19 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
-def engine_metrics(engine) -> pd.DataFrame:
-    """Every metric for every replication of a finished engine: one row per replication, one column
-    per metric (NaN where a metric is undefined), plus ``replication`` and ``seed``."""
+def engine_metrics(engine, firm: int = FOCAL) -> pd.DataFrame:
+    """Every metric for every replication of a finished engine, about ``firm`` (default the focal
+    firm): one row per replication, one column per metric (NaN where a metric is undefined), plus
+    ``replication`` and ``seed``."""
     sc = engine.scenario
     sim = sc.simulation
     T = engine.period
     R = engine.replications
-    ledger = engine.books.ledger[:T, :, FOCAL, :]  # period x replication x stat
+    ledger = engine.books.ledger[:T, :, firm, :]  # period x replication x stat
     out = {"replication": np.arange(R), "seed": np.array(engine.seeds, dtype=np.int64)}
 
     rel = engine.relationship_arrays()
-    first = (rel["start"] == 0) & (rel["customer"] < engine.n_initial) & (rel["firm"] == FOCAL)
+    first = (rel["start"] == 0) & (rel["customer"] < engine.n_initial) & (rel["firm"] == firm)
     reps = rel["replication"][first].astype(np.int64)
     ends = rel["end"][first].astype(np.int64)
     censored = rel["censored"][first]
@@ -82,6 +79,8 @@ def engine_metrics(engine) -> pd.DataFrame:
     active = _over_periods(ledger[:, :, STAT["active"]])
     churned = _over_periods(ledger[:, :, STAT["churned"]])
     out["churn_per_year"] = _ratio(churned, active) * (12.0 / sim.period_months)
+    life = _over_periods(ledger[:, :, STAT["life_event"]])
+    out["choice_share"] = _ratio(churned - life, churned)
 
     clv = rel["clv"][first]
     classes = rel["loyalty_class"][first].astype(np.int64)
@@ -101,7 +100,7 @@ def engine_metrics(engine) -> pd.DataFrame:
     at_expiry = _over_periods(ledger[:, :, STAT["churned_at_expiry"]])
     out["cliff_ratio"] = _ratio(_ratio(at_expiry, expiring), _ratio(churned - at_expiry, active - expiring))
     c = engine.customers
-    out["customers_at_end"] = np.bincount(c.replication[c.firm == FOCAL].astype(np.int64), minlength=R).astype(float)
+    out["customers_at_end"] = np.bincount(c.replication[c.firm == firm].astype(np.int64), minlength=R).astype(float)
     return pd.DataFrame(out)[["replication", "seed", *METRICS]]
 
 

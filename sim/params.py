@@ -20,12 +20,30 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from ._schema import SHARE_TOLERANCE, Pair, Probability, Section, Unit, _KeyError
-from .codes import LOYALTY_CLASSES
+from .codes import LOYALTY_CLASSES, METRICS
 from .measures import MeasureSpec, Schedule, Target
 
-__all__ = ["_KeyError", "LOYALTY_CLASSES", "Scenario", "Schedule", "Target", "Segment", "Firm", "Simulation", "Mechanisms"]
+__all__ = ["_KeyError", "LIFE_EVENTS", "LOYALTY_CLASSES", "Scenario", "Schedule", "Target", "Segment", "Firm", "Simulation", "Mechanisms",
+           "Promotion"]
 
 _Section = Section  # the historical name
+
+
+# Life events that end a relationship whatever any firm does, per period (a month), by who the
+# customers are. Each market has one documented rate, the same for every segment and contract type;
+# a scenario sets another only where it cites evidence (``segments[i].background_churn``).
+LIFE_EVENTS = {
+    # Destatis 2023: about 1.2 % of the population died and about 1.5 % moved abroad in the year; a
+    # household's contract ends with either (2.6 %/year, 0.22 %/month). Moves within the country are
+    # not counted: a mobile or streaming contract moves with its customer (a location-bound service,
+    # broadband or a gym, would add them, about 9 %/year).
+    "households": 0.0022,
+    # Eurostat business demography: about 9 % of the EU's active enterprises close in a year, most of
+    # them one-person businesses that buy little from other firms; firms with employees, a B2B
+    # vendor's accounts, close far less often. We take 3 %/year (0.25 %/month), the order of
+    # magnitude for employer enterprises, not a measured figure for any one market.
+    "businesses": 0.0025,
+}
 
 
 class Simulation(Section):
@@ -37,6 +55,7 @@ class Simulation(Section):
     discount_rate: float = Field(0.01, ge=0.0, lt=1.0, description="Discount rate for CLV. Unit: 1/period (0.01/month is about 12.7 %/year). [invented]")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Default seed, overridden by --seed. Unit: none.")
     currency: str = Field("EUR", min_length=1, max_length=12, description="Currency of every money amount, shown in tables and plots.")
+    market: Literal["households", "businesses"] = Field("households", description="Who the customers are, which sets the documented rate of life events that end relationships (segments[i].background_churn where a segment does not set its own): households 0.22 %/month (deaths and emigration, Destatis), businesses 0.25 %/month (enterprise closures, Eurostat). [sourced]")
 
 
 class Mechanisms(Section):
@@ -48,6 +67,7 @@ class Mechanisms(Section):
     choice: bool = Field(True, description="Customers weigh staying against the best alternative and may switch or leave.")
     background_churn: bool = Field(True, description="Life events no firm influences end relationships at a fixed per-customer rate.")
     arrivals: bool = Field(True, description="Firms acquire new customers every period.")
+    promotion: bool = Field(True, description="Prospects and competitors' customers see promotional prices: arrivals follow a firm's offer price against its rivals', and a promotion's novelty draws attention that wears off when it runs all the time.")
     measures: bool = Field(True, description="Firms apply the measures listed in the scenario.")
 
 
@@ -84,7 +104,7 @@ class Segment(Section):
     no_alternative_share: Probability = Field(0.0, description="Share with no reachable competitor: can only stay or leave the market (DIM-B2B). Unit: fraction. [invented]")
     cohorts: dict[str, float] = Field(default_factory=lambda: {"1970s": 0.25, "1980s": 0.25, "1990s": 0.25, "2000s": 0.25}, description="Birth-decade cohorts and their shares, for nostalgia targeting (DIM-Nostalgie). Unit: fraction.")
     nostalgia_affinity: Pair = Field((2.0, 2.0), description="Beta(a, b) of nostalgia affinity. Unit: [0,1]. [invented]")
-    background_churn: BackgroundChurn = Field(default_factory=FixedChurn, description="Churn from life events no firm influences (DIM-B2B: churn is never zero).")
+    background_churn: BackgroundChurn | None = Field(None, description="Churn from life events no firm influences (DIM-B2B: churn is never zero). Unset: the market's documented rate (simulation.market); set it only with evidence that this segment's life events differ, never to fit a target.")
     buying_centre: int = Field(1, ge=1, le=25, description="People who decide for one account: looking around needs a majority of them (DIM-B2B: multi-person decisions); 1 = a consumer. Unit: people. [invented]")
     contact_turnover: Probability = Field(0.0, description="Probability per period that an account's contact person changes, which sets the personal part of the bond back to zero (DIM-B2B). Unit: 1/period. [invented]")
     personal_share: Unit = Field(0.5, description="Share of trust and commitment that rests on the contact person and is lost when that person changes. Unit: fraction. [invented]")
@@ -135,6 +155,7 @@ class Experience(Section):
     price_weight: float = Field(1.0, ge=0, le=10, description="Experience change per unit relative gain vs reference price, times price sensitivity. Unit: none. [invented]")
     loss_aversion: float = Field(2.0, ge=1, le=10, description="Paying above reference hurts this many times more than a gain pleases. Unit: none. [invented; standard prospect-theory magnitude]")
     reference_rate: Unit = Field(0.15, description="EWMA weight of the price paid in the reference price; constant discounts shift it (DIM-B2B). Unit: 1/period. [invented]")
+    bond_price_shield: Unit = Field(0.8, description="Share of her price sensitivity a bonded customer sets aside (scaled by how bonded she is, choice.bond_coef's step): bonded regulars accept price rises and pay above the cheapest offer (REVIERDIALOG), others compare every price. Unit: fraction. [invented]")
 
 
 class Bonding(Section):
@@ -171,13 +192,47 @@ class Choice(Section):
     """Stochastic stay-or-switch choice (multinomial logit among considered options)."""
 
     base_consideration: Probability = Field(0.04, description="Probability that a content customer looks at alternatives at all. Unit: 1/period. [invented]")
-    dissatisfaction_consideration: Probability = Field(0.5, description="Added consideration probability at satisfaction 0 (pressure of suffering, DIM-B2B); scales with (1 - satisfaction)^2. Unit: 1/period. [invented]")
+    dissatisfaction_consideration: Probability = Field(0.5, description="Added consideration probability at satisfaction 0 (pressure of suffering, DIM-B2B); scales with ((content_satisfaction - satisfaction) / content_satisfaction)^2 below the content level. Unit: 1/period. [invented]")
+    content_satisfaction: Unit = Field(0.6, gt=0, description="Satisfaction of a content customer: below it the pressure of suffering makes her look around. Unit: [0,1]. [invented: about the mean satisfaction of an ordinary firm's customers]")
     expiry_consideration: Probability = Field(0.9, description="Consideration probability in the period a contract expires (DIM-Kommunikation). Unit: probability. [invented]")
     price_coef: float = Field(4.0, ge=0, le=100, description="Utility per unit relative price vs reference, times price sensitivity. Unit: utils. [invented]")
     quality_coef: float = Field(2.0, ge=0, le=100, description="Utility per unit of service quality. Unit: utils. [invented]")
-    bond_coef: float = Field(6.0, ge=0, le=100, description="Utility of staying per unit of bond. Unit: utils. [invented]")
-    switching_cost_coef: float = Field(1.0, ge=0, le=100, description="Disutility per period-of-list-price of perceived switching cost. Unit: utils. [invented]")
+    bond_coef: float = Field(6.0, ge=0, le=100, description="Utility of staying that a bonded customer draws from her bond: bond_coef * logistic((bond - bonding.bonded_threshold) / bond_softness), so a customer classified as not bonded gets little of it (the choice agrees with the loyalty classes). Unit: utils. [invented]")
+    bond_softness: float = Field(0.035, gt=0, le=1, description="Width of the step from 'not bonded' to 'bonded' in the stay utility. Unit: bond. [invented]")
+    switching_cost_coef: float = Field(1.0, ge=0, le=100, description="Disutility per period-of-list-price of perceived switching cost, for small costs. Unit: utils. [invented]")
+    barrier_max: float = Field(4.0, gt=0, le=100, description="The felt barrier saturates at this disutility: barrier = barrier_max * (1 - exp(-switching_cost_coef * cost / (price * barrier_max))), so strong dissatisfaction or a competitor's buy-out can overcome any fee. Unit: utils. [invented]")
     outside_utility: float = Field(-1.5, ge=-100, le=100, description="Utility of leaving the market (non-consumption). Unit: utils. [invented]")
+
+
+class Promotion(Section):
+    """How promotions reach beyond a firm's own customers (REVIERDIALOG: a weekly catalogue does not
+    reach as far as a summer sale; DIM-B2B: discount campaigns serve acquisition as well as
+    retention; Kaack: hardly anyone stays the cheapest for long)."""
+
+    arrival_price_coef: float = Field(2.0, ge=0, le=100, description="How prospects pick firms by offer price: a firm's arrivals of a segment are multiplied by exp(arrival_price_coef * segment price sensitivity * (mean offer price - its offer price) / mean offer price), so deal-seekers (high sensitivity) follow promotions most. Unit: none. [invented]")
+    wearout: Unit = Field(0.15, description="Rate at which a promotion becomes familiar: familiarity is an exponentially weighted share of the recent periods it ran. Unit: 1/period. [invented]")
+    attention_arrivals: float = Field(3.0, ge=0, le=100, description="Extra prospects a promotion's attention draws: arrivals times (1 + attention_arrivals * attention), attention = depth * (1 - familiarity). Unit: none. [invented]")
+    attention_consideration: Unit = Field(0.3, description="Added probability that a competitor's customer looks around, per unit of the largest attention of another firm's promotion. Unit: probability. [invented]")
+
+
+class Counterfactual(Section):
+    """What the scenario's question is answered against: the same scenario with the lever it asks about
+    taken away (measures dropped, values set back), run on the same seeds, so that the lever's effect is
+    a paired difference (common random numbers), customer by customer."""
+
+    lever: str = Field(..., min_length=1, max_length=200, description="The lever the question asks about, in words (e.g. 'the service programme').")
+    metric: str = Field("retention_60", description="The headline metric the effect is stated in (one of sim.metrics).")
+    firm: str | None = Field(None, description="Whose metric (None = the focal firm).")
+    drop_measures: list[int] = Field(default_factory=list, max_length=1000, description="Indices of the scenario's measures the counterfactual does without.")
+    set: dict[str, float | int | bool | str] = Field(default_factory=dict, max_length=1000, description="Dotted keys the counterfactual sets, e.g. { \"firms.0.service_quality\" = 0.6 }.")
+
+    @model_validator(mode="after")
+    def _known_metric(self) -> "Counterfactual":
+        if self.metric not in METRICS:
+            raise _KeyError(("metric",), f"unknown metric {self.metric!r} (metrics: {', '.join(METRICS)})")
+        if not self.drop_measures and not self.set:
+            raise _KeyError(("drop_measures",), "the counterfactual must drop a measure or set a value, or it is the scenario itself")
+        return self
 
 
 ANSWER_PLACEHOLDER = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")  # {dotted.path:format} in a scenario's answer
@@ -201,10 +256,15 @@ class Scenario(Section):
     bonding: Bonding = Field(default_factory=Bonding)
     attachment: Attachment = Field(default_factory=Attachment)
     choice: Choice = Field(default_factory=Choice)
+    promotion: Promotion = Field(default_factory=Promotion)
+    counterfactual: Counterfactual | None = Field(None, description="The same scenario without the lever its question asks about; the answer states the lever's effect as a paired difference against it.")
     measures: list[MeasureSpec] = Field(default_factory=list, max_length=1000)
 
     @model_validator(mode="after")
     def _cross_check(self) -> "Scenario":
+        for seg in self.segments:  # life events: the market's documented rate unless a segment sets its own
+            if seg.background_churn is None:
+                seg.background_churn = FixedChurn(p=LIFE_EVENTS[self.simulation.market])
         firm_names = [f.name for f in self.firms]
         if len(set(firm_names)) != len(firm_names):
             raise _KeyError(("firms",), f"firm names must be unique (got {', '.join(firm_names)})")
@@ -240,6 +300,13 @@ class Scenario(Section):
                 if cohort is not None and cohort not in cohorts:
                     path = ("measures", i, "target", "cohort") if key == "target" else ("measures", i, "cohort")
                     raise _KeyError(path, f"no cohort named {cohort!r} (cohorts: {', '.join(sorted(cohorts))})")
+        cf = self.counterfactual
+        if cf is not None:
+            if cf.firm is not None and cf.firm not in firm_names:
+                raise _KeyError(("counterfactual", "firm"), f"no firm named {cf.firm!r} (firms: {', '.join(firm_names)})")
+            bad = [k for k in cf.drop_measures if not 0 <= k < len(self.measures)]
+            if bad:
+                raise _KeyError(("counterfactual", "drop_measures"), f"no measure {bad[0]} (the scenario has {len(self.measures)}, numbered from 0)")
         for path, spec in ANSWER_PLACEHOLDER.findall(self.answer):
             parts = path.strip().split(".")
             if parts[0] == "firms" and (len(parts) < 2 or parts[1] not in firm_names):

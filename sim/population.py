@@ -70,7 +70,7 @@ Columns = namedtuple("Columns", list(COLUMNS))
 
 # per-segment numbers for drawing traits (one entry per segment; cohort shares padded to the longest)
 Traits = namedtuple("Traits", [
-    "segment_cum", "cohort_cum", "affinity_a", "affinity_b", "fit_sd", "sensitivity", "satisfaction",
+    "segment_weights", "segment_cum", "cohort_cum", "affinity_a", "affinity_b", "fit_sd", "sensitivity", "satisfaction",
     "trust", "no_alternative", "churn_fixed", "churn_alpha", "churn_beta", "firm_cum",
 ])
 
@@ -87,22 +87,26 @@ def cohort_names(scenario: Scenario) -> list[str]:
     return names
 
 
+def cumulative(weights) -> np.ndarray:
+    """Cumulative probabilities of categories with the given weights (normalised; the last is exactly 1)."""
+    w = np.asarray(weights, dtype=np.float64)
+    c = np.cumsum(w / w.sum())
+    c[-1] = 1.0
+    return c
+
+
 def trait_tables(scenario: Scenario) -> Traits:
     """The scenario's trait distributions as arrays for :func:`init_customer`."""
     segs = scenario.segments
     cohorts = cohort_names(scenario)
-
-    def cum(weights) -> np.ndarray:
-        w = np.asarray(weights, dtype=np.float64)
-        c = np.cumsum(w / w.sum())
-        c[-1] = 1.0
-        return c
+    cum = cumulative
 
     cohort_cum = np.ones((len(segs), len(cohorts)))
     for k, s in enumerate(segs):
         cohort_cum[k] = cum([s.cohorts.get(name, 0.0) for name in cohorts])
     fixed = np.array([s.background_churn.distribution == "fixed" for s in segs])
     return Traits(
+        segment_weights=np.array([s.share for s in segs], dtype=np.float64),
         segment_cum=cum([s.share for s in segs]),
         cohort_cum=cohort_cum,
         affinity_a=np.array([s.nostalgia_affinity[0] for s in segs], dtype=np.float64),
@@ -119,19 +123,20 @@ def trait_tables(scenario: Scenario) -> Traits:
     )
 
 
-NPS_CURVE = 0.7
-# satisfaction from which the answer is 1, 2, ..., 10: round(10 * s ** 0.7) >= k  iff  s >= ((k - 0.5) / 10) ** (1 / 0.7)
+NPS_CURVE = 0.45
+# satisfaction from which the answer is 1, 2, ..., 10: round(10 * s ** NPS_CURVE) >= k  iff  s >= ((k - 0.5) / 10) ** (1 / NPS_CURVE)
 NPS_STEPS = tuple(((k - 0.5) / 10.0) ** (1.0 / NPS_CURVE) for k in range(1, 11))
 
 
 @rule
 def nps_score(satisfaction):
-    """A customer's 0-10 answer to "would you recommend us?": ``round(10 * satisfaction ** 0.7)``, so
-    that the satisfaction of a content customer (about 0.6) answers 7, a passive; promoters (9-10) need
-    a satisfaction of at least 0.85 ** (1 / 0.7), about 0.79, detractors (0-6) are below 0.65 ** (1 /
-    0.7), about 0.54. (The curve is invented; the source documents give only the 0-10 scale and its
-    bins.) Counted against precomputed steps, which is the same rounding without a power per customer
-    and period."""
+    """A customer's 0-10 answer to "would you recommend us?": ``round(10 * satisfaction ** 0.45)``, so
+    that the satisfaction of a content customer (about 0.6) answers 8, a passive; promoters (9-10) need
+    a satisfaction of at least 0.85 ** (1 / 0.45), about 0.70, detractors (0-6) are below 0.65 ** (1 /
+    0.45), about 0.38. (The curve is invented and set so that an ordinary firm's NPS lies in the range
+    of published benchmarks, -10 to +40: the pattern suite checks it; the source documents give only the
+    0-10 scale and its bins.) Counted against precomputed steps, which is the same rounding without a
+    power per customer and period."""
     score = 0
     for step in NPS_STEPS:
         if satisfaction >= step:
@@ -140,21 +145,22 @@ def nps_score(satisfaction):
 
 
 @rule
-def init_customer(i, joined, firm, keys, col, tr, list_price):
+def init_customer(i, joined, firm, keys, col, tr, list_price, segment_cum):
     """Traits and initial state of row ``i`` (its customer and replication ids already set).
 
     Every trait is a function of the customer's own TRAITS draws only: segment and cohort (categorical),
     no-alternative (Bernoulli), fit ~ N(0, fit_sd), satisfaction and trust ~ N(mean, 0.1) clipped to
     [0, 1], price sensitivity ~ Gamma with the segment's mean and CV 0.3, nostalgia affinity ~ Beta(a, b),
     background churn fixed or ~ Beta(alpha, beta). ``firm < 0`` draws the firm from the initial shares
-    (the period-0 market); otherwise the customer joins ``firm``.
+    (the period-0 market); otherwise the customer joins ``firm``. The segment is drawn from
+    ``segment_cum`` (the segments' shares, or an arriving firm's mix drawn by its promotions).
     """
     k0 = keys[col.replication[i], 0]
     k1 = keys[col.replication[i], 1]
     who = col.customer[i]
     w0, w1, w2, w3 = draw(k0, k1, who, 0, P_TRAITS + 256 * _SUB_CHOICES, 0)
     f = categorical(uniform(w0), tr.firm_cum) if firm < 0 else firm
-    s = categorical(uniform(w1), tr.segment_cum)
+    s = categorical(uniform(w1), segment_cum)
     col.segment[i] = s
     col.cohort[i] = categorical(uniform(w2), tr.cohort_cum[s])
     col.no_alternative[i] = uniform(w3) < tr.no_alternative[s]
@@ -204,7 +210,7 @@ def init_market(replications, customers, keys, col, tr, list_price):
         for who in range(customers):
             col.customer[i] = who
             col.replication[i] = r
-            init_customer(i, 0, -1, keys, col, tr, list_price)
+            init_customer(i, 0, -1, keys, col, tr, list_price, tr.segment_cum)
             i += 1
 
 
@@ -246,17 +252,18 @@ def connect(lo, hi, keys, col, network, pool):
 
 
 @rule
-def init_arrivals(row, period, counts, next_id, keys, col, tr, list_price, acquisition_cost):
+def init_arrivals(row, period, counts, next_id, keys, col, tr, list_price, acquisition_cost, segment_cum):
     """Rows from ``row`` on for the arrivals ``counts[r, f]``, in replication then firm order; each
-    replication's ids continue from ``next_id[r]`` (advanced in place). An acquired customer's
-    relationship carries her acquisition cost from the start (see :mod:`sim.books`)."""
+    replication's ids continue from ``next_id[r]`` (advanced in place), and each arrival's segment is
+    drawn from her firm's row of ``segment_cum``. An acquired customer's relationship carries her
+    acquisition cost from the start (see :mod:`sim.books`)."""
     for r in range(counts.shape[0]):
         for f in range(counts.shape[1]):
             for _ in range(counts[r, f]):
                 col.customer[row] = next_id[r]
                 col.replication[row] = r
                 next_id[r] += 1
-                init_customer(row, period, f, keys, col, tr, list_price)
+                init_customer(row, period, f, keys, col, tr, list_price, segment_cum[f])
                 col.clv[row] = -acquisition_cost[f]
                 row += 1
     return row
@@ -316,6 +323,4 @@ class Customers:
 
 def expected_rows(scenario: Scenario, replications: int = 1) -> int:
     """Rows a run will need: the initial customers plus the expected arrivals, with 5 % headroom."""
-    sim = scenario.simulation
-    arrivals = sum(f.acquisition_spend / f.cost_per_acquisition for f in scenario.firms) * sim.periods if scenario.mechanisms.arrivals else 0.0
-    return int(math.ceil(replications * (sim.customers + arrivals) * 1.05)) + 16
+    return int(math.ceil(replications * scenario.expected_customers() * 1.05)) + 16

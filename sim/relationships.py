@@ -16,7 +16,8 @@ from collections import namedtuple
 import numpy as np
 
 from ._jit import rule
-from .codes import EV_LIFE_EVENT, EV_SWITCHED, LEFT_MARKET, LIFE_EVENT, OUT, P_FIT, SWITCHED
+from .codes import (CENSORED, EV_CONTRACT_EXPIRED, EV_EXIT_FEE_PAID, EV_LIFE_EVENT, EV_SWITCHED, LEFT_MARKET, LIFE_EVENT, OUT,
+                    P_FIT, SWITCHED)
 from .measures import WIN_BACK, contract, win_back
 from .measures.base import P0
 from .mechanisms.attachment import exit_fee_due
@@ -25,6 +26,7 @@ from .rng import draw, normal, uniform
 LOG_COLUMNS = {
     "customer": np.int32, "replication": np.int16, "firm": np.int16, "segment": np.int8, "start": np.int16,
     "end": np.int16, "reason": np.int8, "loyalty_class": np.int8, "clv": np.float64, "spell": np.int8,
+    "paid_exit_fee": np.bool_, "at_expiry": np.bool_,
 }
 LogColumns = namedtuple("LogColumns", list(LOG_COLUMNS))
 
@@ -42,7 +44,8 @@ def loyalty_class(class_periods):
 
 @rule
 def record(log, at, i, col, end, reason):
-    """Write row ``i``'s current relationship, ending in period ``end``, to log position ``at``."""
+    """Write row ``i``'s current relationship, ending in period ``end``, to log position ``at``; an
+    ended one also says whether she paid an exit fee and whether she left as her contract expired."""
     log.customer[at] = col.customer[i]
     log.replication[at] = col.replication[i]
     log.firm[at] = col.firm[i]
@@ -53,6 +56,9 @@ def record(log, at, i, col, end, reason):
     log.loyalty_class[at] = loyalty_class(col.class_periods[i])
     log.clv[at] = col.clv[i]
     log.spell[at] = col.spell[i]
+    ended = reason != CENSORED
+    log.paid_exit_fee[at] = ended and (col.events[i] & EV_EXIT_FEE_PAID) != 0
+    log.at_expiry[at] = ended and (col.events[i] & EV_CONTRACT_EXPIRED) != 0
 
 
 @rule
@@ -84,7 +90,7 @@ def start_relationship(i, period, firm, col, initial_trust, fit_sd, keys):
 
 
 @rule
-def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, fit_sd, keys, fm, mt, lever_row, costs):
+def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, fit_sd, keys, fm, mt, lever_row, costs, forfeited):
     """Log every relationship that ends in ``period`` (among rows ``rows[:n]``, those whose
     ``next_firm`` differs from ``firm``) from log position ``at`` on, and start the new ones:
 
@@ -92,8 +98,9 @@ def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, f
       pays are that relationship's first costs (and the firm's: ``costs[r, f]``), unless it would start
       at the ``horizon``: outside the run, like the relationship, which :func:`censor` leaves out;
     - a customer who leaves the market by choice remembers the firm and the period (for win-back);
-    - a lapsed customer won back starts a further lifetime (``spell`` + 1) with the firm; after a
-      dialogue her trust starts ``dialogue_trust`` higher.
+    - a leaver's or switcher's loyalty points are forfeited (``forfeited[r, f]``: breakage);
+    - a lapsed customer won back starts a further lifetime (``spell`` + 1) with the firm, her trust at
+      least what it was when she left and raised further (:func:`sim.measures.win_back.trust_on_return`).
 
     Returns the new log length."""
     for j in range(n):
@@ -105,16 +112,19 @@ def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, f
         r = col.replication[i]
         if f == OUT:  # won back
             spell = col.spell[i]
+            trust_left = col.trust[i]
             start_relationship(i, period + 1, nf, col, initial_trust, fit_sd, keys)
             col.spell[i] = spell + 1
             m = lever_row[WIN_BACK, nf]
-            if m >= 0 and mt[m, P0 + win_back.INCENTIVE] == 0.0:
-                col.trust[i] = min(col.trust[i] + mt[m, P0 + win_back.TRUST], 1.0)
+            if m >= 0:
+                bonus = mt[m, P0 + win_back.INCENTIVE_TRUST] if mt[m, P0 + win_back.INCENTIVE] != 0.0 else mt[m, P0 + win_back.TRUST]
+                col.trust[i] = win_back.trust_on_return(trust_left, col.trust[i], bonus)
             continue
         ev = col.events[i]
         reason = SWITCHED if ev & EV_SWITCHED else (LIFE_EVENT if ev & EV_LIFE_EVENT else LEFT_MARKET)
         record(log, at, i, col, period, reason)
         at += 1
+        forfeited[r, f] += col.points[i]
         if nf == OUT:
             spell = col.spell[i]
             col.firm[i] = OUT
@@ -126,7 +136,9 @@ def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, f
         else:
             fee = 0.0
             if fm.pays_fee[nf] > 0.0 and col.contract[i] >= 0:
-                fee = exit_fee_due(col.contract_end[i], mt[col.contract[i], P0 + contract.EXIT_FEE], period)
+                m = col.contract[i]
+                fee = exit_fee_due(col.contract_end[i], mt[m, P0 + contract.EXIT_FEE], period, mt[m, P0 + contract.TERM],
+                                   mt[m, P0 + contract.DECLINING] != 0.0)
             start_relationship(i, period + 1, nf, col, initial_trust, fit_sd, keys)
             cost = fm.bonus[nf] + fee if period + 1 < horizon else 0.0
             col.clv[i] = -cost

@@ -117,6 +117,8 @@ class RunResult:
             "censored": r["censored"],
             "loyalty_class": pd.Categorical.from_codes(r["loyalty_class"], categories=list(LOYALTY_CLASSES)),
             "clv": r["clv"],
+            "paid_exit_fee": r["paid_exit_fee"],
+            "at_expiry": r["at_expiry"],
         }, copy=False)
 
     @cached_property
@@ -193,6 +195,7 @@ class RunResult:
                     "all_relationships": _stats(clv[of_firm], censored[of_firm]),
                 },
                 "totals": {k: int(fp[k].sum()) for k in FLOWS},
+                "ended_by_cause": _causes(fp),
                 "profit_total": float(fp["profit"].sum()),
                 "profit_discounted": float((fp["profit"] / (1 + d) ** fp["period"]).sum()),
                 "customers_at_end": int((c.firm == index).sum()),
@@ -273,7 +276,18 @@ def fill_answer(template: str, summary: dict) -> str:
 
 # customer flows summed over the run in the summary (per firm): who came, came back, went and why
 FLOWS = ("acquired", "referred", "won_back", "switched_in", "switched_out", "left_market", "life_event", "churned",
-         "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry", "complaints")
+         "left_paying_fee", "renewals", "contracts_signed", "contracts_expiring", "churned_at_expiry", "complaints")
+
+
+def _causes(fp: pd.DataFrame) -> dict:
+    """Why a firm's relationships ended over the run: switched to a competitor, left the market by
+    choice, life event (no firm influences it); of these, how many paid an exit fee and how many left as
+    their contract expired; and ``choice_share``, the share that did not end by a life event (the
+    metric of the same name)."""
+    n = {k: int(fp[k].sum()) for k in ("switched_out", "left_market", "life_event", "churned", "left_paying_fee", "churned_at_expiry")}
+    return {"switched": n["switched_out"], "left_by_choice": n["left_market"], "life_event": n["life_event"],
+            "paid_exit_fee": n["left_paying_fee"], "at_expiry": n["churned_at_expiry"],
+            "choice_share": (n["churned"] - n["life_event"]) / n["churned"] if n["churned"] else None}
 
 
 def _retention_at(end: np.ndarray, censored: np.ndarray, horizon: int, per_year: float) -> dict:

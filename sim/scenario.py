@@ -513,6 +513,20 @@ def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, override
     return validate(data, source, {**sets, **(overrides or {})}, labels)
 
 
+def counterfactual(scenario: Scenario) -> Scenario:
+    """The scenario's counterfactual (:class:`sim.params.Counterfactual`): the same scenario without the
+    measures it drops and with the values it sets, itself without a counterfactual; ScenarioError if it
+    names none."""
+    cf = scenario.counterfactual
+    if cf is None:
+        raise ScenarioError(scenario.name, [("counterfactual", "the scenario names no counterfactual")])
+    d = scenario.model_dump(mode="json")
+    d["measures"] = [m for k, m in enumerate(d["measures"]) if k not in set(cf.drop_measures)]
+    d["counterfactual"] = None
+    d["name"] = f"{scenario.name} without {cf.lever}"
+    return validate(d, f"{scenario.name}: counterfactual", dict(cf.set), {k: f"counterfactual.set.{k}" for k in cf.set})
+
+
 def scenario_hash(scenario: Scenario) -> str:
     """SHA-256 of the fully resolved scenario (every default filled in), canonical JSON."""
     text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

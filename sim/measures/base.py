@@ -76,6 +76,15 @@ class MeasureParams(Section):
         return self
 
 
+def dose_cost(price: float, share_at_reference: float, dose: float, reference_dose: float) -> float:
+    """A lever's cost per reached customer and period for a dose (a quality boost, a campaign's
+    intensity, a contact's reassurance): ``price * share_at_reference * (dose / reference_dose) ** 2``.
+    It rises with the square of the dose, so that no lever buys large effects for a small fee: twice the
+    service boost needs more and better-paid staff and costs four times as much. The share is of the
+    firm's list price, so a lever costs alike in any currency and market."""
+    return price * share_at_reference * (dose / reference_dose) ** 2
+
+
 @rule
 def targets(segment, loyalty, cohort, customer_segment, customer_loyalty, customer_cohort):
     """Whether a measure aimed at (segment, loyalty class, cohort) reaches a customer; a negative aim
@@ -127,6 +136,7 @@ class Measure:
         self.params = params
         self.code = code
         self.firm = scenario.firm_index(params.firm)
+        self.price = scenario.firms[self.firm].price  # the firm's list price, the scale of dose costs
         t = params.target
         self.segment = None if t.segment is None else [s.name for s in scenario.segments].index(t.segment)
         self.loyalty_class = None if t.loyalty_class is None else LOYALTY_CLASSES.index(t.loyalty_class)

@@ -3,9 +3,12 @@
 - New customers of the firm (in the first period of their relationship) who are reached while the
   measure runs sign a contract that ends ``term`` periods later (they are under contract in periods
   ``start .. start + term - 1``).
-- Leaving before the last contract period costs the exit fee (see ``attachment.exit_fee_due``). A
-  customer who leaves for a life event (moving, death, closing a business) pays it only if
-  ``life_event_fee`` is set: such customers are commonly released from the contract.
+- Leaving before the last contract period costs the exit fee (see ``attachment.exit_fee_due``): by
+  default it declines with the months left (``exit_fee * months left / term``, as a pro-rated
+  early-termination charge does), or stays ``flat`` whatever is left. The fee is paid to the firm
+  (booked as exit-fee revenue). A customer who leaves for a life event (moving abroad, death,
+  closing a business) pays it only if ``life_event_fee`` is set: such customers are commonly
+  released from the contract.
 - In its last period a contract *expires*: the customer re-shops with high probability
   (``choice.expiry_consideration``); a customer who stays renews with ``renewal_prob`` while the
   measure runs and still targets her, otherwise continues without a contract.
@@ -31,7 +34,8 @@ class ContractParams(MeasureParams):
 
     type: Literal["contract"]
     term: int = Field(12, ge=1, le=1200, description="Minimum term. Unit: periods. [sourced: DIM-Kommunikation, one-year contracts]")
-    exit_fee: float = Field(100.0, ge=0, le=1e9, description="Early-termination fee, charged if the customer leaves before expiry. Unit: money. [invented]")
+    exit_fee: float = Field(100.0, ge=0, le=1e9, description="Early-termination fee, charged if the customer leaves before expiry: in full right after signing, declining with the months left unless fee_schedule is flat. Unit: money. [invented]")
+    fee_schedule: Literal["declining", "flat"] = Field("declining", description="declining: the fee owed is exit_fee * periods left / term (pro-rated); flat: exit_fee whatever is left. [invented; pro-rated charges are the common form]")
     life_event_fee: bool = Field(False, description="Whether a customer who leaves for a life event (background churn) pays the exit fee; by default such customers are released. [invented]")
     renewal_prob: Probability = Field(0.7, description="Probability that a customer who stays at expiry signs again. Unit: probability. [invented]")
     forced_penalty: float = Field(0.05, ge=0, le=1, description="Experience lost per period under contract: forced binding lowers satisfaction (DIM-B2B). Unit: [0,1]. [invented]")
@@ -39,7 +43,7 @@ class ContractParams(MeasureParams):
 
 
 # positions of the lever's numbers in its measures-table row (after base.P0)
-TERM, EXIT_FEE, RENEWAL_PROB, FORCED_PENALTY, LIFE_EVENT_FEE = range(5)
+TERM, EXIT_FEE, RENEWAL_PROB, FORCED_PENALTY, LIFE_EVENT_FEE, DECLINING = range(6)
 
 
 @rule
@@ -73,7 +77,7 @@ class Lever(Measure):
 
     def kernel_params(self):
         p = self.params
-        return (p.term, p.exit_fee, p.renewal_prob, p.forced_penalty, float(p.life_event_fee))
+        return (p.term, p.exit_fee, p.renewal_prob, p.forced_penalty, float(p.life_event_fee), float(p.fee_schedule == "declining"))
 
     def event_cost(self):
         return self.params.cost_per_contract

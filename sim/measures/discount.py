@@ -22,9 +22,10 @@ class DiscountParams(MeasureParams):
 
     type: Literal["discount"]
     rate: Probability = Field(0.1, description="Discount as a fraction of list price. Unit: fraction. [invented]")
+    intro_periods: int = Field(0, ge=0, le=1200, description="An introductory offer: the discount reaches a customer only in her first intro_periods periods with the firm (0 = every customer it targets). She is told it is introductory, so it does not lower the price she expects afterwards; newcomers and other firms' customers see it. Unit: periods. [invented; DIM-LockIn: other suppliers' new-customer prices]")
 
 
-RATE, SHARE_ON = range(2)  # kernel parameters: the rate, and the share of the time the discount runs
+RATE, SHARE_ON, INTRO = range(3)  # kernel parameters: the rate, the share of the time it runs, the introductory periods
 
 
 @rule
@@ -50,12 +51,20 @@ def share_on(schedule) -> float:
     return 1.0 if schedule.every is None else min(schedule.duration, schedule.every) / schedule.every
 
 
+@rule
+def reaches(tenure, intro_periods):
+    """Whether a discount reaches a customer of this tenure: always, or for an introductory offer only
+    in her first ``intro_periods`` periods with the firm."""
+    return intro_periods <= 0 or tenure < intro_periods
+
+
 class Lever(Measure):
     """Reached customers pay ``list price * (1 - rate)`` this period; their reference price moves toward
-    :func:`expected`."""
+    :func:`expected` (an introductory offer leaves it at the list price)."""
 
     def kernel_params(self):
-        return (self.params.rate, share_on(self.params.schedule))
+        p = self.params
+        return (p.rate, 0.0 if p.intro_periods else share_on(p.schedule), p.intro_periods)
 
 
 Params = DiscountParams

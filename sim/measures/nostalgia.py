@@ -21,7 +21,7 @@ from pydantic import Field
 
 from .._jit import rule
 from .._schema import Unit
-from .base import Measure, MeasureParams
+from .base import Measure, MeasureParams, dose_cost
 
 TYPE = "nostalgia"
 
@@ -35,7 +35,8 @@ class NostalgiaParams(MeasureParams):
     authenticity_threshold: Unit = Field(0.5, description="Below this the campaign has no effect (DIM-Nostalgie). Unit: [0,1]. [invented]")
     intensity: float = Field(0.3, ge=0, le=1, description="Bond boost for a fully affine, fully authentic match. Unit: bond/period. [invented]")
     backfire: float = Field(0.0, ge=0, le=1, description="Bond lost per unit shortfall below the threshold; 0 because the source describes no backfire. Unit: bond. [invented]")
-    cost_per_customer: float = Field(1.0, ge=0, le=1e7, description="Cost per reached customer. Unit: money/period. [invented]")
+    cost_per_customer: float | None = Field(None, ge=0, le=1e7, description="Cost per reached customer and period; unset: the cost model, list price * cost_share * (intensity / 0.3)^2 (a stronger campaign costs more than proportionally). Unit: money/period.")
+    cost_share: float = Field(0.03, ge=0, le=10, description="Cost of a campaign of intensity 0.3 per reached customer and period, as a share of the firm's list price. Unit: fraction of price. [invented]")
 
 
 @rule
@@ -67,7 +68,8 @@ class Lever(Measure):
         return (self.evoked, p.authenticity, p.authenticity_threshold, p.intensity, p.backfire)
 
     def per_customer_cost(self):
-        return self.params.cost_per_customer
+        p = self.params
+        return p.cost_per_customer if p.cost_per_customer is not None else dose_cost(self.price, p.cost_share, p.intensity, 0.3)
 
 
 Params = NostalgiaParams

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from .._schema import Unit
-from .base import Measure, MeasureParams
+from .base import Measure, MeasureParams, dose_cost
 
 TYPE = "onboarding"
 
@@ -20,7 +20,8 @@ class OnboardingParams(MeasureParams):
 
     type: Literal["onboarding"]
     reassurance: Unit = Field(0.7, description="Share of the post-purchase doubt a contact removes. Unit: fraction. [invented]")
-    cost_per_customer: float = Field(3.0, ge=0, le=1e7, description="Cost of one contact (a call, a welcome pack). Unit: money/contact. [invented]")
+    cost_per_customer: float | None = Field(None, ge=0, le=1e7, description="Cost of one period's contact (a call, a welcome pack); unset: the cost model, list price * cost_share * (reassurance / 0.7)^2. Unit: money/contact.")
+    cost_share: float = Field(0.1, ge=0, le=10, description="Cost of a contact of reassurance 0.7 as a share of the firm's list price. Unit: fraction of price. [invented]")
 
 
 REASSURANCE = 0
@@ -33,7 +34,8 @@ class Lever(Measure):
         return (self.params.reassurance,)
 
     def per_customer_cost(self):
-        return self.params.cost_per_customer
+        p = self.params
+        return p.cost_per_customer if p.cost_per_customer is not None else dose_cost(self.price, p.cost_share, p.reassurance, 0.7)
 
 
 Params = OnboardingParams

@@ -13,10 +13,11 @@ customers it targets:
 A contact cuts the probability of looking around to ``(1 - save) * p + backfire``: it keeps some
 at-risk customers, and it reminds content ones that they could leave. The backfire is documented in a
 field experiment (Ascarza, Iyengar and Schleicher 2016, Journal of Marketing Research): churn among
-contacted customers rose from 6 % to 10 %. The default of 0.04 adds those 4 points to the probability
-of looking around, which equals the churn rise only where everyone who looks around leaves; with the
-default choice parameters about one in six does, so calibrate ``backfire`` to the churn rise you
-expect divided by that share. Cost per contact.
+contacted customers rose from 6 % to 10 %. The default of 0.1 is applied to the probability of looking
+around; a content customer who looks around leaves about one time in four with the default choice
+parameters, so it raises her churn by a few points, as in the experiment (the pattern suite checks the
+direction on ``proactive_retention_test``). Calibrate ``backfire`` to the churn rise you expect divided by
+that share. Cost per contact.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ class ProactiveRetentionParams(MeasureParams):
     prediction_quality: Unit = Field(0.6, description="Correlation of predicted and true risk on the probit scale (0 = noise, 1 = perfect). Unit: none. [invented]")
     risk_threshold: Probability = Field(0.15, description="Predicted probability of looking around from which a customer is contacted (risk targeting). Unit: probability. [invented]")
     coverage: Probability = Field(0.8, description="Share of the targeted customers actually contacted (capacity, consent). Unit: fraction. [invented]")
-    save: Unit = Field(0.5, description="Share of a contacted customer's probability of looking around that the contact removes. Unit: fraction. [invented]")
-    backfire: Probability = Field(0.04, description="Probability of looking around a contact adds by reminding the customer she could leave. Unit: probability. [sourced: churn rose from 6 % to 10 % among contacted customers, Ascarza et al. 2016; the 4 points are applied to looking around, not to churn]")
+    save: Unit = Field(0.6, description="Share of a contacted customer's probability of looking around that the contact removes. Unit: fraction. [invented]")
+    backfire: Probability = Field(0.1, description="Probability of looking around a contact adds by reminding the customer she could leave. Unit: probability. [sourced in direction: churn rose from 6 % to 10 % among contacted customers, Ascarza et al. 2016; the size is set so that a contact raises a content customer's churn by a few points, as there: she leaves with about a quarter of the times she looks around]")
     cost_per_contact: float = Field(2.0, ge=0, le=1e7, description="Cost of one contact. Unit: money/contact. [invented]")
 
 

@@ -9,9 +9,11 @@ The firm contacts a share ``coverage`` of the customers who left it between ``de
 (win-back works better early, the chance is higher than acquiring a stranger, DIM-B2B; an incentive
 buys returns, a dialogue is cheaper and, when it works, bonds: DIM-B2B "the size of the concession
 may be smaller if transparent dialogue already succeeded"). A returner starts a second lifetime with
-the firm (the relationship's ``spell`` counts it; CLV is tracked per lifetime): after a dialogue her
-trust starts ``dialogue_trust`` higher, after an incentive her first periods are discounted
-(``incentive_discount`` for ``incentive_periods``). Cost: ``cost_per_contact`` per contact (carried
+the firm (the relationship's ``spell`` counts it; CLV is tracked per lifetime). She knows the firm: her trust
+starts at least where it was when she left, raised by ``dialogue_trust`` after a dialogue or by
+``incentive_trust`` after an incentive (DIM-B2B: loyalty and trust rise further when a customer is
+moved to return), and she has no post-purchase doubt; after an incentive her first periods are also
+discounted (``incentive_discount`` for ``incentive_periods``). Cost: ``cost_per_contact`` per contact (carried
 by the firm; a lapsed customer has no open relationship to carry it) and the incentive's discount.
 Customers who left for a life event or switched to a competitor are not contacted."""
 
@@ -42,8 +44,9 @@ class WinBackParams(MeasureParams):
     incentive_factor: float = Field(1.6, ge=1, le=10, description="Return probability multiplier of an incentive over a dialogue. Unit: none. [invented]")
     incentive_discount: Probability = Field(0.3, description="Discount a returner gets under the incentive approach. Unit: fraction of price. [invented]")
     incentive_periods: int = Field(3, ge=0, le=120, description="Periods the incentive discount lasts. Unit: periods. [invented]")
-    dialogue_trust: Unit = Field(0.1, description="Trust a returner starts with above a new customer's after a dialogue (DIM-B2B: loyalty and trust rise further when a customer is won back). Unit: [0,1]. [invented]")
-    cost_per_contact: float = Field(4.0, ge=0, le=1e7, description="Cost of one win-back contact. Unit: money/contact. [invented]")
+    dialogue_trust: Unit = Field(0.15, description="Trust a returner gains over what she had when she left (or a new customer's, if more), after a dialogue (DIM-B2B: loyalty and trust rise further when a customer is won back). Unit: [0,1]. [invented]")
+    incentive_trust: Unit = Field(0.05, description="The same after an incentive: bought returns bond less than a dialogue that solved the problem (DIM-B2B). Unit: [0,1]. [invented]")
+    cost_per_contact: float = Field(2.0, ge=0, le=1e7, description="Cost of one win-back contact (an e-mail or a call to a customer the firm knows). Unit: money/contact. [invented; DIM-Rückgewinnung: winning back is cheaper than acquiring]")
 
     @model_validator(mode="after")
     def _window(self) -> "WinBackParams":
@@ -52,7 +55,7 @@ class WinBackParams(MeasureParams):
         return self
 
 
-DELAY_MIN, DELAY_MAX, COVERAGE, BASE, DECAY, FACTOR, DISCOUNT, DISCOUNT_PERIODS, TRUST, INCENTIVE, COST = range(11)
+DELAY_MIN, DELAY_MAX, COVERAGE, BASE, DECAY, FACTOR, DISCOUNT, DISCOUNT_PERIODS, TRUST, INCENTIVE, COST, INCENTIVE_TRUST = range(12)
 
 
 @rule
@@ -62,6 +65,13 @@ def return_probability(since, satisfaction, base, decay, factor, incentive):
     if incentive:
         p *= factor
     return min(p, 1.0)
+
+
+@rule
+def trust_on_return(trust_when_left, new_customer_trust, bonus):
+    """A returner's trust: the higher of what she had when she left and a new customer's, plus the
+    approach's ``bonus``, at most 1."""
+    return min(max(trust_when_left, new_customer_trust) + bonus, 1.0)
 
 
 @rule
@@ -79,7 +89,7 @@ class Lever(Measure):
     def kernel_params(self):
         p = self.params
         return (p.delay_min, p.delay_max, p.coverage, p.base_return, p.decay, p.incentive_factor, p.incentive_discount,
-                p.incentive_periods, p.dialogue_trust, float(p.approach == "incentive"), p.cost_per_contact)
+                p.incentive_periods, p.dialogue_trust, float(p.approach == "incentive"), p.cost_per_contact, p.incentive_trust)
 
     def event_cost(self):
         return self.params.cost_per_contact

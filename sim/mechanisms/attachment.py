@@ -11,10 +11,16 @@ from ..codes import ATTACHED_ONLY, BONDED_ONLY, BOTH, NEITHER
 
 
 @rule
-def exit_fee_due(contract_end, exit_fee, period):
-    """Fee owed by a customer who leaves at the end of ``period``: the exit fee while the contract still
-    runs after this period (``contract_end > period + 1``), else 0."""
-    return exit_fee if contract_end > period + 1 else 0.0
+def exit_fee_due(contract_end, exit_fee, period, term, declining):
+    """Fee owed by a customer who leaves at the end of ``period`` while her contract still runs after
+    it (``left = contract_end - period - 1 > 0`` periods left): ``exit_fee * left / term`` for a
+    declining (pro-rated) fee, ``exit_fee`` for a flat one; 0 once the contract ends with this period."""
+    left = contract_end - period - 1
+    if left <= 0:
+        return 0.0
+    if declining:
+        return exit_fee * min(left, term) / term
+    return exit_fee
 
 
 @rule

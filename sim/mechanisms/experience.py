@@ -36,6 +36,14 @@ def price_feeling(paid, reference, sensitivity, weight, loss_aversion):
 
 
 @rule
+def shielded_sensitivity(sensitivity, shield, bonded):
+    """The price sensitivity a customer applies this period: ``sensitivity * (1 - shield * bonded)``,
+    where ``bonded`` in [0, 1] is how bonded she is (:func:`sim.mechanisms.choice.bond_pull`): bonded
+    regulars accept price rises and pay above the cheapest offer (REVIERDIALOG)."""
+    return sensitivity * (1.0 - shield * bonded)
+
+
+@rule
 def experience(quality, noise, z, incident, handled, incident_experience, recovery_bonus, felt_price, penalty):
     """This period's experience in [0, 1].
 

@@ -1,0 +1,57 @@
+"""Promotions beyond a firm's own customers (REVIERDIALOG: discount campaigns must not be too many, a
+weekly catalogue does not reach as far as a summer sale; DIM-B2B: discount campaigns serve acquisition
+as well as retention; Kaack: hardly anyone stays the cheapest for long).
+
+Firm-level rules, applied once a period before the customers' pass (:meth:`sim.engine.Engine.plan`):
+
+- A firm's **offer price** to a newcomer of a segment is its list price after the discounts that would
+  reach her (those not aimed at a loyalty class or cohort). Customers of other firms who look around
+  see it (:func:`sim.mechanisms.choice.choose`), and prospects pick firms by it (:func:`arrival_pull`).
+- A promotion's **depth** is its share off the list price (averaged over the segments by their
+  shares); its **familiarity** is an exponentially weighted share of the recent periods in which the
+  firm promoted (:func:`familiarity`). Its **attention** is ``depth * (1 - familiarity)``
+  (:func:`attention`): a deep, rare sale draws it, a standing discount wears out until nobody notices
+  it. Attention brings extra prospects (:func:`attention_boost`) and makes other firms' customers look
+  around (:func:`promotion_pull`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._jit import rule
+
+
+@rule
+def familiarity(previous, promoting, wearout):
+    """Familiarity after a period: ``f + wearout * (on - f)``, ``on`` = 1 if the firm promoted."""
+    return previous + wearout * ((1.0 if promoting else 0.0) - previous)
+
+
+@rule
+def attention(depth, familiar):
+    """Attention a promotion draws this period: its depth times its novelty, ``depth * (1 - f)``, with
+    the familiarity ``f`` from before this period."""
+    return depth * (1.0 - familiar)
+
+
+@rule
+def arrival_pull(offer, mean_offer, sensitivity, coef):
+    """Multiplier of a firm's arrivals of one segment for its offer price against the mean offer of the
+    firms present: ``exp(coef * sensitivity * (mean - offer) / mean)``; 1 when all offer the same."""
+    if offer == mean_offer:
+        return 1.0
+    return math.exp(coef * sensitivity * (mean_offer - offer) / mean_offer)
+
+
+@rule
+def attention_boost(attention_level, coef):
+    """Multiplier of a firm's arrivals for the attention its promotion draws: ``1 + coef * attention``."""
+    return 1.0 + coef * attention_level
+
+
+@rule
+def promotion_pull(rival_attention, coef):
+    """Added probability that a customer looks around while another firm's promotion draws attention:
+    ``coef * (largest attention among the other firms)``."""
+    return coef * rival_attention
