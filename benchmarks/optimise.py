@@ -164,7 +164,7 @@ def planted() -> dict:
         "grid_best_split": share(grid_weights), "grid_best_search_profit": round(grid[best_point]),
         "grid_best_fresh_profit": round(g_mean), "grid_best_fresh_ci": [round(g_lo), round(g_hi)],
         "optimiser_runs": opt_runs, "runs_ratio": round(opt_runs / grid_runs, 3), "optimiser_seconds": round(opt_seconds, 1),
-        "optimiser_best_split": share({k: result.best.params[k] for k in keys}),
+        "optimiser_best_split": share({k: result.best.derived[k] for k in keys}),  # money, after the dead zone
         "optimiser_best_fresh_profit": round(b_mean), "optimiser_best_fresh_ci": [round(b_lo), round(b_hi)],
         "optimiser_minus_grid": round(diff["difference"]), "optimiser_minus_grid_ci": [round(diff["ci_low"]), round(diff["ci_high"])],
         "within_grid_interval": bool(b_mean >= g_lo), "quarter_of_grid_runs": bool(opt_runs <= grid_runs / 4),

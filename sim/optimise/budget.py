@@ -11,8 +11,8 @@ the money through its cost model.
 
 Each lever must be a measure of the base scenario, written there at a reference dose (e.g. a service
 measure with ``quality_boost = 0.15``). The study searches one weight per lever (``budget.<lever>``,
-0 to 1); lever i gets ``per_period * w_i / sum(w)``, and :func:`dose_for_money` turns that money into
-the lever's dose. With ``at_most = true`` the budget is a ceiling: one more weight, ``budget.unspent``,
+0 to 1, a weight below :data:`DEAD_ZONE` counting as 0); lever i gets ``per_period * w_i / sum(w)``, and
+:func:`dose_for_money` turns that money into the lever's dose. With ``at_most = true`` the budget is a ceiling: one more weight, ``budget.unspent``,
 takes the share that is not spent (more money is not always better). How much the reference dose costs per period is measured, not assumed: a pilot run of
 the base with that lever alone (the other budget levers removed) against one with none of them, on the
 first search seed, gives the lever's spend per period (measure costs plus fixed costs of its firm,
@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# A weight below this counts as 0: leaving a lever out altogether, often the best use of money, then
+# has a fair chance in the search, where a share of exactly 0 would otherwise never be drawn.
+DEAD_ZONE = 0.1
 # lever type -> the key its money buys by default (its dose); {lever, dose} in the file names another
 DOSES = {
     "service": "quality_boost",
@@ -90,7 +93,8 @@ class BudgetPlan:
         """Money per period for each share from the study's weights (equal shares if all are 0)."""
         if len(self.names) == 1:
             return {self.levers[0].name: self.per_period}
-        w = [max(0.0, float(weights[f"budget.{name}"])) for name in self.names]
+        w = [float(weights[f"budget.{name}"]) for name in self.names]
+        w = [x if x >= DEAD_ZONE else 0.0 for x in w]
         total = sum(w)
         shares = [x / total for x in w] if total > 0 else [1.0 / len(w)] * len(w)
         return {name: self.per_period * s for name, s in zip(self.names, shares)}
