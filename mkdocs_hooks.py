@@ -10,8 +10,13 @@
   API (``sim.run``, ``sim.load``, ``sim.shipped_scenarios``). The marker ``<!-- scenarios -->`` in
   ``docs/scenarios.md`` is replaced by a list of them.
 
-The numbers are computed at build time rather than committed, so the pages always describe the engine
-the site was built from.
+- **Validation.** ``validation.md`` is generated from the pattern suite (:mod:`sim.patterns`): every
+  pattern's source, scenario, how it is measured and its target, beside the figures of the last full run
+  of ``benchmarks/patterns.py`` (``docs/validation.csv``, with its date; a pattern without a recorded
+  figure says so).
+
+The scenario numbers are computed at build time rather than committed, so the pages always describe
+the engine the site was built from; the full pattern suite takes too long for that and is recorded.
 """
 
 from __future__ import annotations
@@ -336,6 +341,58 @@ def scenarios_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+# ------------------------------------------------------------------------------------------ validation
+def _number(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
+def validation_markdown() -> str:
+    """The validation page: the pattern suite's definitions and its recorded figures."""
+    import pandas as pd
+
+    from sim import patterns
+
+    recorded = ROOT / "docs" / "validation.csv"
+    rows = pd.read_csv(recorded).set_index("pattern") if recorded.exists() else pd.DataFrame()
+    date = str(rows["date"].iloc[0]) if len(rows) and "date" in rows else None
+    held = int(rows["holds"].astype(str).str.lower().eq("true").sum()) if len(rows) else 0
+    lines = [
+        "# Validation: the pattern suite",
+        "",
+        "What the model must reproduce, each pattern measured on a shipped scenario with its shipped defaults and a "
+        "95 % interval (see `sim/patterns/`). A pattern *holds* when its estimate lies in the target band and, for an "
+        "effect or an ordering, its interval excludes no effect. Bands marked *invented* rest on no public figure and "
+        "are kept wide. Life events (background churn) are never fitted: every scenario uses its market's documented "
+        "rate ([parameters](parameters.md)), and a scenario's defaults are fitted on the choice side only, each file "
+        "naming the patterns it was fitted to.",
+        "",
+        "Run it yourself: `retention-sim patterns --quick` (minutes; fewer customers and replications, still with "
+        "intervals) or `retention-sim patterns` (the full size); `--only TEXT` picks patterns by name.",
+        "",
+    ]
+    if date:
+        lines += [f"**Recorded figures:** the full suite (20,000 customers, 10 replications) on {date} "
+                  f"(`python benchmarks/patterns.py`): **{held} of {len(rows)} hold.**", ""]
+    else:
+        lines += ["**Recorded figures:** none yet (run `python benchmarks/patterns.py`).", ""]
+    lines += ["| pattern | target | value [95 % interval] | holds |", "|---|---|---|---|"]
+    for p in patterns.catalogue():
+        if p.name in rows.index:
+            r = rows.loc[p.name]
+            value = f"{_number(r['value'])} [{_number(r['ci_low'])}, {_number(r['ci_high'])}]"
+            holds = "yes" if str(r["holds"]).lower() == "true" else "**no**"
+        else:
+            value, holds = "not recorded", "n/a"
+        lines.append(f"| {p.name} | {p.target.describe()} | {value} | {holds} |")
+    lines += ["", "## The patterns", ""]
+    for p in patterns.catalogue():
+        lines += [f"### {p.name}", "", f"- *Source:* {p.source}", f"- *Scenario:* `{p.scenario}`",
+                  f"- *Measured:* {p.measured}", f"- *Target:* {p.target.describe()}", ""]
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------------------ hooks
 def _section(nav: list, title: str) -> list | None:
     for item in nav:
@@ -365,6 +422,7 @@ def on_files(files, config, **kwargs):
 
     for name in sorted(sim.shipped_scenarios()):
         files.append(File.generated(config, f"scenarios/{name}.md", content=scenario_markdown(name)))
+    files.append(File.generated(config, "validation.md", content=validation_markdown()))
     return files
 
 

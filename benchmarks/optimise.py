@@ -31,7 +31,6 @@ The last printed line is one JSON object.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import subprocess
@@ -139,8 +138,9 @@ def planted() -> dict:
             grid[p] = float(np.mean([r["profit"] for r in result["metrics"]]))
     grid_seconds = time.perf_counter() - clock
     best_point = max(grid, key=grid.get)
-    grid_weights = dict(zip(keys, (points[best_point][0] / STEPS, points[best_point][1] / STEPS,
-                                   (STEPS - sum(points[best_point])) / STEPS)))
+    grid_weights = dict(
+        zip(keys, (points[best_point][0] / STEPS, points[best_point][1] / STEPS, (STEPS - sum(points[best_point])) / STEPS))
+    )
     clock = time.perf_counter()
     result = optimise(spec, folder / "study", workers=2)
     opt_seconds = time.perf_counter() - clock
@@ -160,15 +160,25 @@ def planted() -> dict:
     share = lambda w: {k.removeprefix("budget."): round(v / sum(w.values()), 3) for k, v in w.items()}  # noqa: E731
     return {
         "budget_per_period": budget,
-        "grid_points": len(points), "grid_runs": grid_runs, "grid_seconds": round(grid_seconds, 1),
-        "grid_best_split": share(grid_weights), "grid_best_search_profit": round(grid[best_point]),
-        "grid_best_fresh_profit": round(g_mean), "grid_best_fresh_ci": [round(g_lo), round(g_hi)],
-        "optimiser_runs": opt_runs, "runs_ratio": round(opt_runs / grid_runs, 3), "optimiser_seconds": round(opt_seconds, 1),
+        "grid_points": len(points),
+        "grid_runs": grid_runs,
+        "grid_seconds": round(grid_seconds, 1),
+        "grid_best_split": share(grid_weights),
+        "grid_best_search_profit": round(grid[best_point]),
+        "grid_best_fresh_profit": round(g_mean),
+        "grid_best_fresh_ci": [round(g_lo), round(g_hi)],
+        "optimiser_runs": opt_runs,
+        "runs_ratio": round(opt_runs / grid_runs, 3),
+        "optimiser_seconds": round(opt_seconds, 1),
         "optimiser_best_split": share({k: result.best.derived[k] for k in keys}),  # money, after the dead zone
-        "optimiser_best_fresh_profit": round(b_mean), "optimiser_best_fresh_ci": [round(b_lo), round(b_hi)],
-        "optimiser_minus_grid": round(diff["difference"]), "optimiser_minus_grid_ci": [round(diff["ci_low"]), round(diff["ci_high"])],
-        "within_grid_interval": bool(b_mean >= g_lo), "quarter_of_grid_runs": bool(opt_runs <= grid_runs / 4),
-        "load_before": started, "load_after": load(),
+        "optimiser_best_fresh_profit": round(b_mean),
+        "optimiser_best_fresh_ci": [round(b_lo), round(b_hi)],
+        "optimiser_minus_grid": round(diff["difference"]),
+        "optimiser_minus_grid_ci": [round(diff["ci_low"]), round(diff["ci_high"])],
+        "within_grid_interval": bool(b_mean >= g_lo),
+        "quarter_of_grid_runs": bool(opt_runs <= grid_runs / 4),
+        "load_before": started,
+        "load_after": load(),
     }
 
 
@@ -181,7 +191,8 @@ def _overhead(spec, folder: Path) -> dict:
         "run_seconds": round(s["search_simulation"] / max(1, result.manifest["runs_by_this_command"]["search"]), 3),
         "search_overhead": round((s["search"] - s["search_simulation"]) / s["search_simulation"], 4),
         "command_overhead": round((wall - s["simulation_in_this_command"]) / s["simulation_in_this_command"], 4),
-        "search_seconds": round(s["search"], 1), "command_seconds": round(wall, 1),
+        "search_seconds": round(s["search"], 1),
+        "command_seconds": round(wall, 1),
     }
 
 
@@ -207,19 +218,38 @@ def scaling(repeats: int = 2) -> dict:
             out = folder / f"w{workers}-{r}"
             loads.append(load())
             clock = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "sim.cli", "optimise", str(folder / "scaling.toml"), "--out", str(out),
-                            "--workers", str(workers), "--quiet"], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "sim.cli",
+                    "optimise",
+                    str(folder / "scaling.toml"),
+                    "--out",
+                    str(out),
+                    "--workers",
+                    str(workers),
+                    "--quiet",
+                ],
+                check=True,
+            )
             times[workers].append(time.perf_counter() - clock)
             search[workers].append(json.loads((out / "manifest.json").read_text())["seconds"]["search"])
     same = (folder / "w1-0" / "trials.parquet").read_bytes() == (folder / "w2-0" / "trials.parquet").read_bytes()
     from benchmarks.experiments import pair_ceiling
 
     ceiling = pair_ceiling(repeats=2)  # what two processes reach side by side now, with no optimiser at all
-    return {**ceiling,"seconds_1_worker": [round(t, 1) for t in times[1]], "seconds_2_workers": [round(t, 1) for t in times[2]],
-            "speedup": round(min(times[1]) / min(times[2]), 3),
-            "search_seconds_1_worker": search[1], "search_seconds_2_workers": search[2],
-            "search_speedup": round(min(search[1]) / min(search[2]), 3), "same_trials_for_1_and_2_workers": same,
-            "load_during": loads + [load()]}
+    return {
+        **ceiling,
+        "seconds_1_worker": [round(t, 1) for t in times[1]],
+        "seconds_2_workers": [round(t, 1) for t in times[2]],
+        "speedup": round(min(times[1]) / min(times[2]), 3),
+        "search_seconds_1_worker": search[1],
+        "search_seconds_2_workers": search[2],
+        "search_speedup": round(min(search[1]) / min(search[2]), 3),
+        "same_trials_for_1_and_2_workers": same,
+        "load_during": loads + [load()],
+    }
 
 
 def main() -> None:
@@ -230,8 +260,12 @@ def main() -> None:
     ap.add_argument("--only", choices=list(parts), action="append", help="run only this part (repeatable)")
     args = ap.parse_args()
     sim.run("telecom", overrides={"simulation.customers": 200, "simulation.periods": 2})  # compile outside the clock
-    results = {"machine": platform.machine(), "python": platform.python_version(), "cores": len(os.sched_getaffinity(0)),
-               "date": time.strftime("%Y-%m-%d")}
+    results = {
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "cores": len(os.sched_getaffinity(0)),
+        "date": time.strftime("%Y-%m-%d"),
+    }
     for name in args.only or list(parts):
         results[name] = parts[name]()
         print(json.dumps({name: results[name]}), flush=True)

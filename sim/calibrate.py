@@ -21,11 +21,14 @@ simulation's own noise is small next to the data's.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +36,7 @@ from scipy import optimize
 
 from . import __version__
 from .params import Scenario
-from .scenario import ScenarioError, _parse_key, load
+from .scenario import ScenarioError, load, schema_field, whole_number
 
 FLOOR = 0.5  # simulated deaths in a period are floored at half a customer, so log(0) cannot occur
 
@@ -43,32 +46,70 @@ class CalibrationError(ValueError):
 
 
 # ------------------------------------------------------------------------------- observed data
+MAX_COUNT = 10**12  # survivors of one cohort (far beyond any real one; exact in floating point)
+MAX_PERIOD = 2400  # the schema's longest horizon (simulation.periods)
+MAX_BYTES = 50_000_000  # an observed file has one row per period (and segment)
+_WHOLE = re.compile(r"^[0-9]+(?:\.0*)?$")
+
+
 def read_observed(path: str | Path) -> pd.DataFrame:
     """Read and check an observed-survival CSV: columns ``period`` and ``active`` (optionally ``segment``);
-    periods whole numbers from 0, survivors never increasing within a curve."""
+    at least one row; periods whole numbers from 0 (at most 2,400), survivors whole numbers (at most
+    10^12, never true/false) that never increase within a curve. Only a regular file is read (not a
+    FIFO, which would wait forever). The result's ``attrs`` hold the file's name (``source``) and the
+    SHA-256 of its bytes (``sha256``), which ``calibration.json`` records. Every problem raises
+    :class:`CalibrationError` naming the file (and the line)."""
     path = Path(path)
     try:
-        df = pd.read_csv(path)
-    except (OSError, ValueError, UnicodeDecodeError) as err:
-        raise CalibrationError(f"{path}: cannot read as CSV: {err}") from None
+        st = path.stat()
+    except OSError as err:
+        raise CalibrationError(f"{path}: cannot read: {err.strerror or err}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CalibrationError(f"{path}: is a folder, not a CSV file")
+    if not stat.S_ISREG(st.st_mode):
+        raise CalibrationError(f"{path}: is not a regular file (a pipe, device or socket); give a CSV file")
+    if st.st_size > MAX_BYTES:
+        raise CalibrationError(f"{path}: is larger than {MAX_BYTES // 1_000_000} MB; an observed cohort has one row per period")
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise CalibrationError(f"{path}: cannot read: {err.strerror or err}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CalibrationError(f"{path}: is not UTF-8 text (a CSV file with columns period,active)") from None
+    if not text.strip():
+        raise CalibrationError(f"{path}: is empty; it needs the header period,active and one row per period from 0")
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (ValueError, pd.errors.ParserError) as err:
+        raise CalibrationError(f"{path}: cannot read as CSV: {' '.join(str(err).split())[:200]}") from None
+    df.columns = [str(c).strip() for c in df.columns]
     missing = {"period", "active"} - set(df.columns)
     if missing:
         raise CalibrationError(f"{path}: needs the columns period and active (missing: {', '.join(sorted(missing))})")
     extra = set(df.columns) - {"period", "active", "segment"}
     if extra:
-        raise CalibrationError(f"{path}: unknown column {sorted(extra)[0]!r} (columns: period, active, optionally segment)")
-    for col in ("period", "active"):
-        values = pd.to_numeric(df[col], errors="coerce")
-        if values.isna().any() or not np.isfinite(values).all() or (values < 0).any() or (values % 1 != 0).any():
-            row = int(np.flatnonzero(values.isna() | (values < 0) | (values % 1 != 0))[0]) + 2
-            raise CalibrationError(f"{path}: line {row}: {col} must be a whole number >= 0 (got {df[col].iloc[row - 2]!r})")
-        df[col] = values.astype(np.int64)
+        raise CalibrationError(f"{path}: unknown column {sorted(extra)[0][:40]!r} (columns: period, active, optionally segment)")
+    if df.empty:
+        raise CalibrationError(f"{path}: has a header but no rows; give the survivors of the cohort at periods 0, 1, 2, ...")
+    for col, most in (("period", MAX_PERIOD), ("active", MAX_COUNT)):
+        values = []
+        for i, text_value in enumerate(df[col].astype(str)):
+            v = text_value.strip()
+            if not _WHOLE.match(v):
+                raise CalibrationError(f"{path}: line {i + 2}: {col} must be a whole number >= 0 (got {v[:30]!r})")
+            number = int(v.split(".")[0])
+            if number > most:
+                raise CalibrationError(f"{path}: line {i + 2}: {col} must be at most {most:,} (got {v[:30]})")
+            values.append(number)
+        df[col] = np.array(values, dtype=np.int64)
     if "segment" not in df:
         df["segment"] = ""
-    df["segment"] = df["segment"].astype(str)
+    df["segment"] = df["segment"].astype(str).str.strip()
     for seg, g in df.groupby("segment", sort=False):
         g = g.sort_values("period")
-        label = f" (segment {seg})" if seg else ""
+        label = f" (segment {seg[:40]})" if seg else ""
         if g["period"].iloc[0] != 0 or g["period"].duplicated().any() or (np.diff(g["period"]) != 1).any():
             raise CalibrationError(f"{path}: period{label} must run 0, 1, 2, ... without gaps or repeats")
         if (np.diff(g["active"]) > 0).any():
@@ -76,7 +117,46 @@ def read_observed(path: str | Path) -> pd.DataFrame:
             raise CalibrationError(f"{path}: active{label} rises at period {t}: survivors of one cohort can only fall")
         if g["active"].iloc[0] == 0:
             raise CalibrationError(f"{path}: active{label} is 0 at period 0: the cohort is empty")
-    return df.sort_values(["segment", "period"]).reset_index(drop=True)
+        if len(g) < 2:
+            raise CalibrationError(f"{path}: period{label} has only period 0; at least two periods are needed to fit survival")
+    out = df[["period", "active", "segment"]].sort_values(["segment", "period"]).reset_index(drop=True)
+    out.attrs = {"source": str(path), "sha256": hashlib.sha256(raw).hexdigest()}
+    return out
+
+
+def observed_fingerprint(observed: pd.DataFrame) -> dict:
+    """What ``calibration.json`` records of the observed data: the file and the SHA-256 of its bytes
+    (from :func:`read_observed`), or for data given directly the SHA-256 of its canonical CSV; rows and
+    segments."""
+    if observed.attrs.get("sha256"):
+        digest, of = observed.attrs["sha256"], "file"
+    else:
+        canonical = observed[["segment", "period", "active"]].to_csv(index=False).encode()
+        digest, of = hashlib.sha256(canonical).hexdigest(), "data (segment,period,active as CSV)"
+    return {
+        "source": observed.attrs.get("source"),
+        "sha256": digest,
+        "sha256_of": of,
+        "rows": int(len(observed)),
+        "segments": [s for s in dict.fromkeys(observed["segment"]) if s],
+    }
+
+
+def check_observed(scenario: Scenario, observed: pd.DataFrame, holdout_from: int | None = None) -> None:
+    """The observed data fit the scenario: its segments exist there, and a holdout leaves at least two
+    fitted periods and one held out. Raises :class:`CalibrationError` naming the file or option."""
+    source = observed.attrs.get("source") or "the observed data"
+    names = [s.name for s in scenario.segments]
+    for seg in dict.fromkeys(observed["segment"]):
+        if seg != "" and seg not in names:
+            raise CalibrationError(f"{source}: segment {seg[:40]!r} is not a segment of the scenario ({', '.join(names)})")
+    if observed.empty:
+        raise CalibrationError(f"{source}: has no rows")
+    last_period = int(observed["period"].max())
+    if holdout_from is not None and not 2 <= int(holdout_from) <= last_period:
+        raise CalibrationError(
+            f"--holdout-from {holdout_from}: must leave at least two fitted periods and one held out (2 to {last_period})"
+        )
 
 
 # ------------------------------------------------------------------------------- parameters
@@ -118,31 +198,23 @@ def parameter_bound(scenario: Scenario, key: str) -> Bound:
     """The schema's bounds and the scenario's current value of a numeric key (e.g.
     ``segments.0.background_churn.alpha``)."""
     try:
-        loc = _parse_key(key)
+        node, info = schema_field(scenario, key)
     except ValueError as err:
-        raise CalibrationError(f"--fit {key}: {err}") from None
-    node: Any = scenario
-    parent, name = None, None
-    for part in loc:
-        parent, name = node, part
-        try:
-            node = node[part] if isinstance(part, int) else getattr(node, part)
-        except (AttributeError, IndexError, TypeError, KeyError):
-            raise CalibrationError(f"--fit {key}: not a key of the scenario") from None
-    info = getattr(type(parent), "model_fields", {}).get(name) if isinstance(name, str) else None
+        raise CalibrationError(f"--fit {key[:80]}: {err}") from None
+    except KeyError:
+        raise CalibrationError(f"--fit {key[:80]}: not a key of the scenario") from None
     if info is None or isinstance(node, bool) or not isinstance(node, (int, float)):
-        raise CalibrationError(f"--fit {key}: not a numeric parameter (got {node!r})")
+        raise CalibrationError(f"--fit {key[:80]}: not a numeric parameter (got {str(node)[:40]!r})")
     low = high = None
-    strict_low = strict_high = False
     for m in info.metadata:
-        for attr, is_low, strict in (("ge", True, False), ("gt", True, True), ("le", False, False), ("lt", False, True)):
+        for attr, is_low in (("ge", True), ("gt", True), ("le", False), ("lt", False)):
             v = getattr(m, attr, None)
             if v is not None:
                 if is_low:
-                    low, strict_low = float(v), strict
+                    low = float(v)
                 else:
-                    high, strict_high = float(v), strict
-    return Bound(key, float(node), low, high, integer=info.annotation is int)
+                    high = float(v)
+    return Bound(key, float(node), low, high, integer=whole_number(scenario, key))
 
 
 # ------------------------------------------------------------------------------- simulation
@@ -190,23 +262,45 @@ class Calibration:
     neg_log_likelihood: float
     evaluations: int
     converged: bool
-    fit: pd.DataFrame                   # period, [segment,] observed, fitted, holdout
+    fit: pd.DataFrame  # period, [segment,] observed, fitted, holdout
     holdout_from: int | None
     seed: int
     customers: int
     scenario: Scenario = field(repr=False)
     holdout_error: dict[str, float | None] = field(default_factory=dict)
-    method: str = "maximum likelihood of the observed survivor counts under the simulated survival curve (common random numbers); Nelder-Mead in bound-respecting coordinates; 95 % Wald intervals from the numerical Hessian"
+    observed: dict = field(default_factory=dict)  # observed_fingerprint: source, SHA-256, rows, segments
+    method: str = (
+        "maximum likelihood of the observed survivor counts under the simulated survival curve (common random numbers); "
+        "Nelder-Mead in bound-respecting coordinates; 95 % Wald intervals from the numerical Hessian"
+    )
 
     def summary(self) -> dict:
         return {
-            "package": "retention-sim", "version": __version__, "method": self.method,
-            "fitted": {k: {"value": self.values[k], "ci_low": self.intervals[k][0], "ci_high": self.intervals[k][1],
-                           "start": self.starts[k], "bounds": list(self.bounds[k])} for k in self.keys},
-            "objective": {"neg_log_likelihood": self.neg_log_likelihood, "evaluations": self.evaluations, "converged": self.converged},
-            "holdout_from": self.holdout_from, "holdout_mean_absolute_percentage_error": self.holdout_error,
-            "seed": self.seed, "customers_simulated": self.customers,
+            "package": "retention-sim",
+            "version": __version__,
+            "method": self.method,
+            "fitted": {
+                k: {
+                    "value": self.values[k],
+                    "ci_low": self.intervals[k][0],
+                    "ci_high": self.intervals[k][1],
+                    "start": self.starts[k],
+                    "bounds": list(self.bounds[k]),
+                }
+                for k in self.keys
+            },
+            "objective": {
+                "neg_log_likelihood": self.neg_log_likelihood,
+                "evaluations": self.evaluations,
+                "converged": self.converged,
+            },
+            "holdout_from": self.holdout_from,
+            "holdout_mean_absolute_percentage_error": self.holdout_error,
+            "seed": self.seed,
+            "customers_simulated": self.customers,
+            "observed": self.observed,
             "scenario": self.scenario.model_dump(mode="json"),
+            **_provenance(),
         }
 
     def write_files(self, folder: Path, plots: bool = True) -> None:
@@ -250,8 +344,16 @@ def constant_retention_fit(observed: np.ndarray) -> float:
     return 1.0 - d / exposure
 
 
-def calibrate(scenario, observed: pd.DataFrame, fit: list[str], holdout_from: int | None = None, seed: int | None = None,
-              customers: int | None = None, overrides: dict | None = None, max_evaluations: int | None = None) -> Calibration:
+def calibrate(
+    scenario,
+    observed: pd.DataFrame,
+    fit: list[str],
+    holdout_from: int | None = None,
+    seed: int | None = None,
+    customers: int | None = None,
+    overrides: dict | None = None,
+    max_evaluations: int | None = None,
+) -> Calibration:
     """Fit the parameters named in ``fit`` (dotted keys) to ``observed`` (see :func:`read_observed`)."""
     base = load(scenario, {**(overrides or {}), **({"simulation.customers": customers} if customers else {})})
     if not fit:
@@ -259,18 +361,13 @@ def calibrate(scenario, observed: pd.DataFrame, fit: list[str], holdout_from: in
     if len(set(fit)) != len(fit):
         raise CalibrationError("each parameter may be named once in --fit")
     bounds = [parameter_bound(base, k) for k in fit]
+    check_observed(base, observed, holdout_from)
     segments = list(dict.fromkeys(observed["segment"]))
-    names = [s.name for s in base.segments]
-    for seg in segments:
-        if seg != "" and seg not in names:
-            raise CalibrationError(f"observed segment {seg!r} is not a segment of the scenario ({', '.join(names)})")
     last_period = int(observed["period"].max())
     horizon = max(base.simulation.periods, last_period)
     if horizon != base.simulation.periods:
         base = load(base, {"simulation.periods": horizon})
     cut = last_period + 1 if holdout_from is None else int(holdout_from)
-    if holdout_from is not None and not 2 <= cut <= last_period:
-        raise CalibrationError(f"--holdout-from {holdout_from}: must leave at least two fitted periods and one held out (2 to {last_period})")
     seed = base.simulation.seed if seed is None else int(seed)
     series = {seg: observed[observed["segment"] == seg]["active"].to_numpy(np.int64) for seg in segments}
     evaluations = 0
@@ -294,8 +391,9 @@ def calibrate(scenario, observed: pd.DataFrame, fit: list[str], holdout_from: in
 
     z0 = np.array([b.to_z(b.start) for b in bounds])
     limit = max_evaluations or 200 * len(bounds)
-    res = optimize.minimize(nll, z0, method="Nelder-Mead",
-                            options={"maxfev": limit, "xatol": 1e-3, "fatol": 1e-4, "initial_simplex": _simplex(z0)})
+    res = optimize.minimize(
+        nll, z0, method="Nelder-Mead", options={"maxfev": limit, "xatol": 1e-3, "fatol": 1e-4, "initial_simplex": _simplex(z0)}
+    )
     z = res.x
     best = float(res.fun)
     cov = _covariance(nll, z)
@@ -315,19 +413,46 @@ def calibrate(scenario, observed: pd.DataFrame, fit: list[str], holdout_from: in
         obs = series[seg]
         fitted = s * obs[0]
         for t in range(horizon + 1):
-            rows.append({"period": t, "segment": seg, "observed": float(obs[t]) if t < len(obs) else np.nan,
-                         "fitted": float(fitted[t]), "holdout": bool(t >= cut)})
+            rows.append(
+                {
+                    "period": t,
+                    "segment": seg,
+                    "observed": float(obs[t]) if t < len(obs) else np.nan,
+                    "fitted": float(fitted[t]),
+                    "holdout": bool(t >= cut),
+                }
+            )
         if cut <= last_period:
             held = np.arange(cut, len(obs))
             r = constant_retention_fit(obs[:cut])
-            errors[seg or "all"] = {"model": _mape(obs[held], fitted[held]), "constant_retention": _mape(obs[held], obs[0] * r ** held)}
+            errors[seg or "all"] = {
+                "model": _mape(obs[held], fitted[held]),
+                "constant_retention": _mape(obs[held], obs[0] * r**held),
+            }
     table = pd.DataFrame(rows)
     return Calibration(
-        keys=list(fit), values=values, intervals=intervals, starts={b.key: b.start for b in bounds},
-        bounds={b.key: (b.low, b.high) for b in bounds}, neg_log_likelihood=best, evaluations=evaluations,
-        converged=bool(res.success), fit=table, holdout_from=holdout_from, seed=seed,
-        customers=base.simulation.customers, scenario=load(base, values), holdout_error=errors,
+        keys=list(fit),
+        values=values,
+        intervals=intervals,
+        starts={b.key: b.start for b in bounds},
+        bounds={b.key: (b.low, b.high) for b in bounds},
+        neg_log_likelihood=best,
+        evaluations=evaluations,
+        converged=bool(res.success),
+        fit=table,
+        holdout_from=holdout_from,
+        seed=seed,
+        customers=base.simulation.customers,
+        scenario=load(base, values),
+        holdout_error=errors,
+        observed=observed_fingerprint(observed),
     )
+
+
+def _provenance() -> dict:
+    from .outputs import provenance
+
+    return provenance()
 
 
 def _simplex(z0: np.ndarray, step: float = 0.5) -> np.ndarray:
@@ -381,7 +506,9 @@ def _plot(cal: Calibration):
             ax.plot(g["period"] * pm, g["fitted"], color=c, linewidth=2, label=f"fitted{label}")
             ax.plot(g["period"] * pm, g["observed"], "o", color=c, markersize=6, label=f"observed{label}")
         if cal.holdout_from is not None:
-            ax.axvspan(cal.holdout_from * pm, cal.fit["period"].max() * pm, color="#999999", alpha=0.15, label="holdout (not fitted)")
+            ax.axvspan(
+                cal.holdout_from * pm, cal.fit["period"].max() * pm, color="#999999", alpha=0.15, label="holdout (not fitted)"
+            )
         ax.set(xlabel="month", ylabel="customers of the cohort still active", ylim=(0, None))
         fitted = ", ".join(f"{k} = {v:.4g}" for k, v in cal.values.items())
         ax.set_title(f"Calibration of {cal.scenario.name}: observed vs fitted survival of the cohort", loc="left")

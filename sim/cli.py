@@ -1,8 +1,12 @@
 """The ``retention-sim`` command.
 
 Every failure is one line on stderr and an exit code: 2 for bad input (a scenario file, an option,
-an output folder that is not ours to write), 1 for the environment (a folder we cannot write, a full
-disk), 130 for Ctrl-C, 143 for SIGTERM. No traceback reaches a user unless RETENTION_SIM_DEBUG=1.
+an output folder that is not ours to write, input nested too deeply to read), 1 for the environment
+(a folder we cannot write, a full disk, too little memory: the line says which setting to lower),
+130 for Ctrl-C, 143 for SIGTERM (also when a library that the signal cut short fails after it). No
+traceback reaches a user unless RETENTION_SIM_DEBUG=1. Options have upper bounds: --replications at
+most 10,000, --seed below 2^63, --workers at most the cores this process may use (more are capped,
+with a warning).
 Heavy modules (the model, pandas, numba, matplotlib, solara) are imported only by ``run`` and ``dashboard``.
 """
 
@@ -10,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import os
 import re
 import sys
@@ -25,7 +28,7 @@ from typing import Any
 for _pool in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_pool, "1")
 
-from . import __version__, outputs  # noqa: E402
+from . import __version__, outputs, signals  # noqa: E402
 
 # sim.scenario (pydantic) is imported inside main, after the signal handlers are in place, so that
 # even a Ctrl-C during start-up gives one line rather than a traceback.
@@ -34,6 +37,10 @@ PROG = "retention-sim"
 EXIT_ENVIRONMENT = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+MAX_REPLICATIONS = 10_000  # sim.compare.MAX_REPLICATIONS (not imported: the command starts before pandas loads)
+PRECISION_CAP = 200  # sim.compare.PRECISION_CAP
+ENGINE_ADDRESS_SPACE = 1_100_000_000  # bytes of address space the engine needs to load (numba, llvmlite, scipy: ~1 GB measured)
+BYTES_PER_CUSTOMER = 400  # least memory one customer row takes in a run with its outputs (370-570 measured)
 
 
 COMMANDS = ("run", "compare", "sweep", "optimise", "calibrate", "validate", "list", "patterns", "dashboard")
@@ -46,19 +53,27 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         message = re.sub(r"^argument ([^:]+): ", r"\1: ", message)
         commands = ", ".join(COMMANDS[:-1]) + " or " + COMMANDS[-1]
-        message = re.sub(rf"^{re.escape(_CHOICES)}: invalid choice: (\S+) .*", rf"unknown command \1; the commands are {commands}", message)
-        message = re.sub(rf"^the following arguments are required: {re.escape(_CHOICES)}$", f"give a command: {commands}", message)
+        message = re.sub(
+            rf"^{re.escape(_CHOICES)}: invalid choice: (\S+) .*", rf"unknown command \1; the commands are {commands}", message
+        )
+        message = re.sub(
+            rf"^the following arguments are required: {re.escape(_CHOICES)}$", f"give a command: {commands}", message
+        )
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def _count(name: str, minimum: int):
+def _count(name: str, minimum: int, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"must be a whole number (got {text[:40]!r})") from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {'a positive whole number' if minimum == 1 else f'a whole number >= {minimum}'} (got {value})")
+            raise argparse.ArgumentTypeError(
+                f"must be {'a positive whole number' if minimum == 1 else f'a whole number >= {minimum}'} (got {value})"
+            )
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,} (got {str(value)[:40]})")
         return value
 
     parse.__name__ = name
@@ -66,7 +81,29 @@ def _count(name: str, minimum: int):
 
 
 _positive = _count("positive", 1)
-_seed = _count("seed", 0)
+_seed = _count("seed", 0, 2**63 - 1)
+
+
+def _precision(text: str) -> tuple[str, float]:
+    """``METRIC=HALF_WIDTH`` for ``compare --precision``."""
+    import math
+
+    from .metrics import METRICS
+
+    metric, sep, raw = text.partition("=")
+    metric = metric.strip()
+    if not sep or metric not in METRICS:
+        raise argparse.ArgumentTypeError(f"must be METRIC=HALF_WIDTH with a metric of: {', '.join(METRICS)} (got {text[:60]!r})")
+    try:
+        width = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the half-width must be a number (got {raw[:40]!r})") from None
+    if not (math.isfinite(width) and width > 0):
+        raise argparse.ArgumentTypeError(f"the half-width must be a positive number (got {raw[:40]!r})")
+    return metric, width
+
+
+_precision.__name__ = "METRIC=HALF_WIDTH"
 
 
 def _assignment(text: str) -> tuple[str, Any]:
@@ -80,6 +117,8 @@ def _assignment(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        raise argparse.ArgumentTypeError(f"{key[:60]}: the value is nested too deeply") from None
     return key, value
 
 
@@ -90,72 +129,201 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Simulate customer retention: bonded vs attached customers, measures, churn and CLV.")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar=_CHOICES)
-    set_help = ("override one scenario key, e.g. --set firms.0.price=33.5 or --set 'firms.0.name=\"x\"' "
-                "(VALUE is read as TOML; repeatable)")
-    run = sub.add_parser("run", help="run a scenario and write tables, summary, plots and a manifest",
-                         description="Run a scenario and write its tables, summary, plots and manifest into a new folder. "
-                                     "Runs are reproducible by default: without --seed the scenario's simulation.seed is used.")
-    run.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name (default: telecom); see `retention-sim list`")
-    run.add_argument("--seed", type=_seed, default=None,
-                     help="seed for every random draw (default: the scenario's simulation.seed, so the same command gives the same results)")
-    run.add_argument("--customers", type=_positive, default=None, help="initial customers (overrides simulation.customers); new customers still come from the firms' acquisition budgets, money per period, which do not shrink with it")
+    set_help = (
+        "override one scenario key, e.g. --set firms.0.price=33.5 or --set 'firms.0.name=\"x\"' "
+        "(VALUE is read as TOML; repeatable)"
+    )
+    run = sub.add_parser(
+        "run",
+        help="run a scenario and write tables, summary, plots and a manifest",
+        description="Run a scenario and write its tables, summary, plots and manifest into a new folder. "
+        "Runs are reproducible by default: without --seed the scenario's simulation.seed is used.",
+    )
+    run.add_argument(
+        "scenario", nargs="?", default=None, help="scenario file or shipped name (default: telecom); see `retention-sim list`"
+    )
+    run.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="seed for every random draw (default: the scenario's simulation.seed, so the same command gives the same results)",
+    )
+    run.add_argument(
+        "--customers",
+        type=_positive,
+        default=None,
+        help="initial customers (overrides simulation.customers); new customers still come from the firms' acquisition "
+        "budgets, money per period, which do not shrink with it",
+    )
     run.add_argument("--periods", type=_positive, default=None, help="horizon in periods (overrides simulation.periods)")
     run.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
-    run.add_argument("--out", type=Path, default=None,
-                     help="output folder, new or empty (default: results/<scenario>-seed<N>); a folder with other files is refused")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder, new or empty (default: results/<scenario>-seed<N>); a folder with other files is refused",
+    )
     run.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary on screen")
-    cmp = sub.add_parser("compare", help="compare strategies: paired replications, confidence intervals, an HTML report",
-                         description="Run BASE and every OTHER scenario R times; replication r of every scenario uses the same "
-                                     "seed, so differences are paired customer by customer. Writes replications, differences "
-                                     "with 95 % paired intervals, plots and a self-contained report.html.")
+    cmp = sub.add_parser(
+        "compare",
+        help="compare strategies: paired replications, confidence intervals, an HTML report",
+        description="Run BASE and every OTHER scenario R times; replication r of every scenario uses the same "
+        "seed, so differences are paired customer by customer. Writes replications, differences "
+        "with 95 % paired intervals, plots and a self-contained report.html.",
+    )
     cmp.add_argument("base", help="the baseline scenario: file or shipped name")
     cmp.add_argument("others", nargs="+", metavar="OTHER", help="scenarios to compare with the baseline")
-    cmp.add_argument("--replications", type=_count("replications", 2), default=20, help="runs per scenario (default 20)")
-    cmp.add_argument("--seed", type=_seed, default=None, help="seed the replications' seeds derive from (default: the baseline's simulation.seed)")
-    cmp.add_argument("--customers", type=_positive, default=None, help="initial customers in every scenario (arrivals still follow the acquisition budgets, which do not shrink with it)")
+    cmp.add_argument(
+        "--replications",
+        type=_count("replications", 2, MAX_REPLICATIONS),
+        default=20,
+        help=f"runs per scenario (default 20, at most {MAX_REPLICATIONS:,}); with --precision, the runs to start with",
+    )
+    cmp.add_argument(
+        "--precision",
+        type=_precision,
+        default=None,
+        metavar="METRIC=HALF_WIDTH",
+        help="add replications until the paired 95 %% interval of METRIC has at most this half-width (in the "
+        f"metric's own units: retention as a share, 0.005 = half a point) for every alternative, up to "
+        f"{PRECISION_CAP} replications; it says if that cap stops it",
+    )
+    cmp.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="seed the replications' seeds derive from (default: the baseline's simulation.seed)",
+    )
+    cmp.add_argument(
+        "--customers",
+        type=_positive,
+        default=None,
+        help="initial customers in every scenario (arrivals still follow the acquisition budgets, which do not shrink with it)",
+    )
     cmp.add_argument("--periods", type=_positive, default=None, help="horizon in periods of every scenario")
-    cmp.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help + "; applies to every scenario")
-    cmp.add_argument("--out", type=Path, default=None, help="output folder, new or empty (default: results/compare-<base>-seed<N>)")
+    cmp.add_argument(
+        "--set",
+        dest="set",
+        action="append",
+        type=_assignment,
+        default=[],
+        metavar="KEY=VALUE",
+        help=set_help + "; applies to every scenario",
+    )
+    cmp.add_argument(
+        "--out", type=Path, default=None, help="output folder, new or empty (default: results/compare-<base>-seed<N>)"
+    )
     cmp.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
     cmp.add_argument("--no-plots", action="store_true", help="skip the PNG plots (the report then has no figures)")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar or findings on screen")
-    sw = sub.add_parser("sweep", help="a parameter sweep with sensitivity indices, on local cores or a Dask cluster",
-                        description="Run a sweep file's design (grid, lhs, sobol or morris) with replications on common seeds. "
-                                    "Runs are stored in runs.parquet as they finish; running the same command again after an "
-                                    "interruption skips the finished runs. Sobol or Morris indices go to indices.csv.")
+    sw = sub.add_parser(
+        "sweep",
+        help="a parameter sweep with sensitivity indices, on local cores or a Dask cluster",
+        description="Run a sweep file's design (grid, lhs, sobol or morris) with replications on common seeds. "
+        "Runs are stored in runs.parquet as they finish; running the same command again after an "
+        "interruption skips the finished runs, if the sweep file, its base scenario and retention-sim "
+        "are unchanged. Writes points.csv (each point's means with 95 % intervals), best.csv, "
+        "response plots and manifest.json; Sobol or Morris indices go to indices.csv.",
+    )
     sw.add_argument("sweep", type=Path, help="the sweep file (TOML); see docs/experiments.md")
-    sw.add_argument("--workers", type=_positive, default=None, help="local worker processes, this one included, each single-threaded (default: the cores)")
-    sw.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (instead of local workers)")
-    sw.add_argument("--out", type=Path, default=None, help="output folder (default: results/sweep-<file name>); an interrupted sweep's folder is resumed")
-    sw.add_argument("--force", action="store_true", help="replace the --out folder if it holds an earlier, different retention-sim output")
+    sw.add_argument(
+        "--workers",
+        type=_count("workers", 1, 1024),
+        default=None,
+        help="local worker processes, this one included, each single-threaded (default and most: the cores this "
+        "process may use; more are capped with a warning)",
+    )
+    sw.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (instead of local workers)",
+    )
+    sw.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: results/sweep-<file name>); an interrupted sweep's folder is resumed",
+    )
+    sw.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the --out folder if it holds an earlier, different retention-sim output, or a sweep whose "
+        "stored runs are damaged",
+    )
+    sw.add_argument(
+        "--restart",
+        action="store_true",
+        help="start the sweep in --out over, discarding its stored runs (needed when the sweep file, its base "
+        "scenario or retention-sim changed since they were stored)",
+    )
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
-    opt = sub.add_parser("optimise", help="find the best strategy within bounds and a budget, confirmed on fresh seeds",
-                         description="Search an optimisation file's parameters (and budget split) with Optuna on common random "
-                                     "numbers, then re-run the best trials on fresh seeds, paired with the base. The study is "
-                                     "stored as it runs (DIR/study.db): the same command resumes it, every trial exactly once. "
-                                     "Writes trials.parquet, verification.csv, best.toml, report.html and manifest.json.")
+    opt = sub.add_parser(
+        "optimise",
+        help="find the best strategy within bounds and a budget, confirmed on fresh seeds",
+        description="Search an optimisation file's parameters (and budget split) with Optuna on common random "
+        "numbers, then re-run the best trials on fresh seeds, paired with the base. The study is "
+        "stored as it runs (DIR/study.db): the same command resumes it, every trial exactly once. "
+        "Writes trials.parquet, verification.csv, best.toml, report.html and manifest.json.",
+    )
     opt.add_argument("file", type=Path, metavar="OPT.toml", help="the optimisation file (TOML); see docs/optimise.md")
-    opt.add_argument("--out", type=Path, default=None, help="the study folder (default: results/optimise-<file name>); an interrupted study's folder is resumed")
-    opt.add_argument("--workers", type=_positive, default=None, help="local worker processes, each single-threaded (default: the cores)")
-    opt.add_argument("--storage", default=None, metavar="URL",
-                     help="a database URL shared by the machines of a cluster, e.g. postgresql://host/db (default: SQLite in the --out folder)")
-    opt.add_argument("--force", action="store_true", help="replace the --out folder if it holds an earlier, different retention-sim output")
+    opt.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="the study folder (default: results/optimise-<file name>); an interrupted study's folder is resumed",
+    )
+    opt.add_argument(
+        "--workers", type=_positive, default=None, help="local worker processes, each single-threaded (default: the cores)"
+    )
+    opt.add_argument(
+        "--storage",
+        default=None,
+        metavar="URL",
+        help="a database URL shared by the machines of a cluster, e.g. postgresql://host/db "
+        "(default: SQLite in the --out folder)",
+    )
+    opt.add_argument(
+        "--force", action="store_true", help="replace the --out folder if it holds an earlier, different retention-sim output"
+    )
     opt.add_argument("--quiet", action="store_true", help="no progress bars or recommendation on screen")
-    cal = sub.add_parser("calibrate", help="fit parameters to an observed cohort's survival",
-                         description="Fit the named parameters (bounds from the schema) so that the focal firm's simulated "
-                                     "period-0 cohort survives like the observed one (maximum likelihood on common random "
-                                     "numbers). Writes calibration.json (values with 95 %% intervals), fit.csv and fit.png.")
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit parameters to an observed cohort's survival",
+        description="Fit the named parameters (bounds from the schema) so that the focal firm's simulated "
+        "period-0 cohort survives like the observed one (maximum likelihood on common random "
+        "numbers). Writes calibration.json (values with 95 % intervals), fit.csv and fit.png.",
+    )
     cal.add_argument("scenario", help="scenario file or shipped name")
-    cal.add_argument("--observed", type=Path, required=True, metavar="FILE.csv",
-                     help="survivors of one cohort: columns period,active (optionally segment), periods from 0")
-    cal.add_argument("--fit", action="append", required=True, metavar="KEY",
-                     help="a numeric parameter to fit, e.g. segments.0.background_churn.alpha (repeatable)")
-    cal.add_argument("--holdout-from", type=_count("holdout", 2), default=None, metavar="T",
-                     help="fit periods before T only; later ones test the forecast")
-    cal.add_argument("--seed", type=_seed, default=None, help="the fixed seed of every trial (default: the scenario's simulation.seed)")
-    cal.add_argument("--customers", type=_positive, default=None, help="simulated customers (use many more than the observed cohort)")
+    cal.add_argument(
+        "--observed",
+        type=Path,
+        required=True,
+        metavar="FILE.csv",
+        help="survivors of one cohort: columns period,active (optionally segment), periods from 0",
+    )
+    cal.add_argument(
+        "--fit",
+        action="append",
+        required=True,
+        metavar="KEY",
+        help="a numeric parameter to fit, e.g. segments.0.background_churn.alpha (repeatable)",
+    )
+    cal.add_argument(
+        "--holdout-from",
+        type=_count("holdout", 2),
+        default=None,
+        metavar="T",
+        help="fit periods before T only; later ones test the forecast",
+    )
+    cal.add_argument(
+        "--seed", type=_seed, default=None, help="the fixed seed of every trial (default: the scenario's simulation.seed)"
+    )
+    cal.add_argument(
+        "--customers", type=_positive, default=None, help="simulated customers (use many more than the observed cohort)"
+    )
     cal.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     cal.add_argument("--out", type=Path, default=None, help="output folder, new or empty (default: results/calibrate-<scenario>)")
     cal.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
@@ -164,28 +332,43 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("scenario", help="scenario file or shipped name; see `retention-sim list`")
     check.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     sub.add_parser("list", help="list the shipped scenarios and the question each answers")
-    pat = sub.add_parser("patterns", help="check the model against the pattern suite (what the sources and public data say)",
-                         description="Measure every pattern of the suite on the shipped scenarios with their shipped defaults "
-                                     "and say whether it holds: a table on the screen and DIR/patterns.csv (pattern, source, "
-                                     "target, value, ci_low, ci_high, holds). The full suite takes a while; --quick runs "
-                                     "every pattern with fewer customers and replications, still with 95 %% intervals.")
+    pat = sub.add_parser(
+        "patterns",
+        help="check the model against the pattern suite (what the sources and public data say)",
+        description="Measure every pattern of the suite on the shipped scenarios with their shipped defaults "
+        "and say whether it holds: a table on the screen and DIR/patterns.csv (pattern, source, "
+        "target, value, ci_low, ci_high, holds). The full suite takes a while; --quick runs "
+        "every pattern with fewer customers and replications, still with 95 %% intervals.",
+    )
     pat.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder for patterns.csv (default: results/patterns)")
     pat.add_argument("--quick", action="store_true", help="fewer customers and replications (minutes, not tens of minutes)")
-    pat.add_argument("--only", action="append", default=None, metavar="TEXT",
-                     help="only the patterns whose name contains TEXT (repeatable)")
+    pat.add_argument(
+        "--only", action="append", default=None, metavar="TEXT", help="only the patterns whose name contains TEXT (repeatable)"
+    )
     pat.add_argument("--force", action="store_true", help="replace an earlier output in DIR")
-    dash = sub.add_parser("dashboard", help="serve the interactive dashboard and the classroom game in the browser",
-                          description="Serve the dashboard (live plots, levers, one customer's story, comparison with a "
-                                      "baseline) and the classroom game at http://HOST:PORT/ until Ctrl-C. It opens no "
-                                      "browser: open the printed address.")
+    dash = sub.add_parser(
+        "dashboard",
+        help="serve the interactive dashboard and the classroom game in the browser",
+        description="Serve the dashboard (live plots, levers, one customer's story, comparison with a "
+        "baseline) and the classroom game at http://HOST:PORT/ until Ctrl-C. It opens no "
+        "browser: open the printed address.",
+    )
     dash.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name to start with (default: telecom)")
     dash.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
-    dash.add_argument("--host", default="127.0.0.1",
-                      help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 lets the room's devices "
-                           "connect, and anyone who can reach the port can use it)")
-    dash.add_argument("--scenarios", type=Path, default=None, metavar="DIR",
-                      help="a folder of scenario files (.toml) the browser may pick by name, beside the shipped ones "
-                           "(a browser never names a path; it may also upload a file)")
+    dash.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 lets the room's devices "
+        "connect, and anyone who can reach the port can use it)",
+    )
+    dash.add_argument(
+        "--scenarios",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a folder of scenario files (.toml) the browser may pick by name, beside the shipped ones "
+        "(a browser never names a path; it may also upload a file)",
+    )
     return p
 
 
@@ -249,12 +432,14 @@ class _Progress:
 
     written: Path | None = None
     resumable: Path | None = None  # a sweep's folder, whose finished runs are kept on a stop
+    memory_hint: str | None = None  # what to lower if memory runs out (see _memory_hint)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code. No traceback reaches the user (see module doc)."""
     _Progress.written = None
     _Progress.resumable = None
+    _Progress.memory_hint = None
     try:
         with outputs.signal_handlers():
             return _main(argv)
@@ -268,23 +453,123 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return EXIT_ENVIRONMENT
     except MemoryError:
-        _say("out of memory; try fewer customers (--customers) or a shorter horizon (--periods)")
+        _say(_out_of_memory())
         return EXIT_ENVIRONMENT
+    except RecursionError:
+        if os.environ.get("RETENTION_SIM_DEBUG"):
+            raise
+        _say(
+            "the input is nested too deeply to be read (tables or lists inside one another, hundreds of levels); "
+            "nothing was written"
+        )
+        return EXIT_BAD_INPUT
     except OSError as err:
         if os.environ.get("RETENTION_SIM_DEBUG"):
             raise
-        where = f": {err.filename}" if err.filename else ""
+        if err.errno == errno.ENOMEM:
+            _say(_out_of_memory())
+            return EXIT_ENVIRONMENT
+        where = f": {str(err.filename)[:200]}" if err.filename else ""
         _say(f"{err.strerror or err}{where}")
         return EXIT_ENVIRONMENT
     except Exception as err:
+        stopped = signals.received()
+        if stopped is not None:  # a library cut short by the signal failed after it: the stop is the cause
+            _say(("interrupted (Ctrl-C); " if stopped == 2 else f"stopped by {outputs.Terminated(stopped)}; ") + _after_stop())
+            return 128 + stopped
+        if isinstance(err, ImportError) and "failed to map segment" in str(err):
+            _say(_out_of_memory())
+            return EXIT_ENVIRONMENT
         if os.environ.get("RETENTION_SIM_DEBUG"):
             raise
         text = " ".join(str(err).split())[:300]
         _say(f"internal error: {type(err).__name__}: {text} (set RETENTION_SIM_DEBUG=1 for the traceback)")
         return EXIT_ENVIRONMENT
     finally:
+        outputs.discard_open()  # a staging folder a signal left unowned (see sim.outputs)
         _overrides.clear()
         _labels.clear()
+
+
+def _out_of_memory() -> str:
+    return "out of memory; " + (_Progress.memory_hint or "try fewer customers (--customers) or a shorter horizon (--periods)")
+
+
+def _memory_hint(scenario) -> str:
+    """What to lower when a run of ``scenario`` does not fit: the initial customers, or the arrivals
+    that the acquisition budgets buy, whichever the population mostly consists of."""
+    total = scenario.expected_customers()
+    arrivals = total - scenario.simulation.customers
+    if arrivals > scenario.simulation.customers:
+        per_period = arrivals / max(scenario.simulation.periods, 1)
+        firm = max(
+            range(len(scenario.firms)), key=lambda i: scenario.firms[i].acquisition_spend / scenario.firms[i].cost_per_acquisition
+        )
+        return (
+            f"the firms acquire about {per_period:,.0f} customers a period ({arrivals:,.0f} over the horizon); lower "
+            f"firms.{firm}.acquisition_spend or raise firms.{firm}.cost_per_acquisition (--set), "
+            "or shorten the horizon (--periods)"
+        )
+    return "try fewer customers (--customers) or a shorter horizon (--periods)"
+
+
+def _available_memory() -> tuple[float, str] | None:
+    """The memory this process may still take, and what limits it: the smallest of the address-space
+    limit (``ulimit -v``) beyond what the engine needs, the control group's limit beyond its use, and
+    the memory the system reports available. None where none can be read."""
+    import resource
+
+    found: list[tuple[float, str]] = []
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        found.append((soft - ENGINE_ADDRESS_SPACE, f"the address-space limit (ulimit -v) of {soft / 1e9:.1f} GB"))
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit.isdigit() and used.isdigit():
+            found.append(
+                (int(limit) - int(used), f"the memory limit of this process's control group ({int(limit) / 1e9:.1f} GB)")
+            )
+    except OSError:
+        pass
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                free = int(line.split()[1]) * 1024
+                swap = sum(
+                    int(x.split()[1]) * 1024 for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("SwapFree:")
+                )
+                found.append((free + swap, "the memory available on this machine"))
+    except (OSError, ValueError, IndexError):
+        pass
+    return min(found) if found else None
+
+
+def _check_memory(scenario, copies: int = 1) -> None:
+    """Refuse, before anything is written, a run that cannot fit (exit 1 with the out-of-memory line
+    naming what to lower): the engine's address space under ``ulimit -v``, and ``copies`` populations
+    of the customers the scenario is expected to hold (initial plus arrivals) at a lower bound of
+    :data:`BYTES_PER_CUSTOMER` each."""
+    import resource
+
+    _Progress.memory_hint = _memory_hint(scenario)
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and soft < ENGINE_ADDRESS_SPACE:
+        raise _OutOfMemory(
+            f"the address-space limit (ulimit -v) of {soft / 1e6:,.0f} MB is below the "
+            f"{ENGINE_ADDRESS_SPACE / 1e6:,.0f} MB retention-sim needs to load its engine; raise it"
+        )
+    need = scenario.expected_customers() * BYTES_PER_CUSTOMER * copies
+    available = _available_memory()
+    if available is not None and need > available[0]:
+        raise _OutOfMemory(
+            f"this run needs at least {need / 1e9:,.1f} GB for about {scenario.expected_customers() * copies:,.0f} "
+            f"customers, beyond {available[1]}; {_Progress.memory_hint}; nothing was written"
+        )
+
+
+class _OutOfMemory(Exception):
+    """A run that cannot fit in the memory it may use (exit 1)."""
 
 
 def _after_stop() -> str:
@@ -313,26 +598,48 @@ def _main(argv: list[str] | None) -> int:
 
     _collect_overrides(args)
     try:
-        return {"run": _run, "compare": _compare, "sweep": _sweep, "optimise": _optimise, "calibrate": _calibrate,
-                "validate": _validate, "list": _list, "patterns": _patterns, "dashboard": _dashboard}[args.command](args)
+        return {
+            "run": _run,
+            "compare": _compare,
+            "sweep": _sweep,
+            "optimise": _optimise,
+            "calibrate": _calibrate,
+            "validate": _validate,
+            "list": _list,
+            "patterns": _patterns,
+            "dashboard": _dashboard,
+        }[args.command](args)
     except ScenarioError as err:
         _say(err.one_line())
         return EXIT_BAD_INPUT
     except outputs.OutputError as err:
         label = f"--out {err.path}" if getattr(args, "out", None) is not None else f"output folder {err.path}"
-        _say(f"{label}: {err.reason}")
+        _say(f"{label[:300]}: {err.reason}")
         return err.exit_code
+    except _OutOfMemory as err:
+        _say(f"out of memory: {err}")
+        return EXIT_ENVIRONMENT
+    except _BadOption as err:
+        _say(str(err))
+        return EXIT_BAD_INPUT
 
 
-def _default_out(name: str, seed: int) -> Path:
+def _default_out(name: str, seed: int | None = None) -> Path:
+    """``results/<name>-seed<N>``, the name made safe for a file name and at most 80 characters (a
+    longer one is cut and marked with a short hash, so two long names stay apart)."""
+    import hashlib
+
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".") or "scenario"
-    return Path("results") / f"{safe}-seed{seed}"
+    if len(safe) > 80:
+        safe = safe[:71] + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return Path("results") / (f"{safe}-seed{seed}" if seed is not None else safe)
 
 
 def _run(args) -> int:
     scenario = load(args.scenario)
     seed = scenario.simulation.seed if args.seed is None else args.seed
     out = args.out if args.out is not None else _default_out(scenario.name, seed)
+    _check_memory(scenario)
     with outputs.prepare(out, force=args.force) as staging:  # refuses or fails before simulating
         from .results import run  # heavy: pandas, mesa, numba
 
@@ -352,26 +659,80 @@ def _compare(args) -> int:
     scenarios = [load(spec) for spec in (args.base, *args.others)]  # every input checked before any work
     seed = scenarios[0].simulation.seed if args.seed is None else args.seed
     out = args.out if args.out is not None else _default_out(f"compare-{scenarios[0].name}", seed)
+    if args.precision is not None and args.replications > PRECISION_CAP:
+        _say(f"--replications {args.replications}: with --precision, start with at most {PRECISION_CAP} replications (its cap)")
+        return EXIT_BAD_INPUT
+    for scenario in scenarios:
+        _check_memory(scenario)
     with outputs.prepare(out, force=args.force) as staging:
         from .compare import compare  # heavy
-        from .report import sentence
+        from .report import readable, sentence
 
-        result = compare(scenarios, replications=args.replications, seed=seed, progress=not args.quiet and sys.stderr.isatty())
+        if not args.quiet and not sys.stderr.isatty():
+            _say(
+                f"comparing {len(scenarios)} scenarios, {args.replications} replications each"
+                + (f", more until the {args.precision[0]} interval is +/-{args.precision[1]:g}" if args.precision else "")
+            )
+        result = compare(
+            scenarios,
+            replications=args.replications,
+            seed=seed,
+            progress=not args.quiet and sys.stderr.isatty(),
+            precision=args.precision,
+            max_replications=PRECISION_CAP,
+        )
         try:
             result.write_files(staging.path, plots=not args.no_plots)
         except OSError as err:
             raise outputs.OutputUnwritable(out, f"cannot write the outputs: {err.strerror or err}; nothing was written") from None
         staging.commit()
         _Progress.written = Path(out)
+    if result.precision is not None and not result.precision["reached"]:
+        p = result.precision
+        _say(
+            f"warning: --precision {p['metric']}={p['target']:g} not reached: the cap of {p['cap']} replications stopped it "
+            f"at a half-width of {readable(p['achieved'])}"
+        )
     if not args.quiet:
         money = scenarios[0].simulation.currency
-        print(f"baseline {result.baseline}; {args.replications} paired replications (seed {seed})")
+        print(f"baseline {result.baseline}; {len(result.seeds)} paired replications (seed {seed})")
         for _, row in result.differences.iterrows():
             text = sentence(row, money)
             if text:
                 print(f"  {text}")
         print(f"outputs in {out}/ (open report.html)")
     return 0
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _connect(address: str):
+    """A client of the Dask scheduler at ``address``, connected before any folder is made."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise _BadOption("--scheduler", "needs the distributed package (pip install distributed)") from None
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)  # its own connection log lines; ours is the one line
+    try:
+        return Client(address, timeout="10s")
+    except (ValueError, TypeError) as err:
+        raise _BadOption(f"--scheduler {address[:80]}", f"not a scheduler address, e.g. tcp://10.0.0.5:8786 ({err})") from None
+    except (OSError, TimeoutError) as err:
+        raise outputs.OutputUnwritable(
+            f"--scheduler {address[:80]}", f"cannot connect: {' '.join(str(err).split())[:200]}"
+        ) from None
+
+
+class _BadOption(Exception):
+    def __init__(self, option: str, reason: str):
+        super().__init__(f"{option}: {reason}")
 
 
 def _sweep(args) -> int:
@@ -382,16 +743,57 @@ def _sweep(args) -> int:
     except SweepError as err:
         _say(str(err))
         return EXIT_BAD_INPUT
-    out = args.out if args.out is not None else Path("results") / f"sweep-{re.sub(r'[^A-Za-z0-9._-]+', '_', args.sweep.stem)}"
-    workers = args.workers or len(os.sched_getaffinity(0))
-    if args.scheduler is None:
-        start_workers_early(workers)
-    _Progress.resumable = Path(out)
-    result = run_sweep(spec, out, base=base, workers=workers, scheduler=args.scheduler, force=args.force,
-                       progress=not args.quiet and sys.stderr.isatty())
+    out = args.out if args.out is not None else _default_out(f"sweep-{args.sweep.stem}")
+    cores = _cores()
+    workers = args.workers or cores
+    if workers > cores:
+        _say(
+            f"warning: --workers {workers} is more than the {cores} core{'s' if cores > 1 else ''} this process may use; "
+            f"using {cores}"
+        )
+        workers = cores
+    _check_memory(base, copies=workers)
+    scheduler = None
+    if args.scheduler is not None:
+        try:
+            scheduler = _connect(args.scheduler)
+        except _BadOption as err:
+            _say(str(err))
+            return EXIT_BAD_INPUT
+    try:
+        if scheduler is None:
+            start_workers_early(workers)
+        _Progress.resumable = Path(out)
+        where = (
+            f"on the Dask cluster at {args.scheduler}"
+            if scheduler is not None
+            else f"on {workers} worker{'s' if workers > 1 else ''}"
+        )
+
+        def announce(left: int, total: int) -> None:  # once the folder is accepted: a refusal stays one line
+            if not args.quiet:
+                resumed = f" ({left:,} left, the others resumed)" if left < total else ""
+                _say(f"sweep: {total:,} runs ({spec.n_points():,} points x {spec.replications:,}){resumed} {where} into {out}/")
+
+        result = run_sweep(
+            spec,
+            out,
+            base=base,
+            workers=workers,
+            scheduler=scheduler,
+            force=args.force,
+            restart=args.restart,
+            progress=not args.quiet and sys.stderr.isatty(),
+            announce=announce,
+        )
+    finally:
+        if scheduler is not None:
+            scheduler.close()
     _Progress.written = Path(out)
+    for warning in result.warnings:
+        _say(f"warning: {warning}")
     if not args.quiet:
-        print(f"{len(result.runs):,} runs in {out}/runs.parquet" + (" and indices in indices.csv" if (Path(out) / "indices.csv").exists() else ""))
+        print(summarise_sweep(result, out))
     return 0
 
 
@@ -421,35 +823,115 @@ def _optimise(args) -> int:
     from .optimise.report import paragraph
 
     try:
-        result = optimise(spec, out, workers=workers, storage=args.storage, force=args.force,
-                          progress=not args.quiet and sys.stderr.isatty())
+        result = optimise(
+            spec, out, workers=workers, storage=args.storage, force=args.force, progress=not args.quiet and sys.stderr.isatty()
+        )
     except StorageUnavailable as err:
         _say(str(err))
         return EXIT_ENVIRONMENT
     except (KeyboardInterrupt, outputs.Terminated) as stop:
         what = "interrupted (Ctrl-C)" if isinstance(stop, KeyboardInterrupt) else f"stopped by {stop}"
-        kept = f"the finished trials are kept in {store}; run the same command again to resume" if (out / "study.db").exists() or args.storage else "nothing was written"
+        kept = (
+            f"the finished trials are kept in {store}; run the same command again to resume"
+            if (out / "study.db").exists() or args.storage
+            else "nothing was written"
+        )
         _say(f"{what}; {kept}")
         return EXIT_INTERRUPTED if isinstance(stop, KeyboardInterrupt) else stop.exit_code
     _Progress.written = Path(out)
     if not args.quiet:
         print(paragraph(result))
-        print(f"outputs in {out}/ (open report.html; best.toml runs with `{PROG} run`)" if result.best_toml else f"outputs in {out}/ (open report.html)")
+        print(
+            f"outputs in {out}/ (open report.html; best.toml runs with `{PROG} run`)"
+            if result.best_toml
+            else f"outputs in {out}/ (open report.html)"
+        )
     return 0
 
 
+def summarise_sweep(result, out) -> str:
+    """What a finished sweep prints: for a grid (or any design of at most 30 points) the table of
+    points, each metric's mean with its 95 % interval; the best point for each metric; and where
+    everything is."""
+    from .report import readable
+
+    lines = []
+    table = result.point_table()
+    metrics = list(result.spec.metrics)
+    names = result.names
+
+    def cell(row, m) -> str:
+        lo, hi = row[f"{m}_ci_low"], row[f"{m}_ci_high"]
+        ci = f" ({readable(lo)} to {readable(hi)})" if lo == lo and hi == hi else ""
+        return readable(row[m]) + ci if row[m] == row[m] else "n/a"
+
+    if result.spec.design == "grid" or len(table) <= 30:
+        shown = table.head(50)
+        header = ["point", *names, *metrics]
+        rows = [
+            [str(int(r["point"])), *[_setting(r[n]) for n in names], *[cell(r, m) for m in metrics]] for _, r in shown.iterrows()
+        ]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        lines.append(
+            f"{len(table):,} design points, mean over {result.spec.replications} replication"
+            f"{'s' if result.spec.replications > 1 else ''} (95 % interval):"
+        )
+        lines.append("  " + "  ".join(h.rjust(w) for h, w in zip(header, widths)))
+        lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+        if len(table) > len(shown):
+            lines.append(f"  ... {len(table) - len(shown):,} more in {out}/points.csv")
+    best = result.best()
+    if not best.empty:
+        lines.append("best point per metric:")
+        for _, b in best.iterrows():
+            at = ", ".join(f"{n} = {_setting(b[n])}" for n in names)
+            tie = ""
+            if b["runner_up"] == b["runner_up"] and b["difference_ci_low"] <= 0 <= b["difference_ci_high"]:
+                tie = (
+                    f"; not distinguishable from point {int(b['runner_up'])} (paired difference {readable(b['difference'])}, "
+                    f"95 % CI {readable(b['difference_ci_low'])} to {readable(b['difference_ci_high'])})"
+                )
+            lines.append(f"  {b['metric']} ({b['better']} is better): point {int(b['point'])} ({at}): {cell_best(b)}{tie}")
+    if result.spec.design in ("sobol", "morris"):
+        for _, row in result.noise().iterrows():
+            share = row["share_of_point_mean_variance"]
+            if share == share:
+                lines.append(f"replication noise in {row['metric']}: {share:.0%} of the variance of the point means")
+    extra = " and indices in indices.csv" if (Path(out) / "indices.csv").exists() else ""
+    lines.append(f"{len(result.runs):,} runs in {out}/runs.parquet; points.csv, best.csv and plots/{extra}")
+    return "\n".join(lines)
+
+
+def _setting(value) -> str:
+    """A parameter's value as set: whole numbers without decimals, others in :func:`readable` form."""
+    from .report import readable
+
+    v = float(value)
+    return f"{int(v):,}" if v.is_integer() and abs(v) < 1e15 else readable(v)
+
+
+def cell_best(b) -> str:
+    from .report import readable
+
+    ci = f" (95 % CI {readable(b['ci_low'])} to {readable(b['ci_high'])})" if b["ci_low"] == b["ci_low"] else ""
+    return readable(b["mean"]) + ci
+
+
 def _calibrate(args) -> int:
-    from .calibrate import CalibrationError, calibrate, read_observed, parameter_bound
+    from .calibrate import CalibrationError, calibrate, check_observed, parameter_bound, read_observed
 
     scenario = load(args.scenario)
     try:
         observed = read_observed(args.observed)
         for key in args.fit:
             parameter_bound(scenario, key)
+        check_observed(scenario, observed, args.holdout_from)  # every input checked before the folder is made
     except CalibrationError as err:
         _say(str(err))
         return EXIT_BAD_INPUT
-    out = args.out if args.out is not None else _default_out(f"calibrate-{scenario.name}", scenario.simulation.seed if args.seed is None else args.seed)
+    seed = scenario.simulation.seed if args.seed is None else args.seed
+    out = args.out if args.out is not None else _default_out(f"calibrate-{scenario.name}", seed)
+    _check_memory(scenario)
     with outputs.prepare(out, force=args.force) as staging:
         try:
             result = calibrate(scenario, observed, args.fit, holdout_from=args.holdout_from, seed=args.seed)
@@ -465,7 +947,10 @@ def _calibrate(args) -> int:
             ci = f"95 % CI {lo:.4g} to {hi:.4g}" if lo is not None else "no interval (flat likelihood)"
             print(f"  {key} = {result.values[key]:.4g} ({ci})")
         for seg, err in result.holdout_error.items():
-            print(f"  holdout error ({seg}): model {err['model']:.1f} %, constant retention {err['constant_retention']:.1f} % (mean absolute percentage)")
+            print(
+                f"  holdout error ({seg}): model {err['model']:.1f} %, constant retention {err['constant_retention']:.1f} % "
+                f"(mean absolute percentage)"
+            )
         print(f"outputs in {out}/")
     return 0
 
@@ -478,11 +963,15 @@ def _print_summary(summary: dict, out: Path, answer: str | None = None) -> None:
     for name, f in summary["firms"].items():
         ret = ", ".join(f"{k.replace('_months', ' mo')}: {v:.1%}" for k, v in f["retention"].items() if v is not None)
         clv = f["clv"]["initial_cohort"]
-        clv_text = f"{clv['mean']:,.0f} {money} ({clv['n_censored']:,} of {clv['n']:,} censored)" if clv["mean"] is not None else "n/a"
+        clv_text = (
+            f"{clv['mean']:,.0f} {money} ({clv['n_censored']:,} of {clv['n']:,} censored)" if clv["mean"] is not None else "n/a"
+        )
         churn = f["mean_churn_per_period"]
         churn_text = f"{churn:.2%}" if churn is not None else "n/a"
-        print(f"  {name:<{width}}  retention {ret or 'n/a'} | mean churn/period {churn_text} | "
-              f"mean CLV of the initial customers {clv_text} | profit {f['profit_total']:,.0f} {money}")
+        print(
+            f"  {name:<{width}}  retention {ret or 'n/a'} | mean churn/period {churn_text} | "
+            f"mean CLV of the initial customers {clv_text} | profit {f['profit_total']:,.0f} {money}"
+        )
     if answer:
         print(f"answer: {answer}")
     print(f"outputs in {out}/")
@@ -521,8 +1010,11 @@ def _patterns(args) -> int:
 
     def show(o) -> None:
         e = o.estimate
-        print(f"{'holds' if o.holds else 'FAILS':>5}  {o.pattern.name}\n       {fmt(e.value)} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
-              f"  target {o.pattern.target.describe()}  ({e.detail}; {o.seconds:.0f} s)", flush=True)
+        print(
+            f"{'holds' if o.holds else 'FAILS':>5}  {o.pattern.name}\n       {fmt(e.value)} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
+            f"  target {o.pattern.target.describe()}  ({e.detail}; {o.seconds:.0f} s)",
+            flush=True,
+        )
 
     with outputs.prepare(out, force=args.force) as staging:
         print(f"{len(chosen)} patterns, {size} size", flush=True)
@@ -553,7 +1045,9 @@ def _dashboard(args) -> int:
         try:
             probe.bind((args.host, args.port))
         except OSError as err:
-            reason = "is in use; choose another with --port" if err.errno == errno.EADDRINUSE else (err.strerror or str(err)).lower()
+            reason = (
+                "is in use; choose another with --port" if err.errno == errno.EADDRINUSE else (err.strerror or str(err)).lower()
+            )
             _say(f"--port {args.port} on {args.host}: {reason}")
             return EXIT_BAD_INPUT
     scenarios = None

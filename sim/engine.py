@@ -29,7 +29,7 @@ from .measures import complaint_handling as complaint_lever
 from .measures import discount as discount_lever
 from .measures import referral as referral_lever
 from .measures.base import ACTIVE, N_COLUMNS, P0, Context
-from .outputs import deferred_signals
+from .signals import deferred_signals
 from .params import Scenario
 from .mechanisms import promotion
 from .mechanisms.bonding import phase_codes
@@ -187,7 +187,7 @@ class Engine:
         self.lever_row = np.full((len(measures.LEVERS), self.n_firms), -1, dtype=np.int64)
         self._active: tuple | None = None
         self.focal_prices: list[float] = []
-        self.familiar = np.zeros(self.n_firms)  # each firm's familiarity with its own promotions
+        self.familiar = np.zeros((self.n_firms, len(sc.segments)))  # how familiar each firm's promotions are, per segment
         self.arrival_pull = np.ones((self.n_firms, len(sc.segments)))
         self.promoters = np.zeros((self.replications, self.n_firms))
         self.fr = np.ones((self.replications, self.n_firms, 1))
@@ -201,7 +201,7 @@ class Engine:
     # ------------------------------------------------------------------ the period
     def step(self) -> None:
         """One period for every replication (a Ctrl-C under the command line's signal handlers takes
-        effect after it, see :func:`sim.outputs.deferred_signals`)."""
+        effect after it, see :func:`sim.signals.deferred_signals`)."""
         if self.period >= self.horizon:
             raise RuntimeError(f"the run has reached its horizon of {self.horizon} periods")
         with deferred_signals():
@@ -304,7 +304,7 @@ class Engine:
         last = self.books.ledger[t - 1] if t > 0 else np.zeros((self.replications, self.n_firms, len(books_mod.FIRM_STATS)))
         ctx = Context(period=t, list_price=self.base.list_price.copy(), quality=self.base.quality.copy(),
                       handling=self.base.handling.copy(), bonus=np.zeros(self.n_firms), pays_fee=np.zeros(self.n_firms),
-                      acquisition_spend=np.array([f.acquisition_spend for f in sc.firms], dtype=np.float64),
+                      acquisition_spend=np.array([f.acquisition_spend for f in sc.firms], dtype=np.float64) * sc.simulation.scale,
                       care_share=np.ones((self.replications, self.n_firms)),
                       last_active=last[:, :, books_mod.STAT["active"]].copy(), focal_price_history=self.focal_prices)
         for m, on in zip(self.measures, active):
@@ -329,13 +329,14 @@ class Engine:
         return ctx
 
     def promotions(self, list_price: np.ndarray, present: np.ndarray, active: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """This period's offers and the attention promotions draw (:mod:`sim.mechanisms.promotion`):
-        ``offer[f, s]`` (what firm f charges a newcomer of segment s: its list price after the discounts
-        that reach any newcomer of s), ``pull[f]`` (the added probability that its customers look
-        around while another firm's promotion draws attention) and ``arrivals[f, s]`` (the multiplier of
-        its arrivals of segment s: offer against the present firms' mean offer, times the attention its
-        own promotion draws). Updates each firm's familiarity with its promotions. With the mechanism
-        off: list prices, no pull, multipliers of 1."""
+        """This period's offers and the attention promotions draw (:mod:`sim.mechanisms.promotion`), per
+        firm and segment (a promotion aimed at one segment is that segment's news only): ``offer[f, s]``
+        (what firm f charges a newcomer of segment s: its list price after the discounts that reach any
+        newcomer of s), ``pull[f, s]`` (the added probability that its customers of segment s look
+        around while another firm's promotion draws their attention) and ``arrivals[f, s]`` (the
+        multiplier of its arrivals of segment s: offer against the present firms' mean offer, times the
+        attention its own promotion draws). Updates the familiarity of each firm's promotions. With the
+        mechanism off: list prices, no pull, multipliers of 1."""
         sc = self.scenario
         n_seg = len(sc.segments)
         offer = np.repeat(list_price[:, None], n_seg, axis=1)
@@ -344,23 +345,22 @@ class Engine:
                 segs = range(n_seg) if m.segment is None else (m.segment,)
                 for seg in segs:
                     offer[m.firm, seg] = discount_lever.discounted(offer[m.firm, seg], m.params.rate)
-        pull = np.zeros(self.n_firms)
+        pull = np.zeros((self.n_firms, n_seg))
         arrivals = np.ones((self.n_firms, n_seg))
         if not sc.mechanisms.promotion:
             return offer, pull, arrivals
         pr = sc.promotion
-        shares = np.array([s.share for s in sc.segments])
-        depth = 1.0 - (offer @ shares) / (list_price * shares.sum())
-        attention = np.array([promotion.attention(depth[f], self.familiar[f]) for f in range(self.n_firms)])
-        attention *= present
-        for f in range(self.n_firms):
-            self.familiar[f] = promotion.familiarity(self.familiar[f], depth[f] > 0.0, pr.wearout)
-            others = [attention[j] for j in range(self.n_firms) if j != f]
-            pull[f] = promotion.promotion_pull(max(others, default=0.0), pr.attention_consideration)
         here = present > 0
         for seg, s in enumerate(sc.segments):
+            attention = np.zeros(self.n_firms)
+            for f in range(self.n_firms):
+                depth = 1.0 - offer[f, seg] / list_price[f]
+                attention[f] = promotion.attention(depth, self.familiar[f, seg]) * present[f]
+                self.familiar[f, seg] = promotion.familiarity(self.familiar[f, seg], depth > 0.0, pr.wearout)
             mean_offer = float(offer[here, seg].mean()) if here.any() else 0.0
             for f in range(self.n_firms):
+                others = [attention[j] for j in range(self.n_firms) if j != f]
+                pull[f, seg] = promotion.promotion_pull(max(others, default=0.0), pr.attention_consideration)
                 arrivals[f, seg] = (promotion.arrival_pull(offer[f, seg], mean_offer, s.price_sensitivity, pr.arrival_price_coef)
                                     * promotion.attention_boost(attention[f], pr.attention_arrivals))
         return offer, pull, arrivals

@@ -126,11 +126,11 @@ class Game:
         share = 1.0 / len(names)
         d["firms"] = [{**copy.deepcopy(template), "name": n, "initial_share": share} for n in names]
         d["measures"] = []
+        d["counterfactual"] = None  # the base's names its measures, which the game drops
         d["simulation"]["periods"] = int(round_periods) * int(rounds)
-        if customers is not None:
-            d["simulation"]["customers"] = int(customers)
-        elif d["simulation"]["customers"] > MAX_CUSTOMERS:
-            d["simulation"]["customers"] = MAX_CUSTOMERS
+        size = int(customers) if customers is not None else min(d["simulation"]["customers"], MAX_CUSTOMERS)
+        d["simulation"]["scale"] = d["simulation"]["scale"] * size / d["simulation"]["customers"]  # the same market
+        d["simulation"]["customers"] = size
         d["name"] = f"game on {sc.name}"
         d["question"] = "Which team builds the most valuable customer base?"
         d["answer"] = ""  # the base scenario's answer names its own firms

@@ -69,8 +69,9 @@ Params = namedtuple("Params", [
     "doubt", "doubt_price", "post_purchase_periods", "bond_softness", "barrier_max", "bond_price_shield", "content_satisfaction",
 ])
 # firm-level numbers for the period (one entry per firm)
-# (``offer[f, s]``: what firm f charges a newcomer of segment s, its promotions included; ``pull[f]``: the
-# added probability that a customer of firm f looks around because another firm's promotion draws attention)
+# (``offer[f, s]``: what firm f charges a newcomer of segment s, its promotions included; ``pull[f, s]``: the
+# added probability that a customer of firm f in segment s looks around because another firm's promotion
+# draws her attention)
 Firms = namedtuple("Firms", ["list_price", "unit_cost", "quality", "handling", "present", "bonus", "pays_fee", "product_margin",
                              "offer", "pull"])
 # segment-level numbers (one entry per segment)
@@ -111,7 +112,7 @@ def firm_table(scenario) -> Firms:
     price = np.array([f.price for f in fs], dtype=np.float64)
     return Firms(price, *(np.array([getattr(f, k) for f in fs], dtype=np.float64) for k in ("unit_cost", "service_quality", "complaint_handling")),
                  np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n), np.repeat(price[:, None], len(scenario.segments), axis=1),
-                 np.zeros(n))
+                 np.zeros((n, len(scenario.segments))))
 
 
 def segment_table(scenario) -> Segments:
@@ -255,7 +256,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
             elif kind == PROACTIVE_RETENTION:
                 w0, w1, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_MEASURE + 256 * kind, 0)
                 risk = choice.consideration(satisfaction_before, expiring, p.base_consideration,
-                                            p.dissatisfaction_consideration, p.expiry_consideration, fm.pull[f], p.content_satisfaction)
+                                            p.dissatisfaction_consideration, p.expiry_consideration, fm.pull[f, seg], p.content_satisfaction)
                 predicted = proactive_retention.predicted_risk(risk, mt[m, P0 + proactive_retention.QUALITY], normal(uniform(w0)))
                 if not (proactive_retention.targeted(predicted, mt[m, P0 + proactive_retention.UPLIFT] != 0.0,
                                                      mt[m, P0 + proactive_retention.THRESHOLD], mt[m, P0 + proactive_retention.SAVE],
@@ -363,7 +364,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         nxt = f
         if p.choice_on:
             pc = choice.consideration(col.satisfaction[i], expiring, p.base_consideration,
-                                      p.dissatisfaction_consideration, p.expiry_consideration, fm.pull[f], p.content_satisfaction)
+                                      p.dissatisfaction_consideration, p.expiry_consideration, fm.pull[f, seg], p.content_satisfaction)
             if sg.buying_centre[seg] > 1:
                 pc = accounts.majority_considers(pc, sg.buying_centre[seg])
             if contact_m >= 0:

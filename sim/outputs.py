@@ -1,17 +1,29 @@
 """Output folders people can trust.
 
-Rules, for every command that writes a folder (``run`` now; ``compare`` and ``sweep`` later):
+Rules, for every command that writes a folder (``run``, ``compare`` and ``calibrate`` through
+:func:`prepare`; ``sweep`` keeps its folder between runs to resume, see :mod:`sim.sweep`, under the
+same marker and removal rules):
 
 * Never delete or overwrite a file retention-sim did not write. Every folder it writes carries a
-  marker file, ``.retention-sim``, listing the files it wrote.
+  marker file, ``.retention-sim``, listing the files it wrote and their SHA-256. A file is removed
+  only if the marker lists it by a plain relative name inside the folder (no ``..``, no absolute
+  path, no symbolic link on the way) and, where a hash was recorded, it still has that content
+  (:func:`remove_listed`); a listed file whose content changed counts as the user's.
 * The target folder may be missing or empty. A folder holding an earlier retention-sim output is
   replaced only with ``force=True``, and only if it holds nothing but the files that run wrote.
   Anything else (a file, a folder with other files, the current folder unless empty) is refused.
 * Writability is checked before any work: :func:`prepare` creates the parent and a staging folder.
 * Writes are atomic: everything goes into the staging folder, which is swapped into place by
-  :meth:`Staging.commit`. On any exception, Ctrl-C or SIGTERM the staging folder is removed.
+  :meth:`Staging.commit`. On any exception, Ctrl-C or SIGTERM the staging folder is removed, whenever
+  the signal arrives (creating it is a critical section, and a staging folder never entered or
+  committed is removed at exit, :func:`discard_open`): after a signal an output folder is absent or
+  complete. The staging folder is always beside the target (inside it only when the target is an
+  empty folder whose parent cannot take it), so even a SIGKILL leaves the target as it was.
 * A staging folder left behind by a killed process (``.retention-sim-staging-<pid>-<hex>`` holding a
   marker, whose pid is no longer alive on this host) is removed by the next :func:`prepare` there.
+
+Every manifest carries :func:`provenance` (Python and library versions, the code's git commit).
+Signal handling itself is :mod:`sim.signals`.
 
 Usage::
 
@@ -23,20 +35,24 @@ Usage::
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
+import functools
+import hashlib
 import json
+import math
 import os
 import re
 import secrets
 import shutil
-import signal
 import socket
+import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
-from typing import Iterator
+
+# Signal handling lives in sim.signals, below the engine; these names stay importable from here.
+from .signals import HOLD_AT_MOST, Terminated, _critical, deferred_signals, signal_handlers  # noqa: F401
 
 MARKER = ".retention-sim"
 WRITTEN_BY = "retention-sim"
@@ -68,143 +84,8 @@ class OutputUnwritable(OutputError):
     exit_code = 1
 
 
-class Terminated(BaseException):
-    """Raised in the main thread when SIGTERM arrives (under :func:`signal_handlers`)."""
-
-    def __init__(self, signum: int = signal.SIGTERM):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.exit_code = 128 + signum
-
-
-# --- signals -------------------------------------------------------------------------------------
-
-_critical_depth = 0
-_pending: int | None = None
-_raised: int | None = None  # a signal already turned into an exception (it may have been swallowed)
-
-
-def _raise_for(signum: int) -> None:
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Terminated(signum)
-
-
-_FRAGILE = ("/numba/", "/llvmlite/")
-
-
-def _fragile(frame) -> bool:
-    """Whether ``frame`` runs inside an import (Python's import machinery is on the stack) or inside
-    the compiler (numba, llvmlite): code that an exception must not cut in half."""
-    while frame is not None:
-        name = frame.f_code.co_filename
-        if name.startswith("<frozen importlib") or any(part in name.replace(os.sep, "/") for part in _FRAGILE):
-            return True
-        frame = frame.f_back
-    return False
-
-
-_redelivery: threading.Timer | None = None  # a signal to be sent again, not yet sent
-_held_since: float | None = None  # when the signal now held back first arrived
-HOLD_AT_MOST = 3.0  # seconds: an import or a load of the engine's cached code takes about one
-
-
-def _redeliver(signum: int) -> None:
-    global _redelivery
-    _redelivery = None
-    os.kill(os.getpid(), signum)
-
-
-def _on_signal(signum, frame) -> None:
-    global _pending, _redelivery, _raised, _held_since
-    if _critical_depth:
-        _pending = signum  # finish the commit or clean-up first, then stop
-        return
-    if _held_since is None:
-        _held_since = time.monotonic()
-    if _fragile(frame) and time.monotonic() - _held_since < HOLD_AT_MOST:
-        # An exception in the middle of an import can leave a compiled extension half initialised
-        # (later "ImportError: initialization failed" instead of a clean stop), or be swallowed by
-        # the import machinery's own callbacks; in the middle of loading the engine's compiled code
-        # it leaves the compiler's objects broken (errors at exit, once a crash). Both take about a
-        # second: the signal is sent again shortly and takes effect once they are done. Not longer
-        # than HOLD_AT_MOST: a first run's compilation (a minute) is interrupted as it is.
-        if _redelivery is None:
-            _redelivery = threading.Timer(0.05, _redeliver, (signum,))
-            _redelivery.daemon = True
-            _redelivery.start()
-        return
-    _held_since = None
-    _raised = signum
-    _raise_for(signum)
-
-
-@contextlib.contextmanager
-def _critical() -> Iterator[None]:
-    """A section that a Ctrl-C or SIGTERM (under :func:`signal_handlers`) does not cut in half."""
-    global _critical_depth, _pending
-    _critical_depth += 1
-    try:
-        yield
-    finally:
-        _critical_depth -= 1
-        if not _critical_depth and _pending is not None:
-            signum, _pending = _pending, None
-            _raise_for(signum)
-
-
-def deferred_signals() -> contextlib.AbstractContextManager:
-    """A section that a Ctrl-C or SIGTERM (under :func:`signal_handlers`) does not interrupt: the
-    signal takes effect when it ends. The engine's period is one: a KeyboardInterrupt raised while
-    the compiled code's dispatcher is handling its arguments leaves the interpreter in a broken
-    state (an internal SystemError, or a crash). Only the main thread receives signals, so elsewhere
-    (a dashboard's worker thread) this is a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        return contextlib.nullcontext()
-    return _deferred()
-
-
-@contextlib.contextmanager
-def _deferred() -> Iterator[None]:
-    with _critical():
-        yield
-    if _raised is not None:
-        # The exception of an earlier signal was swallowed: raised inside a callback that Python or
-        # a library only reports ("Exception ignored in ..."), such as the compiler's cache hook.
-        _raise_for(_raised)
-
-
-@contextlib.contextmanager
-def signal_handlers() -> Iterator[None]:
-    """Turn SIGINT into KeyboardInterrupt and SIGTERM into :class:`Terminated`, both deferred while a
-    commit or clean-up runs; restore the previous handlers on exit. A no-op outside the main thread."""
-    global _pending, _raised, _redelivery, _held_since
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    _raised = _held_since = None
-    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    previous_hook = sys.unraisablehook
-
-    def swallowed(unraisable) -> None:
-        if _raised is not None and isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)):
-            return  # raised again at the end of the engine's period (see _deferred): no report
-        previous_hook(unraisable)
-
-    sys.unraisablehook = swallowed
-    try:
-        yield
-    finally:
-        if _redelivery is not None:
-            _redelivery.cancel()
-            _redelivery = None
-        sys.unraisablehook = previous_hook
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        _pending = _raised = _held_since = None
-
-
 # --- markers and recognising our own folders -----------------------------------------------------
+
 
 def _read_marker(folder: Path) -> dict | None:
     """The marker of ``folder`` if it is a real (not symlinked) retention-sim marker, else None."""
@@ -213,7 +94,7 @@ def _read_marker(folder: Path) -> dict | None:
         if marker.is_symlink() or not marker.is_file() or marker.stat().st_size > 10_000_000:
             return None
         data = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) and data.get("written_by") == WRITTEN_BY else None
 
@@ -299,8 +180,10 @@ def _written_files(folder: Path) -> list[str]:
 
 
 def _foreign_entries(folder: Path, marker: dict) -> list[str]:
-    """Paths inside a previous output that its marker does not list (what the user added)."""
-    listed = {str(f) for f in marker.get("files", []) if isinstance(f, str)}
+    """Paths inside a previous output that its marker does not list (what the user added), and listed
+    files whose content is no longer what was recorded (marked "changed")."""
+    listed = {str(f) for f in marker.get("files", []) if plain_name(f)}
+    hashes = marker.get("sha256") if isinstance(marker.get("sha256"), dict) else {}
     ours_dirs = {p.as_posix() for f in listed for p in Path(f).parents if p != Path(".")}
     foreign = []
     for root, dirs, files in os.walk(folder):
@@ -318,9 +201,69 @@ def _foreign_entries(folder: Path, marker: dict) -> list[str]:
         dirs[:] = keep_dirs
         for name in files:
             path = (rel / name).as_posix()
-            if path != MARKER and path not in listed:
+            if path == MARKER:
+                continue
+            if path not in listed:
                 foreign.append(path)
+            elif (
+                isinstance(hashes.get(path), str)
+                and not (Path(root) / name).is_symlink()
+                and file_sha256(Path(root) / name) != hashes[path]
+            ):
+                foreign.append(f"{path} (changed since retention-sim wrote it)")
     return sorted(foreign)
+
+
+def plain_name(name: object) -> bool:
+    """Whether a marker's entry is a plain relative path: components that are not empty, ``.`` or
+    ``..``, no backslash or NUL, not absolute. Only such names are ever removed."""
+    if not isinstance(name, str) or not name or len(name) > 4096 or "\\" in name or "\x00" in name or name.startswith("/"):
+        return False
+    return all(part not in ("", ".", "..") and len(part) <= 255 for part in name.split("/"))
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def remove_listed(folder: str | Path, marker: dict | None, only=None) -> list[str]:
+    """Remove the files that ``marker`` (a folder's marker) lists, and nothing else: only plain names
+    (:func:`plain_name`) of regular files or links inside ``folder`` reached without a symbolic link
+    on the way, whose content still has the SHA-256 the marker recorded (where it recorded one), and
+    that ``only(name)`` accepts if given; then the folders they were in, if that left them empty.
+    A crafted marker that lists ``../x`` or ``/etc/x`` removes nothing. Returns the names removed."""
+    folder = Path(folder)
+    if not isinstance(marker, dict) or not isinstance(marker.get("files"), list):
+        return []
+    hashes = marker.get("sha256") if isinstance(marker.get("sha256"), dict) else {}
+    removed, parents = [], set()
+    for name in marker["files"]:
+        if not plain_name(name) or name == MARKER or (only is not None and not only(name)):
+            continue
+        parts = name.split("/")
+        if any(
+            (folder.joinpath(*parts[:i])).is_symlink() or not folder.joinpath(*parts[:i]).is_dir() for i in range(1, len(parts))
+        ):
+            continue
+        path = folder.joinpath(*parts)
+        if path.is_symlink():
+            pass
+        elif not path.is_file():
+            continue
+        elif isinstance(hashes.get(name), str) and file_sha256(path) != hashes[name]:
+            continue
+        path.unlink()
+        removed.append(name)
+        parents.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    for sub in sorted(parents, key=lambda p: -p.count("/")):
+        with contextlib.suppress(OSError):
+            folder.joinpath(*sub.split("/")).rmdir()  # only if empty
+    return removed
 
 
 def _short_list(items: list[str], n: int = 3) -> str:
@@ -329,6 +272,7 @@ def _short_list(items: list[str], n: int = 3) -> str:
 
 
 # --- preparing, committing, discarding -----------------------------------------------------------
+
 
 def _inspect(target: Path, force: bool) -> str:
     """Decide how to write ``target``: 'new', 'fill' (an existing empty folder) or 'replace'.
@@ -346,23 +290,33 @@ def _inspect(target: Path, force: bool) -> str:
     if not entries:
         return "fill"
     if real == cwd:
-        raise OutputRefused(target, "is the current folder and it is not empty; retention-sim writes only into "
-                                    "a new or empty folder, so give one, e.g. --out results/run1 (nothing was touched)")
+        raise OutputRefused(
+            target,
+            "is the current folder and it is not empty; retention-sim writes only into "
+            "a new or empty folder, so give one, e.g. --out results/run1 (nothing was touched)",
+        )
     if real in cwd.parents:
-        raise OutputRefused(target, "contains the current folder; give a new or empty folder, e.g. --out results/run1 "
-                                    "(nothing was touched)")
+        raise OutputRefused(
+            target, "contains the current folder; give a new or empty folder, e.g. --out results/run1 (nothing was touched)"
+        )
     marker = _read_marker(real)
     if marker is None or not isinstance(marker.get("files"), list):
-        raise OutputRefused(target, "is not empty and was not written by retention-sim; choose a new or empty folder "
-                                    "(nothing was touched)")
+        raise OutputRefused(
+            target, "is not empty and was not written by retention-sim; choose a new or empty folder (nothing was touched)"
+        )
     foreign = _foreign_entries(real, marker)
     if foreign:
-        raise OutputRefused(target, f"holds an earlier retention-sim output plus files it did not write "
-                                    f"({_short_list(foreign)}); move those away or choose another folder "
-                                    f"(nothing was touched)")
+        raise OutputRefused(
+            target,
+            f"holds an earlier retention-sim output plus files it did not write "
+            f"({_short_list(foreign)}); move those away or choose another folder "
+            f"(nothing was touched)",
+        )
     if not force:
-        raise OutputRefused(target, "holds the output of an earlier run; add --force to replace it, "
-                                    "or choose another folder (nothing was touched)")
+        raise OutputRefused(
+            target,
+            "holds the output of an earlier run; add --force to replace it, or choose another folder (nothing was touched)",
+        )
     return "replace"
 
 
@@ -381,8 +335,9 @@ class Staging:
         self.mode = mode
         self.committed = False
         self._created = created
+        _OPEN.add(self)
 
-    def __enter__(self) -> "Staging":
+    def __enter__(self) -> Staging:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -398,6 +353,7 @@ class Staging:
             for folder in reversed(self._created):
                 with contextlib.suppress(OSError):
                     folder.rmdir()
+            _OPEN.discard(self)
 
     def commit(self) -> Path:
         """Put the staged files in place: all of them, or (on error) none. Returns the target."""
@@ -405,7 +361,10 @@ class Staging:
             return self.target
         with _critical():
             files = _written_files(self.path)
-            _write_marker(self.path, {"written_by": WRITTEN_BY, "version": _version(), "files": files})
+            hashes = {
+                f: file_sha256(self.path / f) for f in files if (self.path / f).is_file() and not (self.path / f).is_symlink()
+            }
+            _write_marker(self.path, {"written_by": WRITTEN_BY, "version": _version(), "files": files, "sha256": hashes})
             try:
                 if self.mode == "new":
                     self._commit_new()
@@ -416,6 +375,7 @@ class Staging:
             except OSError as err:
                 raise OutputUnwritable(self.shown, f"cannot put the outputs in place: {err.strerror or err}") from None
             self.committed = True
+            _OPEN.discard(self)
         return self.target
 
     def _commit_new(self) -> None:
@@ -423,17 +383,23 @@ class Staging:
             os.rename(self.path, self.target)
         except OSError as err:
             if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
-                raise OutputRefused(self.shown, "was created by something else during the run; "
-                                                 "nothing was written, choose another folder") from None
+                raise OutputRefused(
+                    self.shown, "was created by something else during the run; nothing was written, choose another folder"
+                ) from None
             raise
 
     def _commit_fill(self) -> None:
+        if not self.target.is_dir() or self.target.is_symlink():
+            raise OutputRefused(self.shown, "was removed or replaced during the run; nothing was written, choose another folder")
         names = [e.name for e in self.path.iterdir()]
         clash = [n for n in names if (self.target / n).exists() or (self.target / n).is_symlink()]
         others = [e.name for e in self.target.iterdir() if e != self.path and not _OWN_NAME.match(e.name)]
         if clash or others:
-            raise OutputRefused(self.shown, f"received other files during the run ({_short_list(sorted(others or clash))}); "
-                                             "nothing was written, choose another folder")
+            raise OutputRefused(
+                self.shown,
+                f"received other files during the run ({_short_list(sorted(others or clash))}); "
+                "nothing was written, choose another folder",
+            )
         # the marker first: from then on the folder is recognisably ours, even if we are killed
         order = [MARKER] + sorted(n for n in names if n != MARKER)
         moved = []
@@ -451,12 +417,17 @@ class Staging:
     def _commit_replace(self) -> None:
         marker = _read_marker(self.target)
         if marker is None:
-            raise OutputRefused(self.shown, "changed during the run and is no longer a retention-sim output; "
-                                             "nothing was written")
+            raise OutputRefused(self.shown, "changed during the run and is no longer a retention-sim output; nothing was written")
         foreign = _foreign_entries(self.target, marker)
         if foreign:
-            raise OutputRefused(self.shown, f"received files during the run ({_short_list(foreign)}); "
-                                             "nothing was replaced, move them away and run again")
+            raise OutputRefused(
+                self.shown,
+                f"received files during the run ({_short_list(foreign)}); nothing was replaced, move them away and run again",
+            )
+        if _exchange(self.path, self.target):  # one atomic step: a kill leaves the old or the new output
+            with contextlib.suppress(OSError):
+                _remove_tree(self.path)  # now the previous output
+            return
         old = _fresh_name(self.target.parent, _OLD)
         os.rename(self.target, old)
         try:
@@ -466,6 +437,42 @@ class Staging:
             raise
         with contextlib.suppress(OSError):
             _remove_tree(old)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or file system cannot, and the caller falls back to two renames."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        rename = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    rename.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_cwd, exchange = -100, 2
+    if rename(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+_OPEN: set[Staging] = set()  # staging folders neither committed nor discarded yet
+
+
+def discard_open() -> None:
+    """Remove every staging folder of this process that was neither committed nor discarded: one a
+    signal left between its creation and the ``with`` block meant to own it. Run at exit, and by the
+    command before it returns."""
+    for staging in list(_OPEN):
+        staging.discard()
+
+
+atexit.register(discard_open)
 
 
 def _version() -> str:
@@ -523,43 +530,132 @@ def prepare(out: str | Path, force: bool = False) -> Staging:
         raise OutputRefused(out, f"cannot be resolved: {err}") from None
     except OSError as err:
         raise OutputUnwritable(out, f"cannot use this folder: {err.strerror or err}") from None
-    # in a 'fill' the staging folder goes inside the (empty) target: same file system, and it works
-    # for the current folder and for mount points; otherwise beside the target
-    parent = target if mode == "fill" else target.parent
+    parent = target.parent if mode != "fill" or _beside_ok(target) else target
     created: list[Path] = []
+    staging: Staging | None = None
     try:
-        created = _make_parents(parent)
-        clean_stale(parent)
-        path = _fresh_name(parent, _STAGING)
-        path.mkdir()
-        try:
+        with _critical():  # a signal waits until the staging folder exists and is owned, then discards it
+            created = _make_parents(parent)
+            clean_stale(parent)
+            if mode == "fill" and parent != target:
+                clean_stale(target)  # an earlier version staged inside an empty target
+            path = _fresh_name(parent, _STAGING)
+            path.mkdir()
+            staging = Staging(target, path, mode, created, shown=str(out))
             _write_marker(path, {"written_by": WRITTEN_BY, "pid": os.getpid(), "host": socket.gethostname()})
-        except BaseException:
-            shutil.rmtree(path, ignore_errors=True)
+    except BaseException as err:
+        if staging is not None:
+            staging.discard()
+        else:
+            for c in reversed(created):
+                with contextlib.suppress(OSError):
+                    c.rmdir()
+        if not isinstance(err, OSError):
             raise
-    except OSError as err:
-        for c in reversed(created):
-            with contextlib.suppress(OSError):
-                c.rmdir()
         culprit = Path(err.filename) if err.filename else None
         if culprit is not None and culprit.name.startswith(_STAGING):
             culprit = culprit.parent
         where = f" ({culprit})" if culprit is not None else ""
-        raise OutputUnwritable(out, f"cannot write here: {err.strerror or err}{where}; nothing was simulated or written") from None
-    except BaseException:
-        for c in reversed(created):
-            with contextlib.suppress(OSError):
-                c.rmdir()
-        raise
-    return Staging(target, path, mode, created, shown=str(out))
+        raise OutputUnwritable(
+            out, f"cannot write here: {err.strerror or err}{where}; nothing was simulated or written"
+        ) from None
+    return staging
+
+
+def _beside_ok(target: Path) -> bool:
+    """Whether an empty target's staging folder can go beside it (the parent is writable and on the
+    same file system, so the files can be moved in), rather than inside it."""
+    parent = target.parent
+    try:
+        return parent != target and os.access(parent, os.W_OK | os.X_OK) and parent.stat().st_dev == target.stat().st_dev
+    except OSError:
+        return False
+
+
+# --- provenance ------------------------------------------------------------------------------------
+
+
+def provenance() -> dict:
+    """What a result was produced with, for every manifest: the Python, numpy, numba and pandas
+    versions, and where the package runs from a git checkout its commit and whether the checkout had
+    uncommitted changes (None where there is no checkout or no git; this never fails)."""
+    import platform
+    from importlib import metadata
+
+    out: dict = {"python": platform.python_version()}
+    for name in ("numpy", "numba", "pandas"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    commit, dirty = _git_state()
+    out["git_commit"], out["git_dirty"] = commit, dirty
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _git_state() -> tuple[str | None, bool | None]:
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None, None
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        if head.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", head.stdout.strip()):
+            return None, None
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        return head.stdout.strip(), (bool(status.stdout.strip()) if status.returncode == 0 else None)
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def _json_safe(o):
+    """``o`` with NaN and infinities as None (JSON has no NaN) and numpy numbers as Python numbers."""
+    if isinstance(o, dict):
+        return {k: _json_safe(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_json_safe(v) for v in o]
+    if hasattr(o, "item") and type(o).__module__ == "numpy":
+        o = o.item()
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    return o
 
 
 # --- what a run writes ---------------------------------------------------------------------------
 
+
 def write_run_files(result, folder: str | Path, plots: bool = True) -> None:
     """Write the tables, summary, manifest and (optionally) plots of a :class:`~sim.results.RunResult`
-    into ``folder`` (not atomic by itself: ``folder`` is a staging folder)."""
-    result.write_files(Path(folder), plots=plots)
+    into ``folder`` (not atomic by itself: ``folder`` is a staging folder), with :func:`provenance` in
+    ``manifest.json`` (where the result's own manifest lacks it)."""
+    folder = Path(folder)
+    result.write_files(folder, plots=plots)
+    add_provenance(folder / "manifest.json")
+
+
+def add_provenance(path: Path) -> None:
+    """Add the keys of :func:`provenance` that a written manifest lacks."""
+    if not path.is_file():
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    missing = {k: v for k, v in provenance().items() if k not in data}
+    if missing:
+        path.write_text(json.dumps({**data, **missing}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def write_run(result, out: str | Path, plots: bool = True, force: bool = False) -> Path:

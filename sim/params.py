@@ -55,6 +55,7 @@ class Simulation(Section):
     discount_rate: float = Field(0.01, ge=0.0, lt=1.0, description="Discount rate for CLV. Unit: 1/period (0.01/month is about 12.7 %/year). [invented]")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Default seed, overridden by --seed. Unit: none.")
     currency: str = Field("EUR", min_length=1, max_length=12, description="Currency of every money amount, shown in tables and plots.")
+    scale: float = Field(1.0, gt=0, le=1e6, description="The market's scale: every money-per-period amount that buys or serves customers as a group (firms' acquisition spend, measures' fixed costs and budgets) is multiplied by it. Changing simulation.customers from the command line or an override sets it to the new size over the scenario's, so that a smaller run is the same market (shares and rates agree across sizes); set it to 1 to change the population alone. Unit: none.")
     market: Literal["households", "businesses"] = Field("households", description="Who the customers are, which sets the documented rate of life events that end relationships (segments[i].background_churn where a segment does not set its own): households 0.22 %/month (deaths and emigration, Destatis), businesses 0.25 %/month (enterprise closures, Eurostat). [sourced]")
 
 
@@ -137,7 +138,7 @@ class Firm(Section):
     complaint_handling: Probability = Field(0.5, description="Probability that a complaint is resolved well (DIM-B2B). Unit: probability. [invented]")
     initial_share: float = Field(1.0, ge=0, le=1, description="Share of the initial customers. Unit: fraction; the firms' shares must sum to 1.")
     acquisition_spend: float = Field(0.0, ge=0, le=1e12, description="Acquisition budget; arrivals are Poisson(budget / cost per acquisition) a period, whatever the number of customers, so scale it with simulation.customers to keep a smaller market the same. Unit: money/period. [invented]")
-    cost_per_acquisition: float = Field(150.0, gt=0, le=1e9, description="Cost of one acquired customer; 5-7 times the cost of retaining one (DIM-B2B). Unit: money/customer. [invented]")
+    cost_per_acquisition: float = Field(150.0, ge=0.01, le=1e9, description="Cost of one acquired customer; 5-7 times the cost of retaining one (DIM-B2B). Unit: money/customer. [invented]")
     enters_at: int = Field(0, ge=0, le=100_000, description="Period in which the firm enters the market (a competitor entering later starts with no customers and is no option before). Unit: period.")
 
 
@@ -223,8 +224,8 @@ class Counterfactual(Section):
     lever: str = Field(..., min_length=1, max_length=200, description="The lever the question asks about, in words (e.g. 'the service programme').")
     metric: str = Field("retention_60", description="The headline metric the effect is stated in (one of sim.metrics).")
     firm: str | None = Field(None, description="Whose metric (None = the focal firm).")
-    drop_measures: list[int] = Field(default_factory=list, max_length=1000, description="Indices of the scenario's measures the counterfactual does without.")
-    set: dict[str, float | int | bool | str] = Field(default_factory=dict, max_length=1000, description="Dotted keys the counterfactual sets, e.g. { \"firms.0.service_quality\" = 0.6 }.")
+    drop_measures: list[int] = Field(default_factory=list, max_length=1000, description="Indices of the scenario's measures the counterfactual does without. Unit: positions in measures, from 0.")
+    set: dict[str, float | int | bool | str] = Field(default_factory=dict, max_length=1000, description="Dotted keys the counterfactual sets, e.g. { \"firms.0.service_quality\" = 0.6 }. Unit: each key's own.")
 
     @model_validator(mode="after")
     def _known_metric(self) -> "Counterfactual":
@@ -234,6 +235,9 @@ class Counterfactual(Section):
             raise _KeyError(("drop_measures",), "the counterfactual must drop a measure or set a value, or it is the scenario itself")
         return self
 
+
+MAX_ARRIVALS = 1_000_000  # new customers a firm can buy in a period
+MAX_CUSTOMERS_IN_ALL = 50_000_000  # customers a run can hold in all (about 400 bytes each)
 
 ANSWER_PLACEHOLDER = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")  # {dotted.path:format} in a scenario's answer
 
@@ -245,7 +249,7 @@ def _default_firms() -> list[Firm]:
 class Scenario(Section):
     """A complete scenario. A TOML file sets only what differs from these defaults."""
 
-    name: str = Field("default", description="Scenario name shown in reports.")
+    name: str = Field("default", min_length=1, max_length=100, description="Scenario name shown in reports (it names the default output folder).")
     question: str = Field("", description="The question the scenario answers.")
     answer: str = Field("", max_length=2000, description="A sentence answering the question with numbers from the run's summary: placeholders {dotted.path:format} name summary keys, e.g. {firms.focal.retention.60_months:.0%}.")
     simulation: Simulation = Field(default_factory=Simulation)
@@ -300,6 +304,16 @@ class Scenario(Section):
                 if cohort is not None and cohort not in cohorts:
                     path = ("measures", i, "target", "cohort") if key == "target" else ("measures", i, "cohort")
                     raise _KeyError(path, f"no cohort named {cohort!r} (cohorts: {', '.join(sorted(cohorts))})")
+        if self.mechanisms.arrivals:
+            for i, f in enumerate(self.firms):
+                if f.acquisition_spend * self.simulation.scale / f.cost_per_acquisition > MAX_ARRIVALS:
+                    raise _KeyError(("firms", i, "acquisition_spend"), f"buys {f.acquisition_spend * self.simulation.scale / f.cost_per_acquisition:,.0f} "
+                                                                     f"new customers a period; at most {MAX_ARRIVALS:,} can be simulated")
+        total = self.expected_customers()
+        if total > MAX_CUSTOMERS_IN_ALL:
+            raise _KeyError(("simulation", "periods"), f"the run would hold about {total:,.0f} customers in all (the initial ones and "
+                                                       f"the arrivals over {self.simulation.periods} periods); at most "
+                                                       f"{MAX_CUSTOMERS_IN_ALL:,} can be simulated")
         cf = self.counterfactual
         if cf is not None:
             if cf.firm is not None and cf.firm not in firm_names:
@@ -311,6 +325,8 @@ class Scenario(Section):
             parts = path.strip().split(".")
             if parts[0] == "firms" and (len(parts) < 2 or parts[1] not in firm_names):
                 raise _KeyError(("answer",), f"the placeholder {{{path}}} names no firm of the scenario (firms: {', '.join(firm_names)})")
+            if any(int(n) > 100 for n in re.findall(r"\d+", spec)):  # a width or precision: checked before it is allocated
+                raise _KeyError(("answer",), f"the placeholder {{{path}:{spec}}} asks for more than 100 characters")
             try:
                 format(0.5, spec)
             except ValueError:
@@ -325,7 +341,9 @@ class Scenario(Section):
         """Customers a run is expected to hold in all: the initial ones and the arrivals the firms'
         acquisition budgets buy over the horizon (what its memory grows with)."""
         per_period = sum(f.acquisition_spend / f.cost_per_acquisition for f in self.firms) if self.mechanisms.arrivals else 0.0
-        return self.simulation.customers + per_period * self.simulation.periods
+        budgets = sum(m.budget / self.firms[self.firm_index(m.firm)].cost_per_acquisition for m in self.measures
+                      if m.type == "budget_split") if self.mechanisms.arrivals and self.mechanisms.measures else 0.0
+        return self.simulation.customers + (per_period + budgets) * self.simulation.scale * self.simulation.periods
 
 
 def _terms(shares: dict) -> str:

@@ -1,8 +1,24 @@
 """The report of a comparison: plots (PNG) and one self-contained HTML page a strategist can mail.
 
 The page states each scenario's question, one sentence per key metric quoting the paired difference
-and its 95 % interval exactly as in ``differences.csv``, the plots (embedded), the tables, and the
-manifest of every scenario. It loads nothing from the network.
+and its 95 % interval exactly as in ``differences.csv`` with its Holm-adjusted interval beside it, a
+paragraph on multiplicity and on how many replications are enough, the plots (embedded), the tables,
+and (collapsed, at the end) the manifest of every scenario. It loads nothing from the network.
+
+Statistical rules, as a referee would ask for them:
+
+* Every band and interval is a Student t-interval over replications (:mod:`sim.stats`), not 1.96
+  standard errors.
+* The paired difference (scenario minus baseline, replication by replication on common seeds) is
+  plotted over time with its own band: two overlapping per-scenario bands say nothing about the
+  difference, whose paired interval may well exclude 0.
+* The page makes one claim per (scenario, paired metric); their Holm-adjusted intervals
+  (:func:`sim.stats.holm`) hold jointly at 95 %, and each sentence says when a difference is no
+  longer detectable once adjusted.
+* Subgroup metrics (CLV by loyalty class, :data:`sim.compare.SUBGROUP_METRICS`) condition on a class
+  that the strategy itself changes: their differences compare different customers, are not paired
+  effects, and are shown apart with that label and without a sentence.
+* Numbers are written out (``2,555,000``, never ``2.555e+06``): :func:`readable`.
 """
 
 from __future__ import annotations
@@ -23,12 +39,13 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
 from .codes import LOYALTY_CLASSES  # noqa: E402
 from .plots import CLASS_COLOURS, CLASS_LABELS, DPI, FIRM_PALETTE, STYLE, WIDTH  # noqa: E402
+from .stats import band, mean_interval  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compare import Comparison
 
 SCENARIO_COLOURS = FIRM_PALETTE  # one colour per scenario, baseline first
-PLOTS = ("retention", "churn", "loyalty_classes", "clv_by_class", "profit")
+PLOTS = ("retention", "difference", "churn", "loyalty_classes", "clv_by_class", "profit")
 
 # metric -> (what it is called in a sentence, how a difference is shown, unit after the number)
 SENTENCES = {
@@ -60,8 +77,34 @@ def _fmt(value: float, kind: str, currency: str, decimals: int) -> str:
     return f"{text} {currency}" if kind == "money" else text
 
 
+def readable(value, decimals: int | None = None) -> str:
+    """A number as people read it: thousands separated and no exponent (``2,555,000``, ``12.35``,
+    ``0.0412``, ``0.00001235``), four significant digits below 1,000 unless ``decimals`` is given;
+    ``""`` for a missing or undefined value, never ``-0``.
+
+    >>> readable(2.555e6), readable(12.3456), readable(-0.0000123456), readable(float("nan"))
+    ('2,555,000', '12.35', '-0.00001235', '')
+    """
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)
+    if not math.isfinite(v):
+        return "" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if decimals is None:
+        a = abs(v)
+        decimals = 0 if a >= 1000 or a == 0 else min(12, 3 - math.floor(math.log10(a)))
+    text = f"{v:,.{decimals}f}"
+    if float(text.replace(",", "")) == 0:
+        text = text.lstrip("-")
+    return text
+
+
 def sentence(row, currency: str) -> str | None:
-    """One plain sentence for a row of the differences table (None if it cannot be said)."""
+    """One plain sentence for a row of the differences table (None if it cannot be said, or for a
+    metric without a sentence). Where the row has a Holm-adjusted interval (``holm_ci_low``,
+    ``holm_ci_high``) it is quoted beside the 95 % one, and a difference that it no longer tells from
+    0 is said to be so."""
     if row["metric"] not in SENTENCES or not all(math.isfinite(float(row[k])) for k in ("difference", "ci_low", "ci_high")):
         return None
     what, kind, unit = SENTENCES[row["metric"]]
@@ -69,18 +112,27 @@ def sentence(row, currency: str) -> str | None:
     d, lo, hi = (float(row[c]) * k for c in ("difference", "ci_low", "ci_high"))
     n = _decimals(lo, hi, 0 if kind == "money" else (1 if kind == "points" else 2))
     ci = f"95 % CI {_fmt(lo, kind, currency, n)} to {_fmt(hi, kind, currency, n)}"
+    holm, holm_excludes = "", None
+    if "holm_ci_low" in row and all(math.isfinite(float(row.get(c, math.nan))) for c in ("holm_ci_low", "holm_ci_high")):
+        hlo, hhi = float(row["holm_ci_low"]) * k, float(row["holm_ci_high"]) * k
+        family = int(row["family"]) if "family" in row and math.isfinite(float(row["family"])) else None
+        over = f" over the {family} paired comparisons" if family else ""
+        holm = f"; Holm-adjusted{over}: {_fmt(hlo, kind, currency, n)} to {_fmt(hhi, kind, currency, n)}"
+        holm_excludes = not (hlo <= 0 <= hhi)
     if lo <= 0 <= hi:
-        return f"{row['scenario']} does not change the {what} detectably (difference {_fmt(d, kind, currency, n)}{unit}, {ci})."
+        shown = _fmt(d, kind, currency, n)
+        return f"{row['scenario']} does not change the {what} detectably (difference {shown}{unit}, {ci}{holm})."
     verb = "raises" if d > 0 else "lowers"
-    return f"{row['scenario']} {verb} the {what} by {_fmt(abs(d), kind, currency, n)}{unit} ({ci})."
+    text = f"{row['scenario']} {verb} the {what} by {_fmt(abs(d), kind, currency, n)}{unit} ({ci}{holm})."
+    if holm_excludes is False:
+        text += " Adjusted for the number of comparisons, this difference is not detectable."
+    return text
 
 
 def _band(ax, x, paths: np.ndarray, colour: str, label: str, scale: float = 1.0):
-    """Mean path and the 95 % band of the mean across replications."""
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(paths, axis=0) * scale
-        n = np.maximum(np.sum(np.isfinite(paths), axis=0), 1)
-        half = 1.96 * np.nanstd(paths, axis=0, ddof=1) / np.sqrt(n) * scale if paths.shape[0] > 1 else np.zeros_like(mean)
+    """Mean path and the 95 % t-band of the mean across replications (:func:`sim.stats.band`)."""
+    mean, half = band(paths)
+    mean, half = mean * scale, half * scale
     ax.plot(x, mean, color=colour, label=label, linewidth=2)
     ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.25, linewidth=0)
 
@@ -94,7 +146,7 @@ def _legend(ax):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
 
 
-def figures(cmp: "Comparison") -> dict[str, plt.Figure]:
+def figures(cmp: Comparison) -> dict[str, plt.Figure]:
     """The five plots of a comparison, as matplotlib figures keyed by file stem."""
     names = cmp.names
     colour = {n: SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)] for i, n in enumerate(names)}
@@ -111,6 +163,30 @@ def figures(cmp: "Comparison") -> dict[str, plt.Figure]:
         ax.set_title("Retention of the focal firm's initial customers (mean and 95 % band over replications)", loc="left")
         _legend(ax)
         out["retention"] = fig
+
+        fig = _figure(6.5)
+        top, bottom = fig.subplots(2, 1, sharex=True)
+        base = cmp.curves[names[0]]
+        for n in names[1:]:
+            c = cmp.curves[n]
+            months = np.arange(c.retention.shape[1]) * c.period_months
+            _band(top, months, c.retention - base.retention, colour[n], f"{n} minus {names[0]}", 100.0)
+            _band(
+                bottom,
+                np.arange(1, c.profit.shape[1] + 1) * c.period_months,
+                np.cumsum(c.profit, axis=1) - np.cumsum(base.profit, axis=1),
+                colour[n],
+                f"{n} minus {names[0]}",
+            )
+        for ax in (top, bottom):
+            ax.axhline(0, color="#333333", linewidth=0.8)
+            _legend(ax)
+        top.set_ylabel("retention difference\n(percentage points)")
+        bottom.set_ylabel(f"cumulative profit\ndifference ({currency})")
+        bottom.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: readable(x)))
+        bottom.set_xlabel("month")
+        top.set_title("Paired difference from the baseline (mean and 95 % t-band over replications on common seeds)", loc="left")
+        out["difference"] = fig
 
         fig = _figure()
         ax = fig.subplots()
@@ -130,8 +206,13 @@ def figures(cmp: "Comparison") -> dict[str, plt.Figure]:
             with np.errstate(invalid="ignore"):
                 mean = np.nanmean(c.shares, axis=0) * 100.0  # period x class
             x = np.arange(mean.shape[0]) * c.period_months
-            ax.stackplot(x, *[np.nan_to_num(mean[:, LOYALTY_CLASSES.index(k)]) for k in order],
-                         labels=[CLASS_LABELS[k] for k in order], colors=[CLASS_COLOURS[k] for k in order], step="post")
+            ax.stackplot(
+                x,
+                *[np.nan_to_num(mean[:, LOYALTY_CLASSES.index(k)]) for k in order],
+                labels=[CLASS_LABELS[k] for k in order],
+                colors=[CLASS_COLOURS[k] for k in order],
+                step="post",
+            )
             ax.set(ylabel="% of customers", ylim=(0, 100))
             ax.set_title(n, loc="left", color=colour[n], fontweight="bold")
         axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="why customers stay")
@@ -147,16 +228,19 @@ def figures(cmp: "Comparison") -> dict[str, plt.Figure]:
             rows = wide[wide["scenario"] == n]
             means, halves = [], []
             for cls in LOYALTY_CLASSES:
-                v = rows[f"clv_{cls}"].to_numpy(float)
-                v = v[np.isfinite(v)]
-                means.append(v.mean() if v.size else np.nan)
-                halves.append(1.96 * v.std(ddof=1) / math.sqrt(v.size) if v.size > 1 else 0.0)
+                est = mean_interval(rows[f"clv_{cls}"].to_numpy(float))
+                means.append(est["mean"])
+                halves.append(est["half_width"] if math.isfinite(est["half_width"]) else 0.0)
             xs = np.arange(len(LOYALTY_CLASSES)) + (k - (len(names) - 1) / 2) * width
             ax.bar(xs, means, width=width * 0.95, color=colour[n], label=n, yerr=halves, capsize=3)
         ax.set_xticks(np.arange(len(LOYALTY_CLASSES)), [CLASS_LABELS[c] for c in LOYALTY_CLASSES])
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: readable(x)))
         ax.set_ylabel(f"mean CLV ({currency})")
-        ax.set_title("CLV of the focal firm's initial customers by the loyalty class they held longest (95 % interval)", loc="left")
+        ax.set_title(
+            "CLV of the focal firm's initial customers by the loyalty class they held longest (95 % t-interval;\n"
+            "subgroups, not paired: the strategy changes which customers fall in each class)",
+            loc="left",
+        )
         ax.axhline(0, color="#333333", linewidth=0.8)
         _legend(ax)
         out["clv_by_class"] = fig
@@ -166,7 +250,7 @@ def figures(cmp: "Comparison") -> dict[str, plt.Figure]:
         for n in names:
             c = cmp.curves[n]
             _band(ax, np.arange(c.profit.shape[1]) * c.period_months, np.cumsum(c.profit, axis=1), colour[n], n)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: readable(x)))
         ax.set(xlabel="month", ylabel=f"cumulative profit ({currency})")
         ax.axhline(0, color="#333333", linewidth=0.8)
         ax.set_title("Cumulative profit of the focal firm (mean and 95 % band)", loc="left")
@@ -179,8 +263,10 @@ def _png(fig) -> bytes:
     import io
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    plt.close(fig)
+    try:
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    finally:
+        plt.close(fig)
     return buf.getvalue()
 
 
@@ -189,22 +275,34 @@ body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; max-
        color: #222; line-height: 1.5; }
 h1 { font-size: 1.7em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
-table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 0.25em 0.6em; border-bottom: 1px solid #eee; text-align: right; }
+table { border-collapse: collapse; font-size: 0.9em; }
+td, th { padding: 0.25em 0.6em; border-bottom: 1px solid #eee; text-align: right; }
 td:first-child, th:first-child, td:nth-child(2), th:nth-child(2) { text-align: left; }
 li.finding { margin: 0.4em 0; } .note { color: #555; font-size: 0.92em; }
 pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
+details { margin-top: 2em; } summary { cursor: pointer; color: #555; }
 """
 
 
-def _table(df, money: set[str]) -> str:
+def _table(df, money: set[str] = frozenset()) -> str:
+    """An HTML table; numbers in :func:`readable` form (money without decimals), p-values to four
+    decimals (``< 0.0001`` below), counts as whole numbers."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = []
     for _, row in df.iterrows():
         cells = []
         for c in df.columns:
             v = row[c]
-            if isinstance(v, float):
-                text = "" if not math.isfinite(v) else (f"{v:,.0f}" if c in money else f"{v:.4g}")
+            if isinstance(v, (bool, np.bool_)):
+                text = "yes" if v else "no"
+            elif isinstance(v, (int, np.integer)):
+                text = f"{int(v):,}"
+            elif isinstance(v, (float, np.floating)) and c in ("p_value", "holm_p"):
+                text = "" if not math.isfinite(v) else ("< 0.0001" if v < 1e-4 else f"{v:.4f}")
+            elif isinstance(v, (float, np.floating)) and c in ("family", "n", "count") and math.isfinite(v):
+                text = f"{int(v):,}"
+            elif isinstance(v, (float, np.floating)):
+                text = readable(v, 0 if c in money and math.isfinite(v) and abs(v) >= 1 else None)
             else:
                 text = str(v)
             cells.append(f"<td>{html.escape(text)}</td>")
@@ -212,18 +310,57 @@ def _table(df, money: set[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def render_html(cmp: "Comparison", images: dict[str, bytes]) -> str:
+def _multiplicity(cmp: Comparison) -> str:
+    """The paragraph on multiplicity and on how many replications are enough."""
+    d = cmp.differences
+    paired = d[d["kind"] == "paired"] if "kind" in d else d
+    family = int(paired["holm_p"].notna().sum()) if "holm_p" in paired else 0
+    detectable = int((paired["ci_low"] > 0).sum() + (paired["ci_high"] < 0).sum())
+    held = int(((paired["holm_ci_low"] > 0) | (paired["holm_ci_high"] < 0)).sum()) if "holm_ci_low" in paired else 0
+    text = (
+        f"<p class='note'><b>Multiplicity.</b> This page compares {family} paired metric differences at once; at 95 % "
+        f"each, about one in twenty would exclude 0 by chance alone. {detectable} of them exclude 0 on their own, and "
+        f"{held} still do with Holm's step-down adjustment over all {family} (the second interval in each sentence and "
+        f"the <code>holm_ci_low</code>, <code>holm_ci_high</code> and <code>holm_p</code> columns of "
+        f"<code>differences.csv</code>), whose intervals hold jointly at 95 %. A finding declared in advance for one "
+        f"metric may be read at its own 95 % interval.</p>"
+    )
+    precision = getattr(cmp, "precision", None)
+    R = len(cmp.seeds)
+    if precision:
+        reached = "reached" if precision["reached"] else f"not reached: the cap of {precision['cap']} replications stopped it"
+        rule = (
+            f"--precision asked for a 95 % half-width of at most {precision['target']:g} for "
+            f"<code>{html.escape(precision['metric'])}</code>; with {R} replications it is "
+            f"{readable(precision['achieved'])} ({reached})."
+        )
+    else:
+        rule = "Use <code>--precision METRIC=HALF_WIDTH</code> to add replications until a paired interval is that narrow."
+    text += (
+        f"<p class='note'><b>How many replications are enough?</b> A paired interval narrows as 1/&radic;R: halving it "
+        f"takes four times the replications. {rule}</p>"
+    )
+    return text
+
+
+def render_html(cmp: Comparison, images: dict[str, bytes]) -> str:
     """The report page (every image embedded as a data URL)."""
     currency = cmp.scenarios[0].simulation.currency
     sc0 = cmp.scenarios[0]
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Comparison: {html.escape(', '.join(cmp.names))}</title>"
-             f"<style>{CSS}</style></head><body>"]
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Comparison: {html.escape(', '.join(cmp.names))}</title>"
+        f"<style>{CSS}</style></head><body>"
+    ]
     parts.append(f"<h1>Strategy comparison: {html.escape(cmp.names[0])} vs {html.escape(', '.join(cmp.names[1:]))}</h1>")
-    parts.append(f"<p class='note'>Every scenario ran {len(cmp.seeds)} times; replication r of every scenario used the same seed "
-                 f"(derived from seed {cmp.seed}), so each difference is paired customer by customer. "
-                 f"{sc0.simulation.customers:,} initial customers, {sc0.simulation.periods} periods of "
-                 f"{sc0.simulation.period_months:g} month(s). Figures are about the focal firm "
-                 f"({html.escape(sc0.firms[0].name)}). Intervals are 95 % paired t-intervals over replications.</p>")
+    parts.append(
+        f"<p class='note'>Every scenario ran {len(cmp.seeds)} times; replication r of every scenario used the same seed "
+        f"(derived from seed {cmp.seed}), so each difference is paired customer by customer. "
+        f"{sc0.simulation.customers:,} initial customers, {sc0.simulation.periods} periods of "
+        f"{sc0.simulation.period_months:g} month(s). Figures are about the focal firm "
+        f"({html.escape(sc0.firms[0].name)}). Intervals and bands are 95 % t-intervals over replications "
+        f"(paired for differences).</p>"
+    )
     parts.append("<h2>The questions</h2><ul>")
     for n, s in zip(cmp.names, cmp.scenarios):
         role = "baseline" if n == cmp.baseline else "alternative"
@@ -234,24 +371,57 @@ def render_html(cmp: "Comparison", images: dict[str, bytes]) -> str:
         if text:
             parts.append(f"<li class='finding'>{html.escape(text)}</li>")
     parts.append("</ul>")
-    titles = {"retention": "Retention", "churn": "Churn per period", "loyalty_classes": "Why customers stay",
-              "clv_by_class": "CLV by loyalty class", "profit": "Profit"}
+    parts.append(_multiplicity(cmp))
+    titles = {
+        "retention": "Retention",
+        "difference": "Paired difference from the baseline",
+        "churn": "Churn per period",
+        "loyalty_classes": "Why customers stay",
+        "clv_by_class": "CLV by loyalty class",
+        "profit": "Profit",
+    }
     for key in PLOTS:
         if key in images:
             data = base64.b64encode(images[key]).decode("ascii")
             parts.append(f"<h2>{titles[key]}</h2><img alt='{titles[key]}' src='data:image/png;base64,{data}'>")
-    parts.append("<h2>Differences (scenario minus baseline)</h2>")
-    parts.append(_table(cmp.differences, money=set()))
+            if key == "difference":
+                parts.append(
+                    "<p class='note'>Each replication's difference, on common seeds, averaged: where the band excludes "
+                    "0 the difference is detectable at that month, even where the scenarios' own bands overlap.</p>"
+                )
+    d = cmp.differences
+    paired = d[d["kind"] == "paired"] if "kind" in d else d
+    subgroup = d[d["kind"] != "paired"] if "kind" in d else d.iloc[:0]
+    parts.append("<h2>Differences (scenario minus baseline, paired)</h2>")
+    parts.append(_table(paired.drop(columns=[c for c in ("kind",) if c in paired])))
+    if not subgroup.empty:
+        parts.append(
+            "<h2>Subgroup metrics (not paired)</h2><p class='note'>CLV by loyalty class conditions on the class each "
+            "customer held longest, and the strategy itself changes who lands in which class: these rows compare the "
+            "mean CLV of different sets of customers, not the same customers under two strategies, so they are no "
+            "paired effect of the strategy and carry no Holm adjustment. An interval of zero width, or none, means "
+            "the class was empty or identical in every replication.</p>"
+        )
+        parts.append(
+            _table(
+                subgroup.drop(
+                    columns=[c for c in ("kind", "p_value", "holm_p", "holm_ci_low", "holm_ci_high", "family") if c in subgroup]
+                )
+            )
+        )
     summary = cmp.replications.groupby(["scenario", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
     parts.append("<h2>Metrics per scenario (over replications)</h2>")
-    parts.append(_table(summary, money=set()))
-    parts.append("<h2>Manifest</h2><p class='note'>The full scenarios, with every default filled in, and the seeds.</p>")
-    parts.append(f"<pre>{html.escape(json.dumps(cmp.manifest(), indent=2, sort_keys=True))}</pre>")
+    parts.append(_table(summary))
+    parts.append(
+        "<details><summary>Manifest: the full scenarios with every default filled in, the seeds, versions and "
+        "the code's commit</summary>"
+    )
+    parts.append(f"<pre>{html.escape(json.dumps(cmp.manifest(), indent=2, sort_keys=True))}</pre></details>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def write_report(cmp: "Comparison", folder: Path, plots: bool = True) -> None:
+def write_report(cmp: Comparison, folder: Path, plots: bool = True) -> None:
     """``report.html`` and, with ``plots``, ``plots/<name>.png`` in ``folder``."""
     images = {}
     if plots:

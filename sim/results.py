@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import platform
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -213,19 +212,18 @@ class RunResult:
         return fill_answer(self.scenario.answer, self.summary) if self.scenario.answer else None
 
     def manifest(self) -> dict:
-        """What produced this run: versions, seed, the scenario with every default, and its hash."""
-        import numba
+        """What produced this run: versions (and the code's commit where there is a git checkout), seed,
+        the scenario with every default, and its hash."""
+        from .outputs import provenance
 
         return {
             "package": "retention-sim",
             "version": __version__,
             "seed": self.seed,
+            "scale": self.scenario.simulation.scale,
             "scenario_hash": scenario_hash(self.scenario),
             "scenario": self.scenario.model_dump(mode="json"),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "numba": numba.__version__,
-            "pandas": pd.__version__,
+            **provenance(),
         }
 
     def write(self, out_dir: str | Path, plots: bool = True, force: bool = False) -> Path:

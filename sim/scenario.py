@@ -20,6 +20,7 @@ from .params import Scenario, _KeyError
 
 DEFAULT_SCENARIO = "telecom"
 MINIMAL_SCENARIO = 'name = "my-scenario"'
+TOO_DEEP = "is nested too deeply (tables or lists inside one another, hundreds of levels)"
 
 
 class ScenarioError(ValueError):
@@ -183,6 +184,17 @@ _PLAIN = {
 }
 
 
+def _tags(tp: Any, disc: str) -> list[str]:
+    """The tags (e.g. measure types) of the members of a discriminated union."""
+    out = []
+    for member in typing.get_args(tp):
+        member = _unwrap(member)
+        field = member.model_fields.get(disc) if _is_model(member) else None
+        if field is not None:
+            out += [str(a) for a in typing.get_args(field.annotation)]
+    return out
+
+
 def _reason(e: dict, loc: tuple) -> tuple[tuple, str]:
     """A plain-language reason for one pydantic error (and the key path it belongs to)."""
     kind, ctx, value = e["type"], e.get("ctx") or {}, e.get("input")
@@ -194,7 +206,7 @@ def _reason(e: dict, loc: tuple) -> tuple[tuple, str]:
         return loc, "unknown key" + hint
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         disc = str(ctx.get("discriminator", "type")).strip("'")
-        expected = str(ctx.get("expected_tags", "")).replace("'", "")
+        expected = str(ctx.get("expected_tags", "")).replace("'", "") or ", ".join(_tags(_walk(tuple(e["loc"]))[1], disc))
         if kind == "union_tag_not_found":
             return loc + (disc,), f"is required but not set (one of: {expected})"
         return loc + (disc,), f"unknown {disc} {_show(ctx.get('tag'))} (expected one of: {expected})"
@@ -295,15 +307,19 @@ def _set_dotted(data: dict, dotted: str, value: Any) -> tuple:
 
 
 def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping[str, Any] | None = None,
-             override_labels: Mapping[str, str] | None = None) -> Scenario:
+             override_labels: Mapping[str, str] | None = None, levels: list | None = None) -> Scenario:
     """Validate a scenario mapping (plus ``{'simulation.customers': 1000}``-style overrides).
 
     A problem caused by an override is reported under the override's label (by default
     ``override <key>``; the command line passes e.g. ``--set firms.0.price``), not under ``source``.
+    With ``levels`` (the files of an ``extends`` chain, see :func:`resolve_variant`) a problem with a
+    value is reported under the file and key that set it (a base file's own value, an ``[add]``
+    entry as ``add.measures[0]``), not under the variant.
     """
     labels = dict(override_labels or {})
     original = _plain(dict(data))
     data = copy.deepcopy(original)
+    overrides = _scaled(original, dict(overrides or {}))
     applied: list[tuple[tuple, str]] = []
     for dotted, value in (overrides or {}).items():
         label = labels.get(dotted, f"override {dotted}")
@@ -333,8 +349,30 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
         where = source
         if applied and original_ok:
             where = f"{source} with {', '.join(dict.fromkeys(label for _, label in applied))}"
-        items = [(where, key_path(loc), reason) for loc, reason in from_file] + items
+        blamed = []
+        for loc, reason in from_file:
+            found = _blame(levels, loc) if levels else None
+            if found is None or (found[0] == source and not found[1].startswith("add")):
+                blamed.append((where, key_path(loc), reason))
+            else:
+                if found[1].startswith("add") and len(loc) > 1:  # a hint naming the entry names it as written
+                    reason = reason.replace(key_path(loc[:2]) + ".", found[1].split("]")[0] + "].")
+                blamed.append((found[0], found[1], reason))
+        items = blamed + items
     raise ScenarioError(source, masked + items)
+
+
+def _scaled(data: Mapping[str, Any], overrides: dict) -> dict:
+    """``overrides`` with ``simulation.scale`` added when they change the number of customers and do not
+    set the scale themselves: the market is scaled with its population (see ``simulation.scale``), so a
+    run at another size is the same market."""
+    if "simulation.customers" not in overrides or "simulation.scale" in overrides:
+        return overrides
+    sim = data.get("simulation") if isinstance(data.get("simulation"), Mapping) else {}
+    base, scale = sim.get("customers", 10_000), sim.get("scale", 1.0)
+    new = overrides["simulation.customers"]
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in (base, scale, new))
+    return {**overrides, "simulation.scale": float(scale) * float(new) / float(base)} if ok else overrides
 
 
 _MISSING = object()
@@ -393,6 +431,8 @@ def _read(path: Path) -> dict:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(str(path), [(None, f"not valid TOML: {err}")]) from None
+    except RecursionError:
+        raise ScenarioError(str(path), [(None, TOO_DEEP)]) from None
     if not data:
         raise ScenarioError(str(path), [(None, f"has no settings (it is empty or only comments); a minimal scenario is "
                                                f"one line, {MINIMAL_SCENARIO}, and every key it does not set takes its "
@@ -417,7 +457,7 @@ def _merge(base: dict, child: Mapping[str, Any]) -> dict:
 
 
 def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, seen: tuple[str, ...] = (),
-                    bases: Mapping[str, Path] | None = None) -> dict:
+                    bases: Mapping[str, Path] | None = None, levels: list | None = None) -> dict:
     """A scenario mapping with its ``extends`` chain resolved.
 
     A variant names its base with ``extends`` (a shipped scenario's name, or a file path relative to
@@ -429,9 +469,14 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
     ``bases`` restricts what ``extends`` may name, for a scenario from an untrusted source (a file
     uploaded through the dashboard, a saved game): only the keys of ``bases`` (names, never paths), and
     the whole chain is held to the same list. ``None`` (the default) allows a shipped name or a path.
+
+    ``levels``, if given, receives one :class:`_Level` per file of the chain (the deepest base first),
+    so that a problem can be blamed on the file that set the value (:func:`_blame`).
     """
     data = dict(data)
     if not any(k in data for k in VARIANT_KEYS):
+        if levels is not None:
+            levels.append(_Level(source, data, {}, {}))
         return data
     extends = data.pop("extends", None)
     sets = data.pop("set", {}) or {}
@@ -444,6 +489,9 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
     else:
         if not isinstance(extends, str) or not extends:
             raise ScenarioError(source, [("extends", "must be the name of a shipped scenario or a path to a scenario file, in quotes")])
+        if len(extends) > MAX_EXTENDS:
+            raise ScenarioError(source, [("extends", f"is {len(extends):,} characters long; name a shipped scenario or a "
+                                                     f"scenario file (at most {MAX_EXTENDS:,} characters)")])
         if bases is not None:
             if extends not in bases:
                 known = ", ".join(sorted(bases)[:8]) + (", ..." if len(bases) > 8 else "") if bases else "none"
@@ -455,25 +503,36 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
             try:
                 base_path = candidate if candidate.is_file() else resolve_path(extends)
             except ScenarioError as err:
-                raise ScenarioError(source, [("extends", f"{extends!r}: {err.items[0][2]}")]) from None
+                raise ScenarioError(source, [("extends", f"{_show(extends)}: {err.items[0][2]}")]) from None
+            except (OSError, ValueError) as err:  # a name too long for a file, a NUL byte
+                raise ScenarioError(source, [("extends", f"{_show(extends)}: not a usable file name "
+                                                         f"({getattr(err, 'strerror', None) or err})")]) from None
         key = str(base_path.resolve())
         if key in seen:
             raise ScenarioError(source, [("extends", f"{extends!r} extends itself (through {' -> '.join(Path(s).name for s in seen)})")])
         if bases is None:
-            base = resolve_variant(_read(base_path), str(base_path), base_path.parent, seen + (key,))
+            base = resolve_variant(_read(base_path), str(base_path), base_path.parent, seen + (key,), levels=levels)
         else:  # messages name the offered scenario, never where the server keeps it
             try:
                 raw = _read(base_path)
             except ScenarioError as err:
                 raise ScenarioError(extends, [(None, err.items[0][2])]) from None
-            base = resolve_variant(raw, extends, None, seen + (key,), bases)
+            base = resolve_variant(raw, extends, None, seen + (key,), bases, levels=levels)
     merged = _merge(base, data)
+    if "measures" in data and "counterfactual" not in data:
+        # the base's counterfactual names the base's measures by their place: a variant that replaces
+        # the measures states its own (or has none)
+        merged.pop("counterfactual", None)
+    added: dict[str, int] = {}
     for key, extra in adds.items():
         if not isinstance(extra, list):
             raise ScenarioError(source, [(f"add.{key}", "must be a list, e.g. [[add.measures]]")])
         if key in merged and not isinstance(merged[key], list):
             raise ScenarioError(source, [(f"add.{key}", f"{key} is not a list in the base scenario")])
+        added[key] = len(merged.get(key, []))
         merged[key] = list(merged.get(key, [])) + copy.deepcopy(extra)
+    if levels is not None:
+        levels.append(_Level(source, data, _dotted_sets(sets), added))
     for dotted, value in _dotted_sets(sets).items():
         try:
             _set_dotted(merged, dotted, _plain(value))
@@ -482,6 +541,44 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
     if "name" not in data and folder is not None:
         merged["name"] = Path(source).stem
     return merged
+
+
+MAX_EXTENDS = 1024  # characters of an `extends` value: a name or a path
+
+
+class _Level:
+    """One file of an ``extends`` chain: its name, its own values (without ``extends``, ``[set]`` and
+    ``[add]``), its ``[set]`` keys, and for each list it appends to with ``[add]`` the entries the
+    list had before."""
+
+    def __init__(self, source: str, own: Mapping[str, Any], sets: Mapping[str, Any], added: Mapping[str, int]):
+        self.source, self.own, self.sets, self.added = source, own, dict(sets), dict(added)
+
+
+def _blame(levels: list[_Level], loc: tuple) -> tuple[str, str] | None:
+    """The file of an ``extends`` chain that set the value at ``loc`` of the resolved scenario, and
+    the key as written there (``add.measures[0].x`` for an entry an ``[add]`` appended): the nearest
+    file, from the variant down, whose ``[set]``, ``[add]`` or own values reach it. None when no file
+    sets it (a default)."""
+    for level in reversed(levels):  # the variant first
+        for dotted in level.sets:
+            try:
+                sloc = _parse_key(dotted)
+            except ValueError:
+                continue
+            if loc[:len(sloc)] == sloc:
+                return level.source, f"[set] {dotted}"
+        if len(loc) > 1 and loc[0] in level.added and isinstance(loc[1], int) and loc[1] >= level.added[loc[0]]:
+            entry = ("add", loc[0], loc[1] - level.added[loc[0]])
+            return level.source, key_path(entry + tuple(loc[2:]))
+        if loc and str(loc[0]) in level.own:
+            node: Any = level.own[str(loc[0])]
+            depth = 1
+            while depth < len(loc) and isinstance(node, Mapping) and str(loc[depth]) in node:
+                node, depth = node[str(loc[depth])], depth + 1
+            if depth == len(loc) or not isinstance(node, Mapping):
+                return level.source, key_path(loc)
+    return None
 
 
 def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, overrides: Mapping[str, Any] | None = None,
@@ -499,18 +596,25 @@ def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, override
     """
     if isinstance(spec, Scenario):
         return validate(spec.model_dump(), f"<scenario {spec.name}>", overrides, override_labels)
+    levels: list[_Level] = []
     if isinstance(spec, Mapping):
         source = source or "<dict>"
-        raw, data = spec, resolve_variant(spec, source, None, bases=bases)
+        raw = spec
     else:
         path = resolve_path(spec)
         raw, source = _read(path), str(path)
-        data = resolve_variant(raw, source, path.parent, (str(path.resolve()),))
-    # A problem with a value set in the file's own [set] table is reported under the key as written
-    # there ("segments.1.price"), as a --set override is: both are validated as overrides.
-    sets = _dotted_sets(raw["set"]) if isinstance(raw.get("set"), Mapping) else {}
-    labels = {dotted: f"{source}: [set] {dotted}" for dotted in sets} | dict(override_labels or {})
-    return validate(data, source, {**sets, **(overrides or {})}, labels)
+    try:
+        if isinstance(spec, Mapping):
+            data = resolve_variant(spec, source, None, bases=bases, levels=levels)
+        else:
+            data = resolve_variant(raw, source, path.parent, (str(path.resolve()),), levels=levels)
+        # A problem with a value set in the file's own [set] table is reported under the key as written
+        # there ("segments.1.price"), as a --set override is: both are validated as overrides.
+        sets = _dotted_sets(raw["set"]) if isinstance(raw.get("set"), Mapping) else {}
+        labels = {dotted: f"{source}: [set] {dotted}" for dotted in sets} | dict(override_labels or {})
+        return validate(data, source, {**sets, **(overrides or {})}, labels, levels=levels if len(levels) > 1 else None)
+    except RecursionError:
+        raise ScenarioError(source, [(None, TOO_DEEP)]) from None
 
 
 def counterfactual(scenario: Scenario) -> Scenario:
@@ -531,3 +635,38 @@ def scenario_hash(scenario: Scenario) -> str:
     """SHA-256 of the fully resolved scenario (every default filled in), canonical JSON."""
     text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def schema_field(scenario: Scenario, key: str) -> tuple[Any, Any]:
+    """The value at dotted ``key`` of a loaded scenario and the pydantic field that declares it (its
+    type and bounds; None for an entry of a list or table). The key is followed through the scenario
+    itself, so a measure's fields are those of its own type (``measures.0.term`` of a contract).
+    Raises ValueError for a malformed key and KeyError for one the scenario does not have."""
+    loc = _parse_key(key)
+    node: Any = scenario
+    parent: Any = None
+    for part in loc:
+        parent = node
+        try:
+            if isinstance(node, Mapping):
+                node = node[str(part)]
+            elif isinstance(part, int):
+                node = node[part]
+            else:
+                node = getattr(node, part) if part in getattr(type(node), "model_fields", {}) else node[part]
+        except (AttributeError, IndexError, TypeError, KeyError):
+            raise KeyError(key) from None
+    name = loc[-1]
+    info = getattr(type(parent), "model_fields", {}).get(name) if isinstance(name, str) else None
+    return node, info
+
+
+def whole_number(scenario: Scenario, key: str) -> bool:
+    """Whether the schema declares dotted ``key`` a whole number (an ``int`` field: a horizon, a
+    contract's term, a segment's purchase cycle). The one rule by which sweeps and calibration round
+    the values they try before they are simulated; False for a key the scenario does not have."""
+    try:
+        _value, info = schema_field(scenario, key)
+    except (KeyError, ValueError):
+        return False
+    return info is not None and _unwrap(info.annotation) is int

@@ -29,3 +29,35 @@ def sleepy(task: dict) -> list[dict]:
     (Path(task["base"]) / str(os.getpid())).touch()
     time.sleep(60)
     return [{m: 0.0 for m in task["metrics"]} for _ in task["seeds"]]
+
+
+def noisy_linear(task: dict) -> list[dict]:
+    """y = 3 x1 + 2 x2 (the parameters named in the task, in order) plus normal noise of SD
+    ``task['base']['noise_sd']`` drawn from the replication's seed and the point, so that noise is
+    independent between points and replications; every metric gets the same value."""
+    import numpy as np
+
+    coefficients = (3.0, 2.0, 1.0, 0.5)
+    x = list(task["values"].values())
+    signal = sum(c * float(v) for c, v in zip(coefficients, x))
+    sd = float(task["base"].get("noise_sd", 0.0)) if isinstance(task["base"], dict) else 0.0
+    out = []
+    for seed in task["seeds"]:
+        noise = np.random.default_rng([seed, task["point"]]).normal(0.0, sd) if sd else 0.0
+        out.append({m: signal + noise for m in task["metrics"]})
+    return out
+
+
+def echo_price(task: dict) -> list[dict]:
+    """The base scenario's second firm's price plus the first parameter's value: tells runs of two
+    bases apart."""
+    base = task["base"]
+    price = float(base["firms"][1]["price"]) if isinstance(base, dict) and "firms" in base else 0.0
+    first = float(next(iter(task["values"].values())))
+    return [{m: price + first for m in task["metrics"]} for _ in task["seeds"]]
+
+
+def record_values(task: dict) -> list[dict]:
+    """Each metric is the value of the parameter of the same position (to see what was simulated)."""
+    values = [float(v) for v in task["values"].values()]
+    return [{m: values[i % len(values)] for i, m in enumerate(task["metrics"])} for _ in task["seeds"]]

@@ -32,3 +32,39 @@ def test_profit_and_undefined_means_for_a_firm_without_customers():
     assert row["profit"] == 300.0 - 180.0 - 5.0 - 100.0 and row["discounts"] == 30.0 and row["mean_satisfaction"] == 0.6
     ghost = dict(zip(FIRM_STATS, b.ledger[0, 0, 1]))
     assert np.isnan(ghost["mean_satisfaction"]) and np.isnan(ghost["share_neither"]) and ghost["profit"] == 0.0
+
+
+def test_loyalty_points_earned_are_redeemed_broken_or_still_held():
+    """Points are a liability: every point earned is redeemed (a cost, in the measure costs), lapses or
+    is forfeited by a leaver (breakage, no cost), or is still in a member's balance at the end."""
+    import sim
+    from sim.books import STAT
+
+    res = sim.run("loyalty_tiers", seed=3, overrides={"simulation.customers": 3000, "simulation.periods": 36})
+    engine = res.model.engine
+    c = engine.customers
+    for f, firm in enumerate(res.scenario.firms):
+        led = engine.books.ledger[:, 0, f]
+        earned, redeemed, broken = (led[:, STAT[k]].sum() for k in ("points_earned", "points_redeemed", "points_breakage"))
+        held = c.points[c.firm == f].astype(np.float64).sum()
+        assert np.isclose(earned, redeemed + broken + held, rtol=1e-4), firm.name  # float32 balances
+        if firm.name == "no_programme":
+            assert earned == 0
+        else:
+            assert earned > 0 and redeemed > 0 and broken > 0
+
+
+def test_exit_fees_are_revenue_in_profit_and_clv():
+    """Exit fees are booked for the firm that is left: in its profit and in the leavers' CLV, so that
+    with d = 0 the CLVs add up to profit plus fixed costs, fees included."""
+    import sim
+
+    res = sim.run("telecom", seed=2, overrides={"simulation.customers": 3000, "simulation.periods": 24, "simulation.discount_rate": 0.0})
+    p = res.periods
+    assert p["exit_fees"].sum() > 0 and p["left_paying_fee"].sum() > 0
+    rel = res.relationships
+    for name in ("focal", "rival"):
+        f = p[p["firm"] == name]
+        assert np.isclose(rel[rel["firm"] == name]["clv"].sum(), (f["profit"] + f["fixed_costs"]).sum(), rtol=1e-9)
+    paid = rel[rel["paid_exit_fee"]]
+    assert len(paid) == p["left_paying_fee"].sum() and not paid["censored"].any()

@@ -25,8 +25,13 @@ HIGH_END = np.array([1000, 869, 743, 653, 593, 551, 517, 491, 468, 445, 427, 409
 
 
 def sbg_spec(alpha=1.0, beta=1.0, customers=40_000, periods=12):
-    return {"name": "sbg", "simulation": {"customers": customers, "periods": periods}, "mechanisms": ALL_OFF,
-            "firms": [{"name": "focal"}], "segments": [{"background_churn": {"distribution": "beta", "alpha": alpha, "beta": beta}}]}
+    return {
+        "name": "sbg",
+        "simulation": {"customers": customers, "periods": periods},
+        "mechanisms": ALL_OFF,
+        "firms": [{"name": "focal"}],
+        "segments": [{"background_churn": {"distribution": "beta", "alpha": alpha, "beta": beta}}],
+    }
 
 
 def sbg_mle(survivors: np.ndarray) -> tuple[float, float]:
@@ -89,8 +94,9 @@ def test_recovers_a_behavioural_parameter_with_mechanisms_on():
     res = sim.run("telecom", seed=42, overrides={**over, "firms.0.service_quality": 0.45})
     cohort = int((res.first_relationships["firm"] == "focal").sum())
     counts = (res.retention[res.retention["firm"] == "focal"]["retention"].to_numpy() * cohort).round().astype(int)
-    cal = calibrate("telecom", _observed(counts), ["firms.0.service_quality"], seed=3,
-                    overrides={**over, "simulation.customers": 40_000})
+    cal = calibrate(
+        "telecom", _observed(counts), ["firms.0.service_quality"], seed=3, overrides={**over, "simulation.customers": 40_000}
+    )
     lo, hi = cal.intervals["firms.0.service_quality"]
     assert lo < 0.45 < hi, (cal.values, (lo, hi))
 
@@ -99,12 +105,34 @@ def test_writes_calibration_json_fit_csv_and_plot(tmp_path):
     csv = tmp_path / "obs.csv"
     pd.DataFrame({"period": range(13), "active": REGULAR}).to_csv(csv, index=False)
     spec = tmp_path / "sbg.toml"
-    spec.write_text('name = "sbg"\n[simulation]\ncustomers = 20000\nperiods = 15\n[mechanisms]\n'
-                    + "".join(f"{k} = false\n" for k in ALL_OFF)
-                    + '[[firms]]\nname = "focal"\n[[segments]]\nbackground_churn = { distribution = "beta", alpha = 1.0, beta = 1.0 }\n')
+    spec.write_text(
+        'name = "sbg"\n[simulation]\ncustomers = 20000\nperiods = 15\n[mechanisms]\n'
+        + "".join(f"{k} = false\n" for k in ALL_OFF)
+        + '[[firms]]\nname = "focal"\n[[segments]]\nbackground_churn = { distribution = "beta", alpha = 1.0, beta = 1.0 }\n'
+    )
     out = tmp_path / "cal"
-    done = subprocess.run([sys.executable, "-m", "sim.cli", "calibrate", str(spec), "--observed", str(csv), "--fit", ALPHA,
-                           "--fit", BETA, "--holdout-from", "8", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "calibrate",
+            str(spec),
+            "--observed",
+            str(csv),
+            "--fit",
+            ALPHA,
+            "--fit",
+            BETA,
+            "--holdout-from",
+            "8",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads((out / "calibration.json").read_text())
     assert set(result["fitted"]) == {ALPHA, BETA} and result["objective"]["neg_log_likelihood"] > 0
@@ -118,20 +146,38 @@ def test_writes_calibration_json_fit_csv_and_plot(tmp_path):
     assert (out / "fit.png").is_file()
 
 
-@pytest.mark.parametrize("csv,message", [
-    ("period,active\n0,100\n1,120\n", "rises at period 1"),
-    ("period,active\n1,100\n2,90\n", "must run 0, 1, 2"),
-    ("period,survivors\n0,100\n", "needs the columns period and active"),
-    ("period,active\n0,100\n1,abc\n", "line 3: active must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "csv,message",
+    [
+        ("period,active\n0,100\n1,120\n", "rises at period 1"),
+        ("period,active\n1,100\n2,90\n", "must run 0, 1, 2"),
+        ("period,survivors\n0,100\n", "needs the columns period and active"),
+        ("period,active\n0,100\n1,abc\n", "line 3: active must be a whole number"),
+    ],
+)
 def test_bad_observed_data_is_one_line_and_exit_2(tmp_path, csv, message):
     path = tmp_path / "obs.csv"
     path.write_text(csv)
     with pytest.raises(Exception) as err:
         read_observed(path)
     assert message in str(err.value)
-    done = subprocess.run([sys.executable, "-m", "sim.cli", "calibrate", "telecom", "--observed", str(path), "--fit", "firms.0.price",
-                           "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "calibrate",
+            "telecom",
+            "--observed",
+            str(path),
+            "--fit",
+            "firms.0.price",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
@@ -140,6 +186,21 @@ def test_a_fit_key_must_be_a_numeric_parameter(tmp_path):
     path = tmp_path / "obs.csv"
     path.write_text("period,active\n0,100\n1,90\n2,80\n")
     for key in ("firms.0.name", "firms.7.price", "simulation.nonsense"):
-        done = subprocess.run([sys.executable, "-m", "sim.cli", "calibrate", "telecom", "--observed", str(path), "--fit", key,
-                               "--out", str(tmp_path / "o")], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sim.cli",
+                "calibrate",
+                "telecom",
+                "--observed",
+                str(path),
+                "--fit",
+                key,
+                "--out",
+                str(tmp_path / "o"),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 2 and key in done.stderr and "Traceback" not in done.stderr, done.stderr

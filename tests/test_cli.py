@@ -26,7 +26,16 @@ def test_run_writes_tables_summary_plots_and_manifest(tmp_path):
     assert list(csv.columns) == list(periods.columns) and len(csv) == len(periods)
     pd.testing.assert_frame_equal(csv.drop(columns="firm"), periods.drop(columns="firm"), check_dtype=False)
     assert set(periods["firm"]) == {"focal", "rival"} and periods["period"].max() == 29
-    for col in ("active", "churned", "switched_out", "switched_in", "revenue", "measure_costs", "profit", *(f"share_{k}" for k in LOYALTY_CLASSES)):
+    for col in (
+        "active",
+        "churned",
+        "switched_out",
+        "switched_in",
+        "revenue",
+        "measure_costs",
+        "profit",
+        *(f"share_{k}" for k in LOYALTY_CLASSES),
+    ):
         assert col in periods
     shares = periods[[f"share_{k}" for k in LOYALTY_CLASSES]].sum(axis=1)
     assert ((shares - 1).abs() < 1e-9).all()
@@ -40,7 +49,13 @@ def test_run_writes_tables_summary_plots_and_manifest(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenario"]["simulation"]["customers"] == 2000 and len(manifest["scenario_hash"]) == 64
     assert manifest["scenario"]["experience"]["loss_aversion"] == 2.0  # defaults filled in
-    assert sorted(p.name for p in (out / "plots").iterdir()) == ["churn.png", "clv.png", "loyalty_classes.png", "profit.png", "retention.png"]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == [
+        "churn.png",
+        "clv.png",
+        "loyalty_classes.png",
+        "profit.png",
+        "retention.png",
+    ]
 
 
 def test_interrupted_write_leaves_no_partial_output(tmp_path, monkeypatch, capsys):
@@ -78,7 +93,9 @@ def test_console_script_list_and_validate():
     lines = done.stdout.splitlines()
     starts = {len(line) - len(line.split(None, 1)[1]) for line in lines}
     assert len(starts) == 1, "every question starts in the same column, whatever the name's length"
-    done = subprocess.run([sys.executable, "-m", "sim.cli", "validate", "b2b_software"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "validate", "b2b_software"], capture_output=True, text=True, check=True
+    )
     assert tomllib.loads(done.stdout)["name"] == "b2b_software"  # annotated TOML, every default filled in
 
 
@@ -89,8 +106,12 @@ def test_api_result_tables_are_dataframes():
 
 
 def test_default_scenario_runs_outside_the_repository(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", "--customers", "300", "--periods", "3", "--quiet"],
-                          cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", "--customers", "300", "--periods", "3", "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "results" / "telecom-seed0" / "summary.json").is_file()
 
@@ -101,37 +122,67 @@ def test_version_prints_the_package_version():
 
 
 def test_set_overrides_keys_on_validate_and_run(tmp_path, capsys):
-    sets = ["--set", "firms.0.price=33.5", "--set", 'firms.1.unit_cost=16', "--set", "mechanisms.arrivals=false",
-            "--set", "question=plain text, not TOML"]
+    sets = [
+        "--set",
+        "firms.0.price=33.5",
+        "--set",
+        "firms.1.unit_cost=16",
+        "--set",
+        "mechanisms.arrivals=false",
+        "--set",
+        "question=plain text, not TOML",
+    ]
     assert main(["validate", "telecom", *sets]) == 0
     shown = tomllib.loads(capsys.readouterr().out)
     assert shown["firms"][0]["price"] == 33.5 and shown["firms"][1]["unit_cost"] == 16.0
     assert shown["mechanisms"]["arrivals"] is False and shown["question"] == "plain text, not TOML"
     out = tmp_path / "o"
-    assert main(["run", "telecom", "--customers", "300", "--periods", "3", "--quiet", "--out", str(out), *sets,
-                 "--set", "simulation.customers=999"]) == 0  # --customers wins over --set
+    assert (
+        main(
+            [
+                "run",
+                "telecom",
+                "--customers",
+                "300",
+                "--periods",
+                "3",
+                "--quiet",
+                "--out",
+                str(out),
+                *sets,
+                "--set",
+                "simulation.customers=999",
+            ]
+        )
+        == 0
+    )  # --customers wins over --set
     manifest = json.loads((out / "manifest.json").read_text())["scenario"]
     assert manifest["firms"][0]["price"] == 33.5 and manifest["mechanisms"]["arrivals"] is False
     assert manifest["simulation"]["customers"] == 300
 
 
 def test_package_attributes_are_lazy_but_present():
-    code = ("import sys, sim; assert 'pandas' not in sys.modules and 'mesa' not in sys.modules; "
-            "import sim.cli; assert 'pandas' not in sys.modules and 'numba' not in sys.modules; "
-            "assert callable(sim.run) and sim.RetentionModel and sim.RunResult and sim.Scenario and sim.ScenarioError; "
-            "assert sim.load and sim.shipped_scenarios and sim.__version__")
+    code = (
+        "import sys, sim; assert 'pandas' not in sys.modules and 'mesa' not in sys.modules; "
+        "import sim.cli; assert 'pandas' not in sys.modules and 'numba' not in sys.modules; "
+        "assert callable(sim.run) and sim.RetentionModel and sim.RunResult and sim.Scenario and sim.ScenarioError; "
+        "assert sim.load and sim.shipped_scenarios and sim.__version__"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2,
-                    reason="counts the process's threads under /proc; a library pool needs two cores to show")
+@pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2,
+    reason="counts the process's threads under /proc; a library pool needs two cores to show",
+)
 def test_the_command_keeps_numpys_blas_pool_at_one_thread_unless_the_user_asks():
     """Importing the command before numpy leaves OpenBLAS without its spinning pool; a user's own
     OPENBLAS_NUM_THREADS is kept (and then the pool starts, which shows the count can tell)."""
     code = "import os, sim.cli, numpy; print(len(os.listdir('/proc/self/task')), os.environ['OPENBLAS_NUM_THREADS'])"
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
-    theirs = subprocess.run([sys.executable, "-c", code], env={**env, "OPENBLAS_NUM_THREADS": "2"}, capture_output=True, text=True,
-                            check=True).stdout.split()
+    theirs = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "OPENBLAS_NUM_THREADS": "2"}, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert ours[1] == "1" and theirs[1] == "2"
     assert int(ours[0]) < int(theirs[0])

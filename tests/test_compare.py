@@ -3,7 +3,6 @@
 import math
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -37,7 +36,12 @@ def test_a_planted_price_rise_is_found_with_the_right_sign_and_pairing_helps():
 def test_a_scenario_compared_with_itself_differs_by_exactly_zero():
     cmp = compare(["telecom", "telecom"], replications=3, overrides=SMALL)
     defined = cmp.differences.dropna(subset=["difference"])
-    assert len(defined) > 5 and (defined["difference"] == 0).all() and (defined["ci_low"] == 0).all() and (defined["ci_high"] == 0).all()
+    assert (
+        len(defined) > 5
+        and (defined["difference"] == 0).all()
+        and (defined["ci_low"] == 0).all()
+        and (defined["ci_high"] == 0).all()
+    )
     assert cmp.names == ["telecom", "telecom (2)"]
 
 
@@ -63,9 +67,13 @@ def test_paired_intervals_cover_a_known_difference_at_their_stated_rate():
     truth = 0.94**12 - 0.95**12
 
     def spec(p):
-        return {"name": f"p{p}", "simulation": {"customers": 1000, "periods": 12}, "firms": [{"name": "focal"}],
-                "mechanisms": {k: False for k in ("experience", "bonding", "attachment", "choice", "arrivals", "measures")},
-                "segments": [{"background_churn": {"distribution": "fixed", "p": p}}]}
+        return {
+            "name": f"p{p}",
+            "simulation": {"customers": 1000, "periods": 12},
+            "firms": [{"name": "focal"}],
+            "mechanisms": {k: False for k in ("experience", "bonding", "attachment", "choice", "arrivals", "measures")},
+            "segments": [{"background_churn": {"distribution": "fixed", "p": p}}],
+        }
 
     covered = 0
     for seed in range(50):
@@ -96,16 +104,31 @@ def test_replication_seeds_are_distinct_and_reproducible():
 def test_outputs_and_report_sentences_quote_the_differences(tmp_path):
     cmp = compare(["telecom", _price_up()], replications=4, overrides=SMALL)
     out = cmp.write(tmp_path / "cmp")
-    for name in ("replications.parquet", "replications.csv", "differences.csv", "report.html", "manifest.json",
-                 "plots/retention.png", "plots/churn.png", "plots/loyalty_classes.png", "plots/clv_by_class.png", "plots/profit.png"):
+    for name in (
+        "replications.parquet",
+        "replications.csv",
+        "differences.csv",
+        "report.html",
+        "manifest.json",
+        "plots/retention.png",
+        "plots/difference.png",
+        "plots/churn.png",
+        "plots/loyalty_classes.png",
+        "plots/clv_by_class.png",
+        "plots/profit.png",
+    ):
         assert (out / name).is_file(), name
     reps = pd.read_parquet(out / "replications.parquet")
     assert list(reps.columns) == ["scenario", "replication", "seed", "metric", "value"]
     assert len(reps) == 2 * 4 * len(METRICS)
     diffs = pd.read_csv(out / "differences.csv")
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "http://" not in html and "https://" not in html and html.count("data:image/png;base64,") == 5
-    found = re.findall(r"price_up (raises|lowers) the 12-month retention of its initial customers by ([0-9.]+) points \(95 % CI (-?[0-9.]+) to (-?[0-9.]+)\)", html)
+    assert "http://" not in html and "https://" not in html and html.count("data:image/png;base64,") == 6
+    found = re.findall(
+        r"price_up (raises|lowers) the 12-month retention of its initial customers by ([0-9.]+) points "
+        r"\(95 % CI (-?[0-9.]+) to (-?[0-9.]+)[;)]",
+        html,
+    )
     assert found, "no retention sentence"
     verb, diff, lo, hi = found[0]
     row = diffs[diffs.metric == "retention_12"].iloc[0]

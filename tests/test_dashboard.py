@@ -42,12 +42,12 @@ def test_settings_start_from_the_scenario_as_written(name):
 
 def test_contract_levers_set_every_focal_contract_and_keep_its_target():
     s = Settings.from_scenario("telecom", customers=1000)
-    assert (s.contract_term, s.exit_fee) == (12, 120.0)
+    assert (s.contract_term, s.exit_fee) == (12, 360.0)
     cfg = s.replace(exit_fee=300.0).config()
     contracts = focal(cfg, "contract")
     assert [(m.term, m.exit_fee, m.target.segment) for m in contracts] == [(12, 300.0, "twelve_month"), (24, 300.0, "twenty_four_month")]
-    rival = [m for m in cfg.measures if m.firm == "rival"]
-    assert [(m.term, m.exit_fee) for m in rival] == [(12, 100.0)]  # the rival's contract is not a lever
+    rival = [m for m in cfg.measures if m.firm == "rival" and m.type == "contract"]
+    assert [(m.term, m.exit_fee) for m in rival] == [(12, 336.0)]  # the rival's contract is not a lever
     assert focal(s.replace(contract_term=0).config(), "contract") == []
 
 

@@ -73,7 +73,17 @@ def test_a_small_study_writes_every_output_and_its_best_toml_runs(study, tmp_pat
     assert {"firms.0.price", "firms.0.service_quality", *METRICS} <= set(trials.columns)
     assert trials["firms.0.price"].between(20, 120).all() and trials["firms.0.service_quality"].between(0.4, 0.9).all()
     v = pd.read_csv(out / "verification.csv")
-    assert list(v.columns) == ["strategy", "metric", "mean", "ci_low", "ci_high", "n", "difference_vs_base", "diff_ci_low", "diff_ci_high"]
+    assert list(v.columns) == [
+        "strategy",
+        "metric",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "n",
+        "difference_vs_base",
+        "diff_ci_low",
+        "diff_ci_high",
+    ]
     assert set(v["strategy"]) == {"base", *(c.name for c in result.candidates[1:])} and len(result.candidates) == 4
     assert (v[v["metric"] == "profit"]["n"] == 6).all()
     page = (out / "report.html").read_text()
@@ -87,7 +97,9 @@ def test_a_small_study_writes_every_output_and_its_best_toml_runs(study, tmp_pat
     best = load(out / "best.toml")
     assert best.firms[0].price == result.best.params["firms.0.price"] and best.simulation.customers == 1000
     assert sim.run(out / "best.toml", seed=5).summary["firms"]["focal"]["profit_total"] is not None
-    cmp = compare(["telecom", str(out / "best.toml")], replications=2, overrides={"simulation.customers": 500, "simulation.periods": 12})
+    cmp = compare(
+        ["telecom", str(out / "best.toml")], replications=2, overrides={"simulation.customers": 500, "simulation.periods": 12}
+    )
     assert len(cmp.differences) > 0
 
 
@@ -123,8 +135,15 @@ def test_with_two_workers_every_trial_is_stored_once_and_equals_a_direct_run(stu
     assert trials["trial"].is_unique and trials["number"].is_unique and len(trials) == 12
     seeds = replication_seeds(3, 2)
     for _, row in trials.iloc[[0, 5, 11]].iterrows():
-        scenario = load("telecom", {"simulation.customers": 1000, "simulation.periods": 24,
-                                    "firms.0.price": row["firms.0.price"], "firms.0.service_quality": row["firms.0.service_quality"]})
+        scenario = load(
+            "telecom",
+            {
+                "simulation.customers": 1000,
+                "simulation.periods": 24,
+                "firms.0.price": row["firms.0.price"],
+                "firms.0.service_quality": row["firms.0.service_quality"],
+            },
+        )
         direct = pd.concat([engine_metrics(sim.run(scenario, seed=s).model.engine) for s in seeds])
         for metric in ("profit", "retention_12", "churn_per_year", "clv_mean", "customers_at_end"):
             assert row[metric] == pytest.approx(direct[metric].mean(), rel=1e-12, abs=1e-12), metric
@@ -190,16 +209,20 @@ def test_a_study_resumes_after_ctrl_c_and_after_sigkill_with_every_trial_exactly
             break
         time.sleep(0.1)
     assert workers and not any(_alive(w) for w in workers), "a worker outlived its killed command"
-    told = pd.read_sql("select t.number, v.value from trials t join trial_values v using (trial_id) where t.state='COMPLETE'",
-                       sqlite3.connect(db))
+    told = pd.read_sql(
+        "select t.number, v.value from trials t join trial_values v using (trial_id) where t.state='COMPLETE'",
+        sqlite3.connect(db),
+    )
 
     final = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr
     trials = pd.read_parquet(out / "trials.parquet")
     assert sorted(trials["trial"]) == list(range(24)) and (trials["state"] == "COMPLETE").all()
     assert not trials.duplicated(subset=["firms.0.price", "firms.0.service_quality"]).any()
-    after = pd.read_sql("select t.number, v.value from trials t join trial_values v using (trial_id) where t.state='COMPLETE'",
-                        sqlite3.connect(db))
+    after = pd.read_sql(
+        "select t.number, v.value from trials t join trial_values v using (trial_id) where t.state='COMPLETE'",
+        sqlite3.connect(db),
+    )
     kept = told.merge(after, on="number", suffixes=("_before", "_after"))
     assert len(kept) == len(told) and (kept["value_before"] == kept["value_after"]).all(), "a told trial was lost or changed"
     manifest = json.loads((out / "manifest.json").read_text())
@@ -244,8 +267,10 @@ cost_per_slot = 25.0
 
 def test_the_budget_buys_doses_through_each_levers_cost_model(tmp_path):
     (tmp_path / "base.toml").write_text(BUDGET_BASE)
-    (tmp_path / "b.toml").write_text('base = "base.toml"\n[objective]\nmaximise = "profit"\n'
-                                     '[budget]\nper_period = 2000.0\nlevers = ["service", "complaint_handling"]\n')
+    (tmp_path / "b.toml").write_text(
+        'base = "base.toml"\n[objective]\nmaximise = "profit"\n'
+        '[budget]\nper_period = 2000.0\nlevers = ["service", "complaint_handling"]\n'
+    )
     spec = load_spec(tmp_path / "b.toml")
     service, complaints = spec.budget.levers
     assert service.dose == "quality_boost" and complaints.dose == "capacity"
@@ -270,24 +295,59 @@ def test_the_budget_buys_doses_through_each_levers_cost_model(tmp_path):
     assert [m["type"] for m in data["measures"]] == [m.type for m in spec.base.measures if m.type != "complaint_handling"]
 
 
-@pytest.mark.parametrize("text,key,reason", [
-    ('[objective]\nmaximise = "profitt"\n[parameters]\n"firms.0.price" = [20.0, 60.0]\n', "objective.maximise", "unknown metric 'profitt'"),
-    ('[objective]\nmaximise = "profit"\n[parameters]\n"firms.0.prize" = [20.0, 60.0]\n', "firms.0.prize", "prize"),
-    ('[objective]\nmaximise = "profit"\n[parameters]\n"firms.0.price" = [30.0, 30.0]\n', "parameters.firms.0.price", "empty"),
-    ('[objective]\nmaximise = "profit"\n[parameters]\n"firms.0.price" = [60.0, 20.0]\n', "parameters.firms.0.price", "inverted"),
-    ('[objective]\nmaximise = "profit"\n[parameters]\n"segments.0.purchase_cycle" = [1.5, 4]\n', "parameters.segments.0.purchase_cycle", "whole"),
-    ('[objective]\nmaximise = "profit"\n[serach]\ntrials = 3\n[parameters]\n"firms.0.price" = [20.0, 60.0]\n', "serach", "unknown key"),
-    ('[objective]\nmaximise = "profit"\n[[constraints]]\nmetric = "retention_12"\nmin = 0.9\nmax = 0.5\n'
-     '[parameters]\n"firms.0.price" = [20.0, 60.0]\n', "constraints.0", "above max"),
-    ('[objective]\nmaximise = "profit"\n[budget]\nper_period = 1e9\nlevers = ["service"]\n', "budget.per_period", "more than the levers can spend"),
-    ('[objective]\nmaximise = "profit"\n[budget]\nper_period = 500.0\nlevers = ["loyalty_programme"]\n', "budget.levers.0", "no 'loyalty_programme' measure"),
-])
+@pytest.mark.parametrize(
+    "text,key,reason",
+    [
+        (
+            '[objective]\nmaximise = "profitt"\n[parameters]\n"firms.0.price" = [20.0, 60.0]\n',
+            "objective.maximise",
+            "unknown metric 'profitt'",
+        ),
+        ('[objective]\nmaximise = "profit"\n[parameters]\n"firms.0.prize" = [20.0, 60.0]\n', "firms.0.prize", "prize"),
+        ('[objective]\nmaximise = "profit"\n[parameters]\n"firms.0.price" = [30.0, 30.0]\n', "parameters.firms.0.price", "empty"),
+        (
+            '[objective]\nmaximise = "profit"\n[parameters]\n"firms.0.price" = [60.0, 20.0]\n',
+            "parameters.firms.0.price",
+            "inverted",
+        ),
+        (
+            '[objective]\nmaximise = "profit"\n[parameters]\n"segments.0.purchase_cycle" = [1.5, 4]\n',
+            "parameters.segments.0.purchase_cycle",
+            "whole",
+        ),
+        (
+            '[objective]\nmaximise = "profit"\n[serach]\ntrials = 3\n[parameters]\n"firms.0.price" = [20.0, 60.0]\n',
+            "serach",
+            "unknown key",
+        ),
+        (
+            '[objective]\nmaximise = "profit"\n[[constraints]]\nmetric = "retention_12"\nmin = 0.9\nmax = 0.5\n'
+            '[parameters]\n"firms.0.price" = [20.0, 60.0]\n',
+            "constraints.0",
+            "above max",
+        ),
+        (
+            '[objective]\nmaximise = "profit"\n[budget]\nper_period = 1e9\nlevers = ["service"]\n',
+            "budget.per_period",
+            "more than the levers can spend",
+        ),
+        (
+            '[objective]\nmaximise = "profit"\n[budget]\nper_period = 500.0\nlevers = ["loyalty_programme"]\n',
+            "budget.levers.0",
+            "no 'loyalty_programme' measure",
+        ),
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, text, key, reason):
     (tmp_path / "base.toml").write_text(BUDGET_BASE)
     path = tmp_path / "bad.toml"
     path.write_text('base = "base.toml"\n' + text)
-    done = subprocess.run([sys.executable, "-m", "sim.cli", "optimise", str(path), "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "optimise", str(path), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert str(path) in lines[0] and key in lines[0] and reason in lines[0], lines[0]

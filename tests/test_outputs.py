@@ -28,8 +28,10 @@ BIG = ["--customers", "400000", "--periods", "120", "--quiet"]  # a minute or mo
 
 
 def _hashes(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def _cli(args, cwd, timeout=120, **kw):
@@ -57,6 +59,7 @@ def _precious(folder: Path) -> Path:
 
 
 # --- refusing folders that are not ours ----------------------------------------------------------
+
 
 def test_foreign_non_empty_folder_is_refused_and_untouched(tmp_path):
     precious = _precious(tmp_path / "precious")
@@ -138,6 +141,7 @@ def test_marker_lists_what_was_written_and_is_reproducible(tmp_path):
 
 
 # --- environment problems fail fast ---------------------------------------------------------------
+
 
 def test_unwritable_out_fails_before_simulating(tmp_path, monkeypatch, capsys):
     (tmp_path / "somefile").write_text("x")
@@ -229,8 +233,13 @@ def _wait_for(predicate, proc, timeout=90.0):
 
 @pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C")])
 def test_signal_during_the_write_leaves_nothing_and_a_rerun_succeeds(tmp_path, sig, code, word):
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_WRITE, "run", "telecom", *SMALL, "--out", "o"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITE, "run", "telecom", *SMALL, "--out", "o"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().strip() == "writing"  # tables are written, plots are under way
         staged = _staging(tmp_path)
@@ -249,8 +258,9 @@ def test_signal_during_the_write_leaves_nothing_and_a_rerun_succeeds(tmp_path, s
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_during_the_simulation_removes_the_staging_folder(tmp_path, sig, code):
-    proc = subprocess.Popen(CLI + ["run", "telecom", *BIG, "--out", "deep/o"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        CLI + ["run", "telecom", *BIG, "--out", "deep/o"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert _wait_for(lambda: (tmp_path / "deep").exists() and _staging(tmp_path / "deep"), proc)
         time.sleep(1.0)  # into the imports and the simulation
@@ -264,8 +274,9 @@ def test_signal_during_the_simulation_removes_the_staging_folder(tmp_path, sig, 
 
 
 def test_stale_staging_of_a_killed_run_is_cleaned_and_nothing_else(tmp_path):
-    proc = subprocess.Popen(CLI + ["run", "telecom", *BIG, "--out", "o"], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        CLI + ["run", "telecom", *BIG, "--out", "o"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         assert _wait_for(lambda: any(outputs._read_marker(p) for p in _staging(tmp_path)), proc)
     finally:
@@ -280,7 +291,9 @@ def test_stale_staging_of_a_killed_run_is_cleaned_and_nothing_else(tmp_path):
     (no_marker / "keep.txt").write_text("keep")
     alive = tmp_path / f".retention-sim-staging-{os.getpid()}-0000beef"
     alive.mkdir()
-    (alive / outputs.MARKER).write_text(json.dumps({"written_by": "retention-sim", "pid": os.getpid(), "host": socket.gethostname()}))
+    (alive / outputs.MARKER).write_text(
+        json.dumps({"written_by": "retention-sim", "pid": os.getpid(), "host": socket.gethostname()})
+    )
     other_host = tmp_path / f".retention-sim-staging-{dead}-0000cafe"
     other_host.mkdir()
     (other_host / outputs.MARKER).write_text(json.dumps({"written_by": "retention-sim", "pid": dead, "host": "elsewhere"}))
@@ -293,6 +306,7 @@ def test_stale_staging_of_a_killed_run_is_cleaned_and_nothing_else(tmp_path):
 
 
 # --- the small API for commands that write folders ---------------------------------------------------
+
 
 def test_staging_api_commits_atomically_and_cleans_up_on_error(tmp_path):
     target = tmp_path / "a" / "b"
@@ -308,7 +322,7 @@ def test_staging_api_commits_atomically_and_cleans_up_on_error(tmp_path):
     with pytest.raises(ZeroDivisionError):
         with outputs.prepare(target, force=True) as staging:
             (staging.path / "y.txt").write_text("2")
-            1 / 0
+            raise ZeroDivisionError  # any error in the middle of writing
     assert sorted(p.name for p in target.iterdir()) == [outputs.MARKER, "x.txt"] and _staging(tmp_path / "a") == []
 
     with outputs.prepare(target, force=True) as staging:
@@ -381,7 +395,10 @@ def test_the_summary_carries_the_comparison_metrics_and_they_agree_with_its_own_
     # flows summed over the run are the periods table's sums
     p = res.periods[res.periods["firm"] == "focal"]
     assert focal["totals"] == {k: int(p[k].sum()) for k in focal["totals"]} and focal["totals"]["acquired"] > 0
-    assert focal["totals"]["churned"] == focal["totals"]["switched_out"] + focal["totals"]["left_market"] + focal["totals"]["life_event"]
+    assert (
+        focal["totals"]["churned"]
+        == focal["totals"]["switched_out"] + focal["totals"]["left_market"] + focal["totals"]["life_event"]
+    )
 
 
 INTERRUPTED_IMPORT = """
@@ -403,7 +420,8 @@ def test_a_ctrl_c_during_an_import_takes_effect_after_it(tmp_path):
     later 'ImportError: initialization failed' instead of a clean stop): the Ctrl-C waits for it."""
     (tmp_path / "slow_module.py").write_text(
         "import os, signal, time\nfinished = False\nos.kill(os.getpid(), signal.SIGINT)\n"
-        "for _ in range(20):\n    time.sleep(0.01)\nfinished = True\n")
+        "for _ in range(20):\n    time.sleep(0.01)\nfinished = True\n"
+    )
     done = subprocess.run([sys.executable, "-c", INTERRUPTED_IMPORT, str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "interrupted after the import" and done.stderr == "", done
 

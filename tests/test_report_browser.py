@@ -12,16 +12,27 @@ from sim.compare import compare
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is installed by the test extras")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (./bootstrap.sh test installs it as root)")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (./bootstrap.sh test installs it as root)"
+)
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def test_report_renders_without_console_errors_and_quotes_the_differences(tmp_path):
     alt = sim.load("telecom").model_dump()
     alt["name"] = "price_up"
     alt["firms"][0]["price"] = 33.0
-    out = compare(["telecom", alt], replications=4, overrides={"simulation.customers": 1500, "simulation.periods": 24}).write(tmp_path / "cmp")
+    out = compare(["telecom", alt], replications=4, overrides={"simulation.customers": 1500, "simulation.periods": 24}).write(
+        tmp_path / "cmp"
+    )
     errors, failed = [], []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -35,7 +46,7 @@ def test_report_renders_without_console_errors_and_quotes_the_differences(tmp_pa
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
     assert not errors and not failed, (errors, failed)
-    assert len(images) == 5 and all(w > 1000 and h > 300 for w, h in images), images
+    assert len(images) == 6 and all(w > 1000 and h > 300 for w, h in images), images
     diffs = pd.read_csv(out / "differences.csv").set_index("metric")
     found = re.search(r"price_up (raises|lowers) the total profit over the horizon by ([0-9,]+) EUR", text)
     assert found, text[:2000]

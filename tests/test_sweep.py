@@ -9,13 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from sweep_toys import ishigami
 
 from sim.engine import _ensure_compiled
 from sim.sweep import SweepSpec, design_points, load_spec, run_sweep
-from sweep_toys import ishigami
 
 SWEEP = """
 base = "telecom"
@@ -41,8 +40,9 @@ def _spec(tmp_path, design="lhs", samples=4, customers=1500, periods=13):
 
 @pytest.mark.parametrize("design,points", [("grid", 9), ("lhs", 3), ("sobol", 4 * 4), ("morris", 3 * 3)])
 def test_designs_cover_the_bounds(design, points):
-    spec = SweepSpec(base="telecom", design=design, samples=3 if design != "sobol" else 4,
-                     parameters={"a": (0.0, 1.0), "b": (10.0, 20.0)})
+    spec = SweepSpec(
+        base="telecom", design=design, samples=3 if design != "sobol" else 4, parameters={"a": (0.0, 1.0), "b": (10.0, 20.0)}
+    )
     x = design_points(spec)
     assert x.shape == (points, 2)
     assert (x[:, 0] >= 0).all() and (x[:, 0] <= 1).all() and (x[:, 1] >= 10).all() and (x[:, 1] <= 20).all()
@@ -57,7 +57,10 @@ def test_one_and_two_workers_and_a_dask_cluster_give_identical_runs(tmp_path):
     assert {"firms.0.price", "firms.0.service_quality", "retention_12", "profit"} <= set(one.columns)
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         dask = run_sweep(spec, tmp_path / "dask", base=base, scheduler=client).runs
     pd.testing.assert_frame_equal(one, dask)
     stored = pd.read_parquet(tmp_path / "two" / "runs.parquet")
@@ -103,13 +106,25 @@ def test_sobol_indices_of_the_ishigami_function_are_recovered(tmp_path):
     """Through the sweep's own path (design, storage, analysis): Ishigami (a = 7, b = 0.1) has
     S1 = (0.314, 0.442, 0), ST = (0.558, 0.442, 0.244). With N = 1024 the estimates must be within
     0.05 of them and inside 3 times their reported 95 % half-width of them."""
-    spec = SweepSpec(base="telecom", design="sobol", samples=1024, seed=3, metrics=["profit"],
-                     parameters={f"x{i}": (-math.pi, math.pi) for i in (1, 2, 3)})
+    spec = SweepSpec(
+        base="telecom",
+        design="sobol",
+        samples=1024,
+        seed=3,
+        metrics=["profit"],
+        parameters={f"x{i}": (-math.pi, math.pi) for i in (1, 2, 3)},
+    )
     result = run_sweep(spec, tmp_path / "ishigami", base={"name": "toy"}, evaluate=ishigami)
     ind = result.indices().set_index(["index", "parameter"])["value"]
     conf = result.indices().assign(half=lambda d: d["value"] - d["ci_low"]).set_index(["index", "parameter"])["half"]
-    truth = {("S1", "x1"): 0.3139, ("S1", "x2"): 0.4424, ("S1", "x3"): 0.0,
-             ("ST", "x1"): 0.5576, ("ST", "x2"): 0.4424, ("ST", "x3"): 0.2437}
+    truth = {
+        ("S1", "x1"): 0.3139,
+        ("S1", "x2"): 0.4424,
+        ("S1", "x3"): 0.0,
+        ("ST", "x1"): 0.5576,
+        ("ST", "x2"): 0.4424,
+        ("ST", "x3"): 0.2437,
+    }
     for key, want in truth.items():
         assert abs(ind[key] - want) < 0.05, (key, ind[key])
         assert abs(ind[key] - want) < 3 * max(conf[key], 1e-3), (key, ind[key], conf[key])
@@ -117,29 +132,39 @@ def test_sobol_indices_of_the_ishigami_function_are_recovered(tmp_path):
 
 
 def test_morris_screening_ranks_the_influential_parameter_first(tmp_path):
-    spec = SweepSpec(base="telecom", design="morris", samples=20, seed=3, metrics=["profit"],
-                     parameters={f"x{i}": (-math.pi, math.pi) for i in (1, 2, 3)})
+    spec = SweepSpec(
+        base="telecom",
+        design="morris",
+        samples=20,
+        seed=3,
+        metrics=["profit"],
+        parameters={f"x{i}": (-math.pi, math.pi) for i in (1, 2, 3)},
+    )
     ind = run_sweep(spec, tmp_path / "m", base={"name": "toy"}, evaluate=ishigami).indices()
     mu = ind[ind["index"] == "mu_star"].set_index("parameter")["value"]
     assert mu.idxmax() in ("x1", "x2") and mu["x3"] < mu[["x1", "x2"]].max()
 
 
-@pytest.mark.parametrize("text,message", [
-    ('base = "telecom"\n[parameters]\n"firms.0.price" = [33.0, 27.0]\n', "low must be below high"),
-    ('base = "telecom"\nmetrics = ["nps"]\n[parameters]\n"firms.0.price" = [27.0, 33.0]\n', "unknown metric 'nps'"),
-    ('base = "telecom"\n[parameters]\n"firms.0.prize" = [27.0, 33.0]\n', "prize"),
-    ('base = "telecom"\ndesign = "magic"\n[parameters]\n"firms.0.price" = [27.0, 33.0]\n', "design"),
-    ('base = "telecom"\n', "parameters"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ('base = "telecom"\n[parameters]\n"firms.0.price" = [33.0, 27.0]\n', "low must be below high"),
+        ('base = "telecom"\nmetrics = ["nps"]\n[parameters]\n"firms.0.price" = [27.0, 33.0]\n', "unknown metric 'nps'"),
+        ('base = "telecom"\n[parameters]\n"firms.0.prize" = [27.0, 33.0]\n', "prize"),
+        ('base = "telecom"\ndesign = "magic"\n[parameters]\n"firms.0.price" = [27.0, 33.0]\n', "design"),
+        ('base = "telecom"\n', "parameters"),
+    ],
+)
 def test_bad_sweep_files_exit_2_with_one_line(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)
-    done = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(tmp_path / "o")], capture_output=True, text=True
+    )
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "o").exists()
-
 
 
 def test_ctrl_c_with_two_workers_stops_cleanly_and_the_sweep_resumes(tmp_path):
@@ -169,8 +194,15 @@ def test_with_two_workers_the_command_works_as_one_of_them(tmp_path):
     while the worker loads the engine), every point runs exactly once."""
     from sweep_toys import slow_pid
 
-    spec = SweepSpec(base="telecom", design="lhs", samples=24, replications=1, seed=1, metrics=["profit"],
-                     parameters={"firms.0.price": (27.0, 33.0)})
+    spec = SweepSpec(
+        base="telecom",
+        design="lhs",
+        samples=24,
+        replications=1,
+        seed=1,
+        metrics=["profit"],
+        parameters={"firms.0.price": (27.0, 33.0)},
+    )
     result = run_sweep(spec, tmp_path / "s", workers=2, evaluate=slow_pid)
     ran = result.runs["profit"].astype(int)
     assert len(ran) == 24 and sorted(result.runs["point"]) == list(range(24))
@@ -204,8 +236,13 @@ def test_a_ctrl_c_while_the_worker_server_starts_is_the_commands_alone(tmp_path)
     Ctrl-C while it starts (about a second of imports) stops the command, with no traceback from a
     process the user never asked for (the terminal sends Ctrl-C to the whole process group)."""
     _ensure_compiled()  # the server loads the cached engine (a second), not a first compilation (a minute)
-    proc = subprocess.Popen([sys.executable, "-c", GROUP_CTRL_C, "start", str(Path(__file__).parent)], start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GROUP_CTRL_C, "start", str(Path(__file__).parent)],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "started"
     time.sleep(0.4)  # the server has its signal handlers and is importing the engine
     os.killpg(proc.pid, signal.SIGINT)
@@ -218,8 +255,14 @@ def test_a_ctrl_c_stops_the_workers_at_once(tmp_path):
     """Workers ignore the group's Ctrl-C; the command stops them rather than waiting for their
     current points (a minute each here), so an interrupted sweep ends within seconds."""
     _ensure_compiled()
-    proc = subprocess.Popen([sys.executable, "-c", GROUP_CTRL_C, "sweep", str(Path(__file__).parent), str(tmp_path)],
-                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GROUP_CTRL_C, "sweep", str(Path(__file__).parent), str(tmp_path)],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
     def workers() -> list[int]:  # the process ids that started a point, other than the command's own
         return [int(p.name) for p in tmp_path.iterdir() if p.name.isdigit() and int(p.name) != proc.pid]
 

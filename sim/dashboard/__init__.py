@@ -66,7 +66,7 @@ def serve(scenario: str, host: str = "127.0.0.1", port: int = 8765, scenarios: s
     import click
     from solara.__main__ import cli
 
-    from ..outputs import Terminated
+    from ..signals import Terminated
 
     code = 0
     try:

@@ -125,7 +125,9 @@ class Settings:
         base = self.base()
         d = base.model_dump(mode="json")
         horizon = base.simulation.periods
-        d["simulation"]["customers"] = min(max(int(self.customers), MIN_CUSTOMERS), MAX_CUSTOMERS)
+        customers = min(max(int(self.customers), MIN_CUSTOMERS), MAX_CUSTOMERS)
+        d["simulation"]["customers"] = customers
+        d["simulation"]["scale"] = base.simulation.scale * customers / base.simulation.customers  # the same market, smaller
         d["firms"][0]["price"] = float(self.price)
         d["firms"][0]["service_quality"] = float(self.service_quality)
         t = self.touched
@@ -174,6 +176,8 @@ class Settings:
               discount, {"schedule": {"start": 0}})
         apply("nostalgia", ("nostalgia_cohort", "authenticity", "nostalgia_everyone"), not self.nostalgia_cohort, nostalgia, {})
         d["measures"] = [m for m, _ in measures]
+        if t:  # the levers moved change the measures the scenario's counterfactual names by their place
+            d["counterfactual"] = None
         return check_size(load(d, source=library.label(self.scenario), bases={}), library.label(self.scenario))
 
     def label(self) -> str:
@@ -195,7 +199,8 @@ def traced_sample(config: Scenario, k: int = TRACED) -> list[int]:
     first expected arrivals (ids continue after the initial customers)."""
     n = config.simulation.customers
     initial = np.unique(np.linspace(0, n - 1, min(n, k - k // 4)).astype(np.int64)).tolist()
-    arrivals_per_period = sum(f.acquisition_spend / f.cost_per_acquisition for f in config.firms) if config.mechanisms.arrivals else 0.0
+    arrivals_per_period = (sum(f.acquisition_spend / f.cost_per_acquisition for f in config.firms) * config.simulation.scale
+                           if config.mechanisms.arrivals else 0.0)
     expected = int(arrivals_per_period * config.simulation.periods * 0.8)
     later = np.unique(n + np.linspace(0, max(expected - 1, 0), k // 4).astype(np.int64)).tolist() if expected > 0 else []
     return initial + later

@@ -137,6 +137,7 @@ class Measure:
         self.code = code
         self.firm = scenario.firm_index(params.firm)
         self.price = scenario.firms[self.firm].price  # the firm's list price, the scale of dose costs
+        self.scale = scenario.simulation.scale  # the market's scale: fixed costs and budgets grow with it
         t = params.target
         self.segment = None if t.segment is None else [s.name for s in scenario.segments].index(t.segment)
         self.loyalty_class = None if t.loyalty_class is None else LOYALTY_CLASSES.index(t.loyalty_class)
@@ -183,4 +184,4 @@ class Measure:
         """Costs this period that no customer carries (the fixed cost while active). ``reached`` and
         ``events`` count, per replication, the customers reached and the lever's events; their
         per-customer costs are already in the books through the customers' pass."""
-        return self.params.fixed_cost if self.is_active(period) else 0.0
+        return self.params.fixed_cost * self.scale if self.is_active(period) else 0.0

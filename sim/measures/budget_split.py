@@ -47,9 +47,10 @@ class Lever(Measure):
 
     def firm_effect(self, ctx) -> None:
         p = self.params
-        ctx.acquisition_spend[self.firm] = (1.0 - p.retention_share) * p.budget
+        budget = p.budget * self.scale  # a budget for the scenario's market, scaled with it
+        ctx.acquisition_spend[self.firm] = (1.0 - p.retention_share) * budget
         customers = ctx.last_active[:, self.firm]
-        with_money = p.retention_share * p.budget / p.cost_per_customer
+        with_money = p.retention_share * budget / p.cost_per_customer
         ctx.care_share[:, self.firm] = [min(1.0, with_money / c) if c > 0 else 1.0 for c in customers]
 
 

@@ -44,7 +44,7 @@ class WinBackParams(MeasureParams):
     incentive_factor: float = Field(1.6, ge=1, le=10, description="Return probability multiplier of an incentive over a dialogue. Unit: none. [invented]")
     incentive_discount: Probability = Field(0.3, description="Discount a returner gets under the incentive approach. Unit: fraction of price. [invented]")
     incentive_periods: int = Field(3, ge=0, le=120, description="Periods the incentive discount lasts. Unit: periods. [invented]")
-    dialogue_trust: Unit = Field(0.15, description="Trust a returner gains over what she had when she left (or a new customer's, if more), after a dialogue (DIM-B2B: loyalty and trust rise further when a customer is won back). Unit: [0,1]. [invented]")
+    dialogue_trust: Unit = Field(0.2, description="Trust a returner gains over what she had when she left (or a new customer's, if more), after a dialogue (DIM-B2B: loyalty and trust rise further when a customer is won back). Unit: [0,1]. [invented]")
     incentive_trust: Unit = Field(0.05, description="The same after an incentive: bought returns bond less than a dialogue that solved the problem (DIM-B2B). Unit: [0,1]. [invented]")
     cost_per_contact: float = Field(2.0, ge=0, le=1e7, description="Cost of one win-back contact (an e-mail or a call to a customer the firm knows). Unit: money/contact. [invented; DIM-Rückgewinnung: winning back is cheaper than acquiring]")
 

@@ -7,9 +7,9 @@ Firm-level rules, applied once a period before the customers' pass (:meth:`sim.e
 - A firm's **offer price** to a newcomer of a segment is its list price after the discounts that would
   reach her (those not aimed at a loyalty class or cohort). Customers of other firms who look around
   see it (:func:`sim.mechanisms.choice.choose`), and prospects pick firms by it (:func:`arrival_pull`).
-- A promotion's **depth** is its share off the list price (averaged over the segments by their
-  shares); its **familiarity** is an exponentially weighted share of the recent periods in which the
-  firm promoted (:func:`familiarity`). Its **attention** is ``depth * (1 - familiarity)``
+- Per segment (a promotion aimed at one segment is that segment's news only), a promotion's **depth**
+  is its share off the list price; its **familiarity** is an exponentially weighted share of the recent
+  periods in which the firm promoted to the segment (:func:`familiarity`). Its **attention** is ``depth * (1 - familiarity)``
   (:func:`attention`): a deep, rare sale draws it, a standing discount wears out until nobody notices
   it. Attention brings extra prospects (:func:`attention_boost`) and makes other firms' customers look
   around (:func:`promotion_pull`).

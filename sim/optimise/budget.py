@@ -10,14 +10,16 @@ the money through its cost model.
     at_most = false                            # true: a ceiling; part of it may stay unspent
 
 Each lever must be a measure of the base scenario, written there at a reference dose (e.g. a service
-measure with ``quality_boost = 0.15``). The study searches one weight per lever (``budget.<lever>``,
-0 to 1, a weight below :data:`DEAD_ZONE` counting as 0); lever i gets ``per_period * w_i / sum(w)``, and
-:func:`dose_for_money` turns that money into the lever's dose. With ``at_most = true`` the budget is a ceiling: one more weight, ``budget.unspent``,
-takes the share that is not spent (more money is not always better). How much the reference dose costs per period is measured, not assumed: a pilot run of
-the base with that lever alone (the other budget levers removed) against one with none of them, on the
-first search seed, gives the lever's spend per period (measure costs plus fixed costs of its firm,
-averaged over the horizon; money per period is meant the same way). That is a planning figure: the books then charge the dose per customer
-actually reached, so realised spend follows the customer base the strategy keeps.
+measure with ``quality_boost = 0.15``). The study searches one weight per lever (``budget.<lever>``, 0 to
+1, a weight below :data:`DEAD_ZONE` counting as 0); lever i gets ``per_period * w_i / sum(w)``, and
+:func:`dose_for_money` turns that money into the lever's dose. With ``at_most = true`` the budget is a
+ceiling: one more weight, ``budget.unspent``, takes the share that is not spent (more money is not always
+better). How much the reference dose costs per period is measured, not assumed: a pilot run of the base
+with that lever alone (the other budget levers removed) against one with none of them, on the first
+search seed, gives the lever's spend per period (measure costs plus fixed costs of its firm, averaged
+over the horizon; money per period is meant the same way). That is a planning figure: the books then
+charge the dose per customer actually reached, so realised spend follows the customer base the strategy
+keeps.
 
 Bad input (one line, exit 2): a lever that is not a measure of the base (or a type listed twice
 there), a lever with no dose it could buy, a reference dose of 0, a lever that spends nothing at its
@@ -164,7 +166,9 @@ def dose_for_money(lever: Lever, money: float) -> tuple[float | None, dict[str, 
     costs = {}
     if flat:
         factor = dose / lever.d0
-        costs = {k: v * factor for k, v in lever.params.model_dump().items() if k.startswith("cost_per_") and isinstance(v, float)}
+        costs = {
+            k: v * factor for k, v in lever.params.model_dump().items() if k.startswith("cost_per_") and isinstance(v, float)
+        }
     return (int(dose) if _whole(lever) else dose), costs, spend(dose)
 
 
@@ -201,20 +205,34 @@ def _resolve(entry: str | dict, base, path: Path, i: int) -> tuple[str, int, str
         found = [j for j, t in enumerate(types) if t == name]
         if not found:
             listed = ", ".join(f"measures.{j} ({t})" for j, t in enumerate(types)) or "none"
-            raise _fail(path, key, f"no {name!r} measure in the base scenario (its measures: {listed}); add it there at a reference dose")
+            raise _fail(
+                path, key, f"no {name!r} measure in the base scenario (its measures: {listed}); add it there at a reference dose"
+            )
         if len(found) > 1:
-            raise _fail(path, key, f"the base scenario has {len(found)} {name} measures; name one as measures.N ({', '.join(f'measures.{j}' for j in found)})")
+            raise _fail(
+                path,
+                key,
+                f"the base scenario has {len(found)} {name} measures; name one as measures.N "
+                f"({', '.join(f'measures.{j}' for j in found)})",
+            )
         index = found[0]
     kind = types[index]
     dose = dose or DOSES.get(kind)
     if dose is None:
-        raise _fail(path, key, f"a {kind} measure has no dose money could buy by default; name one: {{ lever = \"{name}\", dose = KEY }}")
+        raise _fail(
+            path, key, f'a {kind} measure has no dose money could buy by default; name one: {{ lever = "{name}", dose = KEY }}'
+        )
     params = base.measures[index]
     value = getattr(params, dose, None) if dose in type(params).model_fields else None
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise _fail(path, key, f"{dose!r} is not a numeric key of a {kind} measure")
     if value <= 0:
-        raise _fail(path, key, f"measures.{index}.{dose} is {value:g} in the base scenario; the base gives the reference dose the money is priced at, so it must be positive")
+        raise _fail(
+            path,
+            key,
+            f"measures.{index}.{dose} is {value:g} in the base scenario; the base gives the reference dose the money "
+            "is priced at, so it must be positive",
+        )
     return name, index, dose
 
 
@@ -246,7 +264,11 @@ def plan_budget(budget, base, path: Path, searched: set[str], seed: int) -> Budg
     for name, index, dose in resolved:
         key = f"measures.{index}.{dose}"
         if key in searched or f"measures.{index}" in searched:
-            raise _fail(path, f"parameters.{key if key in searched else f'measures.{index}'}", f"is set by the budget (lever {name}); remove it from [parameters]")
+            raise _fail(
+                path,
+                f"parameters.{key if key in searched else f'measures.{index}'}",
+                f"is set by the budget (lever {name}); remove it from [parameters]",
+            )
     seed = replication_seeds(seed, 1)[0]
     data = base.model_dump(mode="json")
     budget_measures = {index for _, index, _ in resolved}
@@ -263,19 +285,34 @@ def plan_budget(budget, base, path: Path, searched: set[str], seed: int) -> Budg
         fixed = params.fixed_cost * sum(params.schedule.is_active(t) for t in range(horizon)) / horizon
         variable = reference - fixed
         if variable <= 0:
-            raise _fail(path, f"budget.levers ({name})", f"measures.{index} spends nothing per customer or event in the base scenario "
-                                                         f"(pilot run), so money cannot buy more of it")
-        levers.append(Lever(name, index, dose, float(getattr(params, dose)), float(fixed), float(variable),
-                            _upper(params, dose), params, base))
+            raise _fail(
+                path,
+                f"budget.levers ({name})",
+                f"measures.{index} spends nothing per customer or event in the base scenario "
+                f"(pilot run), so money cannot buy more of it",
+            )
+        levers.append(
+            Lever(
+                name, index, dose, float(getattr(params, dose)), float(fixed), float(variable), _upper(params, dose), params, base
+            )
+        )
     plan = BudgetPlan(float(budget.per_period), levers, budget.at_most)
     least = min(lv.fixed for lv in levers)
     if plan.per_period <= least and not plan.at_most:
-        raise _fail(path, "budget.per_period", f"{plan.per_period:,.0f} a period does not cover any lever's fixed cost "
-                                               f"(the smallest is {least:,.0f}), so no split is feasible")
+        raise _fail(
+            path,
+            "budget.per_period",
+            f"{plan.per_period:,.0f} a period does not cover any lever's fixed cost "
+            f"(the smallest is {least:,.0f}), so no split is feasible",
+        )
     most = sum(lv.most() for lv in levers)
     if plan.per_period > most * (1 + 1e-9) and not plan.at_most:
-        raise _fail(path, "budget.per_period", f"{plan.per_period:,.0f} a period is more than the levers can spend at their "
-                                               f"largest doses (about {most:,.0f}), so no split spends it; lower it or add levers")
+        raise _fail(
+            path,
+            "budget.per_period",
+            f"{plan.per_period:,.0f} a period is more than the levers can spend at their "
+            f"largest doses (about {most:,.0f}), so no split spends it; lower it or add levers",
+        )
     return plan
 
 

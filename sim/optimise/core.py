@@ -10,9 +10,10 @@ import platform
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .. import __version__, outputs
 from .spec import OptimiseSpec, load_spec
@@ -82,9 +83,12 @@ def prepare_folder(out: Path, spec: OptimiseSpec, force: bool, local_db: bool) -
                 outputs._inspect(out, force)
             except outputs.OutputRefused as err:
                 if marker is not None and marker.get("optimise"):
-                    raise outputs.OutputRefused(out, "holds a different study (its file, its base scenario or the package "
-                                                     "version changed); add --force to start it over, or choose another "
-                                                     "folder (nothing was touched)") from None
+                    raise outputs.OutputRefused(
+                        out,
+                        "holds a different study (its file, its base scenario or the package "
+                        "version changed); add --force to start it over, or choose another "
+                        "folder (nothing was touched)",
+                    ) from None
                 raise err
             _remove_listed(out, marker or {})
     try:
@@ -131,8 +135,9 @@ def folder_lock(out: Path):
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise outputs.OutputRefused(out, "another retention-sim optimise is running on this folder; wait for it to "
-                                             "finish or choose another folder") from None
+            raise outputs.OutputRefused(
+                out, "another retention-sim optimise is running on this folder; wait for it to finish or choose another folder"
+            ) from None
         yield
     finally:
         fh.close()
@@ -186,8 +191,14 @@ class StudyResult:
         return paragraph(self)
 
 
-def optimise(spec: OptimiseSpec | str | Path, out: str | Path, workers: int = 1, storage: str | None = None,
-             force: bool = False, progress: bool = False) -> StudyResult:
+def optimise(
+    spec: OptimiseSpec | str | Path,
+    out: str | Path,
+    workers: int = 1,
+    storage: str | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> StudyResult:
     """Run (or resume) the study of an optimisation file into the folder ``out``; see :mod:`sim.optimise`.
 
     ``workers`` local processes run trials (1: this process); ``storage`` is a database URL shared by
@@ -270,8 +281,15 @@ def _search(spec: OptimiseSpec, study, pool, seeds: list[int], shared: bool, pro
     complete = sum(1 for _, t in st.logical_trials(study) if t.state in (TrialState.COMPLETE, TrialState.FAIL))
     bar = _bar(progress, spec.search.trials, min(complete, spec.search.trials), "search", "trial")
     try:
-        return st.run_search(spec, study, pool, lambda params: scenario_for(spec, params), seeds, shared,
-                             progress=bar.update if bar is not None else None)
+        return st.run_search(
+            spec,
+            study,
+            pool,
+            lambda params: scenario_for(spec, params),
+            seeds,
+            shared,
+            progress=bar.update if bar is not None else None,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -367,7 +385,10 @@ def _slices(spec: OptimiseSpec, study, pool, recommendation, progress: bool) -> 
             total = sum(best.params[k] for k in keys)
             own = best.params[key] / total if total > 0 else 1 / len(keys)
             for share in sorted({i / (spec.verify.slices - 1) for i in range(spec.verify.slices)} | {own}):
-                weights = {k: (share if k == key else (1 - share) * (best.params[k] / rest if rest > 0 else 1 / (len(keys) - 1))) for k in keys}
+                weights = {
+                    k: (share if k == key else (1 - share) * (best.params[k] / rest if rest > 0 else 1 / (len(keys) - 1)))
+                    for k in keys
+                }
                 points.append({"parameter": key, "value": share, "params": {**best.params, **weights}})
     jobs, kept = [], []
     for point in points:
@@ -405,8 +426,12 @@ def _importances(spec: OptimiseSpec, study) -> dict[str, dict[str, float]]:
             evaluator = optuna.importance.PedAnovaImportanceEvaluator(target_quantile=IMPORTANCE_QUANTILE)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # its reminder that it looks at low values: the sign handles that
-                out[metric] = {k: float(v) for k, v in optuna.importance.get_param_importances(
-                    study, evaluator=evaluator, target=lambda t, i=i, sign=sign: sign * t.values[i]).items()}
+                out[metric] = {
+                    k: float(v)
+                    for k, v in optuna.importance.get_param_importances(
+                        study, evaluator=evaluator, target=lambda t, i=i, sign=sign: sign * t.values[i]
+                    ).items()
+                }
         except (RuntimeError, ValueError, ZeroDivisionError, ImportError):
             continue
     return {m: v for m, v in out.items() if v}
@@ -445,11 +470,16 @@ def best_toml(spec: OptimiseSpec, recommendation, out: Path) -> str:
     values = {p.key: best.params[p.key] for p in spec.parameters if p.lever is None}
     if spec.budget is not None:
         values.update(spec.budget.settings(spec.budget.split(best.params))[0])
-    removed = any(p.lever is not None and not best.params[p.key] for p in spec.parameters) or \
-        len(best.scenario["measures"]) != len(spec.base.measures)
+    removed = any(p.lever is not None and not best.params[p.key] for p in spec.parameters) or len(
+        best.scenario["measures"]
+    ) != len(spec.base.measures)
     sets = {**spec.overrides, **values}
-    lines = [f"# The strategy `retention-sim optimise {Path(spec.path).name}` recommends ({best.name}); the evidence is in report.html.",
-             f"extends = {_toml(base)}", f"name = {_toml(spec.base.name + '-optimised')}"]
+    lines = [
+        f"# The strategy `retention-sim optimise {Path(spec.path).name}` recommends ({best.name}); "
+        "the evidence is in report.html.",
+        f"extends = {_toml(base)}",
+        f"name = {_toml(spec.base.name + '-optimised')}",
+    ]
     if removed:
         sets = {k: v for k, v in sets.items() if not k.startswith("measures.")}
         lines.append("# some levers are switched off, so the measures are listed in full (they replace the base's)")
@@ -471,37 +501,80 @@ def _manifest(spec, study, url, seeds, counts, resumed, pool, seconds) -> dict:
     import pandas as pd
     from optuna.trial import TrialState
 
-    from . import study as st
     from ..scenario import scenario_hash
+    from . import study as st
 
     trials = st.logical_trials(study)
     return {
-        "package": "retention-sim", "version": __version__, "command": "optimise", "file": str(spec.path),
-        "digest": spec.digest(), "seed": spec.search.seed, "method": spec.method, "batch": spec.search.batch,
+        "package": "retention-sim",
+        "version": __version__,
+        "command": "optimise",
+        "file": str(spec.path),
+        "digest": spec.digest(),
+        "seed": spec.search.seed,
+        "method": spec.method,
+        "batch": spec.search.batch,
         "objective": dict(zip(spec.objective.metrics, spec.objective.directions)),
         "constraints": [c.model_dump() for c in spec.constraints],
-        "parameters": [{"key": p.key, "kind": p.kind, "low": p.low, "high": p.high, "log": p.log, "choices": list(p.choices)}
-                       for p in spec.parameters],
-        "budget": None if spec.budget is None else {
+        "parameters": [
+            {"key": p.key, "kind": p.kind, "low": p.low, "high": p.high, "log": p.log, "choices": list(p.choices)}
+            for p in spec.parameters
+        ],
+        "budget": None
+        if spec.budget is None
+        else {
             "per_period": spec.budget.per_period,
-            "levers": [{"name": lv.name, "measure": lv.index, "dose": lv.dose, "reference_dose": lv.d0,
-                        "fixed_per_period": lv.fixed, "variable_per_period_at_reference": lv.variable} for lv in spec.budget.levers]},
-        "base": {"ref": spec.base_ref, "overrides": spec.overrides, "scenario_hash": scenario_hash(spec.base),
-                 "scenario": spec.base.model_dump(mode="json")},
+            "levers": [
+                {
+                    "name": lv.name,
+                    "measure": lv.index,
+                    "dose": lv.dose,
+                    "reference_dose": lv.d0,
+                    "fixed_per_period": lv.fixed,
+                    "variable_per_period_at_reference": lv.variable,
+                }
+                for lv in spec.budget.levers
+            ],
+        },
+        "base": {
+            "ref": spec.base_ref,
+            "overrides": spec.overrides,
+            "scenario_hash": scenario_hash(spec.base),
+            "scenario": spec.base.model_dump(mode="json"),
+        },
         "search": {"trials": spec.search.trials, "replications": spec.search.replications, "seeds": seeds},
-        "verify": {"top": spec.verify.top, "replications": spec.verify.replications, "seeds": verify_seeds(spec),
-                   "slice_points": spec.verify.slices},
-        "trials": {"complete": sum(t.state == TrialState.COMPLETE for _, t in trials),
-                   "failed": sum(t.state == TrialState.FAIL for _, t in trials),
-                   "rerun_after_a_kill": sum(st.RETRY_OF in t.user_attrs for _, t in trials),
-                   "run_by_this_command": counts["ran"]},
-        "resumed": resumed, "storage": redact(url), "workers": pool.workers,
-        "seconds": {"total": round(seconds, 3), "simulation_in_this_command": round(pool.seconds, 3),
-                    "search": round(counts["search_seconds"], 3), "search_simulation": round(counts["search_simulation_seconds"], 3)},
-        "runs_by_this_command": {"search": counts["search_runs"], "confirmation_and_slices": pool.runs - counts["search_runs"],
-                                 "budget_pilots": 0 if spec.budget is None else len(spec.budget.levers) + 1},
-        "python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
-        "pandas": pd.__version__, "optuna": optuna.__version__, "platform": sys.platform,
+        "verify": {
+            "top": spec.verify.top,
+            "replications": spec.verify.replications,
+            "seeds": verify_seeds(spec),
+            "slice_points": spec.verify.slices,
+        },
+        "trials": {
+            "complete": sum(t.state == TrialState.COMPLETE for _, t in trials),
+            "failed": sum(t.state == TrialState.FAIL for _, t in trials),
+            "rerun_after_a_kill": sum(st.RETRY_OF in t.user_attrs for _, t in trials),
+            "run_by_this_command": counts["ran"],
+        },
+        "resumed": resumed,
+        "storage": redact(url),
+        "workers": pool.workers,
+        "seconds": {
+            "total": round(seconds, 3),
+            "simulation_in_this_command": round(pool.seconds, 3),
+            "search": round(counts["search_seconds"], 3),
+            "search_simulation": round(counts["search_simulation_seconds"], 3),
+        },
+        "runs_by_this_command": {
+            "search": counts["search_runs"],
+            "confirmation_and_slices": pool.runs - counts["search_runs"],
+            "budget_pilots": 0 if spec.budget is None else len(spec.budget.levers) + 1,
+        },
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "pandas": pd.__version__,
+        "optuna": optuna.__version__,
+        "platform": sys.platform,
     }
 
 
@@ -514,15 +587,26 @@ def write_outputs(result: StudyResult) -> None:
     shared = not (out / DB).exists()
     write_marker(out, result.spec.digest(), files + ([] if shared else [DB, *DB_LOG]) + [LOCK])
     rec = result.recommendation
-    result.manifest["recommendation"] = None if rec.best is None else {
-        "strategy": rec.best.name, "trial": rec.best.trial, "params": rec.best.params, "derived": rec.best.derived,
-        "cannot_be_told_apart_from": [c.name for c in rec.ties], "note": rec.note}
+    result.manifest["recommendation"] = (
+        None
+        if rec.best is None
+        else {
+            "strategy": rec.best.name,
+            "trial": rec.best.trial,
+            "params": rec.best.params,
+            "derived": rec.best.derived,
+            "cannot_be_told_apart_from": [c.name for c in rec.ties],
+            "note": rec.note,
+        }
+    )
     _write(out / "trials.parquet", lambda p: result.trials.to_parquet(p, index=False))
     _write(out / "verification.csv", lambda p: result.verification.to_csv(p, index=False))
     if result.best_toml:
         _write(out / "best.toml", lambda p: p.write_text(result.best_toml, encoding="utf-8"))
     elif (out / "best.toml").exists():
         (out / "best.toml").unlink()
-    _write(out / "manifest.json", lambda p: p.write_text(json.dumps(result.manifest, indent=2, sort_keys=True, default=str) + "\n"))
+    _write(
+        out / "manifest.json", lambda p: p.write_text(json.dumps(result.manifest, indent=2, sort_keys=True, default=str) + "\n")
+    )
     _write(out / "report.html", lambda p: p.write_text(render(result), encoding="utf-8"))
     result.files = files

@@ -14,7 +14,7 @@ import contextlib
 import os
 import signal
 from collections import deque
-from typing import Iterator
+from collections.abc import Iterator
 
 from ._worker import evaluate
 
@@ -47,7 +47,7 @@ class Pool:
         self.procs: list = []
         self.conns: list = []
         self.seconds = 0.0  # simulation time of the finished tasks, summed over workers
-        self.runs = 0       # replications run by the finished tasks
+        self.runs = 0  # replications run by the finished tasks
         if self.workers > 1:
             self._start()
 
@@ -135,7 +135,7 @@ class Pool:
                 proc.join(timeout=5)
         self.procs, self.conns = [], []
 
-    def __enter__(self) -> "Pool":
+    def __enter__(self) -> Pool:
         return self
 
     def __exit__(self, *exc) -> None:

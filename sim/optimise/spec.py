@@ -92,7 +92,7 @@ class Objective(_Table):
         return [_known(m) for m in value]
 
     @model_validator(mode="after")
-    def _one_or_two(self) -> "Objective":
+    def _one_or_two(self) -> Objective:
         n = len(self.maximise) + len(self.minimise)
         if n not in (1, 2):
             raise ValueError(f"name one metric to maximise or minimise, or two for a Pareto front (got {n})")
@@ -121,7 +121,7 @@ class Constraint(_Table):
     _known_metric = field_validator("metric")(lambda cls, v: _known(v))
 
     @model_validator(mode="after")
-    def _bounded(self) -> "Constraint":
+    def _bounded(self) -> Constraint:
         if self.min is None and self.max is None:
             raise ValueError(f"a constraint on {self.metric} needs min, max or both")
         if self.min is not None and self.max is not None and not self.min <= self.max:
@@ -133,12 +133,15 @@ class Constraint(_Table):
         not defined counts as violating by 1."""
         if not math.isfinite(value):
             return 1.0
-        return max((self.min - value) if self.min is not None else -math.inf,
-                   (value - self.max) if self.max is not None else -math.inf)
+        return max(
+            (self.min - value) if self.min is not None else -math.inf, (value - self.max) if self.max is not None else -math.inf
+        )
 
     def describe(self) -> str:
         """The bound in words, e.g. ``attached_only_share at most 0.4``."""
-        parts = ([f"at least {self.min:g}"] if self.min is not None else []) + ([f"at most {self.max:g}"] if self.max is not None else [])
+        parts = ([f"at least {self.min:g}"] if self.min is not None else []) + (
+            [f"at most {self.max:g}"] if self.max is not None else []
+        )
         return f"{self.metric} {' and '.join(parts)}"
 
 
@@ -146,11 +149,20 @@ class Search(_Table):
     """How the search runs."""
 
     trials: int = Field(50, ge=1, le=100_000, description="Trials of the search.")
-    replications: int = Field(2, ge=1, le=10_000, description="Replications per trial; replication r of every trial uses the same seed.")
-    method: Literal["tpe", "cmaes", "nsga2", "random"] | None = Field(None, description="Sampler (default tpe; nsga2 for two objectives).")
+    replications: int = Field(
+        2, ge=1, le=10_000, description="Replications per trial; replication r of every trial uses the same seed."
+    )
+    method: Literal["tpe", "cmaes", "nsga2", "random"] | None = Field(
+        None, description="Sampler (default tpe; nsga2 for two objectives)."
+    )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="The one seed of the study: sampler, search and verification seeds.")
     batch: int = Field(4, ge=1, le=1024, description="Trials in flight at once: trial k is asked once trial k - batch is told.")
-    population: int | None = Field(None, ge=2, le=10_000, description="NSGA-II population (default: trials / 5, 4 to 50); CMA-ES population (default: its own).")
+    population: int | None = Field(
+        None,
+        ge=2,
+        le=10_000,
+        description="NSGA-II population (default: trials / 5, 4 to 50); CMA-ES population (default: its own).",
+    )
 
 
 class Verify(_Table):
@@ -172,7 +184,9 @@ class Budget(_Table):
     """Money per period split among levers (see :mod:`sim.optimise.budget`)."""
 
     per_period: float = Field(..., description="Money per period to split among the levers.")
-    levers: list[str | dict[str, str]] = Field(..., min_length=1, description="Measures of the base: by type, or 'measures.N'; or {lever = ..., dose = KEY}.")
+    levers: list[str | dict[str, str]] = Field(
+        ..., min_length=1, description="Measures of the base: by type, or 'measures.N'; or {lever = ..., dose = KEY}."
+    )
     at_most: bool = Field(False, description="The budget is a ceiling: part of it may stay unspent.")
 
     @field_validator("per_period")
@@ -295,9 +309,15 @@ def parse_parameter(key: str, value: Any, current: Any) -> Parameter:
         raise ValueError(f"the bounds are inverted: low must be below high (got [{low:g}, {high:g}])")
     if log and low <= 0:
         raise ValueError(f"a log scale needs a positive low bound (got {low:g})")
-    whole = isinstance(current, int) and not isinstance(current, bool) or (current is None and isinstance(low, int) and isinstance(high, int))
+    whole = (
+        isinstance(current, int)
+        and not isinstance(current, bool)
+        or (current is None and isinstance(low, int) and isinstance(high, int))
+    )
     if isinstance(current, bool) or isinstance(current, str):
-        raise ValueError(f"is {'true or false' if isinstance(current, bool) else 'text'} in the scenario: give choices, not a range")
+        raise ValueError(
+            f"is {'true or false' if isinstance(current, bool) else 'text'} in the scenario: give choices, not a range"
+        )
     if whole:
         if not (float(low).is_integer() and float(high).is_integer()):
             raise ValueError(f"is a whole number in the scenario, so its bounds must be whole numbers (got [{low:g}, {high:g}])")
@@ -317,7 +337,7 @@ class OptimiseSpec:
     parameters: list[Parameter]
     budget: Any
     path: str
-    base_ref: str          # how best.toml names the base: a shipped name, or the base file's absolute path
+    base_ref: str  # how best.toml names the base: a shipped name, or the base file's absolute path
     overrides: dict[str, Any]
 
     @property
@@ -423,7 +443,11 @@ def load_spec(path: str | Path) -> OptimiseSpec:
             raise _fail(path, label, str(err)) from None
         if parameter.lever is not None:
             if not 0 <= parameter.lever < len(base.measures):
-                raise _fail(path, label, f"the base scenario has {len(base.measures)} measure(s), so there is no measure {parameter.lever}")
+                raise _fail(
+                    path,
+                    label,
+                    f"the base scenario has {len(base.measures)} measure(s), so there is no measure {parameter.lever}",
+                )
         else:
             ends = parameter.choices if parameter.kind == "choice" else (parameter.low, parameter.high)
             for end in ends:
@@ -436,7 +460,9 @@ def load_spec(path: str | Path) -> OptimiseSpec:
             if current is None and not _exists(dumped, key):
                 raise _fail(path, label, "not a key of the scenario")
         parameters.append(parameter)
-    budget = plan_budget(file.budget, base, path, {p.key for p in parameters}, file.search.seed) if file.budget is not None else None
+    budget = (
+        plan_budget(file.budget, base, path, {p.key for p in parameters}, file.search.seed) if file.budget is not None else None
+    )
     if not parameters and budget is None:
         raise _fail(path, "parameters", "nothing to optimise: give [parameters] (dotted key = [low, high]) or a [budget]")
     if file.search.method == "cmaes" and len(file.objective.metrics) == 2:
@@ -454,7 +480,9 @@ def _exists(data: Any, key: str) -> bool:
 def _check_horizon(path: Path, file: _File, base) -> None:
     """A retention metric needs a horizon at least as long as its months (else it is undefined)."""
     months = base.simulation.periods * base.simulation.period_months
-    named = [("objective", m) for m in file.objective.metrics] + [(f"constraints.{i}.metric", c.metric) for i, c in enumerate(file.constraints)]
+    named = [("objective", m) for m in file.objective.metrics] + [
+        (f"constraints.{i}.metric", c.metric) for i, c in enumerate(file.constraints)
+    ]
     for key, metric in named:
         if metric.startswith("retention_") and metric.removeprefix("retention_").isdigit():
             need = int(metric.removeprefix("retention_"))
@@ -462,5 +490,16 @@ def _check_horizon(path: Path, file: _File, base) -> None:
                 raise _fail(path, key, f"{metric} is undefined with a horizon of {months:g} months (it needs {need})")
 
 
-__all__ = ["Budget", "Constraint", "METHODS", "Objective", "OptimiseError", "OptimiseSpec", "Parameter", "Search", "Verify",
-           "load_spec", "parse_parameter"]
+__all__ = [
+    "Budget",
+    "Constraint",
+    "METHODS",
+    "Objective",
+    "OptimiseError",
+    "OptimiseSpec",
+    "Parameter",
+    "Search",
+    "Verify",
+    "load_spec",
+    "parse_parameter",
+]

@@ -25,15 +25,16 @@ from __future__ import annotations
 import math
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from .spec import OptimiseSpec
 
-HEARTBEAT_SECONDS = 10   # a trial in a shared database records that it is alive this often
-GRACE_SECONDS = 60       # and counts as stale (its process dead) after this long without a heartbeat
+HEARTBEAT_SECONDS = 10  # a trial in a shared database records that it is alive this often
+GRACE_SECONDS = 60  # and counts as stale (its process dead) after this long without a heartbeat
 RETRY_OF = "retry_of"
 RESULT = "result"
 
@@ -66,8 +67,12 @@ def make_sampler(spec: OptimiseSpec, k: int):
     if spec.method == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=max(2, min(10, trials // 3)))
     if spec.method == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed, popsize=spec.search.population, warn_independent_sampling=False,
-                                            independent_sampler=optuna.samplers.RandomSampler(seed=seed))
+        return optuna.samplers.CmaEsSampler(
+            seed=seed,
+            popsize=spec.search.population,
+            warn_independent_sampling=False,
+            independent_sampler=optuna.samplers.RandomSampler(seed=seed),
+        )
     if spec.method == "nsga2":
         population = spec.search.population or int(min(50, max(4, trials // 5)))
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
@@ -105,8 +110,13 @@ def open_study(spec: OptimiseSpec, url: str, shared: bool):
     storage = optuna.storages.RDBStorage(url, **kwargs)
     if url.startswith("sqlite"):
         _fast_sqlite(storage.engine)
-    study = optuna.create_study(storage=storage, study_name=f"retention-sim-optimise-{spec.digest()}",
-                                directions=spec.objective.directions, load_if_exists=True, sampler=make_sampler(spec, 0))
+    study = optuna.create_study(
+        storage=storage,
+        study_name=f"retention-sim-optimise-{spec.digest()}",
+        directions=spec.objective.directions,
+        load_if_exists=True,
+        sampler=make_sampler(spec, 0),
+    )
     study.set_user_attr("digest", spec.digest())
     return study
 
@@ -162,8 +172,14 @@ class Evaluated:
     failure: str | None = None
 
     def as_attr(self) -> dict:
-        return {"metrics": self.metrics, "replications": self.replications, "values": self.values,
-                "violations": self.violations, "derived": self.derived, "failure": self.failure}
+        return {
+            "metrics": self.metrics,
+            "replications": self.replications,
+            "values": self.values,
+            "violations": self.violations,
+            "derived": self.derived,
+            "failure": self.failure,
+        }
 
 
 def summarise(spec: OptimiseSpec, replications: list[dict], derived: dict) -> Evaluated:
@@ -254,8 +270,15 @@ def originals(study) -> list:
     return [t for t in study.get_trials(deepcopy=False) if RETRY_OF not in t.user_attrs]
 
 
-def run_search(spec: OptimiseSpec, study, pool, scenario_for: Callable, seeds: list[int], shared: bool,
-               progress: Callable[[int], None] | None = None) -> dict:
+def run_search(
+    spec: OptimiseSpec,
+    study,
+    pool,
+    scenario_for: Callable,
+    seeds: list[int],
+    shared: bool,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
     """Ask, run and tell trials until the study holds ``search.trials`` original trials, each told once
     (see the module docstring). ``scenario_for(params)`` gives a trial's scenario (a dict) and its
     derived settings, or raises ValueError (the trial fails with that reason). Returns counts: trials

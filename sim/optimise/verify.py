@@ -148,7 +148,7 @@ def run_all(study, pool, jobs: list[tuple[dict, list[int]]], progress=None) -> l
     return out  # type: ignore[return-value]
 
 
-def table(candidates: list[Candidate], metrics: list[str]) -> "Any":
+def table(candidates: list[Candidate], metrics: list[str]) -> Any:
     """``verification.csv``: one row per strategy and metric (the base first), see :data:`COLUMNS`."""
     import pandas as pd
 
@@ -160,8 +160,19 @@ def table(candidates: list[Candidate], metrics: list[str]) -> "Any":
         for metric in metrics:
             mean, lo, hi, n = mean_interval(c.values(metric))
             d = paired(base.values(metric), c.values(metric))
-            rows.append({"strategy": c.name, "metric": metric, "mean": mean, "ci_low": lo, "ci_high": hi, "n": n,
-                         "difference_vs_base": d["difference"], "diff_ci_low": d["ci_low"], "diff_ci_high": d["ci_high"]})
+            rows.append(
+                {
+                    "strategy": c.name,
+                    "metric": metric,
+                    "mean": mean,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n": n,
+                    "difference_vs_base": d["difference"],
+                    "diff_ci_low": d["ci_low"],
+                    "diff_ci_high": d["ci_high"],
+                }
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -231,5 +242,16 @@ def _knee(points: np.ndarray, directions: list[str]) -> int:
     return int(np.argmax(dist))
 
 
-__all__ = ["BASE", "COLUMNS", "Candidate", "Recommendation", "mean_interval", "pareto_front", "pick", "recommend",
-           "run_all", "strategy_name", "table"]
+__all__ = [
+    "BASE",
+    "COLUMNS",
+    "Candidate",
+    "Recommendation",
+    "mean_interval",
+    "pareto_front",
+    "pick",
+    "recommend",
+    "run_all",
+    "strategy_name",
+    "table",
+]

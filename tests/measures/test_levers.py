@@ -24,6 +24,8 @@ import pytest
 from conftest import run_model, scenario, z_tolerance
 from sim.codes import MEASURE_BIT, Event
 from sim.measures import CODE
+from sim.measures.proactive_retention import ProactiveRetentionParams
+from sim.measures.win_back import WinBackParams
 from sim.model import RetentionModel
 from sim.results import RunResult
 
@@ -109,7 +111,8 @@ def test_loyalty_points_are_an_economic_barrier_that_raises_attachment_and_reten
     c = on.customers
     members = (c.firm[:n] == 0) & (c.rel_start[:n] < on.period)  # not those who come back only after the horizon
     assert (c.points[:n][members] > 0).all()  # every member holds a balance she would forfeit
-    assert on.firms[0].mean_attachment > off.firms[0].mean_attachment + 0.1  # 0 without any barrier
+    # 0 without any barrier; members redeem most of their points, so the balance at stake is a few periods of rebates
+    assert on.firms[0].mean_attachment > off.firms[0].mean_attachment + 0.05
     assert_positive(with_focal(on, n) - with_focal(off, n), "retention with the programme - without")
 
 
@@ -129,10 +132,11 @@ def test_loyalty_rewards_bond_only_when_they_fit():
 
 
 def _tier_cliff(penalty: float, discount: bool):
-    # earning 5 % of 30 = 1.5 a period with 10 % lapsing settles at 15, above the tier at 12 (reached in
-    # period 15); halving the price from period 18 halves the earnings, and the balance falls back below 12
-    measures = [{"type": "loyalty_programme", "earn_rate": 0.05, "lapse_rate": 0.1, "tier_thresholds": [12.0],
-                 "tier_loss_penalty": penalty}]
+    # earning 5 % of 30 = 1.5 a period with 10 % lapsing (and nothing redeemed) settles at 15, above the
+    # tier at 12 (reached in period 15); halving the price from period 18 halves the earnings, and the
+    # balance falls back below 12
+    measures = [{"type": "loyalty_programme", "earn_rate": 0.05, "lapse_rate": 0.1, "redemption_rate": 0.0,
+                 "tier_thresholds": [12.0], "tier_loss_penalty": penalty}]
     if discount:
         measures.append({"type": "discount", "rate": 0.5, "schedule": {"start": 18}})
     m = RetentionModel(spec(5000, 24, measures), rng=4)
@@ -215,7 +219,8 @@ def test_win_back_brings_lapsed_customers_back_as_a_second_spell():
     assert p["won_back"].sum() > 100
     spell = m.relationships()["spell"]
     assert (spell == 1).sum() > 100
-    assert p["fixed_costs"].sum() == 4.0 * contacts  # each contact costs cost_per_contact, carried by the firm
+    per_contact = WinBackParams.model_fields["cost_per_contact"].default
+    assert p["fixed_costs"].sum() == per_contact * contacts  # each contact costs cost_per_contact, carried by the firm
     rel = RunResult(m).relationships
     assert np.isclose(rel["clv"].sum(), (p["profit"] + p["fixed_costs"]).sum(), rtol=1e-9)
     # customers who left for a life event are not contacted
@@ -235,11 +240,15 @@ def test_win_back_early_contact_wins_more_than_late_and_incentive_differs_from_d
     assert_rate_higher(inc["won_back"].sum(), n_inc, dia["won_back"].sum(), n_dia, "returns per contact, incentive - dialogue")
     # an incentive costs discounts on the returners' first periods; a dialogue costs none ...
     assert inc["discounts"].sum() > 0 and dia["discounts"].sum() == 0
-    # ... and a dialogue starts the returner's trust dialogue_trust (0.1) above a new customer's (0.3)
-    for m, trust in ((m_dia, 0.4), (m_inc, 0.3)):
+    # ... and a returner's trust starts at least at a new customer's (0.3) or her own when she left, raised
+    # by dialogue_trust (0.2) after a dialogue and by incentive_trust (0.05) after an incentive
+    back = {}
+    for name, m, bonus in (("dialogue", m_dia, 0.2), ("incentive", m_inc, 0.05)):
         c = m.customers
         just_back = (c.spell > 0) & (c.rel_start == m.period)  # returned in the last period: not yet updated
-        assert just_back.sum() > 0 and np.allclose(c.trust[just_back], trust)
+        assert just_back.sum() > 0 and (c.trust[just_back] >= 0.3 + bonus - 1e-6).all(), name
+        back[name] = c.trust[just_back].mean()
+    assert back["dialogue"] > back["incentive"]
 
 
 # ------------------------------------------------------------------ proactive retention
@@ -267,31 +276,33 @@ def test_proactive_backfire_contacting_content_customers_with_no_save_raises_chu
     off, _, looked_off = _proactive(n, 1, [])
     on, contacts, looked_on = _proactive(n, 1, [everyone])
     assert (contacts == 1).all()
-    # a contact adds `backfire` (0.04) to the probability of looking around: on the same numbers it is
-    # exactly the customers whose consideration draw falls in [p, p + 0.04)
+    # a contact adds `backfire` to the probability of looking around: on the same numbers it is exactly
+    # the customers whose consideration draw falls in [p, p + backfire)
+    backfire = ProactiveRetentionParams.model_fields["backfire"].default
     looked = looked_on - looked_off
-    assert abs(looked.mean() - 0.04) < Z * looked.std(ddof=1) / np.sqrt(n)
+    assert abs(looked.mean() - backfire) < Z * looked.std(ddof=1) / np.sqrt(n)
     assert_positive(with_focal(off, n) - with_focal(on, n), "churn of contacted content customers, contact - none")
     # churn itself rises by backfire * P(leave | looking around); where a customer who looks around
-    # nearly always leaves (a strong outside option), churn rises by about the backfire, as in the field
-    # experiment the default comes from (6 % to 10 %)
+    # nearly always leaves (a strong outside option), churn rises by about the backfire
     leave = {"choice": {"outside_utility": 8.0}}
     off, _, _ = _proactive(n, 1, [], **leave)
     on, _, _ = _proactive(n, 1, [everyone], **leave)
     d = with_focal(off, n) - with_focal(on, n)
-    assert abs(d.mean() - 0.04) < Z * d.std(ddof=1) / np.sqrt(n) and d.mean() > 0.03
+    assert abs(d.mean() - backfire) < Z * d.std(ddof=1) / np.sqrt(n) and d.mean() > 0.75 * backfire
 
 
 def test_proactive_uplift_targeting_contacts_fewer_content_customers_than_risk_targeting():
     n = 10_000
     two = {"firms": [{"name": "focal", "initial_share": 1.0, "service_quality": 0.9}, {"name": "rival", "initial_share": 0.0}],
            "segments": [{"name": "content", "share": 0.5, "initial_satisfaction": 0.92, "fit_sd": 0.05},
-                        {"name": "unhappy", "share": 0.5, "initial_satisfaction": 0.3, "fit_sd": 0.05}]}
+                        {"name": "unhappy", "share": 0.5, "initial_satisfaction": 0.15, "fit_sd": 0.05}]}
     risk, by_risk, _ = _proactive(n, 3, [{"type": "proactive_retention", "risk_threshold": 0.03}], **two)
     _, by_uplift, _ = _proactive(n, 3, [{"type": "proactive_retention", "targeting": "uplift"}], **two)
     content = risk.customers.segment[:n] == 0
     assert_positive((by_risk - by_uplift)[content], "contacts of content customers, risk (threshold 0.03) - uplift")
-    assert by_uplift[~content].sum() > 0.8 * by_risk[~content].sum()  # both still reach the unhappy
+    # both still reach the unhappy: uplift targeting those whose predicted risk exceeds backfire / save
+    # (1/6 with the defaults), most of them
+    assert by_uplift[~content].sum() > 0.6 * by_risk[~content].sum()
 
 
 def test_proactive_contacts_do_not_open_decisions_outside_the_purchase_cycle():
@@ -303,7 +314,7 @@ def test_proactive_contacts_do_not_open_decisions_outside_the_purchase_cycle():
 
 # ------------------------------------------------------------------ price changes, explained or not
 def test_an_explained_price_rise_keeps_more_trust_and_customers_than_an_unexplained_one():
-    n = 10_000
+    n = 30_000  # an unexplained 20 % rise costs 0.05 of trust: a small effect on retention, so many customers
 
     def run(explained):
         lever = {"type": "price_change", "factor": 1.2, "explained": explained, "schedule": {"start": 2}}
@@ -424,7 +435,13 @@ def test_a_rivals_switching_bonus_and_paid_exit_fee_raise_the_focal_firms_switch
     # last period's switchers start (and are paid) after the run
     assert r0["measure_costs"].sum() == 0.0
     assert np.allclose(r1["measure_costs"][:-1], 50.0 * r1["switched_in"][:-1]) and r1["measure_costs"].iloc[-1] == 0.0
-    assert np.allclose(r2["measure_costs"][:-1], (50.0 + 100.0) * r2["switched_in"][:-1])  # all switch within the term
+    # all switch within the term; the fee declines with the periods left: 100 * (23 - t) / 24 after period t
+    # of the contract signed at 0 (from period 4 on, a few switchers are back from the rival on a later
+    # contract, whose fee is higher: never more than the whole fee)
+    t = np.arange(4)
+    assert np.allclose(r2["measure_costs"][:4], (50.0 + 100.0 * (23 - t) / 24) * r2["switched_in"][:4])
+    per_switcher = r2["measure_costs"][:-1] / r2["switched_in"][:-1]
+    assert (per_switcher >= 50.0 + 100.0 * (23 - np.arange(len(per_switcher))) / 24 - 1e-9).all() and (per_switcher <= 150.0).all()
 
 
 def test_a_competitor_entering_late_is_no_option_before_it_enters():
@@ -488,7 +505,9 @@ def test_b2b_purchase_cycle_concentrates_decisions_at_cycle_ends():
     per_period = [int(((e & choices) != 0).sum()) for e in events]
     ends = {5, 11, 17}  # tenure + 1 divisible by 6 for relationships starting in period 0
     assert all(per_period[t] == 0 for t in range(18) if t not in ends)
-    assert all(per_period[t] > 300 for t in ends)
+    # at a decision point about 5.5 % of 5,000 look around (base consideration 0.04 plus the unhappy few):
+    # about 275, whose Poisson SE is 17; 200 is more than 4 SE below
+    assert all(per_period[t] > 200 for t in ends)
     # life events still happen in any period
     assert all(((e & Event.LIFE_EVENT) != 0).any() for e in events)
 
@@ -546,7 +565,8 @@ def test_a_lever_aimed_at_one_segment_leaves_the_other_exactly_as_before(lever):
 
 # ------------------------------------------------------------------ costs: every lever's cost in the books
 PER_CUSTOMER = [  # (lever, cost per reached customer and period, as its docstring says)
-    ({"type": "loyalty_programme", "cost_per_member": 0.3, "earn_rate": 0.03}, 0.3 + 0.03 * 30.0),  # plus the points' value
+    # points cost when redeemed (tests/test_books.py): with nothing redeemed, a member costs cost_per_member
+    ({"type": "loyalty_programme", "cost_per_member": 0.3, "earn_rate": 0.03, "redemption_rate": 0.0}, 0.3),
     ({"type": "onboarding", "cost_per_customer": 3.0}, 3.0),
     ({"type": "complaint_handling", "capacity": 40.0, "cost_per_slot": 25.0}, 40.0 * 25.0 / 1000.0),
     ({"type": "proactive_retention", "cost_per_contact": 2.0}, 2.0),
@@ -555,10 +575,15 @@ PER_CUSTOMER = [  # (lever, cost per reached customer and period, as its docstri
     ({"type": "budget_split", "budget": 5000.0, "retention_share": 0.5, "cost_per_customer": 2.0}, 2.0),
     ({"type": "service", "cost_per_customer": 2.0}, 2.0),
     ({"type": "nostalgia", "cohort": "1980s", "cost_per_customer": 1.0}, 1.0),
+    # the dose cost models (no cost stated): list price 30 x share at the reference dose x (dose / reference)^2
+    pytest.param({"type": "service", "quality_boost": 0.2, "handling_boost": 0.3}, 30.0 * (0.04 * 4 + 0.01), id="service-dose"),
+    pytest.param({"type": "nostalgia", "cohort": "1980s", "intensity": 0.6}, 30.0 * 0.03 * 4, id="nostalgia-dose"),
+    pytest.param({"type": "onboarding", "reassurance": 0.35}, 30.0 * 0.1 / 4, id="onboarding-dose"),
+    pytest.param({"type": "account_management", "handover": 0.6}, 30.0 * 0.02, id="account_management-dose"),
 ]
 
 
-@pytest.mark.parametrize("lever,cost", PER_CUSTOMER, ids=[lv["type"] for lv, _ in PER_CUSTOMER])
+@pytest.mark.parametrize("lever,cost", PER_CUSTOMER, ids=lambda v: v["type"] if isinstance(v, dict) else None)
 def test_cost_of_each_lever_is_in_the_books(lever, cost):
     """Measure costs = cost per reached customer x customers reached (the lever's event bit), every
     period; a fixed cost is in fixed_costs; and CLV still adds up to profit + fixed costs."""
@@ -668,3 +693,77 @@ def test_every_lever_has_a_section_and_a_valid_example_in_the_docs():
     defined = set(re.findall(r"^def (test_\w+)", "\n".join(p.read_text(encoding="utf-8") for p in tests.rglob("test_*.py")), flags=re.M))
     for name in set(re.findall(r"(test_\w+)", text)) - {"test_levers", "test_measures", "test_stylized_facts"}:
         assert any(d.startswith(name) for d in defined), f"docs/levers.md names {name}, which is no test"  # "…" abbreviates
+
+
+# ------------------------------------------------------------------ contracts that bind as contracts do
+def _held(fee_schedule: str, exit_fee: float, quality: float = 0.6):
+    """Churn of the focal firm's customers in the 11 periods of a 12-period contract (the expiry period
+    left out), and the model."""
+    c = {"type": "contract", "term": 12, "exit_fee": exit_fee, "fee_schedule": fee_schedule, "renewal_prob": 0.0}
+    firms = [dict(COMPETITION[0], service_quality=quality), COMPETITION[1]]
+    m = run_model(spec(10_000, 12, [c], firms=firms), seed=14)
+    f = focal_periods(m)
+    return f["churned"][:11].sum(), f["active"][:11].sum(), m
+
+
+def test_a_declining_fee_holds_less_late_in_the_term_than_a_flat_one():
+    """The same fee, flat or declining with the months left: customers leave more under the declining
+    fee, and pay less when they do."""
+    k_flat, n_flat, m_flat = _held("flat", 360.0)
+    k_decl, n_decl, m_decl = _held("declining", 360.0)
+    assert_rate_higher(k_decl, n_decl, k_flat, n_flat, "in-contract churn, declining - flat fee")
+    fees = {name: focal_periods(m) for name, m in (("flat", m_flat), ("declining", m_decl))}
+    per_payer = {k: f["exit_fees"].sum() / f["left_paying_fee"].sum() for k, f in fees.items()}
+    assert per_payer["flat"] == pytest.approx(360.0) and per_payer["declining"] < 300.0
+
+
+def test_no_fee_is_a_wall_unhappy_customers_leave_under_contract_and_pay():
+    """A fee of 100 months' price holds content customers, but the felt barrier saturates: customers of
+    a firm with poor service still leave under contract, and they pay the fee."""
+    k, n, m = _held("flat", 3000.0, quality=0.1)
+    f = focal_periods(m)
+    assert k / n > 0.002 and f["left_paying_fee"].sum() > 50 and f["exit_fees"].sum() == pytest.approx(3000.0 * f["left_paying_fee"].sum())
+
+
+# ------------------------------------------------------------------ promotions reach beyond the firm's customers
+PROMO_FIRMS = [{"name": "focal", "initial_share": 0.5, "acquisition_spend": 3000.0},
+               {"name": "rival", "initial_share": 0.5, "acquisition_spend": 3000.0}]
+SALE = {"type": "discount", "firm": "rival", "rate": 0.25}
+
+
+def _promo(*measures, periods: int = 12, customers: int = 10_000, **sections):
+    """Two equal firms with arrivals; returns the model and the focal firm's and the rival's periods."""
+    sections.setdefault("mechanisms", {})  # arrivals on
+    m = run_model(spec(customers, periods, list(measures), firms=PROMO_FIRMS, **sections), seed=21)
+    return m, focal_periods(m), focal_periods(m, "rival")
+
+
+def test_a_promotion_draws_prospects_and_the_rivals_customers():
+    """A rival's discount raises its arrivals, deal-seekers most, and the focal firm's customers, who see
+    its offer when they look around, switch to it more."""
+    segs = [{"name": "deal_seekers", "share": 0.5, "price_sensitivity": 2.5}, {"name": "regulars", "share": 0.5, "price_sensitivity": 0.5}]
+    _, f0, r0 = _promo(segments=segs)
+    m, f1, r1 = _promo(SALE, segments=segs)
+    assert_count_higher(r1["acquired"].sum(), r0["acquired"].sum(), "rival's arrivals, sale - none")
+    assert_count_higher(f1["switched_out"].sum(), f0["switched_out"].sum(), "focal customers switching out, rival's sale - none")
+    c = m.customers
+    new = (c.firm == 1) & (c.joined > 0)
+    share_deal = (c.segment[new] == 0).mean()
+    assert share_deal > 0.5 + Z * np.sqrt(0.25 / new.sum())  # deal-seekers are over-represented among its newcomers
+
+
+def test_without_the_promotion_mechanism_a_rivals_discount_reaches_only_its_own_customers():
+    _, _, r_on = _promo(SALE)
+    _, _, r_off = _promo(SALE, mechanisms={"promotion": False})
+    _, _, r_none = _promo(mechanisms={"promotion": False})
+    assert (r_off["acquired"] == r_none["acquired"]).all()  # arrivals exactly as bought
+    assert r_on["acquired"].sum() > r_off["acquired"].sum()
+
+
+def test_an_introductory_offer_reaches_only_new_customers_and_sets_no_false_expectation():
+    intro = {"type": "discount", "rate": 0.2, "intro_periods": 3}
+    m, f, _ = _promo(intro, periods=8, customers=5000)
+    c = m.customers
+    assert f["discounts"][:3].min() > 0 and f["discounts"][3] < f["discounts"][:3].mean() / 3  # the cohort paid less in 0-2
+    old = (c.firm == 0) & (c.joined == 0) & (c.rel_start == 0)
+    assert np.allclose(c.reference_price[old], 30.0, atol=0.5)  # the list price is still what they expect

@@ -142,12 +142,14 @@ def test_contracts_sign_new_customers_charge_exit_fees_and_renew_at_the_stated_r
     f = m.firms[0]
     assert (c.contract_end[c.firm == 0] == 12).all() and f.contracts_signed == f.active
     assert np.isclose(f.measure_costs, 4.0 * f.active)
-    # everybody who left by choice in period 0 paid the fee; life-event leavers are released by default
-    assert f.exit_fees == 50.0 * (f.switched_out + f.left_market) and f.life_event > 0
+    # everybody who left by choice in period 0 paid the fee, 11 / 12 of it (the fee declines with the
+    # periods left); life-event leavers are released by default
+    assert f.left_paying_fee == f.switched_out + f.left_market > 0 and f.life_event > 0
+    assert np.isclose(f.exit_fees, 50.0 * 11 / 12 * f.left_paying_fee)
     for _ in range(11):
         m.step()
     f = m.firms[0]
-    stayed = f.active - f.churned
+    stayed = f.contracts_expiring - f.churned_at_expiry  # those whose contract ran out and who stayed
     p = f.renewals / stayed
     assert abs(p - 0.7) < 4 * np.sqrt(0.21 / stayed)
 
@@ -168,7 +170,7 @@ def test_a_one_period_contract_expires_in_the_period_it_is_signed():
 def test_life_event_leavers_pay_the_exit_fee_only_when_the_contract_says_so():
     def fees(life_event_fee):
         spec = scenario(simulation={"customers": 5000, "periods": 3}, mechanisms={"arrivals": False, "choice": False},
-                        measures=[{"type": "contract", "exit_fee": 1e6, "life_event_fee": life_event_fee}])
+                        measures=[{"type": "contract", "exit_fee": 1e6, "life_event_fee": life_event_fee, "fee_schedule": "flat"}])
         f = run_model(spec, seed=3).firms[0]
         return f.exit_fees, f.life_event
     assert fees(False)[0] == 0.0

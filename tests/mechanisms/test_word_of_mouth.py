@@ -3,13 +3,13 @@
 import numpy as np
 
 from sim.mechanisms.word_of_mouth import is_detractor, is_promoter, net_word
-from sim.population import nps_score
+from sim.population import NPS_CURVE, nps_score
 
 
 def test_score_is_the_rounded_curve_on_a_fine_grid():
     grid = np.linspace(0.0, 1.0, 20_001)
-    assert [nps_score(s) for s in grid] == [min(int(10 * s**0.7 + 0.5), 10) for s in grid]
-    assert nps_score(0.0) == 0 and nps_score(1.0) == 10 and nps_score(0.6) == 7
+    assert [nps_score(s) for s in grid] == [min(int(10 * s**NPS_CURVE + 0.5), 10) for s in grid]
+    assert nps_score(0.0) == 0 and nps_score(1.0) == 10 and nps_score(0.6) == 8
 
 
 def test_nps_bins_follow_the_definition():
