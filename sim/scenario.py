@@ -320,6 +320,8 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
     original = _plain(dict(data))
     data = copy.deepcopy(original)
     overrides = _scaled(original, dict(overrides or {}))
+    if "measures" in overrides and not any(k.split(".")[0] == "counterfactual" for k in overrides):
+        data.pop("counterfactual", None)  # it names the replaced measures by their place (see resolve_variant)
     applied: list[tuple[tuple, str]] = []
     for dotted, value in (overrides or {}).items():
         label = labels.get(dotted, f"override {dotted}")

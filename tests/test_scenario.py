@@ -107,3 +107,32 @@ def test_scenario_error_lists_every_problem():
 def test_shipped_toml_parses_standalone():
     for path in shipped_scenarios().values():
         tomllib.loads(path.read_text())
+
+
+def test_the_counterfactual_is_the_scenario_without_its_lever():
+    from sim.scenario import counterfactual
+
+    sc = load("price_rise")
+    cf = counterfactual(sc)
+    assert sc.counterfactual is not None and cf.counterfactual is None
+    assert len(cf.measures) == len(sc.measures) - len(sc.counterfactual.drop_measures)
+    kept = [m for i, m in enumerate(sc.measures) if i not in sc.counterfactual.drop_measures]
+    assert cf.measures == kept
+    assert cf.simulation == sc.simulation and cf.firms == sc.firms
+
+
+def test_replacing_the_measures_drops_the_inherited_counterfactual(tmp_path):
+    # it names the measures by their place, so it would name measures the variant does not have
+    assert load("ecommerce").counterfactual is not None
+    assert load("ecommerce", overrides={"measures": []}).counterfactual is None
+    variant = tmp_path / "v.toml"
+    variant.write_text('extends = "ecommerce"\nmeasures = []\n')
+    assert load(variant).counterfactual is None
+    # a variant that only changes values keeps it
+    variant.write_text('extends = "ecommerce"\n[simulation]\nperiods = 24\n')
+    assert load(variant).counterfactual == load("ecommerce").counterfactual
+
+
+def test_a_counterfactual_naming_a_missing_measure_is_refused():
+    with pytest.raises(ScenarioError, match=r"counterfactual\.drop_measures.*no measure 3"):
+        load({"measures": [{"type": "service"}], "counterfactual": {"lever": "service", "drop_measures": [3]}})

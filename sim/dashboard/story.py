@@ -51,9 +51,9 @@ def _list_when(periods: list[int], months: float, unit: str) -> str:
     return f"{unit.capitalize()}s {', '.join(ms[:-1])} and {ms[-1]}"
 
 
-def _between(lines: list[tuple[int, str, str]], a: int, b: int) -> bool:
+def _between(lines: list[tuple[int, int, str, str]], a: int, b: int) -> bool:
     """Whether a run of repeated receipts starts strictly between periods a and b."""
-    return any(a < p < b for p, _, _ in lines)
+    return any(a < p < b for p, _, _, _ in lines)
 
 
 def _event_text(event: str, detail: str, months: float, first_period: int, initial: bool) -> str:
@@ -88,7 +88,7 @@ def tell(model, customer: int) -> Story:
     currency = cfg.simulation.currency
     history = model.history(customer)
     initial = customer < cfg.simulation.customers
-    lines: list[tuple[int, str, str]] = []  # (sort period, when, text)
+    lines: list[tuple[int, int, str, str]] = []  # (sort period, 1 for a run of receipts, when, text)
 
     # repeated receipts: one line per uninterrupted run
     for event, text in RUNS.items():
@@ -101,7 +101,7 @@ def tell(model, customer: int) -> Story:
             if p is not None and p == prev + 1:
                 prev = p
                 continue
-            lines.append((start, _when(start, prev, months, unit), text))
+            lines.append((start, 1, _when(start, prev, months, unit), text))
             start = prev = p
 
     first = history[0]["period"] if history else 0
@@ -128,8 +128,8 @@ def tell(model, customer: int) -> Story:
         else:
             merged.append(([p], text))
     for periods, text in merged:
-        lines.append((periods[0], _list_when(periods, months, unit), text))
-    lines.sort(key=lambda x: x[0])
+        lines.append((periods[0], 0, _list_when(periods, months, unit), text))
+    lines.sort(key=lambda x: x[:2])  # in a period, what happened (joining first) before what she kept receiving
 
     try:
         c = model.customer(customer)
@@ -163,4 +163,4 @@ def tell(model, customer: int) -> Story:
             parts.append("Barriers: " + "; ".join(barriers) + ".")
         parts.append(f"Value to {c['firm']} so far (CLV): {c.get('clv', 0.0):,.0f} {currency}.")
         now = " ".join(parts)
-    return Story(customer, head, [(when, text) for _, when, text in lines], now)
+    return Story(customer, head, [(when, text) for _, _, when, text in lines], now)
