@@ -43,7 +43,7 @@ ENGINE_ADDRESS_SPACE = 1_100_000_000  # bytes of address space the engine needs 
 BYTES_PER_CUSTOMER = 400  # least memory one customer row takes in a run with its outputs (370-570 measured)
 
 
-COMMANDS = ("run", "compare", "sweep", "calibrate", "validate", "list", "patterns", "dashboard")
+COMMANDS = ("run", "compare", "sweep", "optimise", "calibrate", "validate", "list", "patterns", "dashboard")
 _CHOICES = "{" + ",".join(COMMANDS) + "}"
 
 
@@ -260,6 +260,35 @@ def parser() -> argparse.ArgumentParser:
         "scenario or retention-sim changed since they were stored)",
     )
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    opt = sub.add_parser(
+        "optimise",
+        help="find the best strategy within bounds and a budget, confirmed on fresh seeds",
+        description="Search an optimisation file's parameters (and budget split) with Optuna on common random "
+        "numbers, then re-run the best trials on fresh seeds, paired with the base. The study is "
+        "stored as it runs (DIR/study.db): the same command resumes it, every trial exactly once. "
+        "Writes trials.parquet, verification.csv, best.toml, report.html and manifest.json.",
+    )
+    opt.add_argument("file", type=Path, metavar="OPT.toml", help="the optimisation file (TOML); see docs/optimise.md")
+    opt.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="the study folder (default: results/optimise-<file name>); an interrupted study's folder is resumed",
+    )
+    opt.add_argument(
+        "--workers", type=_positive, default=None, help="local worker processes, each single-threaded (default: the cores)"
+    )
+    opt.add_argument(
+        "--storage",
+        default=None,
+        metavar="URL",
+        help="a database URL shared by the machines of a cluster, e.g. postgresql://host/db "
+        "(default: SQLite in the --out folder)",
+    )
+    opt.add_argument(
+        "--force", action="store_true", help="replace the --out folder if it holds an earlier, different retention-sim output"
+    )
+    opt.add_argument("--quiet", action="store_true", help="no progress bars or recommendation on screen")
     cal = sub.add_parser(
         "calibrate",
         help="fit parameters to an observed cohort's survival",
@@ -573,6 +602,7 @@ def _main(argv: list[str] | None) -> int:
             "run": _run,
             "compare": _compare,
             "sweep": _sweep,
+            "optimise": _optimise,
             "calibrate": _calibrate,
             "validate": _validate,
             "list": _list,
@@ -764,6 +794,58 @@ def _sweep(args) -> int:
         _say(f"warning: {warning}")
     if not args.quiet:
         print(summarise_sweep(result, out))
+    return 0
+
+
+def _optimise(args) -> int:
+    """The optimise command: every input checked before anything is written; a stop says where the study is kept."""
+    from .optimise import OptimiseError, load_spec
+
+    try:
+        spec = load_spec(args.file)
+    except OptimiseError as err:
+        _say(str(err))
+        return EXIT_BAD_INPUT
+    out = args.out if args.out is not None else Path("results") / f"optimise-{re.sub(r'[^A-Za-z0-9._-]+', '_', args.file.stem)}"
+    store = args.storage or f"{out}/study.db"
+    if args.storage is not None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(args.storage)
+        except ArgumentError:
+            _say(f"--storage {args.storage}: not a database URL (e.g. postgresql://user@host/db or sqlite:///study.db)")
+            return EXIT_BAD_INPUT
+        store = "the --storage database"
+    workers = args.workers or len(os.sched_getaffinity(0))
+    from .optimise.core import StorageUnavailable, optimise
+    from .optimise.report import paragraph
+
+    try:
+        result = optimise(
+            spec, out, workers=workers, storage=args.storage, force=args.force, progress=not args.quiet and sys.stderr.isatty()
+        )
+    except StorageUnavailable as err:
+        _say(str(err))
+        return EXIT_ENVIRONMENT
+    except (KeyboardInterrupt, outputs.Terminated) as stop:
+        what = "interrupted (Ctrl-C)" if isinstance(stop, KeyboardInterrupt) else f"stopped by {stop}"
+        kept = (
+            f"the finished trials are kept in {store}; run the same command again to resume"
+            if (out / "study.db").exists() or args.storage
+            else "nothing was written"
+        )
+        _say(f"{what}; {kept}")
+        return EXIT_INTERRUPTED if isinstance(stop, KeyboardInterrupt) else stop.exit_code
+    _Progress.written = Path(out)
+    if not args.quiet:
+        print(paragraph(result))
+        print(
+            f"outputs in {out}/ (open report.html; best.toml runs with `{PROG} run`)"
+            if result.best_toml
+            else f"outputs in {out}/ (open report.html)"
+        )
     return 0
 
 

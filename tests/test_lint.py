@@ -23,6 +23,7 @@ OWNED = [
     "sim/compare.py",
     "sim/calibrate.py",
     "sim/cli.py",
+    "sim/optimise",
     "tests/test_lint.py",
     "tests/test_stats.py",
     "tests/test_sweep_rigour.py",
@@ -35,6 +36,8 @@ OWNED = [
     "tests/test_calibrate.py",
     "tests/test_report_browser.py",
     "tests/sweep_toys.py",
+    "tests/test_optimise.py",
+    "benchmarks/optimise.py",
 ]
 
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0?_*.ipynb"))
 # the modules a user is meant to import (docs/experiments.md documents compare, report and sweep)
 PUBLIC_MODULES = {"sim", "sim.plots", "sim.books", "sim.params", "sim.codes", "sim.compare", "sim.report", "sim.sweep",
-                  "sim.calibrate"}
+                  "sim.calibrate", "sim.optimise"}
 
 
 def _read(path: Path):
