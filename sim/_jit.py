@@ -32,7 +32,7 @@ DISABLED = bool(numba.config.DISABLE_JIT)
 NOT_COMPILED = {"__init__.py", "calibrate.py", "cli.py", "compare.py", "docs_gen.py", "engine.py", "game.py", "metrics.py",
                 "model.py", "outputs.py", "params.py", "plots.py", "sweep.py", "sweep_worker.py", "reference.py", "report.py",
                 "results.py", "scenario.py"}
-NOT_COMPILED_DIRS = {"dashboard"}  # the browser dashboard: user interface only
+NOT_COMPILED_DIRS = {"dashboard", "optimise", "patterns"}  # user interface, search and validation: no compiled code
 
 
 def fingerprint() -> str:
