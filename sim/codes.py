@@ -68,7 +68,8 @@ ENDED_BY = ("switched", "left_by_choice", "life_event", "paid_exit_fee", "at_exp
 CAUSE_METRICS = tuple(f"ended_{k}" for k in ENDED_BY)
 METRICS = (
     "retention_12", "retention_60", "retention_120", "churn_per_year", "choice_share", *CAUSE_METRICS, "clv_mean",
-    *(f"clv_{k}" for k in LOYALTY_CLASSES), "profit", "profit_discounted", "attached_only_share", "cliff_ratio",
+    *(f"clv_{k}" for k in LOYALTY_CLASSES), "profit", "profit_discounted",
+    "clv_projected", "profit_projected", "attached_only_share", "cliff_ratio",
     "customers_at_end",
 )
 # metrics that describe why customers left rather than how well a strategy did: no better direction

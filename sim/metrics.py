@@ -26,6 +26,11 @@ clv_both,
 clv_neither
 profit              the focal firm's profit summed over the horizon (not discounted)
 profit_discounted   the same, discounted to period 0 at ``simulation.discount_rate``
+clv_projected       clv_mean plus the projected value, past the horizon, of the period-0 customers still
+                    there (method in :mod:`sim.projection`: an sBG fitted to the firm's simulated
+                    retention, the final year's margin per customer-period, discounted)
+profit_projected    profit_discounted plus the projected value of every customer the firm holds at the
+                    horizon (future acquisitions and fixed costs are not projected)
 attached_only_share the focal firm's share of attached-only customers, averaged over the periods
 cliff_ratio         churn among the focal firm's customers in the last period of a contract, over churn
                     among its other customers (empty without contracts)
@@ -43,6 +48,7 @@ import pandas as pd
 
 from .books import STAT
 from .codes import CAUSE_METRICS, LOYALTY_CLASSES, METRICS, RETENTION_MONTHS
+from .projection import project
 
 FOCAL = 0
 
@@ -56,6 +62,16 @@ def _over_periods(x: np.ndarray) -> np.ndarray:
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def final_margin(ledger: np.ndarray, period_months: float) -> np.ndarray:
+    """The firm's margin per active customer-period over the final year of a run (``ledger`` is period x
+    replication x stat): (revenue + exit fees - serving costs - measure costs) / active customers, per
+    replication (NaN without customers)."""
+    last = ledger[-max(1, int(round(12.0 / period_months))):]
+    money = last[:, :, STAT["revenue"]] + last[:, :, STAT["exit_fees"]] - last[:, :, STAT["serving_costs"]] \
+        - last[:, :, STAT["measure_costs"]]
+    return _ratio(_over_periods(money), _over_periods(last[:, :, STAT["active"]]))
 
 
 def engine_metrics(engine, firm: int = FOCAL) -> pd.DataFrame:
@@ -101,6 +117,10 @@ def engine_metrics(engine, firm: int = FOCAL) -> pd.DataFrame:
     profit = ledger[:, :, STAT["profit"]]
     out["profit"] = _over_periods(profit)
     out["profit_discounted"] = _over_periods(profit / (1.0 + sim.discount_rate) ** np.arange(T)[:, None])
+    cohort_value, held_value = project(rel, firm, R, T, final_margin(ledger, sim.period_months), sim.discount_rate,
+                                       sim.period_months, engine.n_initial)
+    out["clv_projected"] = out["clv_mean"] + _ratio(cohort_value, cohort)
+    out["profit_projected"] = out["profit_discounted"] + held_value
     shares = np.ascontiguousarray(ledger[:, :, STAT["share_attached_only"]].T)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a replication whose firm never had customers: NaN
