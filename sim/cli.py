@@ -36,6 +36,9 @@ from . import __version__, outputs, signals  # noqa: E402
 PROG = "retention-sim"
 EXIT_ENVIRONMENT = 1
 EXIT_BAD_INPUT = 2
+EFFECT_REPLICATIONS = 5  # run: paired replications behind the answer's effect (a t-interval with 4 degrees of freedom)
+UNSCALED_HELP = ("with --customers: change the population alone and keep the market's money-per-period amounts "
+                 "(acquisition budgets, fixed costs) as the scenario states them (simulation.scale = 1)")
 EXIT_INTERRUPTED = 130
 MAX_REPLICATIONS = 10_000  # sim.compare.MAX_REPLICATIONS (not imported: the command starts before pandas loads)
 PRECISION_CAP = 200  # sim.compare.PRECISION_CAP
@@ -152,9 +155,10 @@ def parser() -> argparse.ArgumentParser:
         "--customers",
         type=_positive,
         default=None,
-        help="initial customers (overrides simulation.customers); new customers still come from the firms' acquisition "
-        "budgets, money per period, which do not shrink with it",
+        help="initial customers (overrides simulation.customers); the market scales with them (acquisition budgets, "
+        "fixed costs: simulation.scale), so a smaller run is the same market; see --unscaled",
     )
+    run.add_argument("--unscaled", action="store_true", help=UNSCALED_HELP)
     run.add_argument("--periods", type=_positive, default=None, help="horizon in periods (overrides simulation.periods)")
     run.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     run.add_argument(
@@ -164,6 +168,13 @@ def parser() -> argparse.ArgumentParser:
         help="output folder, new or empty (default: results/<scenario>-seed<N>); a folder with other files is refused",
     )
     run.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
+    run.add_argument(
+        "--replications",
+        type=_count("replications", 0, 1000),
+        default=EFFECT_REPLICATIONS,
+        help=f"paired replications of the scenario and its counterfactual for the answer's effect and its 95 %% "
+        f"interval (default {EFFECT_REPLICATIONS}; 0 skips the effect)",
+    )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary on screen")
     cmp = sub.add_parser(
@@ -200,7 +211,14 @@ def parser() -> argparse.ArgumentParser:
         "--customers",
         type=_positive,
         default=None,
-        help="initial customers in every scenario (arrivals still follow the acquisition budgets, which do not shrink with it)",
+        help="initial customers in every scenario; the market scales with them (simulation.scale); see --unscaled",
+    )
+    cmp.add_argument("--unscaled", action="store_true", help=UNSCALED_HELP)
+    cmp.add_argument(
+        "--firm",
+        default=None,
+        metavar="NAME",
+        help="compare this firm's metrics (default: the focal firm, each scenario's first)",
     )
     cmp.add_argument("--periods", type=_positive, default=None, help="horizon in periods of every scenario")
     cmp.add_argument(
@@ -258,6 +276,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the sweep in --out over, discarding its stored runs (needed when the sweep file, its base "
         "scenario or retention-sim changed since they were stored)",
+    )
+    sw.add_argument(
+        "--firm",
+        default=None,
+        metavar="NAME",
+        help="record this firm's metrics (default: the sweep file's firm, else the focal firm)",
     )
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     opt = sub.add_parser(
@@ -421,6 +445,9 @@ def _collect_overrides(args) -> None:
             _overrides.pop(key, None)  # the explicit option wins over --set
             _overrides[key] = value
             _labels[key] = f"--{option}"
+    if getattr(args, "unscaled", False):
+        _overrides["simulation.scale"] = 1.0
+        _labels["simulation.scale"] = "--unscaled"
 
 
 def _say(message: str) -> None:
@@ -644,6 +671,12 @@ def _run(args) -> int:
         from .results import run  # heavy: pandas, mesa, numba
 
         res = run(scenario, seed=seed, progress=not args.quiet)
+        if args.replications >= 2 and scenario.counterfactual is not None:
+            from .compare import effect
+
+            if not args.quiet:
+                _say(f"the answer's effect: {args.replications} paired replications of the scenario and its counterfactual")
+            res.effect = effect(scenario, args.replications, seed)
         try:
             outputs.write_run_files(res, staging.path, plots=not args.no_plots)
         except OSError as err:
@@ -663,6 +696,10 @@ def _compare(args) -> int:
         _say(f"--replications {args.replications}: with --precision, start with at most {PRECISION_CAP} replications (its cap)")
         return EXIT_BAD_INPUT
     for scenario in scenarios:
+        names = [f.name for f in scenario.firms]
+        if args.firm is not None and args.firm not in names:
+            _say(f"--firm: scenario {scenario.name!r} has no firm named {args.firm[:60]!r} (firms: {', '.join(names)})")
+            return EXIT_BAD_INPUT
         _check_memory(scenario)
     with outputs.prepare(out, force=args.force) as staging:
         from .compare import compare  # heavy
@@ -680,6 +717,7 @@ def _compare(args) -> int:
             progress=not args.quiet and sys.stderr.isatty(),
             precision=args.precision,
             max_replications=PRECISION_CAP,
+            firm=args.firm,
         )
         try:
             result.write_files(staging.path, plots=not args.no_plots)
@@ -736,10 +774,13 @@ class _BadOption(Exception):
 
 
 def _sweep(args) -> int:
-    from .sweep import SweepError, load_spec, run_sweep, start_workers_early
+    from .sweep import SweepError, check_firm, load_spec, run_sweep, start_workers_early
 
     try:
         spec, base = load_spec(args.sweep)
+        if args.firm is not None:
+            spec = spec.model_copy(update={"firm": args.firm})
+            check_firm(spec, base, "--firm")
     except SweepError as err:
         _say(str(err))
         return EXIT_BAD_INPUT
@@ -966,11 +1007,17 @@ def _print_summary(summary: dict, out: Path, answer: str | None = None) -> None:
         clv_text = (
             f"{clv['mean']:,.0f} {money} ({clv['n_censored']:,} of {clv['n']:,} censored)" if clv["mean"] is not None else "n/a"
         )
+        projected = f["clv"].get("initial_cohort_projected")
+        if projected is not None:
+            clv_text += f", {projected:,.0f} {money} with the value beyond the horizon"
         churn = f["mean_churn_per_period"]
         churn_text = f"{churn:.2%}" if churn is not None else "n/a"
+        profit_text = f"{f['profit_total']:,.0f} {money}"
+        if f.get("profit_projected") is not None:
+            profit_text += f" ({f['profit_projected']:,.0f} {money} discounted, with the customers held at the horizon)"
         print(
             f"  {name:<{width}}  retention {ret or 'n/a'} | mean churn/period {churn_text} | "
-            f"mean CLV of the initial customers {clv_text} | profit {f['profit_total']:,.0f} {money}"
+            f"mean CLV of the initial customers {clv_text} | profit to the horizon {profit_text}"
         )
     if answer:
         print(f"answer: {answer}")

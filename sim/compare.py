@@ -84,10 +84,10 @@ class Curves:
     period_months: float
 
 
-def engine_curves(engine: Engine) -> Curves:
-    """The focal firm's paths in every replication of a finished engine."""
+def engine_curves(engine: Engine, firm: int = 0) -> Curves:
+    """One firm's paths (default the focal firm's) in every replication of a finished engine."""
     T, R = engine.period, engine.replications
-    led = engine.books.ledger[:T, :, 0, :]
+    led = engine.books.ledger[:T, :, firm, :]
     rel = engine.relationship_arrays()
     first = (rel["start"] == 0) & (rel["customer"] < engine.n_initial) & (rel["firm"] == 0)
     reps, ends, cens = rel["replication"][first].astype(np.int64), rel["end"][first].astype(np.int64), rel["censored"][first]
@@ -101,19 +101,20 @@ def engine_curves(engine: Engine) -> Curves:
     return Curves(retention, churn, led[:, :, STAT["profit"]].T.copy(), shares, engine.scenario.simulation.period_months)
 
 
-def run_replications(scenario: Scenario, seeds: list[int], threads: int | None = None) -> tuple[pd.DataFrame, Curves]:
+def run_replications(scenario: Scenario, seeds: list[int], threads: int | None = None,
+                     firm: int = 0) -> tuple[pd.DataFrame, Curves]:
     """Run ``scenario`` once per seed, batching replications into one population where it pays;
-    return the metrics (one row per replication) and the focal firm's curves."""
+    return the metrics (one row per replication) and the curves of ``firm`` (default the focal firm)."""
     frames, curves = [], []
     lo = 0
     for batch in replication_batches(scenario, seeds):
         engine = Engine(scenario, batch, threads=threads)
         engine.run()
-        m = engine_metrics(engine)
+        m = engine_metrics(engine, firm)
         m["replication"] += lo
         lo += len(batch)
         frames.append(m)
-        curves.append(engine_curves(engine))
+        curves.append(engine_curves(engine, firm))
     joined = Curves(
         *(np.concatenate([getattr(c, k) for c in curves]) for k in ("retention", "churn", "profit", "shares")),
         period_months=curves[0].period_months,
@@ -191,6 +192,7 @@ class Comparison:
     differences: pd.DataFrame  # DIFFERENCE_COLUMNS: one row per (scenario other than the baseline, metric)
     curves: dict[str, Curves] = field(repr=False)
     precision: dict | None = None  # what --precision asked and reached (metric, target, achieved, reached, cap)
+    firm: str = ""  # whose metrics (the focal firm unless --firm named another)
 
     @property
     def baseline(self) -> str:
@@ -198,9 +200,14 @@ class Comparison:
 
     def wide(self) -> pd.DataFrame:
         """One row per (scenario, replication), one column per metric."""
-        return self.replications.pivot_table(
-            index=["scenario", "replication", "seed"], columns="metric", values="value", dropna=False, sort=False
-        ).reset_index()
+        index = ["scenario", "replication", "seed"]
+        rows = self.replications[index].drop_duplicates()
+        metrics = list(dict.fromkeys(self.replications["metric"]))
+        # pivot, not pivot_table(dropna=False), which would cross every scenario with every seed
+        table = self.replications.pivot(index=index, columns="metric", values="value")
+        table = table.reindex(pd.MultiIndex.from_frame(rows))[metrics]
+        table.columns.name = None
+        return table.reset_index()
 
     def manifest(self) -> dict:
         """What produced the comparison: versions and provenance (:func:`sim.outputs.provenance`), the
@@ -215,6 +222,8 @@ class Comparison:
             "replications": len(self.seeds),
             "replication_seeds": self.seeds,
             "baseline": self.baseline,
+            "firm": self.firm,
+            "scale": [s.simulation.scale for s in self.scenarios],
             "precision": self.precision,
             "scenarios": [
                 {"label": n, "scenario_hash": scenario_hash(s), "scenario": s.model_dump(mode="json")}
@@ -262,6 +271,7 @@ def compare(
     progress: bool = False,
     precision: tuple[str, float] | None = None,
     max_replications: int = PRECISION_CAP,
+    firm: str | None = None,
 ) -> Comparison:
     """Run the baseline (first) and every other scenario ``replications`` times on common seeds.
 
@@ -273,6 +283,9 @@ def compare(
     next seeds of the same sequence) until the paired 95 % interval of ``metric`` has a half-width of
     at most ``half_width`` (in the metric's own units) for every alternative, or ``max_replications``
     are reached; the comparison's :attr:`Comparison.precision` says which.
+
+    ``firm``: whose metrics are compared (a firm's name, present in every scenario; default the
+    focal firm, the first of each scenario).
     """
     if len(scenarios) < 2:
         raise ValueError("compare needs a baseline and at least one other scenario")
@@ -290,6 +303,7 @@ def compare(
             raise ValueError(f"--precision: the half-width must be a positive number (got {target})")
         if max_replications < replications:
             raise ValueError(f"--precision: the cap of {max_replications} replications is below the {replications} to start with")
+    firms = [firm_index(sc, firm) for sc in loaded]
     base_seed = loaded[0].simulation.seed if seed is None else int(seed)
     names = _labels(loaded)
     tables: list[pd.DataFrame] = []
@@ -298,7 +312,7 @@ def compare(
     want = replications
     while True:
         seeds = replication_seeds(base_seed, want)
-        _run_more(names, loaded, seeds[done:], done, metrics, threads, progress, tables, curves)
+        _run_more(names, loaded, seeds[done:], done, metrics, threads, progress, tables, curves, firms)
         done = want
         table = pd.concat(tables, ignore_index=True)
         differences = _differences(table, names, metrics)
@@ -329,20 +343,53 @@ def compare(
             "cap": max_replications,
         }
     return Comparison(
-        names, loaded, base_seed, replication_seeds(base_seed, done), table.reset_index(drop=True), differences, joined, info
+        names, loaded, base_seed, replication_seeds(base_seed, done), table.reset_index(drop=True), differences, joined, info,
+        firm=loaded[0].firms[firms[0]].name,
     )
 
 
-def _run_more(names, loaded, seeds, first, metrics, threads, progress, tables, curves) -> None:
+def firm_index(scenario: Scenario, firm: str | None) -> int:
+    """Position of the firm named ``firm`` in ``scenario`` (0, the focal firm, for None); ValueError
+    naming the firms if it has none of that name."""
+    if firm is None:
+        return 0
+    names = [f.name for f in scenario.firms]
+    if firm not in names:
+        raise ValueError(f"--firm: scenario {scenario.name!r} has no firm named {firm[:60]!r} (firms: {', '.join(names)})")
+    return names.index(firm)
+
+
+def effect(scenario: Scenario, replications: int, seed: int, threads: int | None = None) -> dict | None:
+    """The scenario's effect as its question states it: the paired difference of its counterfactual's
+    headline metric (:class:`sim.params.Counterfactual`) between the scenario and the counterfactual,
+    run on the same ``replications`` seeds (common random numbers), with its 95 % t-interval; None if
+    the scenario names no counterfactual. Keys: lever, metric, firm, replications and those of
+    :func:`paired` (``baseline_mean`` is the counterfactual's, ``scenario_mean`` the scenario's)."""
+    from .scenario import counterfactual
+
+    cf = scenario.counterfactual
+    if cf is None:
+        return None
+    without = counterfactual(scenario)
+    index = firm_index(scenario, cf.firm)
+    seeds = replication_seeds(seed, replications)
+    with_lever, _ = run_replications(scenario, seeds, threads=threads, firm=index)
+    without_lever, _ = run_replications(without, seeds, threads=threads, firm=firm_index(without, cf.firm))
+    out = paired(without_lever[cf.metric].to_numpy(float), with_lever[cf.metric].to_numpy(float))
+    return {"lever": cf.lever, "metric": cf.metric, "firm": scenario.firms[index].name, "replications": replications,
+            "seed": int(seed), **out}
+
+
+def _run_more(names, loaded, seeds, first, metrics, threads, progress, tables, curves, firms) -> None:
     """Run every scenario on ``seeds`` (replications ``first``, ``first + 1``, ...), appending to
     ``tables`` (long form) and ``curves``."""
-    todo = list(zip(names, loaded))
+    todo = list(zip(names, loaded, firms))
     if progress:
         from tqdm import tqdm
 
         todo = tqdm(todo, desc=f"scenarios, replications {first + 1}-{first + len(seeds)}", unit="scenario")
-    for name, sc in todo:
-        m, c = run_replications(sc, seeds, threads=threads)
+    for name, sc, firm in todo:
+        m, c = run_replications(sc, seeds, threads=threads, firm=firm)
         m["replication"] += first
         curves[name].append(c)
         long = m.melt(id_vars=["replication", "seed"], value_vars=list(metrics), var_name="metric", value_name="value")

@@ -53,8 +53,12 @@ SENTENCES = {
     "retention_60": ("60-month retention of its initial customers", "points", " points"),
     "retention_120": ("120-month retention of its initial customers", "points", " points"),
     "churn_per_year": ("churn per customer-year", "points", " points"),
-    "clv_mean": ("mean CLV of its initial customers", "money", ""),
+    "clv_mean": ("mean CLV of its initial customers to the horizon", "money", ""),
+    "clv_projected": ("mean CLV of its initial customers with their value beyond the horizon", "money", ""),
     "profit": ("total profit over the horizon", "money", ""),
+    "profit_discounted": ("discounted profit over the horizon", "money", ""),
+    "profit_projected": ("discounted profit with the value of the customers held at the horizon", "money", ""),
+    "customers_at_end": ("number of customers it holds at the horizon", "plain", ""),
     "attached_only_share": ("share of customers held only by barriers", "points", " points"),
     "cliff_ratio": ("contract-expiry churn ratio", "plain", ""),
 }
@@ -129,6 +133,24 @@ def sentence(row, currency: str) -> str | None:
     return text
 
 
+def effect_sentence(effect: dict, currency: str) -> str:
+    """The answer's effect (:func:`sim.compare.effect`) in one sentence: the paired difference against
+    the counterfactual with its 95 % interval over the replications."""
+    who = "" if effect.get("firm") is None else f" for {effect['firm']}"
+    head = (f"Against the same market without {effect['lever']} (paired over {effect['n']} replications on common "
+            f"random numbers{who}): ")
+    row = {"scenario": "the lever", "metric": effect["metric"],
+           **{k: effect.get(k, math.nan) for k in ("difference", "ci_low", "ci_high")}}
+    said = sentence(row, currency)
+    if said is None:
+        lo, hi = effect.get("ci_low", math.nan), effect.get("ci_high", math.nan)
+        if not all(math.isfinite(float(v)) for v in (effect.get("difference", math.nan), lo, hi)):
+            return head + f"{effect['metric']} is undefined in these runs, so no effect can be stated."
+        diff = readable(effect["difference"])
+        said = f"the lever changes {effect['metric']} by {diff} (95 % CI {readable(lo)} to {readable(hi)})."
+    return head + said
+
+
 def _band(ax, x, paths: np.ndarray, colour: str, label: str, scale: float = 1.0):
     """Mean path and the 95 % t-band of the mean across replications (:func:`sim.stats.band`)."""
     mean, half = band(paths)
@@ -169,12 +191,14 @@ def figures(cmp: Comparison) -> dict[str, plt.Figure]:
         base = cmp.curves[names[0]]
         for n in names[1:]:
             c = cmp.curves[n]
-            months = np.arange(c.retention.shape[1]) * c.period_months
-            _band(top, months, c.retention - base.retention, colour[n], f"{n} minus {names[0]}", 100.0)
+            # scenarios of different horizons are paired over the months both simulated
+            k = min(c.retention.shape[1], base.retention.shape[1])
+            months = np.arange(k) * c.period_months
+            _band(top, months, c.retention[:, :k] - base.retention[:, :k], colour[n], f"{n} minus {names[0]}", 100.0)
             _band(
                 bottom,
-                np.arange(1, c.profit.shape[1] + 1) * c.period_months,
-                np.cumsum(c.profit, axis=1) - np.cumsum(base.profit, axis=1),
+                np.arange(1, k) * c.period_months,
+                np.cumsum(c.profit[:, : k - 1], axis=1) - np.cumsum(base.profit[:, : k - 1], axis=1),
                 colour[n],
                 f"{n} minus {names[0]}",
             )
@@ -357,9 +381,19 @@ def render_html(cmp: Comparison, images: dict[str, bytes]) -> str:
         f"<p class='note'>Every scenario ran {len(cmp.seeds)} times; replication r of every scenario used the same seed "
         f"(derived from seed {cmp.seed}), so each difference is paired customer by customer. "
         f"{sc0.simulation.customers:,} initial customers, {sc0.simulation.periods} periods of "
-        f"{sc0.simulation.period_months:g} month(s). Figures are about the focal firm "
-        f"({html.escape(sc0.firms[0].name)}). Intervals and bands are 95 % t-intervals over replications "
+        f"{sc0.simulation.period_months:g} month(s). Figures are about "
+        f"{'the focal firm' if cmp.firm in ('', sc0.firms[0].name) else 'the firm'} "
+        f"({html.escape(cmp.firm or sc0.firms[0].name)}). Intervals and bands are 95 % t-intervals over replications "
         f"(paired for differences).</p>"
+    )
+    parts.append(
+        "<p class='note'><b>Where the figures stop.</b> Retention, churn, <code>clv_mean</code>, <code>profit</code> "
+        "and <code>profit_discounted</code> stop at the horizon: a strategy that ends with more customers gets no "
+        "credit for them. <code>clv_projected</code> and <code>profit_projected</code> add the value of the customers "
+        "still held at the horizon, projected from the firm's own simulated retention (a shifted-beta-geometric "
+        "curve fitted to its relationships) at its final year's margin per customer-period, discounted; they "
+        "project no new customers and no fixed costs. Where the two kinds of figure disagree on a ranking, the "
+        "horizon decides it: read both.</p>"
     )
     parts.append("<h2>The questions</h2><ul>")
     for n, s in zip(cmp.names, cmp.scenarios):

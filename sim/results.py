@@ -17,8 +17,8 @@ from .books import COUNTS, FIRM_STATS
 from .codes import END_REASONS, LOYALTY_CLASSES, OUT
 from .measures import contract as contract_lever
 from .measures.base import P0
-from .metrics import FOCAL, METRICS, RETENTION_MONTHS, engine_metrics
 from .mechanisms.bonding import PHASES, phase_codes
+from .metrics import FOCAL, METRICS, RETENTION_MONTHS, engine_metrics
 from .model import RetentionModel
 from .params import ANSWER_PLACEHOLDER
 from .population import cohort_names
@@ -46,6 +46,9 @@ class RunResult:
         self.model = model
         self.scenario = model.config
         self.seed = model.seed
+        # the scenario's effect against its counterfactual, paired over replications
+        # (:func:`sim.compare.effect`); set by ``retention-sim run`` or by the caller, None otherwise
+        self.effect: dict | None = None
 
     @cached_property
     def periods(self) -> pd.DataFrame:
@@ -169,6 +172,9 @@ class RunResult:
         out: dict = {"scenario": self.scenario.name, "question": self.scenario.question, "seed": self.seed,
                      "periods": self.model.period, "period_months": sim.period_months, "currency": sim.currency,
                      "firms": {}}
+        projected = {index: engine_metrics(self.model.engine, firm=index).iloc[0]
+                     for index in range(len(self.scenario.firms))}
+        out["horizon_note"] = HORIZON_NOTE
         for index, f in enumerate(self.scenario.firms):
             fp = p[p["firm"] == f.name]
             year = (fp["period"] // per_year).astype(int)
@@ -192,16 +198,18 @@ class RunResult:
                     "by_segment": {s.name: _stats(clv[sel], censored[sel])
                                    for j, s in enumerate(self.scenario.segments) for sel in [cohort & (segment == j)]},
                     "all_relationships": _stats(clv[of_firm], censored[of_firm]),
+                    "initial_cohort_projected": _num(projected[index]["clv_projected"]),
                 },
                 "totals": {k: int(fp[k].sum()) for k in FLOWS},
                 "ended_by_cause": _causes(fp),
                 "profit_total": float(fp["profit"].sum()),
                 "profit_discounted": float((fp["profit"] / (1 + d) ** fp["period"]).sum()),
+                "profit_projected": _num(projected[index]["profit_projected"]),
                 "customers_at_end": int((c.firm == index).sum()),
                 "loyalty_shares_last_period": {k: _num(last[f"share_{k}"]) for k in LOYALTY_CLASSES},
             }
         # the focal firm's figures under the names and definitions that compare, sweep and calibrate use
-        row = engine_metrics(self.model.engine).iloc[0]
+        row = projected[FOCAL]
         out["metrics"] = {"firm": self.scenario.firms[FOCAL].name, **{k: _num(row[k]) for k in METRICS}}
         return out
 
@@ -209,7 +217,13 @@ class RunResult:
     def answer(self) -> str | None:
         """The scenario's ``answer`` sentence with its placeholders filled from :attr:`summary` (None if
         the scenario states none)."""
-        return fill_answer(self.scenario.answer, self.summary) if self.scenario.answer else None
+        text = fill_answer(self.scenario.answer, self.summary) if self.scenario.answer else None
+        if self.effect is not None:
+            from .report import effect_sentence
+
+            said = effect_sentence(self.effect, self.scenario.simulation.currency)
+            text = f"{text} {said}" if text else said
+        return text
 
     def manifest(self) -> dict:
         """What produced this run: versions (and the code's commit where there is a git checkout), seed,
@@ -242,6 +256,8 @@ class RunResult:
         self.customers.to_parquet(folder / "customers.parquet", index=False)
         self.relationships.to_parquet(folder / "relationships.parquet", index=False)
         summary = dict(self.summary)
+        if self.effect is not None:
+            summary["effect"] = self.effect
         if self.answer is not None:
             summary["answer"] = self.answer
         (folder / "summary.json").write_text(json.dumps(_finite(summary), indent=2, allow_nan=False) + "\n")
@@ -252,6 +268,12 @@ class RunResult:
             save_all(self, folder / "plots")
 
 
+
+HORIZON_NOTE = (
+    "CLV and profit stop at the horizon; clv.initial_cohort_projected and profit_projected add the projected "
+    "value of the customers still held there (an sBG fitted to the firm's simulated retention, the final "
+    "year's margin per customer-period, discounted; future acquisitions and fixed costs are not projected)."
+)
 
 
 def fill_answer(template: str, summary: dict) -> str:

@@ -118,6 +118,11 @@ class SweepSpec(Section):
     metrics: list[str] = Field(default_factory=lambda: list(METRICS), min_length=1, description="Metrics recorded for every run.")
     second_order: bool = Field(False, description="Sobol only: also estimate second-order indices.")
     set: dict[str, Any] = Field(default_factory=dict, description="Fixed dotted-key overrides for every run.")
+    firm: str | None = Field(
+        None,
+        max_length=200,
+        description="Whose metrics are recorded: a firm's name (default the focal firm, the base's first); --firm sets it.",
+    )
     parameters: dict[str, Pair] = Field(..., min_length=1, max_length=100, description="Dotted key = [low, high].")
 
     @field_validator("metrics")
@@ -242,16 +247,18 @@ def simulate_point(task: dict) -> list[dict]:
     """Run one design point: its replications as one batched population where they can share one
     (:func:`~sim.engine.replication_batches`), single-threaded. Returns one dict of metrics per
     replication."""
+    from .compare import firm_index
     from .engine import Engine, replication_batches
     from .metrics import engine_metrics
     from .scenario import load
 
     scenario = load(task["base"], task["values"])
+    firm = firm_index(scenario, task.get("firm"))
     out = []
     for batch in replication_batches(scenario, task["seeds"]):
         engine = Engine(scenario, batch, threads=1)
         engine.run()
-        table = engine_metrics(engine)
+        table = engine_metrics(engine, firm)
         out += [{m: float(table[m].iloc[r]) for m in task["metrics"]} for r in range(len(batch))]
     return out
 
@@ -825,6 +832,7 @@ def run_sweep(
             "base": base_data,
             "seeds": seeds,
             "metrics": list(spec.metrics),
+            "firm": spec.firm,
             "values": {k: _value(points[p, j], whole[j]) for j, k in enumerate(names)},
         }
         for p in range(len(points))
@@ -1328,4 +1336,12 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, Any]:
                 raise err from None
             except (ValueError, KeyError):
                 raise SweepError(f"{path}: parameters.{key}: not a key of the scenario") from None
+    check_firm(spec, base, f"{path}: firm")
     return spec, base
+
+
+def check_firm(spec: SweepSpec, base, where: str) -> None:
+    """SweepError naming ``where`` unless the sweep's ``firm`` is a firm of the base scenario."""
+    names = [f.name for f in base.firms]
+    if spec.firm is not None and spec.firm not in names:
+        raise SweepError(f"{where}: the base scenario has no firm named {spec.firm[:60]!r} (firms: {', '.join(names)})")

@@ -186,3 +186,39 @@ def test_the_command_keeps_numpys_blas_pool_at_one_thread_unless_the_user_asks()
     ).stdout.split()
     assert ours[1] == "1" and theirs[1] == "2"
     assert int(ours[0]) < int(theirs[0])
+
+
+def test_run_answers_with_the_levers_paired_effect(tmp_path, capsys):
+    """run: the answer ends with the lever's effect against the counterfactual, a paired difference
+    with its 95 % interval over --replications, kept in summary.json; 0 replications skip it."""
+    out = tmp_path / "run"
+    args = ["run", "telecom", "--customers", "1500", "--seed", "2", "--replications", "3", "--no-plots", "--out", str(out)]
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "without the operator's contracts" in said and "95 % CI" in said
+    assert "with the value beyond the horizon" in said
+    summary = json.loads((out / "summary.json").read_text())
+    e = summary["effect"]
+    assert e["n"] == 3 and e["metric"] == "retention_60" and e["ci_low"] <= e["difference"] <= e["ci_high"]
+    clv = summary["firms"]["focal"]["clv"]
+    assert clv["initial_cohort_projected"] > clv["initial_cohort"]["mean"]
+    assert "stop at the horizon" in summary["horizon_note"]
+    r0 = tmp_path / "r0"
+    assert main(["run", "telecom", "--customers", "1500", "--replications", "0", "--no-plots", "--out", str(r0)]) == 0
+    assert "effect" not in json.loads((r0 / "summary.json").read_text())
+
+
+def test_unscaled_and_firm_options(tmp_path, capsys):
+    """--unscaled keeps the market's budgets (scale 1, recorded in the manifest); an unknown --firm is
+    one line and exit 2, nothing written."""
+    out = tmp_path / "u"
+    assert main(["run", "telecom", "--customers", "1000", "--periods", "3", "--unscaled", "--replications", "0", "--no-plots",
+                 "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["scale"] == 1.0
+    assert main(["run", "telecom", "--customers", "1000", "--periods", "3", "--replications", "0", "--no-plots",
+                 "--out", str(tmp_path / "s"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["scale"] == pytest.approx(1000 / 20000)
+    capsys.readouterr()
+    assert main(["compare", "telecom", "telecom", "--firm", "nobody", "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--firm" in err[0] and "nobody" in err[0] and not (tmp_path / "c").exists()

@@ -290,3 +290,17 @@ def _running(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state not in ("Z", "X")
+
+
+def test_a_sweep_records_the_firm_it_names():
+    """simulate_point with a firm: the metrics are that firm's (as engine_metrics computes them)."""
+    import sim
+    from sim.compare import replication_seeds, run_replications
+    from sim.sweep import simulate_point
+
+    base = sim.load("telecom", {"simulation.customers": 800, "simulation.periods": 12}).model_dump(mode="json")
+    seeds = replication_seeds(1, 2)
+    task = {"base": base, "values": {"firms.0.price": 30.0}, "seeds": seeds, "metrics": ["retention_12"], "firm": "rival"}
+    got = [r["retention_12"] for r in simulate_point(task)]
+    want, _ = run_replications(sim.load(base, {"firms.0.price": 30.0}), seeds, threads=1, firm=1)
+    assert got == pytest.approx(want["retention_12"].tolist())
