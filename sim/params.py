@@ -77,7 +77,7 @@ class FixedChurn(Section):
     """Every customer has the same background churn probability."""
 
     distribution: Literal["fixed"] = "fixed"
-    p: Probability = Field(0.005, description="Background churn probability (DIM-B2B: churn is never zero). Unit: 1/period. [invented; DIM-B2B bounds total B2B churn near 1.15 %/month]")
+    p: Probability = Field(0.005, description="Background (life-event) churn probability: moves, deaths, closures that no firm influences (DIM-B2B: churn is never zero). It is kept a minor part of churn, so that customers' choices drive it (the pattern 'churn is chosen' checks choice_share >= 0.5); it is never fitted to hit a churn target. Unit: 1/period. [invented]")
 
 
 class BetaChurn(Section):
