@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -289,7 +289,7 @@ def _headline(res) -> list[str]:
     return lines + [""]
 
 
-@lru_cache(maxsize=None)
+@cache
 def scenario_markdown(name: str) -> str:
     """The page of shipped scenario ``name``, from runs at :data:`CUSTOMERS` customers with seed :data:`SEED`."""
     import sim
@@ -417,8 +417,9 @@ def on_config(config, **kwargs):
 
 def on_files(files, config, **kwargs):
     """Add a generated page for every shipped scenario."""
-    import sim
     from mkdocs.structure.files import File
+
+    import sim
 
     for name in sorted(sim.shipped_scenarios()):
         files.append(File.generated(config, f"scenarios/{name}.md", content=scenario_markdown(name)))

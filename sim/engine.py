@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
 
 import numpy as np
 
@@ -29,11 +29,11 @@ from .measures import complaint_handling as complaint_lever
 from .measures import discount as discount_lever
 from .measures import referral as referral_lever
 from .measures.base import ACTIVE, N_COLUMNS, P0, Context
-from .signals import deferred_signals
-from .params import Scenario
 from .mechanisms import promotion
 from .mechanisms.bonding import phase_codes
+from .params import Scenario
 from .population import Customers
+from .signals import deferred_signals
 
 PARALLEL_MIN_ROWS = 8 * kernel.CHUNK  # below this a period is too short for threads to pay
 MAX_DEFAULT_THREADS = 8

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from functools import partial
-from typing import Any, Iterable
+from typing import Any
 
 import mesa
 import numpy as np
@@ -12,11 +13,11 @@ import numpy as np
 from .books import FIRM_STATS, STAT
 from .codes import END_REASONS, LOYALTY_CLASSES, MEASURE_BIT, OUT, Event
 from .engine import Engine
-from .mechanisms.bonding import PHASES, phase
 from .measures import LEVERS
-from .measures.base import P0
-from .metrics import METRICS, model_metric
 from .measures import contract as contract_lever
+from .measures.base import P0
+from .mechanisms.bonding import PHASES, phase
+from .metrics import METRICS, model_metric
 from .params import Scenario
 from .population import cohort_names
 from .scenario import load
@@ -31,7 +32,7 @@ class Firm(mesa.Agent):
     """A firm (the first in the scenario is the focal firm): its parameters and this period's figures,
     one attribute per entry of :data:`sim.books.FIRM_STATS` (read from the engine's books)."""
 
-    def __init__(self, model: "RetentionModel", index: int, params):
+    def __init__(self, model: RetentionModel, index: int, params):
         super().__init__(model)
         self.index = index
         self.name = params.name

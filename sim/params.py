@@ -15,7 +15,7 @@ model step, whose length in months is ``simulation.period_months``. Every rate a
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -88,7 +88,7 @@ class BetaChurn(Section):
     beta: float = Field(..., gt=0, le=1e4, description="Beta shape beta. Unit: none.")
 
 
-BackgroundChurn = Annotated[Union[FixedChurn, BetaChurn], Field(discriminator="distribution")]
+BackgroundChurn = Annotated[FixedChurn | BetaChurn, Field(discriminator="distribution")]
 
 
 class Segment(Section):
@@ -113,7 +113,7 @@ class Segment(Section):
     purchase_cycle: int = Field(1, ge=1, le=120, description="Periods between purchase decisions: customers look around only at these points or when a contract expires (DIM-B2B: long purchase cycles). Unit: periods. [invented]")
 
     @model_validator(mode="after")
-    def _check(self) -> "Segment":
+    def _check(self) -> Segment:
         if len(self.cohorts) > 100:
             raise _KeyError(("cohorts",), f"at most 100 cohorts (got {len(self.cohorts)})")
         if not self.cohorts:
@@ -176,7 +176,7 @@ class Bonding(Section):
     post_purchase_periods: int = Field(3, ge=0, le=1200, description="Length of the post-purchase phase (Kaack). Unit: periods. [invented]")
 
     @model_validator(mode="after")
-    def _weights(self) -> "Bonding":
+    def _weights(self) -> Bonding:
         if self.weight_satisfaction + self.weight_trust + self.weight_commitment <= 0:
             raise ValueError("bond weights must not all be zero")
         return self
@@ -229,7 +229,7 @@ class Counterfactual(Section):
     set: dict[str, float | int | bool | str] = Field(default_factory=dict, max_length=1000, description="Dotted keys the counterfactual sets, e.g. { \"firms.0.service_quality\" = 0.6 }. Unit: each key's own.")
 
     @model_validator(mode="after")
-    def _known_metric(self) -> "Counterfactual":
+    def _known_metric(self) -> Counterfactual:
         if self.metric not in METRICS:
             raise _KeyError(("metric",), f"unknown metric {self.metric!r} (metrics: {', '.join(METRICS)})")
         if not self.drop_measures and not self.set:
@@ -274,7 +274,7 @@ class Scenario(Section):
     measures: list[MeasureSpec] = Field(default_factory=list, max_length=1000)
 
     @model_validator(mode="after")
-    def _cross_check(self) -> "Scenario":
+    def _cross_check(self) -> Scenario:
         for seg in self.segments:  # life events: the market's documented rate unless a segment sets its own
             if seg.background_churn is None:
                 seg.background_churn = FixedChurn(p=LIFE_EVENTS[self.simulation.market])

@@ -16,8 +16,18 @@ from collections import namedtuple
 import numpy as np
 
 from ._jit import rule
-from .codes import (CENSORED, EV_CONTRACT_EXPIRED, EV_EXIT_FEE_PAID, EV_LIFE_EVENT, EV_SWITCHED, LEFT_MARKET, LIFE_EVENT, OUT,
-                    P_FIT, SWITCHED)
+from .codes import (
+    CENSORED,
+    EV_CONTRACT_EXPIRED,
+    EV_EXIT_FEE_PAID,
+    EV_LIFE_EVENT,
+    EV_SWITCHED,
+    LEFT_MARKET,
+    LIFE_EVENT,
+    OUT,
+    P_FIT,
+    SWITCHED,
+)
 from .measures import WIN_BACK, contract, win_back
 from .measures.base import P0
 from .mechanisms.attachment import exit_fee_due

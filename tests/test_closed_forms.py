@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import ALL_OFF, scenario, z_tolerance
 from scipy.special import betaln
 
-from conftest import ALL_OFF, scenario, z_tolerance
 from sim.books import expected_clv
 from sim.results import run
 

@@ -6,8 +6,8 @@ import warnings
 
 import mesa
 import numpy as np
-
 from conftest import ALL_OFF, run_model, scenario
+
 from sim.model import RetentionModel
 from sim.results import RunResult
 

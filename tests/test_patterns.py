@@ -14,7 +14,7 @@ import pytest
 
 from sim import patterns
 from sim.patterns import Target
-from sim.patterns.measure import (Estimate, Size, mean_interval, ratio_interval, risk_ratio_interval, scenario, share_interval)
+from sim.patterns.measure import Estimate, Size, mean_interval, ratio_interval, risk_ratio_interval, scenario, share_interval
 
 SMALL = Size(customers=3000, replications=3)
 # patterns that take a few seconds each at SMALL: the tests' subset (every kind of measure is in it)

@@ -2,9 +2,9 @@
 numbers, with the stated distributions."""
 
 import numpy as np
+from conftest import scenario, z_tolerance
 from scipy import stats
 
-from conftest import scenario, z_tolerance
 from sim.engine import Engine
 from sim.params import Scenario
 from sim.population import Customers

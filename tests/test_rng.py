@@ -3,9 +3,9 @@ distribution (Kolmogorov-Smirnov at a 1e-4 false-alarm rate, means within the st
 
 import numpy as np
 import pytest
+from conftest import z_tolerance
 from scipy import special, stats
 
-from conftest import z_tolerance
 from sim import rng
 
 Z = z_tolerance()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from conftest import run_model, scenario, z_tolerance
+
 from sim.codes import ATTACHED_ONLY, BONDED_ONLY
 
 Z = z_tolerance()

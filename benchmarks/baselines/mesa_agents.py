@@ -68,7 +68,7 @@ def _clip01(x: float) -> float:
 class Customer(mesa.Agent):
     """One customer: its firm, satisfaction, trust, commitment and fit with the current firm."""
 
-    def __init__(self, model: "CoreModel", firm: int):
+    def __init__(self, model: CoreModel, firm: int):
         super().__init__(model)
         rnd = model.random
         self.firm = firm

@@ -8,13 +8,30 @@ period: firm-level prices first, then what sets the price paid, then the rest) a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Union
+import operator
+from functools import reduce
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
-from . import (account_management, budget_split, complaint_handling, contract, discount, ecosystem, loyalty_programme,
-               nostalgia, onboarding, price_change, price_reaction, proactive_retention, referral, service,
-               switching_bonus, win_back)
+from . import (
+    account_management,
+    budget_split,
+    complaint_handling,
+    contract,
+    discount,
+    ecosystem,
+    loyalty_programme,
+    nostalgia,
+    onboarding,
+    price_change,
+    price_reaction,
+    proactive_retention,
+    referral,
+    service,
+    switching_bonus,
+    win_back,
+)
 from .base import Context, Measure, MeasureParams, Schedule, Target
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +46,8 @@ LEVERS = (
 )
 TYPES = tuple(lever.TYPE for lever in LEVERS)
 CODE = {lever.TYPE: code for code, lever in enumerate(LEVERS)}
-MeasureSpec = Annotated[Union[tuple(lever.Params for lever in LEVERS)], Field(discriminator="type")]
+# the union of every lever's parameters (Params1 | Params2 | ...), told apart by their `type`
+MeasureSpec = Annotated[reduce(operator.or_, (lever.Params for lever in LEVERS)), Field(discriminator="type")]
 
 # kind codes as constants for the compiled engine
 (PRICE_CHANGE, PRICE_REACTION, SWITCHING_BONUS, BUDGET_SPLIT, DISCOUNT, LOYALTY_PROGRAMME, SERVICE, COMPLAINT_HANDLING,
@@ -37,7 +55,7 @@ MeasureSpec = Annotated[Union[tuple(lever.Params for lever in LEVERS)], Field(di
 assert [CODE[lever.TYPE] for lever in LEVERS] == list(range(len(LEVERS)))
 
 
-def build(scenario: "Scenario") -> list[Measure]:
+def build(scenario: Scenario) -> list[Measure]:
     """Measure objects for every scenario entry, in acting order (by kind, then as listed)."""
     made = [LEVERS[CODE[p.type]].Lever(p, scenario, CODE[p.type]) for p in scenario.measures]
     return sorted(made, key=lambda m: m.code)

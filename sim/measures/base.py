@@ -33,7 +33,7 @@ class Schedule(Section):
     duration: int = Field(1, ge=1, le=100_000, description="Active periods per pulse when `every` is set. Unit: periods.")
 
     @model_validator(mode="after")
-    def _order(self) -> "Schedule":
+    def _order(self) -> Schedule:
         if self.end is not None and self.end <= self.start:
             raise _KeyError(("end",), f"must be greater than start ({self.start}), or the measure is never active (got {self.end})")
         return self
@@ -53,7 +53,7 @@ class Target(Section):
     cohort: str | None = Field(None, description="Only this birth-decade cohort.")
 
     @model_validator(mode="after")
-    def _known_class(self) -> "Target":
+    def _known_class(self) -> Target:
         if self.loyalty_class is not None and self.loyalty_class not in LOYALTY_CLASSES:
             raise ValueError(f"loyalty_class must be one of {', '.join(LOYALTY_CLASSES)} (got {self.loyalty_class!r})")
         return self
@@ -70,7 +70,7 @@ class MeasureParams(Section):
     fixed_cost: float = Field(0.0, ge=0, le=1e12, description="Cost per active period, not attributed to any customer. Unit: money/period.")
 
     @model_validator(mode="after")
-    def _target_applies(self) -> "MeasureParams":
+    def _target_applies(self) -> MeasureParams:
         if not self.targeted and self.target.model_dump(exclude_none=True):
             raise _KeyError(("target",), f"a {self.type} measure acts on the whole firm, so it takes no target")
         return self
@@ -130,7 +130,7 @@ class Measure:
     new_customers_only = False  # True for levers that reach only relationships in their first period
     reaches_lapsed = False      # True for levers that reach customers who left the firm (win-back)
 
-    def __init__(self, params: MeasureParams, scenario: "Scenario", code: int):
+    def __init__(self, params: MeasureParams, scenario: Scenario, code: int):
         from ..population import cohort_names
 
         self.params = params

@@ -50,7 +50,7 @@ class LoyaltyProgrammeParams(MeasureParams):
     cost_per_member: float = Field(0.3, ge=0, le=1e7, description="Running cost per member (cards, statements, service). Unit: money/period. [invented]")
 
     @model_validator(mode="after")
-    def _ascending(self) -> "LoyaltyProgrammeParams":
+    def _ascending(self) -> LoyaltyProgrammeParams:
         if self.lapse_rate + self.redemption_rate > 1.0:
             raise ValueError(f"lapse_rate + redemption_rate must not exceed 1 (got {self.lapse_rate + self.redemption_rate:g})")
         t = self.tier_thresholds

@@ -49,7 +49,7 @@ class WinBackParams(MeasureParams):
     cost_per_contact: float = Field(2.0, ge=0, le=1e7, description="Cost of one win-back contact (an e-mail or a call to a customer the firm knows). Unit: money/contact. [invented; DIM-Rückgewinnung: winning back is cheaper than acquiring]")
 
     @model_validator(mode="after")
-    def _window(self) -> "WinBackParams":
+    def _window(self) -> WinBackParams:
         if self.delay_max < self.delay_min:
             raise ValueError(f"delay_max ({self.delay_max}) must not be below delay_min ({self.delay_min})")
         return self

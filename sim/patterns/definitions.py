@@ -7,15 +7,37 @@ import math
 
 import numpy as np
 
-from ..codes import (ATTACHED_ONLY, BONDED_ONLY, NEITHER, EV_CONSIDERED, EV_CONTRACT_EXPIRED, EV_CONTRACT_RENEWED, EV_LEFT_MARKET,
-                     EV_SWITCHED, MEASURE_BIT)
+from ..codes import (
+    ATTACHED_ONLY,
+    BONDED_ONLY,
+    EV_CONSIDERED,
+    EV_CONTRACT_EXPIRED,
+    EV_CONTRACT_RENEWED,
+    EV_LEFT_MARKET,
+    EV_SWITCHED,
+    MEASURE_BIT,
+    NEITHER,
+)
 from ..measures import CODE
 from ..mechanisms.choice import consideration
 from ..metrics import engine_metrics
 from ..scenario import counterfactual, shipped_scenarios
 from . import Target, pattern
-from .measure import (Estimate, Size, difference_of_shares, engines, mean_interval, metric, paired_interval,
-                      ratio_interval, ratio_of_means_interval, risk_ratio_interval, scenario, share_interval, stepped)
+from .measure import (
+    Estimate,
+    Size,
+    difference_of_shares,
+    engines,
+    mean_interval,
+    metric,
+    paired_interval,
+    ratio_interval,
+    ratio_of_means_interval,
+    risk_ratio_interval,
+    scenario,
+    share_interval,
+    stepped,
+)
 
 LEFT_BY_CHOICE = EV_SWITCHED | EV_LEFT_MARKET
 LOW_RISK, HIGH_RISK = 0.08, 0.2  # probability of looking around a month: the proactive patterns' groups

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import run_model, scenario, z_tolerance
+
 from sim.codes import MEASURE_BIT, Event
 from sim.measures import CODE
 from sim.measures.proactive_retention import ProactiveRetentionParams

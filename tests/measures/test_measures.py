@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from conftest import run_model, scenario
+
 from sim import measures
 from sim.codes import Event
 from sim.measures import complaint_handling, contract, discount, nostalgia, price_change, service

@@ -2,14 +2,22 @@
 consideration with the pressure of suffering; the saturating barrier; the bond's stay utility that follows
 the loyalty classes; background churn."""
 
-import numpy as np
-
-from conftest import z_tolerance
-from sim.codes import OUT
 import math
 
-from sim.mechanisms.choice import (background_leave, bond_pull, choose, consideration, felt_barrier, stay_utility, switch_barrier,
-                                   switch_utility)
+import numpy as np
+from conftest import z_tolerance
+
+from sim.codes import OUT
+from sim.mechanisms.choice import (
+    background_leave,
+    bond_pull,
+    choose,
+    consideration,
+    felt_barrier,
+    stay_utility,
+    switch_barrier,
+    switch_utility,
+)
 from sim.rng import key
 
 Z = z_tolerance()

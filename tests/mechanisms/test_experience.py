@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from conftest import z_tolerance
+
 from sim.mechanisms.experience import experience, price_feeling, service_events, update_reference, update_satisfaction
 
 Z = z_tolerance()

@@ -26,6 +26,7 @@ def test_what_customers_say_reaches_their_listeners_only_in_the_next_period():
     for segment a from period 4 changes what a's customers say in period 4, but segment b's customers,
     who listen to them, hear it only in period 5. Same seed, so everything else is equal."""
     from conftest import scenario
+
     from sim.model import RetentionModel
 
     n, start = 3000, 4
