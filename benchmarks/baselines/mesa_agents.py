@@ -105,14 +105,15 @@ class Customer(mesa.Agent):
                 r -= stay
                 model.ended[f] += 1
                 for j, w in EXITS[f]:  # the last exit is leaving the market (j None); it also takes rounding
+                    to = j  # the exit r falls in, or the last one if rounding carries r past them all
                     if r < w:
                         break
                     r -= w
-                if j is None:
+                if to is None:
                     self.remove()  # left the market
-                else:  # 9. switch: a new relationship with firm j from next period
+                else:  # 9. switch: a new relationship with firm `to` from next period
                     model.switched[f] += 1
-                    self.firm = j
+                    self.firm = to
                     self.trust = INITIAL_TRUST
                     self.commitment = 0.0
                     self.fit = rnd.gauss(0.0, FIT_SD)

@@ -162,7 +162,7 @@ def expiry_lookers(size: Size) -> Estimate:
     for seed in size.seeds():
         held_before = {"rows": np.zeros(0, dtype=bool)}
 
-        def count(e, t, firm):
+        def count(e, t, firm, held_before=held_before):  # called within this replication: bound to its own record
             nonlocal k, n
             c = e.customers
             ev = c.events
@@ -298,7 +298,7 @@ def established_versus_new(size: Size) -> Estimate:
     for seed in size.seeds():
         snap: dict[int, tuple] = {}
 
-        def keep(e, t, firm):
+        def keep(e, t, firm, snap=snap):  # called within this replication: bound to its own snapshots
             if t0 - 1 <= t <= t0 + intake - 1 + window:
                 c = e.customers
                 snap[t] = (c.firm.copy(), c.rel_start.copy(), c.clv.copy(), c.joined.copy())
@@ -307,7 +307,7 @@ def established_versus_new(size: Size) -> Estimate:
         log = e.log.arrays()
         ended = {(int(c), int(s)): v for c, s, v in zip(log["customer"], log["start"], log["clv"])}
 
-        def value_after(t, rows, starts):
+        def value_after(t, rows, starts, snap=snap, ended=ended):  # this replication's snapshots and relationships
             """The CLV of each row's relationship that began in ``starts``, as it stood after period ``t``
             (its final value if it had ended by then)."""
             firm, rel, clv, _ = snap[t]
@@ -341,7 +341,7 @@ def satisfied_leave(size: Size) -> Estimate:
     for seed in size.seeds():
         snap = {}
 
-        def keep(e, t, firm):
+        def keep(e, t, firm, snap=snap):  # called within this replication: bound to its own snapshots
             if t in (12, 24):
                 c = e.customers
                 snap[t] = (c.firm.copy(), c.rel_start.copy(), c.nps.copy())
@@ -412,7 +412,7 @@ def price_rise(size: Size) -> Estimate:
         for spec in (sc, counterfactual(sc)):
             snap = {}
 
-            def keep(e, t, firm):
+            def keep(e, t, firm, snap=snap):  # called within this run: bound to its own snapshots
                 if t in (start - 1, start + 11):
                     snap[t] = (e.customers.firm.copy(), e.customers.rel_start.copy(), e.customers.loyalty.copy())
 
@@ -444,7 +444,7 @@ def _proactive(size: Size, low: bool) -> Estimate:
         for spec in (sc, cf):
             snap = {}
 
-            def keep(e, t, firm):
+            def keep(e, t, firm, snap=snap):  # called within this run: bound to its own snapshots
                 if t in (t0 - 1, t0, t0 + 2):
                     c = e.customers
                     snap[t] = (c.firm.copy(), c.rel_start.copy(), c.satisfaction.copy(), c.events.copy())
