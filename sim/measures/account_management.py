@@ -20,9 +20,14 @@ class AccountManagementParams(MeasureParams):
     """A dedicated account manager per account."""
 
     type: Literal["account_management"]
-    handover: Unit = Field(0.6, description="Share of the personal bond an account manager carries over when the contact changes. Unit: fraction. [invented]")
-    cost_per_account: float | None = Field(None, ge=0, le=1e9, description="Cost of managing one account per period; unset: the cost model, list price * cost_share * (handover / 0.6)^2 (a manager who carries more of the relationship over sees her accounts more often). Unit: money/period.")
-    cost_share: float = Field(0.02, ge=0, le=10, description="Cost of an account manager with handover 0.6 per account and period, as a share of the list price. Unit: fraction of price. [invented]")
+    handover: Unit = Field(0.6, description=(
+        "Share of the personal bond an account manager carries over when the contact changes. Unit: fraction. [invented]"))
+    cost_per_account: float | None = Field(None, ge=0, le=1e9, description=(
+        "Cost of managing one account per period; unset: the cost model, list price * cost_share * (handover / 0.6)^2 (a "
+        "manager who carries more of the relationship over sees her accounts more often). Unit: money/period."))
+    cost_share: float = Field(0.02, ge=0, le=10, description=(
+        "Cost of an account manager with handover 0.6 per account and period, as a share of the list price. Unit: fraction of "
+        "price. [invented]"))
 
 
 HANDOVER = 0

@@ -29,13 +29,15 @@ class Schedule(Section):
 
     start: int = Field(0, ge=0, le=100_000, description="First active period. Unit: period.")
     end: int | None = Field(None, ge=1, le=100_000, description="First inactive period (None = never ends). Unit: period.")
-    every: int | None = Field(None, ge=1, le=100_000, description="Repeat interval for pulsed measures (None = continuous). Unit: periods.")
+    every: int | None = Field(None, ge=1, le=100_000, description=(
+        "Repeat interval for pulsed measures (None = continuous). Unit: periods."))
     duration: int = Field(1, ge=1, le=100_000, description="Active periods per pulse when `every` is set. Unit: periods.")
 
     @model_validator(mode="after")
     def _order(self) -> Schedule:
         if self.end is not None and self.end <= self.start:
-            raise _KeyError(("end",), f"must be greater than start ({self.start}), or the measure is never active (got {self.end})")
+            raise _KeyError(("end",), (
+                f"must be greater than start ({self.start}), or the measure is never active (got {self.end})"))
         return self
 
     def is_active(self, period: int) -> bool:
@@ -49,7 +51,8 @@ class Target(Section):
     """Which of the firm's customers a measure reaches; unset fields do not restrict."""
 
     segment: str | None = Field(None, description="Only this segment.")
-    loyalty_class: str | None = Field(None, description=f"Only customers in this loyalty class last period: one of {', '.join(LOYALTY_CLASSES)}.")
+    loyalty_class: str | None = Field(None, description=(
+        f"Only customers in this loyalty class last period: one of {', '.join(LOYALTY_CLASSES)}."))
     cohort: str | None = Field(None, description="Only this birth-decade cohort.")
 
     @model_validator(mode="after")
@@ -67,7 +70,8 @@ class MeasureParams(Section):
     firm: str | None = Field(None, description="Firm applying the measure (None = the focal firm).")
     schedule: Schedule = Field(default_factory=Schedule)
     target: Target = Field(default_factory=Target)
-    fixed_cost: float = Field(0.0, ge=0, le=1e12, description="Cost per active period, not attributed to any customer. Unit: money/period.")
+    fixed_cost: float = Field(0.0, ge=0, le=1e12, description=(
+        "Cost per active period, not attributed to any customer. Unit: money/period."))
 
     @model_validator(mode="after")
     def _target_applies(self) -> MeasureParams:

@@ -24,11 +24,16 @@ class BudgetSplitParams(MeasureParams):
     """One budget, split between winning and keeping customers."""
 
     type: Literal["budget_split"]
-    budget: float = Field(20000.0, ge=0, le=1e12, description="Money spent per period on acquisition and retention together. Unit: money/period. [invented]")
-    retention_share: Probability = Field(0.3, description="Share of the budget spent on retention care. Unit: fraction. [invented]")
-    quality_boost: float = Field(0.15, ge=0, le=1, description="Added service quality for a customer the care reaches. Unit: [0,1]. [invented]")
-    handling_boost: float = Field(0.3, ge=0, le=1, description="Added probability of resolving her complaint well. Unit: probability. [invented]")
-    cost_per_customer: float = Field(2.0, gt=0, le=1e7, description="Cost of caring for one customer for a period. Unit: money/period. [invented]")
+    budget: float = Field(20000.0, ge=0, le=1e12, description=(
+        "Money spent per period on acquisition and retention together. Unit: money/period. [invented]"))
+    retention_share: Probability = Field(0.3, description=(
+        "Share of the budget spent on retention care. Unit: fraction. [invented]"))
+    quality_boost: float = Field(0.15, ge=0, le=1, description=(
+        "Added service quality for a customer the care reaches. Unit: [0,1]. [invented]"))
+    handling_boost: float = Field(0.3, ge=0, le=1, description=(
+        "Added probability of resolving her complaint well. Unit: probability. [invented]"))
+    cost_per_customer: float = Field(2.0, gt=0, le=1e7, description=(
+        "Cost of caring for one customer for a period. Unit: money/period. [invented]"))
 
 
 QUALITY, HANDLING = range(2)

@@ -26,9 +26,13 @@ class ComplaintHandlingParams(MeasureParams):
     """A complaint-handling team of a given capacity and quality."""
 
     type: Literal["complaint_handling"]
-    capacity: float = Field(60.0, ge=0, le=1000, description="Complaints the team handles well per 1,000 customers it serves per period. Unit: complaints/(1,000 customers * period). [invented: a quarter above the default firm's load of about 48]")
-    resolution_boost: Probability = Field(0.2, description="Added probability that a complaint within capacity is resolved well. Unit: probability. [invented]")
-    cost_per_slot: float = Field(25.0, ge=0, le=1e7, description="Cost of the capacity to handle one complaint. Unit: money/complaint. [invented]")
+    capacity: float = Field(60.0, ge=0, le=1000, description=(
+        "Complaints the team handles well per 1,000 customers it serves per period. Unit: complaints/(1,000 customers * "
+        "period). [invented: a quarter above the default firm's load of about 48]"))
+    resolution_boost: Probability = Field(0.2, description=(
+        "Added probability that a complaint within capacity is resolved well. Unit: probability. [invented]"))
+    cost_per_slot: float = Field(25.0, ge=0, le=1e7, description=(
+        "Cost of the capacity to handle one complaint. Unit: money/complaint. [invented]"))
 
 
 CAPACITY, BOOST = range(2)

@@ -33,13 +33,23 @@ class ContractParams(MeasureParams):
     """Minimum-term contracts with an exit fee."""
 
     type: Literal["contract"]
-    term: int = Field(12, ge=1, le=1200, description="Minimum term. Unit: periods. [sourced: DIM-Kommunikation, one-year contracts]")
-    exit_fee: float = Field(100.0, ge=0, le=1e9, description="Early-termination fee, charged if the customer leaves before expiry: in full right after signing, declining with the months left unless fee_schedule is flat. Unit: money. [invented]")
-    fee_schedule: Literal["declining", "flat"] = Field("declining", description="declining: the fee owed is exit_fee * periods left / term (pro-rated); flat: exit_fee whatever is left. [invented; pro-rated charges are the common form]")
-    life_event_fee: bool = Field(False, description="Whether a customer who leaves for a life event (background churn) pays the exit fee; by default such customers are released. [invented]")
-    renewal_prob: Probability = Field(0.7, description="Probability that a customer who stays at expiry signs again. Unit: probability. [invented]")
-    forced_penalty: float = Field(0.05, ge=0, le=1, description="Experience lost per period under contract: forced binding lowers satisfaction (DIM-B2B). Unit: [0,1]. [invented]")
-    cost_per_contract: float = Field(5.0, ge=0, le=1e7, description="Cost of signing or renewing one contract. Unit: money/contract. [invented]")
+    term: int = Field(12, ge=1, le=1200, description=(
+        "Minimum term. Unit: periods. [sourced: DIM-Kommunikation, one-year contracts]"))
+    exit_fee: float = Field(100.0, ge=0, le=1e9, description=(
+        "Early-termination fee, charged if the customer leaves before expiry: in full right after signing, declining with the "
+        "months left unless fee_schedule is flat. Unit: money. [invented]"))
+    fee_schedule: Literal["declining", "flat"] = Field("declining", description=(
+        "declining: the fee owed is exit_fee * periods left / term (pro-rated); flat: exit_fee whatever is left. [invented; "
+        "pro-rated charges are the common form]"))
+    life_event_fee: bool = Field(False, description=(
+        "Whether a customer who leaves for a life event (background churn) pays the exit fee; by default such customers are "
+        "released. [invented]"))
+    renewal_prob: Probability = Field(0.7, description=(
+        "Probability that a customer who stays at expiry signs again. Unit: probability. [invented]"))
+    forced_penalty: float = Field(0.05, ge=0, le=1, description=(
+        "Experience lost per period under contract: forced binding lowers satisfaction (DIM-B2B). Unit: [0,1]. [invented]"))
+    cost_per_contract: float = Field(5.0, ge=0, le=1e7, description=(
+        "Cost of signing or renewing one contract. Unit: money/contract. [invented]"))
 
 
 # positions of the lever's numbers in its measures-table row (after base.P0)
@@ -77,7 +87,8 @@ class Lever(Measure):
 
     def kernel_params(self):
         p = self.params
-        return (p.term, p.exit_fee, p.renewal_prob, p.forced_penalty, float(p.life_event_fee), float(p.fee_schedule == "declining"))
+        return (p.term, p.exit_fee, p.renewal_prob, p.forced_penalty, float(p.life_event_fee),
+                float(p.fee_schedule == "declining"))
 
     def event_cost(self):
         return self.params.cost_per_contract

@@ -22,7 +22,11 @@ class DiscountParams(MeasureParams):
 
     type: Literal["discount"]
     rate: Probability = Field(0.1, description="Discount as a fraction of list price. Unit: fraction. [invented]")
-    intro_periods: int = Field(0, ge=0, le=1200, description="An introductory offer: the discount reaches a customer only in her first intro_periods periods with the firm (0 = every customer it targets). She is told it is introductory, so it does not lower the price she expects afterwards; newcomers and other firms' customers see it. Unit: periods. [invented; DIM-LockIn: other suppliers' new-customer prices]")
+    intro_periods: int = Field(0, ge=0, le=1200, description=(
+        "An introductory offer: the discount reaches a customer only in her first intro_periods periods with the firm (0 = "
+        "every customer it targets). She is told it is introductory, so it does not lower the price she expects afterwards; "
+        "newcomers and other firms' customers see it. Unit: periods. [invented; DIM-LockIn: other suppliers' new-customer "
+        "prices]"))
 
 
 RATE, SHARE_ON, INTRO = range(3)  # kernel parameters: the rate, the share of the time it runs, the introductory periods

@@ -25,13 +25,19 @@ class EcosystemParams(MeasureParams):
     """Cross-selling that deepens technical lock-in, and its erosion as the technology ages."""
 
     type: Literal["ecosystem"]
-    cross_sell: Probability = Field(0.05, description="Probability per period that a fully satisfied customer takes another product. Unit: 1/period. [invented]")
+    cross_sell: Probability = Field(0.05, description=(
+        "Probability per period that a fully satisfied customer takes another product. Unit: 1/period. [invented]"))
     max_products: int = Field(3, ge=1, le=100, description="Further products a customer can hold. Unit: products. [invented]")
-    lockin_per_product: float = Field(40.0, ge=0, le=1e7, description="Technical lock-in each product adds. Unit: money. [invented]")
-    margin_per_product: float = Field(4.0, ge=0, le=1e7, description="Margin of each further product. Unit: money/period. [invented]")
-    ageing_from: int | None = Field(None, ge=0, le=100_000, description="Period from which the technology ages (None = it does not). Unit: period. [invented]")
-    erosion: Probability = Field(0.05, description="Share of lock-in lost per period once the technology ages. Unit: 1/period. [invented]")
-    cost_per_offer: float = Field(1.0, ge=0, le=1e7, description="Cost of offering products to one customer for a period. Unit: money/period. [invented]")
+    lockin_per_product: float = Field(40.0, ge=0, le=1e7, description=(
+        "Technical lock-in each product adds. Unit: money. [invented]"))
+    margin_per_product: float = Field(4.0, ge=0, le=1e7, description=(
+        "Margin of each further product. Unit: money/period. [invented]"))
+    ageing_from: int | None = Field(None, ge=0, le=100_000, description=(
+        "Period from which the technology ages (None = it does not). Unit: period. [invented]"))
+    erosion: Probability = Field(0.05, description=(
+        "Share of lock-in lost per period once the technology ages. Unit: 1/period. [invented]"))
+    cost_per_offer: float = Field(1.0, ge=0, le=1e7, description=(
+        "Cost of offering products to one customer for a period. Unit: money/period. [invented]"))
 
 
 CROSS_SELL, MAX_PRODUCTS, LOCKIN, MARGIN, AGEING_FROM, EROSION = range(6)

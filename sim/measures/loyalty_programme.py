@@ -39,15 +39,24 @@ class LoyaltyProgrammeParams(MeasureParams):
     """A points programme with tiers."""
 
     type: Literal["loyalty_programme"]
-    earn_rate: Probability = Field(0.03, description="Points earned per money spent, as money value (a 3 % rebate). Unit: fraction. [invented]")
-    lapse_rate: Probability = Field(0.02, description="Share of the balance that lapses unused each period (breakage). Unit: 1/period. [invented]")
-    redemption_rate: Probability = Field(0.08, description="Share of the balance a member redeems for rewards each period; the redeemed value is the programme's cost. Unit: 1/period. [invented: with the default lapse, about 80 % of points are redeemed, 20 % break]")
-    tier_thresholds: list[float] = Field(default_factory=lambda: [20.0, 60.0], max_length=4, description="Balances that reach tier 1, 2, ... (ascending). Unit: money. [invented]")
-    tier_loss_penalty: Unit = Field(0.1, description="Experience lost in the period a member falls below a tier threshold (a tier cliff). Unit: [0,1]. [invented]")
-    reward_commitment: Unit = Field(0.01, description="Commitment gained per tier and period by a member the rewards fit. Unit: commitment/period. [invented]")
-    fit_tenure: int = Field(6, ge=0, le=1200, description="Tenure from which rewards fit the relationship. Unit: periods. [invented]")
+    earn_rate: Probability = Field(0.03, description=(
+        "Points earned per money spent, as money value (a 3 % rebate). Unit: fraction. [invented]"))
+    lapse_rate: Probability = Field(0.02, description=(
+        "Share of the balance that lapses unused each period (breakage). Unit: 1/period. [invented]"))
+    redemption_rate: Probability = Field(0.08, description=(
+        "Share of the balance a member redeems for rewards each period; the redeemed value is the programme's cost. Unit: "
+        "1/period. [invented: with the default lapse, about 80 % of points are redeemed, 20 % break]"))
+    tier_thresholds: list[float] = Field(default_factory=lambda: [20.0, 60.0], max_length=4, description=(
+        "Balances that reach tier 1, 2, ... (ascending). Unit: money. [invented]"))
+    tier_loss_penalty: Unit = Field(0.1, description=(
+        "Experience lost in the period a member falls below a tier threshold (a tier cliff). Unit: [0,1]. [invented]"))
+    reward_commitment: Unit = Field(0.01, description=(
+        "Commitment gained per tier and period by a member the rewards fit. Unit: commitment/period. [invented]"))
+    fit_tenure: int = Field(6, ge=0, le=1200, description=(
+        "Tenure from which rewards fit the relationship. Unit: periods. [invented]"))
     fit_quality: Unit = Field(0.5, description="Satisfaction from which rewards fit the relationship. Unit: [0,1]. [invented]")
-    cost_per_member: float = Field(0.3, ge=0, le=1e7, description="Running cost per member (cards, statements, service). Unit: money/period. [invented]")
+    cost_per_member: float = Field(0.3, ge=0, le=1e7, description=(
+        "Running cost per member (cards, statements, service). Unit: money/period. [invented]"))
 
     @model_validator(mode="after")
     def _ascending(self) -> LoyaltyProgrammeParams:

@@ -31,12 +31,20 @@ class NostalgiaParams(MeasureParams):
 
     type: Literal["nostalgia"]
     cohort: str = Field(..., description="Cohort the campaign evokes (e.g. '1980s').")
-    authenticity: Unit = Field(0.8, description="How authentic, not kitschy, the campaign is (DIM-Nostalgie). Unit: [0,1]. [invented]")
-    authenticity_threshold: Unit = Field(0.5, description="Below this the campaign has no effect (DIM-Nostalgie). Unit: [0,1]. [invented]")
-    intensity: float = Field(0.3, ge=0, le=1, description="Bond boost for a fully affine, fully authentic match. Unit: bond/period. [invented]")
-    backfire: float = Field(0.0, ge=0, le=1, description="Bond lost per unit shortfall below the threshold; 0 because the source describes no backfire. Unit: bond. [invented]")
-    cost_per_customer: float | None = Field(None, ge=0, le=1e7, description="Cost per reached customer and period; unset: the cost model, list price * cost_share * (intensity / 0.3)^2 (a stronger campaign costs more than proportionally). Unit: money/period.")
-    cost_share: float = Field(0.03, ge=0, le=10, description="Cost of a campaign of intensity 0.3 per reached customer and period, as a share of the firm's list price. Unit: fraction of price. [invented]")
+    authenticity: Unit = Field(0.8, description=(
+        "How authentic, not kitschy, the campaign is (DIM-Nostalgie). Unit: [0,1]. [invented]"))
+    authenticity_threshold: Unit = Field(0.5, description=(
+        "Below this the campaign has no effect (DIM-Nostalgie). Unit: [0,1]. [invented]"))
+    intensity: float = Field(0.3, ge=0, le=1, description=(
+        "Bond boost for a fully affine, fully authentic match. Unit: bond/period. [invented]"))
+    backfire: float = Field(0.0, ge=0, le=1, description=(
+        "Bond lost per unit shortfall below the threshold; 0 because the source describes no backfire. Unit: bond. [invented]"))
+    cost_per_customer: float | None = Field(None, ge=0, le=1e7, description=(
+        "Cost per reached customer and period; unset: the cost model, list price * cost_share * (intensity / 0.3)^2 (a "
+        "stronger campaign costs more than proportionally). Unit: money/period."))
+    cost_share: float = Field(0.03, ge=0, le=10, description=(
+        "Cost of a campaign of intensity 0.3 per reached customer and period, as a share of the firm's list price. Unit: "
+        "fraction of price. [invented]"))
 
 
 @rule

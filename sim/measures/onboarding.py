@@ -20,8 +20,11 @@ class OnboardingParams(MeasureParams):
 
     type: Literal["onboarding"]
     reassurance: Unit = Field(0.7, description="Share of the post-purchase doubt a contact removes. Unit: fraction. [invented]")
-    cost_per_customer: float | None = Field(None, ge=0, le=1e7, description="Cost of one period's contact (a call, a welcome pack); unset: the cost model, list price * cost_share * (reassurance / 0.7)^2. Unit: money/contact.")
-    cost_share: float = Field(0.1, ge=0, le=10, description="Cost of a contact of reassurance 0.7 as a share of the firm's list price. Unit: fraction of price. [invented]")
+    cost_per_customer: float | None = Field(None, ge=0, le=1e7, description=(
+        "Cost of one period's contact (a call, a welcome pack); unset: the cost model, list price * cost_share * (reassurance "
+        "/ 0.7)^2. Unit: money/contact."))
+    cost_share: float = Field(0.1, ge=0, le=10, description=(
+        "Cost of a contact of reassurance 0.7 as a share of the firm's list price. Unit: fraction of price. [invented]"))
 
 
 REASSURANCE = 0

@@ -23,7 +23,8 @@ class PriceChangeParams(MeasureParams):
     targeted: ClassVar[bool] = False
     factor: float = Field(1.1, gt=0, le=100, description="List price multiplier while active. Unit: none.")
     explained: bool = Field(False, description="Whether the firm explains a rise honestly to its customers.")
-    trust_erosion: float = Field(0.25, ge=0, le=10, description="Trust lost per unit relative price rise when the rise is not explained (a 20 % rise: 0.05). Unit: trust. [invented]")
+    trust_erosion: float = Field(0.25, ge=0, le=10, description=(
+        "Trust lost per unit relative price rise when the rise is not explained (a 20 % rise: 0.05). Unit: trust. [invented]"))
     honesty_trust: float = Field(0.01, ge=0, le=1, description="Trust gained when a rise is explained. Unit: trust. [invented]")
 
 

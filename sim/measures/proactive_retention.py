@@ -39,12 +39,22 @@ class ProactiveRetentionParams(MeasureParams):
     """Contacting customers predicted to be at risk."""
 
     type: Literal["proactive_retention"]
-    targeting: Literal["risk", "uplift"] = Field("risk", description="Contact the highest predicted risks, or those with a positive predicted uplift.")
-    prediction_quality: Unit = Field(0.6, description="Correlation of predicted and true risk on the probit scale (0 = noise, 1 = perfect). Unit: none. [invented]")
-    risk_threshold: Probability = Field(0.15, description="Predicted probability of looking around from which a customer is contacted (risk targeting). Unit: probability. [invented]")
-    coverage: Probability = Field(0.8, description="Share of the targeted customers actually contacted (capacity, consent). Unit: fraction. [invented]")
-    save: Unit = Field(0.6, description="Share of a contacted customer's probability of looking around that the contact removes. Unit: fraction. [invented]")
-    backfire: Probability = Field(0.1, description="Probability of looking around a contact adds by reminding the customer she could leave. Unit: probability. [sourced in direction: churn rose from 6 % to 10 % among contacted customers, Ascarza et al. 2016; the size is set so that a contact raises a content customer's churn by a few points, as there: she leaves with about a quarter of the times she looks around]")
+    targeting: Literal["risk", "uplift"] = Field("risk", description=(
+        "Contact the highest predicted risks, or those with a positive predicted uplift."))
+    prediction_quality: Unit = Field(0.6, description=(
+        "Correlation of predicted and true risk on the probit scale (0 = noise, 1 = perfect). Unit: none. [invented]"))
+    risk_threshold: Probability = Field(0.15, description=(
+        "Predicted probability of looking around from which a customer is contacted (risk targeting). Unit: probability. "
+        "[invented]"))
+    coverage: Probability = Field(0.8, description=(
+        "Share of the targeted customers actually contacted (capacity, consent). Unit: fraction. [invented]"))
+    save: Unit = Field(0.6, description=(
+        "Share of a contacted customer's probability of looking around that the contact removes. Unit: fraction. [invented]"))
+    backfire: Probability = Field(0.1, description=(
+        "Probability of looking around a contact adds by reminding the customer she could leave. Unit: probability. [sourced "
+        "in direction: churn rose from 6 % to 10 % among contacted customers, Ascarza et al. 2016; the size is set so that a "
+        "contact raises a content customer's churn by a few points, as there: she leaves with about a quarter of the times she "
+        "looks around]"))
     cost_per_contact: float = Field(2.0, ge=0, le=1e7, description="Cost of one contact. Unit: money/contact. [invented]")
 
 

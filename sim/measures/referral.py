@@ -33,9 +33,12 @@ class ReferralParams(MeasureParams):
 
     type: Literal["referral"]
     listens_to: int = Field(6, ge=1, le=50, description="People each customer listens to. Unit: people. [invented]")
-    word_weight: Unit = Field(0.1, description="Experience moved by the net word of mouth (all heard are promoters = +weight). Unit: [0,1]. [invented]")
-    referrals_per_promoter: float = Field(0.005, ge=0, le=1, description="New customers a promoter brings per period (Poisson mean). Unit: customers/(promoter * period). [invented]")
-    referral_reward: float = Field(20.0, ge=0, le=1e7, description="Reward paid per referred customer (instead of the cost per acquisition). Unit: money/customer. [invented]")
+    word_weight: Unit = Field(0.1, description=(
+        "Experience moved by the net word of mouth (all heard are promoters = +weight). Unit: [0,1]. [invented]"))
+    referrals_per_promoter: float = Field(0.005, ge=0, le=1, description=(
+        "New customers a promoter brings per period (Poisson mean). Unit: customers/(promoter * period). [invented]"))
+    referral_reward: float = Field(20.0, ge=0, le=1e7, description=(
+        "Reward paid per referred customer (instead of the cost per acquisition). Unit: money/customer. [invented]"))
 
 
 WEIGHT, RATE, REWARD = range(3)

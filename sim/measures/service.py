@@ -21,10 +21,16 @@ class ServiceParams(MeasureParams):
 
     type: Literal["service"]
     quality_boost: float = Field(0.15, ge=0, le=1, description="Added service quality (capped at 1). Unit: [0,1]. [invented]")
-    handling_boost: float = Field(0.3, ge=0, le=1, description="Added probability of resolving a complaint well (capped at 1). Unit: probability. [invented]")
-    cost_per_customer: float | None = Field(None, ge=0, le=1e7, description="Cost per reached customer and period; unset: the cost model, list price * (quality_cost_share * (quality_boost / 0.1)^2 + handling_cost_share * (handling_boost / 0.3)^2). Unit: money/period.")
-    quality_cost_share: float = Field(0.04, ge=0, le=10, description="Cost of a quality boost of 0.1 per reached customer and period, as a share of the firm's list price. Unit: fraction of price. [invented; calibrated to the pattern that keeping a customer costs a fifth to a seventh of acquiring one]")
-    handling_cost_share: float = Field(0.01, ge=0, le=10, description="Cost of a handling boost of 0.3 likewise. Unit: fraction of price. [invented]")
+    handling_boost: float = Field(0.3, ge=0, le=1, description=(
+        "Added probability of resolving a complaint well (capped at 1). Unit: probability. [invented]"))
+    cost_per_customer: float | None = Field(None, ge=0, le=1e7, description=(
+        "Cost per reached customer and period; unset: the cost model, list price * (quality_cost_share * (quality_boost / "
+        "0.1)^2 + handling_cost_share * (handling_boost / 0.3)^2). Unit: money/period."))
+    quality_cost_share: float = Field(0.04, ge=0, le=10, description=(
+        "Cost of a quality boost of 0.1 per reached customer and period, as a share of the firm's list price. Unit: fraction "
+        "of price. [invented; calibrated to the pattern that keeping a customer costs a fifth to a seventh of acquiring one]"))
+    handling_cost_share: float = Field(0.01, ge=0, le=10, description=(
+        "Cost of a handling boost of 0.3 likewise. Unit: fraction of price. [invented]"))
 
 
 @rule

@@ -35,18 +35,31 @@ class WinBackParams(MeasureParams):
 
     type: Literal["win_back"]
     targeted: ClassVar[bool] = False
-    approach: Literal["incentive", "dialogue"] = Field("dialogue", description="An incentive (a discount on return) or a dialogue about why she left.")
+    approach: Literal["incentive", "dialogue"] = Field("dialogue", description=(
+        "An incentive (a discount on return) or a dialogue about why she left."))
     delay_min: int = Field(1, ge=1, le=1200, description="Earliest contact after leaving. Unit: periods. [invented]")
     delay_max: int = Field(3, ge=1, le=1200, description="Latest contact after leaving. Unit: periods. [invented]")
-    coverage: Probability = Field(0.8, description="Share of the lapsed customers in the window contacted each period. Unit: fraction. [invented]")
-    base_return: Probability = Field(0.12, description="Return probability of a contacted customer one period after leaving, at average satisfaction, by dialogue. Unit: probability. [invented]")
-    decay: float = Field(0.25, ge=0, le=10, description="How fast the chance falls with time since leaving. Unit: 1/period. [invented]")
-    incentive_factor: float = Field(1.6, ge=1, le=10, description="Return probability multiplier of an incentive over a dialogue. Unit: none. [invented]")
-    incentive_discount: Probability = Field(0.3, description="Discount a returner gets under the incentive approach. Unit: fraction of price. [invented]")
+    coverage: Probability = Field(0.8, description=(
+        "Share of the lapsed customers in the window contacted each period. Unit: fraction. [invented]"))
+    base_return: Probability = Field(0.12, description=(
+        "Return probability of a contacted customer one period after leaving, at average satisfaction, by dialogue. Unit: "
+        "probability. [invented]"))
+    decay: float = Field(0.25, ge=0, le=10, description=(
+        "How fast the chance falls with time since leaving. Unit: 1/period. [invented]"))
+    incentive_factor: float = Field(1.6, ge=1, le=10, description=(
+        "Return probability multiplier of an incentive over a dialogue. Unit: none. [invented]"))
+    incentive_discount: Probability = Field(0.3, description=(
+        "Discount a returner gets under the incentive approach. Unit: fraction of price. [invented]"))
     incentive_periods: int = Field(3, ge=0, le=120, description="Periods the incentive discount lasts. Unit: periods. [invented]")
-    dialogue_trust: Unit = Field(0.2, description="Trust a returner gains over what she had when she left (or a new customer's, if more), after a dialogue (DIM-B2B: loyalty and trust rise further when a customer is won back). Unit: [0,1]. [invented]")
-    incentive_trust: Unit = Field(0.05, description="The same after an incentive: bought returns bond less than a dialogue that solved the problem (DIM-B2B). Unit: [0,1]. [invented]")
-    cost_per_contact: float = Field(2.0, ge=0, le=1e7, description="Cost of one win-back contact (an e-mail or a call to a customer the firm knows). Unit: money/contact. [invented; DIM-Rückgewinnung: winning back is cheaper than acquiring]")
+    dialogue_trust: Unit = Field(0.2, description=(
+        "Trust a returner gains over what she had when she left (or a new customer's, if more), after a dialogue (DIM-B2B: "
+        "loyalty and trust rise further when a customer is won back). Unit: [0,1]. [invented]"))
+    incentive_trust: Unit = Field(0.05, description=(
+        "The same after an incentive: bought returns bond less than a dialogue that solved the problem (DIM-B2B). Unit: [0,1]. "
+        "[invented]"))
+    cost_per_contact: float = Field(2.0, ge=0, le=1e7, description=(
+        "Cost of one win-back contact (an e-mail or a call to a customer the firm knows). Unit: money/contact. [invented; "
+        "DIM-Rückgewinnung: winning back is cheaper than acquiring]"))
 
     @model_validator(mode="after")
     def _window(self) -> WinBackParams:
@@ -55,7 +68,8 @@ class WinBackParams(MeasureParams):
         return self
 
 
-DELAY_MIN, DELAY_MAX, COVERAGE, BASE, DECAY, FACTOR, DISCOUNT, DISCOUNT_PERIODS, TRUST, INCENTIVE, COST, INCENTIVE_TRUST = range(12)
+(DELAY_MIN, DELAY_MAX, COVERAGE, BASE, DECAY, FACTOR, DISCOUNT, DISCOUNT_PERIODS, TRUST, INCENTIVE, COST,
+ INCENTIVE_TRUST) = range(12)
 
 
 @rule
