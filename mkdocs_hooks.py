@@ -143,7 +143,8 @@ def _compare_table(firm: str, runs: dict, base: str) -> list[str]:
                 cell += f" ({100 * d:+.1f} ± {100 * dse:.1f} points)"
             cells.append(cell)
         end = int(res.summary["firms"][firm]["customers_at_end"])
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {end:,} | {_fmt(float(_firm(res, firm)['profit'].sum()), 'money')} |")
+        lines.append(f"| {name} | " + " | ".join(cells)
+                     + f" | {end:,} | {_fmt(float(_firm(res, firm)['profit'].sum()), 'money')} |")
     return lines + ["", f"Retention follows the firm's month-0 customers; in brackets, the difference to *{base}* for the "
                         "same customers (paired, same seed), ± one standard error. Customers at the end and profit count "
                         "everyone, also customers won from competitors and acquired later.", ""]
@@ -165,7 +166,8 @@ def _answer_telecom(sim, res, overrides) -> list[str]:
     ]
     if rival is not None:
         r = _firm(res, rival)
-        lines += [f"The rival (*{rival}*), whose customers all sign 12-month contracts, goes from {_fmt(_churn(res, rival, 2, 9))} "
+        lines += [f"The rival (*{rival}*), whose customers all sign 12-month contracts, goes from "
+                  f"{_fmt(_churn(res, rival, 2, 9))} "
                   f"a month to {_fmt(r.loc[11, 'churn_rate'])} in month 11.", ""]
     lines += [
         f"**Held by contract rather than by bond.** In month 10, {_fmt(f.loc[10, 'share_attached_only'])} of the focal "
@@ -246,9 +248,11 @@ def _answer_b2b_software(sim, res, overrides) -> list[str]:
         "",
         *_compare_table(vendor, {"as shipped": res, "no service": without_service}, "as shipped"),
         f"With service, {_fmt(both)} of the vendor's customers are bonded and attached in the last month, without it "
-        f"{_fmt(both_without)}: service {'turns held customers into bonded ones' if both > both_without else 'does not make more customers bonded'}. "
+        f"{_fmt(both_without)}: service "
+        f"{'turns held customers into bonded ones' if both > both_without else 'does not make more customers bonded'}. "
         "It costs "
-        f"{_fmt(float(f['measure_costs'].sum() - fs['measure_costs'].sum() + f['fixed_costs'].sum() - fs['fixed_costs'].sum()), 'money')} "
+        f"{_fmt(float(f['measure_costs'].sum() - fs['measure_costs'].sum() + f['fixed_costs'].sum()
+                      - fs['fixed_costs'].sum()), 'money')} "
         f"{sc.simulation.currency} over the run; compare the retention it adds with that cost.",
         "",
     ]
@@ -259,7 +263,8 @@ def _switching(firm: str, runs: dict) -> str:
     parts = []
     for name, res in runs.items():
         f = _firm(res, firm)
-        parts.append(f"{name}, {int(f['switched_in'].sum()):,} won from competitors and {int(f['switched_out'].sum()):,} lost to them")
+        parts.append(f"{name}, {int(f['switched_in'].sum()):,} won from competitors and "
+                     f"{int(f['switched_out'].sum()):,} lost to them")
     return f"Switching over the run, *{firm}*: " + "; ".join(parts) + ". Lock-in holds the competitors' customers too."
 
 
@@ -285,7 +290,8 @@ def _headline(res) -> list[str]:
               "| firm | bonded only | bonded and attached | attached only | neither |", "|---|---|---|---|---|"]
     for firm, f in s["firms"].items():
         sh = f["loyalty_shares_last_period"]
-        lines.append(f"| {firm} | {_fmt(sh['bonded_only'])} | {_fmt(sh['both'])} | {_fmt(sh['attached_only'])} | {_fmt(sh['neither'])} |")
+        lines.append(f"| {firm} | {_fmt(sh['bonded_only'])} | {_fmt(sh['both'])} | {_fmt(sh['attached_only'])} "
+                     f"| {_fmt(sh['neither'])} |")
     return lines + [""]
 
 
@@ -308,7 +314,8 @@ def scenario_markdown(name: str) -> str:
         '!!! info "How these numbers were made"',
         f"    Computed when this site was built, with retention-sim {sim.__version__}: the shipped scenario at "
         f"**{CUSTOMERS:,} customers** at month 0 "
-        + ("(as in the file)" if shipped.simulation.customers == CUSTOMERS else f"(the file has {shipped.simulation.customers:,})")
+        + ("(as in the file)" if shipped.simulation.customers == CUSTOMERS
+           else f"(the file has {shipped.simulation.customers:,})")
         + ", its horizon of "
         f"{_horizon(sc)}, **seed {SEED}**. To reproduce: "
         f"`retention-sim run {name} --seed {SEED} --customers {CUSTOMERS}`. The comparisons change the scenario as "

@@ -167,7 +167,8 @@ def blocked(t, firm, sat, trust, com, fit, quality, p_inc, k0, k1, ended, with_c
                 f = firm[i]
                 nxt = f
                 if with_choice and u2[j] < pc[j]:
-                    nxt = _choose(k0, k1, i, t, f, quality, bonding.bond_score(sat[i], trust[i], com[i], 0.0, C.W_S, C.W_T, C.W_C))
+                    nxt = _choose(k0, k1, i, t, f, quality,
+                                  bonding.bond_score(sat[i], trust[i], com[i], 0.0, C.W_S, C.W_T, C.W_C))
                 if nxt == f and choice.background_leave(u3[j], C.CHURN_P):
                     nxt = NF
                 if nxt != f:
@@ -231,7 +232,8 @@ def main(argv=None) -> dict:
     bn_ns, _ = _time(run_blocked_no_choice, n, periods)
     if not np.array_equal(s_end, b_end):
         raise SystemExit(f"scalar and blocked loops made different decisions: {s_end} vs {b_end}")
-    np_ns = min(r["seconds"] / sum(map(sum, r["active"])) for r in (numpy_script.simulate(n, periods, seed=k) for k in range(3))) * 1e9
+    np_ns = min(r["seconds"] / sum(map(sum, r["active"]))
+                for r in (numpy_script.simulate(n, periods, seed=k) for k in range(3))) * 1e9
     out = {"customers": n, "periods": periods, "scalar_ns": round(s_ns, 1), "scalar_wide_ns": round(w_ns, 1),
            "ns_per_extra_column_op": round((w_ns - s_ns) / 24, 2), "blocked_ns": round(b_ns, 1),
            "blocked_choice_ns": round(b_ns - bn_ns, 1),

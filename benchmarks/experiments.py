@@ -16,9 +16,9 @@
 * ``sweep_scaling``: runs per second of ``retention-sim sweep`` with ``--workers 2`` over
   ``--workers 1``, each a fresh command as a user starts it (so start-up, including the workers'
   loading of the compiled engine, is part of the cost; each worker single-threaded): 32 design points
-  x 2 replications of a 10,000-customer, 120-period telecom run; the two alternate, best of 2 each. ``sweep_scaling_short`` is the same
-  in-process for a sweep of 16 points of 60 periods (about 3 s of work), where starting workers costs
-  as much as the work: it shows where parallel workers stop paying.
+  x 2 replications of a 10,000-customer, 120-period telecom run; the two alternate, best of 2 each.
+  ``sweep_scaling_short`` is the same in-process for a sweep of 16 points of 60 periods (about 3 s of
+  work), where starting workers costs as much as the work: it shows where parallel workers stop paying.
 * ``pair_ceiling``: the same engine runs in one process alone and in two processes side by side, with
   no sweep machinery: what two workers can reach on this machine at best, the bound on
   ``sweep_scaling``.
@@ -132,7 +132,8 @@ def batched_speedup_shipped_budgets() -> dict:
 
 
 def _spec(points: int, periods: int, replications: int = 1) -> SweepSpec:
-    return SweepSpec(base="telecom", design="lhs", samples=points, replications=replications, seed=1, metrics=["retention_12", "profit"],
+    return SweepSpec(base="telecom", design="lhs", samples=points, replications=replications, seed=1,
+                     metrics=["retention_12", "profit"],
                      set={"simulation.customers": 10_000, "simulation.periods": periods},
                      parameters={"firms.0.price": (27.0, 33.0), "firms.0.service_quality": (0.5, 0.8)})
 
@@ -172,7 +173,8 @@ def sweep_scaling_short(points: int = 16) -> dict:
             start = time.perf_counter()
             run_sweep(spec, Path(tmp) / "s", base=base, workers=workers)
             times[workers] = time.perf_counter() - start
-    return {"sweep_short_points": points, "sweep_short_1_worker_s": round(times[1], 2), "sweep_short_2_workers_s": round(times[2], 2),
+    return {"sweep_short_points": points, "sweep_short_1_worker_s": round(times[1], 2),
+            "sweep_short_2_workers_s": round(times[2], 2),
             "sweep_scaling_short": round(times[1] / times[2], 2)}
 
 
@@ -282,7 +284,8 @@ def main() -> None:
         print(part.__name__, out, flush=True)
         result.update(out)
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]
-    result["machine"] = f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cpus"
+    result["machine"] = (f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}, "
+                         f"{os.cpu_count()} cpus")
     print(json.dumps(result))
 
 

@@ -312,12 +312,14 @@ def main() -> None:
     print(f"threads under load (2 CPU hogs), 10k x 60 telecom: default {threads['default_s']:.3f} s, "
           f"one thread {threads['single_s']:.3f} s, ratio {threads['ratio']:.2f}")
     threaded = threads_busy_ratio(THREADED_SIZE, repeats=3)
-    print(f"threads under load (2 CPU hogs), {THREADED_SIZE // 1000}k x 60 telecom (threads on): default {threaded['default_s']:.3f} s, "
+    print(f"threads under load (2 CPU hogs), {THREADED_SIZE // 1000}k x 60 telecom (threads on): "
+          f"default {threaded['default_s']:.3f} s, "
           f"one thread {threaded['single_s']:.3f} s, ratio {threaded['ratio']:.2f}")
     phases = model_phases(customers=small, periods=periods)
     budget = 1e9 / (TARGET_SPEEDUP * mesa_rate)
     print(f"where the time goes, telecom {small:,} x {periods}: pass {phases['customers_pass_ns']:.0f} ns, everything else "
-          f"{phases['outside_pass_ns']:.0f} ns per customer-period; {TARGET_SPEEDUP}x the Mesa baseline allows {budget:.0f} ns in all")
+          f"{phases['outside_pass_ns']:.0f} ns per customer-period; "
+          f"{TARGET_SPEEDUP}x the Mesa baseline allows {budget:.0f} ns in all")
     rss = peak_rss_per_customer(rss_customers)
     print(f"peak RSS, telecom {rss_customers:,} customers with output tables: {rss['bytes_per_customer']:.0f} bytes/customer")
 

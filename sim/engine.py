@@ -180,7 +180,8 @@ class Engine:
         self.period = 0
         self.firms = self.base  # the firm-level numbers of the current period
         self.customers.grow(self.replications * self.n_initial)
-        population.init_market(self.replications, self.n_initial, self.keys, self.customers.view(), self.traits, self.base.list_price)
+        population.init_market(self.replications, self.n_initial, self.keys, self.customers.view(), self.traits,
+                               self.base.list_price)
         self.index = RowIndex(self.replications, self.n_initial)
         self.mstart = np.zeros(2 * self.n_firms * len(sc.segments) + 1, dtype=np.int64)
         self.morder = np.zeros(0, dtype=np.int64)
@@ -373,8 +374,9 @@ class Engine:
         chunks = lo.size
         sums = np.zeros((chunks, self.replications, self.n_firms, len(books_mod.SUMS)))
         counts = np.zeros((chunks, self.replications, len(self.measures), kernel.N_COUNTERS))
-        args = (lo, hi, rows, self.n_initial, self.customers.view(), self.firms, self.segments, self.fr, self.mr, self.table, self.mstart,
-                self.morder, self.lever_row, self.network, self.nps_next, self.keys, self.discount, self.params, sums, counts)
+        args = (lo, hi, rows, self.n_initial, self.customers.view(), self.firms, self.segments, self.fr, self.mr, self.table,
+                self.mstart, self.morder, self.lever_row, self.network, self.nps_next, self.keys, self.discount, self.params,
+                sums, counts)
         threads = self.threads_for(rows.size)
         if threads == 1:
             return kernel.customers_pass_and_add(t, *args)

@@ -182,7 +182,8 @@ def firm_table(scenario) -> Firms:
     fs = scenario.firms
     n = len(fs)
     price = np.array([f.price for f in fs], dtype=np.float64)
-    return Firms(price, *(np.array([getattr(f, k) for f in fs], dtype=np.float64) for k in ("unit_cost", "service_quality", "complaint_handling")),
+    return Firms(price, *(np.array([getattr(f, k) for f in fs], dtype=np.float64)
+                          for k in ("unit_cost", "service_quality", "complaint_handling")),
                  np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n), np.repeat(price[:, None], len(scenario.segments), axis=1),
                  np.zeros((n, len(scenario.segments))))
 
@@ -207,7 +208,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
     segment``, and ``morder[mstart[G + g]:mstart[G + g + 1]]`` (G groups later) those that reach only
     customers in a relationship's first period; ``lever_row[kind, f]`` is the active measure of a kind
     at firm f (or -1); ``fr[r, f]`` holds firm figures per replication (the share retention care
-    reaches) and ``mr[r, m]`` measure figures (the share of complaints a team can take well); ``nb`` whom each customer listens to (word of mouth); this period's
+    reaches) and ``mr[r, m]`` measure figures (the share of complaints a team can take well); ``nb``
+    whom each customer listens to (word of mouth); this period's
     recommendation scores go to ``nps_next``; ``s`` and ``cnt`` are the chunk's per-firm sums and
     measure counters. (One call per block of rows: numba reference-counts every array passed to a
     call, which per row would cost more than the rules.)"""
@@ -251,7 +253,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         team_m = -1              # complaint handling: the team that serves her
         wom_weight = 0.0         # word of mouth
         wb = lever_row[WIN_BACK, f]
-        if col.spell[i] > 0 and wb >= 0 and mt[wb, P0 + win_back.INCENTIVE] != 0.0 and tenure < mt[wb, P0 + win_back.DISCOUNT_PERIODS]:
+        if (col.spell[i] > 0 and wb >= 0 and mt[wb, P0 + win_back.INCENTIVE] != 0.0
+                and tenure < mt[wb, P0 + win_back.DISCOUNT_PERIODS]):
             price = discount.discounted(price, mt[wb, P0 + win_back.DISCOUNT])
         expected_price = price  # what she learns to expect: discounts count by their share of the time
         # this firm and segment's measures, then (in a relationship's first period only) those that reach
@@ -307,7 +310,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                 if after < before:
                     extra_penalty += mt[m, P0 + loyalty_programme.LOSS_PENALTY]
                     events |= EV_TIER_LOST
-                if after > 0 and loyalty_programme.reward_fits(tenure, satisfaction_before, mt[m, P0 + loyalty_programme.FIT_TENURE],
+                if after > 0 and loyalty_programme.reward_fits(tenure, satisfaction_before,
+                                                                mt[m, P0 + loyalty_programme.FIT_TENURE],
                                                                 mt[m, P0 + loyalty_programme.FIT_QUALITY]):
                     col.commitment[i] = min(col.commitment[i] + after * mt[m, P0 + loyalty_programme.REWARD], 1.0)
             elif kind == ONBOARDING:
@@ -328,10 +332,12 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
             elif kind == PROACTIVE_RETENTION:
                 w0, w1, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_MEASURE + 256 * kind, 0)
                 risk = choice.consideration(satisfaction_before, expiring, p.base_consideration,
-                                            p.dissatisfaction_consideration, p.expiry_consideration, fm.pull[f, seg], p.content_satisfaction)
+                                            p.dissatisfaction_consideration, p.expiry_consideration, fm.pull[f, seg],
+                                            p.content_satisfaction)
                 predicted = proactive_retention.predicted_risk(risk, mt[m, P0 + proactive_retention.QUALITY], normal(uniform(w0)))
                 if not (proactive_retention.targeted(predicted, mt[m, P0 + proactive_retention.UPLIFT] != 0.0,
-                                                     mt[m, P0 + proactive_retention.THRESHOLD], mt[m, P0 + proactive_retention.SAVE],
+                                                     mt[m, P0 + proactive_retention.THRESHOLD],
+                                                     mt[m, P0 + proactive_retention.SAVE],
                                                      mt[m, P0 + proactive_retention.BACKFIRE])
                         and uniform(w1) < mt[m, P0 + proactive_retention.COVERAGE]):
                     continue  # reached = contacted
@@ -343,7 +349,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                     col.products[i] += 1
                     col.lockin[i] += mt[m, P0 + ecosystem.LOCKIN]
                     events |= EV_CROSS_SOLD
-                col.lockin[i] = ecosystem.eroded(col.lockin[i], t, mt[m, P0 + ecosystem.AGEING_FROM], mt[m, P0 + ecosystem.EROSION])
+                col.lockin[i] = ecosystem.eroded(col.lockin[i], t, mt[m, P0 + ecosystem.AGEING_FROM],
+                                                 mt[m, P0 + ecosystem.EROSION])
             elif kind == REFERRAL:
                 wom_weight = mt[m, P0 + referral.WEIGHT]
             attributed += mt[m, COST]
@@ -384,7 +391,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                 felt += wom_weight * word_of_mouth.net_word(promoters, detractors, heard)
             penalty = mt[col.contract[i], P0 + contract.FORCED_PENALTY] if held else 0.0
             # a first buyer doubts her decision; a customer who came back knows the firm (spell > 0)
-            penalty += extra_penalty + experience.post_purchase_doubt(price, p.doubt, p.doubt_price, tenure if col.spell[i] == 0 else 0,
+            penalty += extra_penalty + experience.post_purchase_doubt(price, p.doubt, p.doubt_price,
+                                                                      tenure if col.spell[i] == 0 else 0,
                                                                       p.post_purchase_periods, reassurance)
             e = experience.experience(quality + col.fit[i], p.noise, z, incident, handled,
                                       p.incident_experience, p.recovery_bonus, felt, penalty)
@@ -423,7 +431,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
             col.attachment[i] = attachment.attachment_score(switching, list_price, p.barrier_scale, col.no_alternative[i])
         else:
             col.attachment[i] = 0.0
-        col.bond[i] = bonding.bond_score(col.satisfaction[i], col.trust[i], col.commitment[i], col.nostalgia[i], p.w_s, p.w_t, p.w_c)
+        col.bond[i] = bonding.bond_score(col.satisfaction[i], col.trust[i], col.commitment[i], col.nostalgia[i],
+                                         p.w_s, p.w_t, p.w_c)
         k = attachment.classify(col.bond[i], col.attachment[i], p.bonded_threshold, p.attached_threshold)
         col.loyalty[i] = k
         col.class_periods[i, k] += 1
@@ -436,7 +445,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         nxt = f
         if p.choice_on:
             pc = choice.consideration(col.satisfaction[i], expiring, p.base_consideration,
-                                      p.dissatisfaction_consideration, p.expiry_consideration, fm.pull[f, seg], p.content_satisfaction)
+                                      p.dissatisfaction_consideration, p.expiry_consideration, fm.pull[f, seg],
+                                      p.content_satisfaction)
             if sg.buying_centre[seg] > 1:
                 pc = accounts.majority_considers(pc, sg.buying_centre[seg])
             if contact_m >= 0:
@@ -448,8 +458,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
                 events |= EV_CONSIDERED
                 felt_stay = experience.price_feeling(price, col.reference_price[i], sensitivity, 1.0, p.loss_aversion)
                 # staying, she weighs the service she experiences (the firm's and her fit with it); a rival, its reputation
-                u_stay = choice.stay_utility(quality + col.fit[i], felt_stay, col.bond[i], p.quality_coef, p.price_coef, p.bond_coef,
-                                             p.bonded_threshold, p.bond_softness)
+                u_stay = choice.stay_utility(quality + col.fit[i], felt_stay, col.bond[i], p.quality_coef, p.price_coef,
+                                             p.bond_coef, p.bonded_threshold, p.bond_softness)
                 reachable = not (p.attachment_on and col.no_alternative[i])
                 nxt = choice.choose(keys[r, 0], keys[r, 1], col.customer[i], t, f, fm.quality, fm.offer[:, seg], fm.present,
                                     fm.bonus, fm.pays_fee, reachable, u_stay, col.reference_price[i], sensitivity,
@@ -466,7 +476,8 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         if nxt == f and expiring:
             m = col.contract[i]
             renewed = False
-            if mt[m, ACTIVE] != 0.0 and targets(mt[m, SEGMENT], mt[m, LOYALTY], mt[m, COHORT], seg, col.loyalty[i], col.cohort[i]):
+            if mt[m, ACTIVE] != 0.0 and targets(mt[m, SEGMENT], mt[m, LOYALTY], mt[m, COHORT], seg, col.loyalty[i],
+                                                col.cohort[i]):
                 u, _, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], t, P_RENEWAL, 0)
                 renewed = contract.renews(uniform(u), mt[m, P0 + contract.RENEWAL_PROB])
             if renewed:
@@ -568,17 +579,17 @@ def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm,
         for b in range(lo, hi, BLOCK):
             e = min(hi, b + BLOCK)
             period_draws(rows, b, e, t, col.customer, col.replication, keys, ids, u_event, u_noise, z, u_consider, u_life)
-            customers_period(rows, b, e, t, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb, nps_next, keys, df, p,
-                             u_event, z, u_consider, u_life, sums[c], counts[c])
+            customers_period(rows, b, e, t, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb, nps_next, keys,
+                             df, p, u_event, z, u_consider, u_life, sums[c], counts[c])
 
 
 @rule
-def customers_pass_and_add(t, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb, nps_next,
-                           keys, df, p, sums, counts):
+def customers_pass_and_add(t, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb,
+                           nps_next, keys, df, p, sums, counts):
     """:func:`customers_pass` over every chunk on this thread, then :func:`add_chunks` of its sums and
     counters (one call instead of three, for small populations where the calls' cost shows)."""
-    customers_pass(t, 0, chunk_lo.shape[0], chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row,
-                   nb, nps_next, keys, df, p, sums, counts)
+    customers_pass(t, 0, chunk_lo.shape[0], chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mr, mt, mstart, morder,
+                   lever_row, nb, nps_next, keys, df, p, sums, counts)
     return add_chunks(sums), add_chunks(counts)
 
 

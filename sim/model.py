@@ -162,7 +162,8 @@ class RetentionModel(mesa.Model):
                     out.append((f"{lever.TYPE}_received", ""))
             if Event.CONTRACT_SIGNED in ev:
                 m = int(c.cols["contract"][i])
-                out.append(("contract_signed", f"{int(self.engine.table[m, P0 + contract_lever.TERM])} periods" if m >= 0 else ""))
+                out.append(("contract_signed",
+                            f"{int(self.engine.table[m, P0 + contract_lever.TERM])} periods" if m >= 0 else ""))
             if Event.INCIDENT in ev and Event.COMPLAINT not in ev:
                 out.append(("incident", ""))
             if Event.COMPLAINT in ev:
@@ -191,7 +192,8 @@ class RetentionModel(mesa.Model):
         firm = out["firm"]
         out["id"] = out.pop("customer")
         out["tenure"] = self.engine.period - out["rel_start"] if firm != OUT else None
-        out["phase"] = PHASES[phase(out["tenure"], out["trust"], b.post_purchase_periods, b.regular_tenure)] if firm != OUT else None
+        out["phase"] = (PHASES[phase(out["tenure"], out["trust"], b.post_purchase_periods, b.regular_tenure)]
+                        if firm != OUT else None)
         out["firm"] = None if firm == OUT else sc.firms[firm].name
         out["segment"] = sc.segments[out["segment"]].name
         out["cohort"] = cohort_names(sc)[out["cohort"]]

@@ -124,7 +124,8 @@ def trait_tables(scenario: Scenario) -> Traits:
 
 
 NPS_CURVE = 0.45
-# satisfaction from which the answer is 1, 2, ..., 10: round(10 * s ** NPS_CURVE) >= k  iff  s >= ((k - 0.5) / 10) ** (1 / NPS_CURVE)
+# satisfaction from which the answer is 1, 2, ..., 10:
+# round(10 * s ** NPS_CURVE) >= k  iff  s >= ((k - 0.5) / 10) ** (1 / NPS_CURVE)
 NPS_STEPS = tuple(((k - 0.5) / 10.0) ** (1.0 / NPS_CURVE) for k in range(1, 11))
 
 

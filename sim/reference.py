@@ -123,7 +123,8 @@ class _Union:
         first = variants[0].model_fields
         self.common = [
             name for name in first
-            if name != self.key and all(name in v.model_fields and _same_field(first[name], v.model_fields[name]) for v in variants)
+            if name != self.key
+            and all(name in v.model_fields and _same_field(first[name], v.model_fields[name]) for v in variants)
         ]
 
     @staticmethod

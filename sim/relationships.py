@@ -127,7 +127,8 @@ def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, f
             col.spell[i] = spell + 1
             m = lever_row[WIN_BACK, nf]
             if m >= 0:
-                bonus = mt[m, P0 + win_back.INCENTIVE_TRUST] if mt[m, P0 + win_back.INCENTIVE] != 0.0 else mt[m, P0 + win_back.TRUST]
+                bonus = (mt[m, P0 + win_back.INCENTIVE_TRUST] if mt[m, P0 + win_back.INCENTIVE] != 0.0
+                         else mt[m, P0 + win_back.TRUST])
                 col.trust[i] = win_back.trust_on_return(trust_left, col.trust[i], bonus)
             continue
         ev = col.events[i]

@@ -12,9 +12,9 @@ whichever other customers exist, however rows are chunked and however many threa
 Layout of one draw:
 
 * key = the run's seed (two 32-bit halves; a batched run gives each replication its own seed);
-* counter = (who, period, purpose + 256 * sub (+ 2**16 for the second gamma of a beta), index): ``who`` is the customer id (or the firm, for
-  arrivals), ``purpose`` one of :class:`sim.codes.Purpose`, ``sub`` tells apart several quantities of
-  one purpose (the traits drawn at entry), ``index`` counts blocks of four words when more are needed
+* counter = (who, period, purpose + 256 * sub (+ 2**16 for the second gamma of a beta), index): ``who`` is
+  the customer id (or the firm, for arrivals), ``purpose`` one of :class:`sim.codes.Purpose`, ``sub`` tells
+  apart several quantities of one purpose (the traits drawn at entry), ``index`` counts blocks of four words when more are needed
   (the options of a choice, the attempts of a rejection sampler).
 
 Each draw gives four 32-bit words; :func:`uniform` turns a word into a float in (0, 1) that is never 0

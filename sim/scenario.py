@@ -287,7 +287,8 @@ def _set_dotted(data: dict, dotted: str, value: Any) -> tuple:
             if not isinstance(part, int):
                 raise ValueError(f"{here} is a list: pick an entry by its number, e.g. {'.'.join(map(str, loc[:depth]))}.0")
             if part >= len(node):
-                raise ValueError(f"{here} has {len(node)} entr{'y' if len(node) == 1 else 'ies'} (0 to {len(node) - 1}), so there is no entry {part}")
+                raise ValueError(f"{here} has {len(node)} entr{'y' if len(node) == 1 else 'ies'} (0 to {len(node) - 1}), "
+                                 f"so there is no entry {part}")
             if last:
                 node[part] = value
             else:
@@ -300,7 +301,8 @@ def _set_dotted(data: dict, dotted: str, value: Any) -> tuple:
                 node[key] = value
             else:
                 if key not in node and isinstance(loc[depth + 1], int):
-                    raise ValueError(f"{key_path(loc[:depth + 1])} is not listed in the scenario file, so it has no entry {loc[depth + 1]}")
+                    raise ValueError(f"{key_path(loc[:depth + 1])} is not listed in the scenario file, "
+                                     f"so it has no entry {loc[depth + 1]}")
                 node = node.setdefault(key, {})
         else:
             raise ValueError(f"{here} is a single value ({_show(node)}), not a table")
@@ -343,7 +345,8 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
         return scenario
     items, from_file = [], []
     for loc, reason in problems:
-        owner = next(((oloc, label) for oloc, label in sorted(applied, key=lambda a: -len(a[0])) if loc[:len(oloc)] == oloc), None)
+        owner = next(((oloc, label) for oloc, label in sorted(applied, key=lambda a: -len(a[0])) if loc[:len(oloc)] == oloc),
+                     None)
         if owner is None:
             from_file.append((loc, reason))
         else:
@@ -497,7 +500,8 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
         base: dict = {}
     else:
         if not isinstance(extends, str) or not extends:
-            raise ScenarioError(source, [("extends", "must be the name of a shipped scenario or a path to a scenario file, in quotes")])
+            raise ScenarioError(source, [("extends",
+                                          "must be the name of a shipped scenario or a path to a scenario file, in quotes")])
         if len(extends) > MAX_EXTENDS:
             raise ScenarioError(source, [("extends", f"is {len(extends):,} characters long; name a shipped scenario or a "
                                                      f"scenario file (at most {MAX_EXTENDS:,} characters)")])
@@ -505,7 +509,8 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
             if extends not in bases:
                 known = ", ".join(sorted(bases)[:8]) + (", ..." if len(bases) > 8 else "") if bases else "none"
                 # the value is not repeated: from an untrusted source it may be a path, and it is its sender's anyway
-                raise ScenarioError(source, [("extends", f"is not one of the scenarios offered here ({known}); name one of them, not a file")])
+                raise ScenarioError(source, [("extends", f"is not one of the scenarios offered here ({known}); "
+                                                         "name one of them, not a file")])
             base_path = bases[extends]
         else:
             candidate = (folder / extends) if folder is not None else Path(extends)
@@ -518,7 +523,8 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
                                                          f"({getattr(err, 'strerror', None) or err})")]) from None
         key = str(base_path.resolve())
         if key in seen:
-            raise ScenarioError(source, [("extends", f"{extends!r} extends itself (through {' -> '.join(Path(s).name for s in seen)})")])
+            raise ScenarioError(source, [("extends",
+                                          f"{extends!r} extends itself (through {' -> '.join(Path(s).name for s in seen)})")])
         if bases is None:
             base = resolve_variant(_read(base_path), str(base_path), base_path.parent, seen + (key,), levels=levels)
         else:  # messages name the offered scenario, never where the server keeps it

@@ -80,7 +80,8 @@ def engine_scenario(customers: int, periods: int, seed: int = 0) -> dict:
     """The scenario dict under which ``sim.RetentionModel`` runs exactly the core rules.
 
     Mechanisms off: attachment (no contracts, exit fees, lock-in, barriers; attachment is 0 and does
-    not enter the choice), arrivals, measures, and post-purchase doubt (``experience.doubt = 0``). On: experience, bonding, choice, background churn.
+    not enter the choice), arrivals, measures, and post-purchase doubt (``experience.doubt = 0``). On: experience,
+    bonding, choice, background churn.
     Both firms charge the schema's default price, which is every customer's reference price, so the
     felt price and the price terms of the logit are 0.
     """

@@ -118,4 +118,5 @@ def table(outcomes: list[Outcome]) -> pd.DataFrame:
     return pd.DataFrame([o.row() for o in outcomes], columns=COLUMNS)
 
 
-__all__ = ["COLUMNS", "FULL", "Estimate", "Outcome", "PATTERNS", "Pattern", "QUICK", "Size", "Target", "catalogue", "run", "table"]
+__all__ = ["COLUMNS", "FULL", "Estimate", "Outcome", "PATTERNS", "Pattern", "QUICK", "Size", "Target", "catalogue", "run",
+           "table"]

@@ -378,7 +378,8 @@ def nps_ordinary(size: Size) -> Estimate:
 def sale_reach(size: Size) -> Estimate:
     sc = scenario("discount_sale_service", size)
     es = engines(sc, size.seeds())
-    won = {f: _stat(es, _firm(sc, f), "acquired") + _stat(es, _firm(sc, f), "switched_in") for f in ("seasonal_sale", "constant_discount")}
+    won = {f: _stat(es, _firm(sc, f), "acquired") + _stat(es, _firm(sc, f), "switched_in")
+           for f in ("seasonal_sale", "constant_discount")}
     return mean_interval(1000 * (won["seasonal_sale"] - won["constant_discount"]) / sc.simulation.customers,
                          f"won: seasonal {won['seasonal_sale'].mean():,.0f}, constant {won['constant_discount'].mean():,.0f}")
 
