@@ -9,7 +9,8 @@ import pytest
 
 from sim.model import RetentionModel
 
-ALL_OFF = {k: False for k in ("experience", "bonding", "attachment", "choice", "arrivals", "measures")} | {"background_churn": True}
+ALL_OFF = ({k: False for k in ("experience", "bonding", "attachment", "choice", "arrivals", "measures")}
+           | {"background_churn": True})
 
 
 def scenario(**sections) -> dict:

@@ -59,7 +59,8 @@ def test_exit_fees_are_revenue_in_profit_and_clv():
     with d = 0 the CLVs add up to profit plus fixed costs, fees included."""
     import sim
 
-    res = sim.run("telecom", seed=2, overrides={"simulation.customers": 3000, "simulation.periods": 24, "simulation.discount_rate": 0.0})
+    res = sim.run("telecom", seed=2,
+                  overrides={"simulation.customers": 3000, "simulation.periods": 24, "simulation.discount_rate": 0.0})
     p = res.periods
     assert p["exit_fees"].sum() > 0 and p["left_paying_fee"].sum() > 0
     rel = res.relationships

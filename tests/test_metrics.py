@@ -34,7 +34,8 @@ def test_the_causes_of_ending_add_up_and_agree_with_the_summary(telecom):
 
 
 def test_with_only_life_events_every_ending_is_a_life_event():
-    off = {f"mechanisms.{k}": False for k in ("experience", "bonding", "attachment", "choice", "arrivals", "promotion", "measures")}
+    off = {f"mechanisms.{k}": False
+           for k in ("experience", "bonding", "attachment", "choice", "arrivals", "promotion", "measures")}
     res = sim.run("telecom", seed=2, overrides={**SMALL, **off})
     row = engine_metrics(res.model.engine).iloc[0]
     assert row["ended_life_event"] == 1.0 and row["choice_share"] == 0.0
@@ -44,7 +45,8 @@ def test_with_only_life_events_every_ending_is_a_life_event():
 def test_descriptive_metrics_are_paired_but_outside_the_family_and_have_no_best_point():
     assert set(CAUSE_METRICS) < set(DESCRIPTIVE_METRICS) <= set(METRICS)
     assert not set(DESCRIPTIVE_METRICS) & set(BETTER)
-    cmp = compare(["telecom", "telecom_contract_types"], replications=3, overrides={"simulation.customers": 800, "simulation.periods": 24})
+    cmp = compare(["telecom", "telecom_contract_types"], replications=3,
+                  overrides={"simulation.customers": 800, "simulation.periods": 24})
     d = cmp.differences.set_index("metric")
     desc = d.loc[list(DESCRIPTIVE_METRICS)]
     assert (desc["kind"] == DESCRIPTIVE).all()

@@ -27,7 +27,8 @@ def test_is_a_mesa_model_with_firm_agents_and_collected_data():
 
 
 def test_mesa_batch_run_with_dotted_parameters():
-    out = mesa.batch_run(RetentionModel, parameters={"scenario": "ecommerce", "simulation.customers": [300, 600], "simulation.periods": 3},
+    out = mesa.batch_run(RetentionModel,
+                         parameters={"scenario": "ecommerce", "simulation.customers": [300, 600], "simulation.periods": 3},
                          max_steps=10, display_progress=False, rng=[1])
     assert len(out) >= 2 and {r["simulation.customers"] for r in out} == {300, 600}
 
@@ -42,8 +43,10 @@ def _runs(rows):
 def test_batch_run_without_seeds_gives_different_recorded_runs_and_equal_seeds_agree():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # Mesa deprecates `iterations` in favour of rng=[None]*n
-        a = mesa.batch_run(RetentionModel, SMALL, iterations=3, number_processes=1, display_progress=False, data_collection_period=-1)
-    b = mesa.batch_run(RetentionModel, SMALL, rng=[None] * 3, number_processes=1, display_progress=False, data_collection_period=-1)
+        a = mesa.batch_run(RetentionModel, SMALL, iterations=3, number_processes=1, display_progress=False,
+                           data_collection_period=-1)
+    b = mesa.batch_run(RetentionModel, SMALL, rng=[None] * 3, number_processes=1, display_progress=False,
+                       data_collection_period=-1)
     for rows in (a, b):
         runs = _runs(rows)
         assert len(runs) == 3 and len(set(runs)) == 3
@@ -66,7 +69,8 @@ def test_one_customer_is_inspectable_with_history():
     m.run()
     events = [e["event"] for i in range(40) for e in m.history(i)]
     assert {"contract_signed"} <= set(events)
-    assert {"switched", "left_market", "life_event", "contract_expired", "contract_renewed", "complaint", "incident"} & set(events)
+    assert ({"switched", "left_market", "life_event", "contract_expired", "contract_renewed", "complaint", "incident"}
+            & set(events))
     state = m.customer(0)
     assert state["id"] == 0 and state["segment"] in {"twelve_month", "twenty_four_month"}
     for key in ("satisfaction", "trust", "commitment", "bond", "attachment", "contract_end", "exit_fee", "lockin",
@@ -96,7 +100,8 @@ def test_clv_adds_up_to_firm_books_plus_fixed_costs_without_discounting():
     spec = scenario(simulation={"customers": 3000, "periods": 24, "discount_rate": 0.0},
                     firms=[{"name": "focal", "initial_share": 0.6, "acquisition_spend": 3000.0, "cost_per_acquisition": 100.0},
                            {"name": "rival", "initial_share": 0.4}],
-                    measures=[{"type": "contract", "exit_fee": 40.0, "life_event_fee": True}, {"type": "service", "cost_per_customer": 1.5, "fixed_cost": 50.0},
+                    measures=[{"type": "contract", "exit_fee": 40.0, "life_event_fee": True},
+                              {"type": "service", "cost_per_customer": 1.5, "fixed_cost": 50.0},
                               {"type": "discount", "rate": 0.1, "schedule": {"start": 6, "end": 12}},
                               {"type": "nostalgia", "cohort": "1980s", "firm": "rival", "cost_per_customer": 0.5}])
     res = RunResult(run_model(spec, seed=8))
@@ -115,7 +120,8 @@ def test_switched_off_choice_means_no_switching():
 
 def test_loyalty_shares_sum_to_one_and_bonded_share_grows_with_service():
     def bonded(quality):
-        m = run_model(scenario(simulation={"customers": 3000, "periods": 24}, firms=[{"name": "focal", "service_quality": quality}]), seed=2)
+        m = run_model(scenario(simulation={"customers": 3000, "periods": 24},
+                               firms=[{"name": "focal", "service_quality": quality}]), seed=2)
         f = m.firms[0]
         assert np.isclose(f.share_bonded_only + f.share_attached_only + f.share_both + f.share_neither, 1.0)
         return f.share_bonded_only + f.share_both

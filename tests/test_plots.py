@@ -37,7 +37,8 @@ def three_firms():
     spec = _telecom_spec()
     spec["firms"][0]["initial_share"] = 0.4
     spec["firms"][1]["initial_share"] = 0.4
-    spec["firms"].append({"name": "newcomer", "initial_share": 0.2, "price": 25.0, "unit_cost": 16.0, "acquisition_spend": 3000.0})
+    spec["firms"].append({"name": "newcomer", "initial_share": 0.2, "price": 25.0, "unit_cost": 16.0,
+                          "acquisition_spend": 3000.0})
     return sim.run(spec, seed=2)
 
 
@@ -195,7 +196,8 @@ def test_schedule_spans_and_contract_expiries():
 
 
 def test_axes_level_functions_draw_on_a_given_axes(telecom):
-    for fn in (plots.retention_curve, plots.churn_per_period, plots.profit_per_period, plots.loyalty_shares, plots.clv_distribution):
+    for fn in (plots.retention_curve, plots.churn_per_period, plots.profit_per_period, plots.loyalty_shares,
+               plots.clv_distribution):
         fig, ax = plt.subplots(figsize=(8, 4))
         assert fn(telecom, ax=ax) is ax
         assert ax.has_data()

@@ -42,7 +42,8 @@ def test_records_cover_nested_lists_and_every_kind_of_a_union():
 def test_description_parsing():
     assert parse_description("Horizon. Unit: periods. [invented]") == ("Horizon.", "periods", "invented")
     assert parse_description("Mean trust. Unit: [0,1]. [sourced: Kaack]") == ("Mean trust.", "[0,1]", "sourced: Kaack")
-    assert parse_description("Share. Unit: fraction; shares are normalised.") == ("Share. Shares are normalised.", "fraction", None)
+    assert (parse_description("Share. Unit: fraction; shares are normalised.")
+            == ("Share. Shares are normalised.", "fraction", None))
     assert parse_description("Only this segment.") == ("Only this segment.", None, None)
 
 

@@ -64,9 +64,11 @@ BAD = {
     "unknown key": ("[simulation]\ncustmers = 10\n", "simulation.custmers", "unknown key"),
     "wrong type": ("[simulation]\nperiods = \"ten\"\n", "simulation.periods", "must be a whole number (got \"ten\")"),
     "out of range": ("[experience]\nloss_aversion = 0.5\n", "experience.loss_aversion", "greater than or equal to 1"),
-    "probability above 1": ("[[firms]]\nname = \"a\"\ncomplaint_handling = 1.5\n", "firms[0].complaint_handling", "less than or equal to 1"),
+    "probability above 1": ("[[firms]]\nname = \"a\"\ncomplaint_handling = 1.5\n", "firms[0].complaint_handling",
+                            "less than or equal to 1"),
     "negative horizon": ("[simulation]\nperiods = -5\n", "simulation.periods", "greater than or equal to 1"),
-    "measure for a missing firm": ("[[measures]]\ntype = \"discount\"\nfirm = \"ghost\"\n", "measures[0].firm", "no firm named 'ghost'"),
+    "measure for a missing firm": ("[[measures]]\ntype = \"discount\"\nfirm = \"ghost\"\n", "measures[0].firm",
+                                   "no firm named 'ghost'"),
     "unknown measure type": ("[[measures]]\ntype = \"bribe\"\n", "measures[0].type", "unknown type \"bribe\" (expected one of: "),
     "broken TOML": ("[simulation\n", "line 1", "not valid TOML"),
 }

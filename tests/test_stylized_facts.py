@@ -41,7 +41,8 @@ def test_contract_expiry_cliff_is_several_times_churn_between_and_shrinks_with_b
     assert weak_rate.loc[2:9].max() < weak_rate[11] / 2  # a spike, not a drift
     weak_excess = weak_rate[11] - weak_between
     strong_excess = strong_rate[11] - strong_between
-    se = np.sqrt(weak_rate[11] * (1 - weak_rate[11]) / weak_active[11] + strong_rate[11] * (1 - strong_rate[11]) / strong_active[11])
+    se = np.sqrt(weak_rate[11] * (1 - weak_rate[11]) / weak_active[11]
+                 + strong_rate[11] * (1 - strong_rate[11]) / strong_active[11])
     assert weak_excess - strong_excess > Z * se
     assert strong_excess < weak_excess / 2
 
@@ -98,7 +99,8 @@ def test_withdrawing_a_permanent_discount_raises_churn_above_never_discounted_ba
 
 
 def _nostalgia_run(**campaign):
-    measures = [{"type": "nostalgia", "schedule": {"start": 0, "end": 24}, "cost_per_customer": 0.5, **campaign}] if campaign else []
+    measures = ([{"type": "nostalgia", "schedule": {"start": 0, "end": 24}, "cost_per_customer": 0.5, **campaign}]
+                if campaign else [])
     spec = scenario(
         simulation={"customers": 20000, "periods": 24},
         mechanisms=NO_ARRIVALS,

@@ -35,7 +35,8 @@ def test_lists_in_a_variant_replace_the_base_lists(tmp_path):
     ('extends = "telecom"\n[set]\n"firms.9.price" = 1.0\n', "set.firms.9.price", "no entry 9"),
     ('extends = "telecom"\n[set]\n"simulation.customrs" = 1\n', "simulation.customrs", "unknown key"),
     # a bad value in [set] is named by the key as written there, quoted or not
-    ('extends = "telecom"\n[set]\n"segments.1.price_sensitivity" = "x"\n', "[set] segments.1.price_sensitivity", "must be a number"),
+    ('extends = "telecom"\n[set]\n"segments.1.price_sensitivity" = "x"\n', "[set] segments.1.price_sensitivity",
+     "must be a number"),
     ('extends = "telecom"\n[set]\nsegments.1.price_sensitivity = nan\n', "[set] segments.1.price_sensitivity", "finite"),
 ])
 def test_bad_variants_name_the_file_key_and_reason(tmp_path, text, key, reason):
@@ -48,8 +49,10 @@ def test_bad_variants_name_the_file_key_and_reason(tmp_path, text, key, reason):
 def test_unquoted_dotted_keys_in_set_mean_the_same_as_quoted_ones(tmp_path):
     """``firms.0.price = 27.0`` in ``[set]`` reaches the loader as nested tables; it must set the one
     key, exactly as ``"firms.0.price" = 27.0`` does, not replace the firms."""
-    quoted = load(_write(tmp_path / "q.toml", 'extends = "telecom"\n[set]\n"firms.0.price" = 27.0\n"segments.1.price_sensitivity" = 1.5\n'))
-    bare = load(_write(tmp_path / "b.toml", 'extends = "telecom"\n[set]\nfirms.0.price = 27.0\nsegments.1.price_sensitivity = 1.5\n'))
+    quoted = load(_write(tmp_path / "q.toml",
+                         'extends = "telecom"\n[set]\n"firms.0.price" = 27.0\n"segments.1.price_sensitivity" = 1.5\n'))
+    bare = load(_write(tmp_path / "b.toml",
+                       'extends = "telecom"\n[set]\nfirms.0.price = 27.0\nsegments.1.price_sensitivity = 1.5\n'))
     assert quoted.model_dump(exclude={"name"}) == bare.model_dump(exclude={"name"})
     assert bare.firms[0].price == 27.0 and bare.firms[1] == load("telecom").firms[1]
 

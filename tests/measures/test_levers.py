@@ -441,7 +441,8 @@ def test_a_rivals_switching_bonus_and_paid_exit_fee_raise_the_focal_firms_switch
     t = np.arange(4)
     assert np.allclose(r2["measure_costs"][:4], (50.0 + 100.0 * (23 - t) / 24) * r2["switched_in"][:4])
     per_switcher = r2["measure_costs"][:-1] / r2["switched_in"][:-1]
-    assert (per_switcher >= 50.0 + 100.0 * (23 - np.arange(len(per_switcher))) / 24 - 1e-9).all() and (per_switcher <= 150.0).all()
+    assert ((per_switcher >= 50.0 + 100.0 * (23 - np.arange(len(per_switcher))) / 24 - 1e-9).all()
+            and (per_switcher <= 150.0).all())
 
 
 def test_a_competitor_entering_late_is_no_option_before_it_enters():
@@ -690,7 +691,8 @@ def test_every_lever_has_a_section_and_a_valid_example_in_the_docs():
         shown |= {m.type for m in sc.measures}
     assert shown == set(CODE)
     tests = Path(__file__).resolve().parents[1]
-    defined = set(re.findall(r"^def (test_\w+)", "\n".join(p.read_text(encoding="utf-8") for p in tests.rglob("test_*.py")), flags=re.M))
+    defined = set(re.findall(r"^def (test_\w+)", "\n".join(p.read_text(encoding="utf-8") for p in tests.rglob("test_*.py")),
+                             flags=re.M))
     for name in set(re.findall(r"(test_\w+)", text)) - {"test_levers", "test_measures", "test_stylized_facts"}:
         assert any(d.startswith(name) for d in defined), f"docs/levers.md names {name}, which is no test"  # "…" abbreviates
 
@@ -722,7 +724,8 @@ def test_no_fee_is_a_wall_unhappy_customers_leave_under_contract_and_pay():
     a firm with poor service still leave under contract, and they pay the fee."""
     k, n, m = _held("flat", 3000.0, quality=0.1)
     f = focal_periods(m)
-    assert k / n > 0.002 and f["left_paying_fee"].sum() > 50 and f["exit_fees"].sum() == pytest.approx(3000.0 * f["left_paying_fee"].sum())
+    assert (k / n > 0.002 and f["left_paying_fee"].sum() > 50
+            and f["exit_fees"].sum() == pytest.approx(3000.0 * f["left_paying_fee"].sum()))
 
 
 # ------------------------------------------------------------------ promotions reach beyond the firm's customers
@@ -741,7 +744,8 @@ def _promo(*measures, periods: int = 12, customers: int = 10_000, **sections):
 def test_a_promotion_draws_prospects_and_the_rivals_customers():
     """A rival's discount raises its arrivals, deal-seekers most, and the focal firm's customers, who see
     its offer when they look around, switch to it more."""
-    segs = [{"name": "deal_seekers", "share": 0.5, "price_sensitivity": 2.5}, {"name": "regulars", "share": 0.5, "price_sensitivity": 0.5}]
+    segs = [{"name": "deal_seekers", "share": 0.5, "price_sensitivity": 2.5},
+            {"name": "regulars", "share": 0.5, "price_sensitivity": 0.5}]
     _, f0, r0 = _promo(segments=segs)
     m, f1, r1 = _promo(SALE, segments=segs)
     assert_count_higher(r1["acquired"].sum(), r0["acquired"].sum(), "rival's arrivals, sale - none")

@@ -95,7 +95,8 @@ def test_a_sale_moves_the_reference_price_by_its_share_of_the_time_a_standing_di
     whole discount for a standing one, a quarter of it for a sale that runs 3 periods in 12; both pay
     the same discounted price while they run."""
     def after_one(schedule):
-        m = RetentionModel(_two_segments([{"type": "discount", "rate": 0.4, "target": {"segment": "a"}, "schedule": schedule}]), rng=1)
+        m = RetentionModel(_two_segments([{"type": "discount", "rate": 0.4, "target": {"segment": "a"}, "schedule": schedule}]),
+                           rng=1)
         c = m.customers
         on = (c.firm == 0) & (c.segment == 0)
         before = c.reference_price[on].copy()
@@ -110,7 +111,8 @@ def test_a_sale_moves_the_reference_price_by_its_share_of_the_time_a_standing_di
 
 def test_service_lowers_incidents_and_costs_per_customer_plus_fixed():
     def run(with_service):
-        ms = [{"type": "service", "quality_boost": 0.3, "handling_boost": 0.3, "cost_per_customer": 2.0, "fixed_cost": 100.0}] if with_service else []
+        ms = ([{"type": "service", "quality_boost": 0.3, "handling_boost": 0.3, "cost_per_customer": 2.0, "fixed_cost": 100.0}]
+              if with_service else [])
         m = RetentionModel(_two_segments(ms, customers=20000), rng=1)
         m.step()
         return m
@@ -170,7 +172,8 @@ def test_a_one_period_contract_expires_in_the_period_it_is_signed():
 def test_life_event_leavers_pay_the_exit_fee_only_when_the_contract_says_so():
     def fees(life_event_fee):
         spec = scenario(simulation={"customers": 5000, "periods": 3}, mechanisms={"arrivals": False, "choice": False},
-                        measures=[{"type": "contract", "exit_fee": 1e6, "life_event_fee": life_event_fee, "fee_schedule": "flat"}])
+                        measures=[{"type": "contract", "exit_fee": 1e6, "life_event_fee": life_event_fee,
+                                   "fee_schedule": "flat"}])
         f = run_model(spec, seed=3).firms[0]
         return f.exit_fees, f.life_event
     assert fees(False)[0] == 0.0
