@@ -112,7 +112,8 @@ def engine_metrics(engine, firm: int = FOCAL) -> pd.DataFrame:
     out["clv_mean"] = _ratio(np.bincount(reps, weights=clv, minlength=R), cohort)
     for k, name in enumerate(LOYALTY_CLASSES):
         mine = classes == k
-        out[f"clv_{name}"] = _ratio(np.bincount(reps[mine], weights=clv[mine], minlength=R), np.bincount(reps[mine], minlength=R).astype(float))
+        members = np.bincount(reps[mine], minlength=R).astype(float)
+        out[f"clv_{name}"] = _ratio(np.bincount(reps[mine], weights=clv[mine], minlength=R), members)
 
     profit = ledger[:, :, STAT["profit"]]
     out["profit"] = _over_periods(profit)

@@ -75,7 +75,8 @@ class RunResult:
         b = sc.bonding
         contract = c.contract.astype(np.intp)
         held = contract >= 0
-        exit_fee = np.where(held, engine.table[np.maximum(contract, 0), P0 + contract_lever.EXIT_FEE] if len(engine.table) else 0.0, 0.0)
+        fee_of_contract = engine.table[np.maximum(contract, 0), P0 + contract_lever.EXIT_FEE] if len(engine.table) else 0.0
+        exit_fee = np.where(held, fee_of_contract, 0.0)
         tenure = np.where(active, self.model.period - c.rel_start, 0)
         df = pd.DataFrame({
             "customer": c.customer.astype(np.int64),
@@ -85,9 +86,13 @@ class RunResult:
             "joined": c.joined.astype(np.int64),
             "relationship_start": _nullable(c.rel_start, ~active),
             "tenure": _nullable(tenure, ~active),
-            "phase": pd.Categorical.from_codes(np.where(active, phase_codes(tenure, c.trust, b.post_purchase_periods, b.regular_tenure), -1), categories=list(PHASES)),
+            "phase": pd.Categorical.from_codes(
+                np.where(active, phase_codes(tenure, c.trust, b.post_purchase_periods, b.regular_tenure), -1),
+                categories=list(PHASES),
+            ),
             "loyalty": pd.Categorical.from_codes(np.where(active, c.loyalty, -1), categories=list(LOYALTY_CLASSES)),
-            "satisfaction": c.satisfaction.copy(), "trust": c.trust.copy(), "commitment": c.commitment.copy(), "nostalgia": c.nostalgia.copy(),
+            "satisfaction": c.satisfaction.copy(), "trust": c.trust.copy(), "commitment": c.commitment.copy(),
+            "nostalgia": c.nostalgia.copy(),
             "bond": c.bond.copy(), "attachment": c.attachment.copy(),
             "contract_end": _nullable(c.contract_end, ~held),
             "exit_fee": exit_fee.astype(np.float64),
@@ -185,9 +190,13 @@ class RunResult:
             cohort = first & of_firm
             last = fp.iloc[-1]
             out["firms"][f.name] = {
-                "churn_per_year": {f"year_{int(y) + 1}": (float(r.churned / r.start) if r.start else None) for y, r in full.iterrows()},
+                "churn_per_year": {
+                    f"year_{int(y) + 1}": (float(r.churned / r.start) if r.start else None) for y, r in full.iterrows()
+                },
                 "mean_churn_per_period": _num(fp["churn_rate"].mean()),
-                "retention": {f"{m}_months": (float(fr.loc[float(m)]) if float(m) in fr.index else None) for m in RETENTION_MONTHS},
+                "retention": {
+                    f"{m}_months": (float(fr.loc[float(m)]) if float(m) in fr.index else None) for m in RETENTION_MONTHS
+                },
                 "retention_by_segment": {s.name: _retention_at(end[sel], censored[sel], horizon, per_year)
                                          for j, s in enumerate(self.scenario.segments) for sel in [cohort & (segment == j)]},
                 "clv": {
@@ -304,7 +313,8 @@ def _causes(fp: pd.DataFrame) -> dict:
     choice, life event (no firm influences it); of these, how many paid an exit fee and how many left as
     their contract expired; and ``choice_share``, the share that did not end by a life event (the
     metric of the same name)."""
-    n = {k: int(fp[k].sum()) for k in ("switched_out", "left_market", "life_event", "churned", "left_paying_fee", "churned_at_expiry")}
+    kinds = ("switched_out", "left_market", "life_event", "churned", "left_paying_fee", "churned_at_expiry")
+    n = {k: int(fp[k].sum()) for k in kinds}
     return {"switched": n["switched_out"], "left_by_choice": n["left_market"], "life_event": n["life_event"],
             "paid_exit_fee": n["left_paying_fee"], "at_expiry": n["churned_at_expiry"],
             "choice_share": (n["churned"] - n["life_event"]) / n["churned"] if n["churned"] else None}
@@ -352,7 +362,8 @@ def _stats(x: np.ndarray, censored: np.ndarray) -> dict:
     ones."""
     n = len(x)
     if n == 0:
-        return {"n": 0, "n_censored": 0, "mean": None, "sem": None, **{f"q{int(k * 100):02d}": None for k in QUANTILES}, "mean_complete": None}
+        quantiles = {f"q{int(k * 100):02d}": None for k in QUANTILES}
+        return {"n": 0, "n_censored": 0, "mean": None, "sem": None, **quantiles, "mean_complete": None}
     q = np.quantile(x, QUANTILES)
     complete = x[~censored]
     return {"n": n, "n_censored": int(censored.sum()), "mean": float(x.mean()),

@@ -110,7 +110,10 @@ def test_a_figure_beyond_the_horizon_reads_na():
     from sim.results import fill_answer
 
     summary = {"firms": {"focal": {"churn_per_year": {"year_1": 0.25}, "retention": {"12_months": None}}}}
-    text = "{firms.focal.churn_per_year.year_1:.0%}, {firms.focal.churn_per_year.year_5:.0%}, {firms.focal.retention.12_months:.0%}"
+    text = (
+        "{firms.focal.churn_per_year.year_1:.0%}, {firms.focal.churn_per_year.year_5:.0%}, "
+        "{firms.focal.retention.12_months:.0%}"
+    )
     assert fill_answer(text, summary) == "25%, n/a, n/a"
 
 
