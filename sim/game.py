@@ -32,7 +32,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -53,6 +53,7 @@ MAX_TEAM_NAME = 40  # characters
 MAX_CUSTOMERS = 50_000
 MAX_MARKET = 250_000  # customers over a whole run: the initial ones and the arrivals
 MAX_SAVED_GAME_BYTES = 2 * 1024 * 1024
+LUCK_DRAWS = 4  # other seeds the leaderboard is replayed on, to tell skill from the luck of the draw
 
 # costs of the game's levers, relative to the market's list price, so a game plays alike in any currency
 SERVICE_COST_PER_QUALITY = 0.5  # cost per customer and period = this x price x quality boost
@@ -356,6 +357,29 @@ class Game:
         for rank, r in enumerate(rows, 1):
             r["rank"] = rank
         return rows
+
+    def with_seed(self, seed: int) -> "Game":
+        """The same game (market, rounds played, decisions) on another seed: what luck alone changes."""
+        return replace(self, seed=int(seed), decisions=copy.deepcopy(self.decisions), pending={}, _model=None, _model_rounds=-1)
+
+    def luck(self, draws: int = LUCK_DRAWS) -> dict[str, Any]:
+        """Whether the leaderboard's order is more than the luck of the draw: the rounds played so far
+        are replayed with the same decisions on ``draws`` other seeds. ``scores`` maps each team to
+        its score on the game's seed and then on each other seed; ``within_luck`` holds the pairs of
+        teams (as frozensets) whose order changes with the seed, so their ranking is luck."""
+        seeds = [self.seed, *[(self.seed + 1_000_003 * k) % 2**63 for k in range(1, draws + 1)]]
+        scores: dict[str, list[float]] = {t: [] for t in self.teams}
+        for s in seeds:
+            g = self if s == self.seed else self.with_seed(s)
+            for r in g.leaderboard():
+                scores[r["team"]].append(r["score"])
+        within = set()
+        for i, a in enumerate(self.teams):
+            for b in self.teams[i + 1:]:
+                signs = {math.copysign(1.0, x - y) for x, y in zip(scores[a], scores[b]) if x != y}
+                if len(signs) != 1:  # the order flips (or they tie) on some seed
+                    within.add(frozenset((a, b)))
+        return {"seeds": seeds, "scores": scores, "within_luck": within}
 
     def debrief(self) -> list[dict]:
         """Per team: its current customers by loyalty class (counts), and the share held by bond

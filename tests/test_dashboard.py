@@ -360,37 +360,134 @@ def test_compare_with_a_saved_baseline(page):
     assert page.errors == []
 
 
+def _join(browser, url: str, code: str, team: str):
+    """A new browser context (another device) that joins game ``code`` as ``team``."""
+    pg = browser.new_context(viewport=VIEWPORT).new_page()
+    watch_errors(pg)
+    pg.goto(url + "game", wait_until="networkidle", timeout=60_000)
+    pg.get_by_label("Join code").fill(code)
+    pg.get_by_role("button", name="Join", exact=True).click()
+    pg.get_by_role("button", name=f"Join as {team}").click()
+    pg.locator(".rs-team-0, .rs-team-1").first.wait_for(timeout=20_000)
+    return pg
+
+
 @browser_test
-def test_classroom_game_two_teams_two_rounds(page, server):
-    page.goto(server + "game", wait_until="networkidle", timeout=60_000)
-    page.get_by_role("button", name="Start the game").click()
-    page.locator("[data-testid=round]").wait_for(timeout=20_000)
-    # an over-budget decision is refused with a message: the most service costs half again the budget
-    service = page.locator(".rs-team-0 .rs-lever").filter(has_text="Service").locator("[role=slider]")
-    set_slider(page, service, 0.3)
-    page.locator(".rs-team-0 .rs-lever", has_text="+0.30").wait_for(timeout=10_000)
-    page.locator(".rs-team-0").get_by_role("button", name="Submit decision").click()
-    page.locator("[data-testid=game-message]", has_text="over the budget").wait_for(timeout=10_000)
-    set_slider(page, service, 0.1)
-    page.locator(".rs-team-0 .rs-lever", has_text="+0.10").wait_for(timeout=10_000)
-    discount = page.locator(".rs-team-1 .rs-lever").filter(has_text="Discount").locator("[role=slider]")
-    set_slider(page, discount, 3)
-    page.locator(".rs-team-1 .rs-lever", has_text="3 %").wait_for(timeout=10_000)
-    for rnd in (1, 2):
-        for team in (0, 1):
-            page.locator(f".rs-team-{team}").get_by_role("button", name="Submit decision").click()
-            page.locator(f".rs-team-{team}", has_text="decided").wait_for(timeout=10_000)
-        page.get_by_role("button", name="Advance round").click()
-        page.wait_for_selector(f"[data-testid=round][data-round='{rnd}']", timeout=30_000)
-    board = page.locator("[data-testid=leaderboard]")
-    rows = board.locator("tr[data-team]")
-    assert rows.count() == 2
-    assert {rows.nth(i).get_attribute("data-team") for i in range(2)} == {"Team A", "Team B"}
-    assert page.locator("svg[data-chart=market-share] path[data-series]").count() == 2
-    shot(page, "5-game-leaderboard")
-    page.get_by_role("button", name="Show debrief").click()
-    page.locator("[data-testid=debrief]").wait_for(timeout=10_000)
-    assert "by bond" in page.locator("[data-testid=debrief]").inner_text()
-    assert page.locator("svg[data-chart=debrief]").count() == 1
-    shot(page, "6-game-debrief")
-    assert page.errors == []
+def test_classroom_game_one_game_on_every_device(page, server):
+    """The trainer starts a game; two teams join it by code on their own devices (three browser
+    contexts); each sees only its own form; a decision shows in the trainer's view; a reload rejoins."""
+    import re
+
+    trainer = page
+    trainer.goto(server + "game", wait_until="networkidle", timeout=60_000)
+    trainer.get_by_role("button", name="Start the game").click()
+    code = re.fullmatch(r"Join code: (\w+)", trainer.locator("[data-testid=join-code]").inner_text(timeout=30_000).strip()).group(1)
+    assert trainer.locator("[data-testid=team-status] tr[data-team]").count() == 2
+    assert trainer.get_by_role("button", name="Submit decision").count() == 0  # the trainer decides for no team
+    browser = trainer.context.browser
+    a = _join(browser, server, code, "Team A")
+    b = _join(browser, server, code, "Team B")
+    for pg, own, other in ((a, 0, 1), (b, 1, 0)):
+        assert pg.locator(f".rs-team-{own}").count() == 1 and pg.locator(f".rs-team-{other}").count() == 0
+        assert pg.get_by_role("button", name="Submit decision").count() == 1
+        assert pg.locator("[data-testid=leaderboard]").count() == 1  # the shared market
+    # both teams are taken: a third device with the code may take over neither
+    c = browser.new_context().new_page()
+    c.goto(server + "game?" + f"code={code}", wait_until="networkidle", timeout=60_000)
+    c.get_by_text("Every team of this game has joined").wait_for(timeout=20_000)
+    assert c.get_by_role("button", name=re.compile("Join as")).count() == 0
+    c.context.close()
+    # an over-budget refusal shows next to that team's form, on its device only
+    service = b.locator(".rs-team-1 .rs-lever").filter(has_text="Service").locator("[role=slider]")
+    set_slider(b, service, 0.3)
+    b.locator(".rs-team-1 .rs-lever", has_text="+0.30").wait_for(timeout=10_000)
+    b.get_by_role("button", name="Submit decision").click()
+    b.locator("[data-testid=team-message]", has_text="over the budget").wait_for(timeout=10_000)
+    assert "over the budget" not in a.inner_text("body")
+    # a decision from one device appears in the trainer's view
+    discount = a.locator(".rs-team-0 .rs-lever").filter(has_text="Discount").locator("[role=slider]")
+    set_slider(a, discount, 3)
+    a.locator(".rs-team-0 .rs-lever", has_text="3 %").wait_for(timeout=10_000)
+    a.get_by_role("button", name="Submit decision").click()
+    trainer.locator("[data-testid=status-0]", has_text="decided (1 measures)").wait_for(timeout=10_000)
+    assert trainer.locator("[data-testid=status-1]").inner_text() == "deciding"
+    assert "over the budget" in trainer.locator("[data-testid=team-status]").inner_text()
+    # a reload rejoins the team (its address carries the game and the team)
+    a.reload(wait_until="networkidle")
+    a.locator(".rs-team-0").wait_for(timeout=20_000)
+    assert a.locator(".rs-team-1").count() == 0 and "code=" in a.url and "team=" in a.url
+    # the trainer advances; every device shows the new round and the same leaderboard
+    trainer.get_by_role("button", name="Advance round").click()
+    for pg in (trainer, a, b):
+        pg.wait_for_selector("[data-testid=round][data-round='1']", timeout=60_000)
+        assert pg.locator("[data-testid=leaderboard] tr[data-team]").count() == 2
+        assert pg.locator("svg[data-chart=market-share] path[data-series]").count() == 2
+    # two teams that did almost the same are not ranked as if it were skill
+    trainer.locator("[data-testid=luck]", has_text="other seeds").wait_for(timeout=30_000)
+    shot(trainer, "5-game-trainer")
+    shot(a, "5-game-team")
+    trainer.get_by_role("button", name="Show debrief").click()
+    trainer.locator("[data-testid=debrief]").wait_for(timeout=10_000)
+    assert "by bond" in trainer.locator("[data-testid=debrief]").inner_text()
+    assert trainer.locator("svg[data-chart=debrief]").count() == 1
+    shot(trainer, "6-game-debrief")
+    for pg in (trainer, a, b):
+        assert pg.errors == []
+    a.context.close()
+    b.context.close()
+
+
+# ------------------------------------------------------------------------------------- one game per room
+def _room(**kw):
+    from sim.dashboard import rooms
+    from sim.game import Game
+
+    return rooms.open_room(Game.new("telecom", ("Team A", "Team B"), seed=3, round_periods=2, rounds=3, customers=1000, **kw))
+
+
+def test_a_room_is_found_by_its_join_code_from_any_session():
+    from sim.dashboard import rooms
+
+    r = _room()
+    try:
+        assert len(r.code) == rooms.CODE_LENGTH and set(r.code) <= set(rooms.CODE_ALPHABET)
+        assert rooms.room(r.code) is r and rooms.room(f" {r.code.lower()} ") is r
+        assert r in rooms.running()
+        assert rooms.room("nosuch") is None
+    finally:
+        assert rooms.close_room(r.code, r.trainer_token)
+    assert rooms.room(r.code) is None
+
+
+def test_a_team_submits_for_itself_only_and_only_the_trainer_advances():
+    from sim.dashboard import rooms
+    from sim.game import GameError, decision
+
+    r = _room()
+    try:
+        a = r.join("Team A")
+        with pytest.raises(GameError, match="joined already"):
+            r.join("Team A")  # a second device cannot take over a team; the first rejoins with its token
+        assert r.open_teams() == ["Team B"]
+        r.submit(a, decision(discount=0.02))
+        assert list(r.game.pending) == ["Team A"]  # A's token decides for A, whatever the form says
+        with pytest.raises(GameError):
+            r.submit("forged", decision(discount=0.02))
+        with pytest.raises(GameError, match="only the trainer"):
+            r.advance(a)
+        assert r.game.round == 0
+        # an over-budget refusal is that team's message, and another team's action does not overwrite it
+        b = r.join("Team B")
+        r.submit(b, decision(service=0.3, price=1e6))
+        assert "over the budget" in r.messages["Team B"] and "Team B" not in r.game.pending
+        r.submit(a, [])
+        assert "over the budget" in r.messages["Team B"]
+        seen = r.version
+        r.advance(r.trainer_token)
+        assert r.game.round == 1 and r.version > seen
+        v = r.view()
+        assert v["round"] == 1 and {row["team"] for row in v["leaderboard"]} == {"Team A", "Team B"}
+        assert v["luck"] is not None
+        assert not rooms.close_room(r.code, a)  # a team cannot end the game
+    finally:
+        rooms.close_room(r.code, r.trainer_token)

@@ -273,3 +273,15 @@ def test_the_saved_json_round_trips():
     back = Game.from_json(g.to_json())
     assert back.to_dict() == g.to_dict()
     assert back.leaderboard() == g.leaderboard()
+
+
+def test_identical_teams_are_ranked_within_the_luck_of_the_draw_and_a_real_difference_is_not():
+    g = play(new_game(teams=("A", "B", "C")), [{}, {}])
+    luck = g.luck(draws=3)
+    assert len(luck["seeds"]) == 4 and len(set(luck["seeds"])) == 4
+    assert [s[0] for s in luck["scores"].values()] == [r["score"] for r in sorted(g.leaderboard(), key=lambda r: r["firm_index"])]
+    # three teams that did the same (nothing) differ only by luck: their order changes with the seed
+    assert luck["within_luck"] == {frozenset(p) for p in (("A", "B"), ("A", "C"), ("B", "C"))}
+    # a team that gives away a third of its revenue loses on every seed
+    g = play(new_game(teams=("A", "B"), budget=1e9), [{"A": decision(discount=0.3, price=30.0)}] * 2)
+    assert g.luck(draws=3)["within_luck"] == set()
