@@ -83,10 +83,72 @@ def test_a_shipped_scenario_started_by_its_path_shows_by_its_name(monkeypatch):
     assert library.start_name() == "telecom"
 
 
-def test_price_service_and_customers_are_plain_overrides():
+def test_price_and_customers_are_plain_overrides_and_better_service_is_bought():
     cfg = Settings.from_scenario("telecom").replace(price=33.0, service_quality=0.8, customers=2500).config()
-    assert (cfg.firms[0].price, cfg.firms[0].service_quality, cfg.simulation.customers) == (33.0, 0.8, 2500)
+    assert (cfg.firms[0].price, cfg.simulation.customers) == (33.0, 2500)
     assert cfg.firms[1].price == 28.0
+    # quality above the scenario's (0.65) is a service measure at the service lever's cost model
+    assert cfg.firms[0].service_quality == 0.65
+    (svc,) = focal(cfg, "service")
+    assert (svc.quality_boost, svc.handling_boost, svc.cost_per_customer) == pytest.approx((0.15, 0.0, None))
+    cut = Settings.from_scenario("telecom").replace(service_quality=0.5).config()
+    assert cut.firms[0].service_quality == 0.5 and focal(cut, "service") == []
+
+
+# ------------------------------------------------------------------------------------- costed levers
+NO_LEVERS = dict(contract_term=0, discount_rate=0.0, nostalgia_cohort="")
+PERIODS = 24
+
+
+def _books(**levers):
+    """The focal firm's books over PERIODS periods of telecom (2,000 customers) with only ``levers`` set."""
+    m = DashboardModel(Settings.from_scenario("telecom", customers=2000).replace(**{**NO_LEVERS, **levers})).replay(PERIODS)
+    return {k: m.series(k)[:, 0] for k in ("active", "revenue", "exit_fees", "serving_costs", "measure_costs", "fixed_costs",
+                                         "acquisition_costs", "profit", "discounts", "contracts_signed", "renewals")}, m
+
+
+def _profit_is_net_of_costs(b) -> None:
+    net = b["revenue"] + b["exit_fees"] - b["serving_costs"] - b["measure_costs"] - b["fixed_costs"] - b["acquisition_costs"]
+    assert b["profit"] == pytest.approx(net)
+
+
+def test_without_levers_the_focal_firm_pays_for_no_measure():
+    b, _ = _books()
+    assert b["measure_costs"].sum() == 0 and b["discounts"].sum() == 0
+    _profit_is_net_of_costs(b)
+
+
+def test_the_service_lever_costs_what_the_service_cost_model_says_and_profit_pays_it():
+    from sim.measures import CODE, service
+
+    s = Settings.from_scenario("telecom", customers=2000).replace(**NO_LEVERS, service_quality=0.9)
+    cfg = s.config()
+    (spec,) = focal(cfg, "service")
+    per_customer = service.Lever(spec, cfg, CODE["service"]).per_customer_cost()
+    assert per_customer == pytest.approx(cfg.firms[0].price * spec.quality_cost_share * (0.25 / 0.1) ** 2)
+    assert s.service_cost() == pytest.approx(per_customer)
+    b, _ = _books(service_quality=0.9)
+    # every focal customer is reached every period: the cost is the customers served times the rate
+    served = np.concatenate([[2000 * cfg.firms[0].initial_share], b["active"][:-1]])
+    assert b["measure_costs"].sum() == pytest.approx(per_customer * served.sum(), rel=0.03)
+    _profit_is_net_of_costs(b)
+
+
+@pytest.mark.parametrize("lever, column", [
+    (dict(service_quality=0.8), "measure_costs"),
+    (dict(contract_term=12, exit_fee=200.0), "measure_costs"),
+    (dict(nostalgia_cohort="1980s", authenticity=0.9), "measure_costs"),
+    (dict(discount_rate=0.1, discount_periods=PERIODS), "discounts"),
+])
+def test_every_costed_dashboard_lever_changes_profit_by_its_cost(lever, column):
+    b, m = _books(**lever)
+    assert b[column].sum() > 0, f"{lever} costs nothing"
+    _profit_is_net_of_costs(b)
+    if "contract_term" in lever:  # the contract lever's cost model: a fee per contract signed or renewed
+        (fee,) = {c.cost_per_contract for c in focal(m.config, "contract")}  # telecom's two contracts cost alike
+        assert b["measure_costs"].sum() == pytest.approx(fee * (b["contracts_signed"] + b["renewals"]).sum())
+    if "discount_rate" in lever:  # revenue given away: the rate on the list price of every customer served
+        assert b["discounts"].sum() == pytest.approx(0.1 * m.config.firms[0].price * b["active"].sum(), rel=0.05)
 
 
 # ------------------------------------------------------------------------------------- data and words

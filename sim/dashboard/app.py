@@ -423,13 +423,20 @@ def LeversCard(session: Session):
     with solara.Card(f"Levers of {cfg.firms[0].name}"):  # a card title is text, not HTML
         Lever("List price", s.price, round(base_price * 0.5, 2), round(base_price * 1.5, 2), _price_step(base_price),
               lambda v: session.change(price=float(v)), f"{s.price:,.2f} {cur}")  # Lever escapes its label and text
-        Lever("Service quality", s.service_quality, 0.0, 1.0, 0.01, lambda v: session.change(service_quality=float(v)), f"{s.service_quality:.2f}")
+        service_cost = s.service_cost()
+        Lever("Service quality", s.service_quality, 0.0, 1.0, 0.01, lambda v: session.change(service_quality=float(v)),
+              f"{s.service_quality:.2f}" + (f" (costs {service_cost:,.2f} {cur} per customer and {unit[:-1]})" if service_cost else ""))
         Lever(f"Contract term ({unit}, 0 = none)", s.contract_term, 0, min(48, horizon), 1,
               lambda v: session.change(contract_term=int(v)), "none" if not s.contract_term else f"{s.contract_term}")
         Lever("Exit fee", s.exit_fee, 0.0, round(base_price * 12), _price_step(base_price * 10),
               lambda v: session.change(exit_fee=float(v)), f"{s.exit_fee:,.0f} {cur}", disabled=not s.contract_term)
-        Lever("Discount", round(s.discount_rate * 100), 0, 50, 1, lambda v: session.change(discount_rate=float(v) / 100),
-              "none" if not s.discount_rate else f"{s.discount_rate:.0%}")
+        def discount(v) -> None:
+            # a discount with no duration would do nothing: moved from none, it runs for good until shortened
+            more = {"discount_periods": horizon} if not s.discount_periods else {}
+            session.change(discount_rate=float(v) / 100, **more)
+
+        Lever("Discount", round(s.discount_rate * 100), 0, 50, 1, discount,
+              "none" if not s.discount_rate else f"{s.discount_rate:.0%} (revenue given away)")
         Lever(f"Discount runs for ({unit})", s.discount_periods, 0, horizon, 1, lambda v: session.change(discount_periods=int(v)),
               "for good" if s.discount_periods >= horizon else f"{s.discount_periods}", disabled=not s.discount_rate)
         options = ["none", *cohorts(cfg)]

@@ -3,7 +3,11 @@
 :class:`Settings` holds the scenario and every lever the dashboard offers; it is immutable, so a copy is
 a snapshot (the saved baseline is one). :meth:`Settings.config` applies the levers to the scenario:
 
-- the focal firm's list price and service quality are plain overrides;
+- the focal firm's list price is a plain override (it is revenue, not a cost);
+- service quality above the scenario's is bought with a ``service`` measure for all the focal firm's
+  customers, at the service lever's own cost model (:mod:`sim.measures.service`, as on the command
+  line, in scenario files and in the game): quality is not free. Below the scenario's it is a plain
+  override (the model books no saving for worse service);
 - the contract, discount and nostalgia levers change the focal firm's measures of that type only once
   the user has moved them (``touched``), so a scenario is first shown exactly as written. Moved, a lever
   sets its own field in every focal measure of its type (an exit fee changes the fee of telecom's two
@@ -129,7 +133,9 @@ class Settings:
         d["simulation"]["customers"] = customers
         d["simulation"]["scale"] = base.simulation.scale * customers / base.simulation.customers  # the same market, smaller
         d["firms"][0]["price"] = float(self.price)
-        d["firms"][0]["service_quality"] = float(self.service_quality)
+        boost = self.service_boost(base)
+        if boost is None:
+            d["firms"][0]["service_quality"] = float(self.service_quality)
         t = self.touched
         measures = [(m, _focal(spec, base)) for m, spec in zip(d["measures"], base.measures)]
 
@@ -175,10 +181,30 @@ class Settings:
         apply("discount", ("discount_rate", "discount_periods"), self.discount_rate <= 0 or self.discount_periods <= 0,
               discount, {"schedule": {"start": 0}})
         apply("nostalgia", ("nostalgia_cohort", "authenticity", "nostalgia_everyone"), not self.nostalgia_cohort, nostalgia, {})
+        if boost is not None:
+            measures.append(({"type": "service", "firm": base.firms[0].name, "quality_boost": boost, "handling_boost": 0.0}, True))
         d["measures"] = [m for m, _ in measures]
-        if t:  # the levers moved change the measures the scenario's counterfactual names by their place
+        if t or boost is not None:  # the levers moved change the measures the scenario's counterfactual names by their place
             d["counterfactual"] = None
         return check_size(load(d, source=library.label(self.scenario), bases={}), library.label(self.scenario))
+
+    def service_boost(self, base: Scenario | None = None) -> float | None:
+        """The quality boost the service lever buys over the scenario's service quality (None when it
+        buys none: at or below the scenario's quality, or in a scenario that runs no measures)."""
+        base = self.base() if base is None else base
+        boost = round(float(self.service_quality) - base.firms[0].service_quality, 9)
+        return boost if boost > 0 and base.mechanisms.measures else None
+
+    def service_cost(self) -> float:
+        """What the service lever costs per customer and period (the service lever's cost model)."""
+        from ..measures import CODE, service
+
+        boost = self.service_boost()
+        if boost is None:
+            return 0.0
+        cfg = self.config()
+        spec = cfg.measures[-1]
+        return service.Lever(spec, cfg, CODE["service"]).per_customer_cost()
 
     def label(self) -> str:
         """A one-line description, e.g. for the baseline."""
