@@ -47,9 +47,10 @@ if TYPE_CHECKING:  # pragma: no cover
 FIRM_PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#000000", "#f0e442")
 FIRM_LINESTYLES = ("-", "--", ":", "-.")
 
-# Loyalty classes, stacked bottom to top: bonded in blues, attached-only orange, free grey.
+# Loyalty classes, stacked bottom to top: bonded in purples, attached-only dark grey, free light grey; hues no firm
+# has (a firm's blue or orange would read as a loyalty class on the same screen)
 CLASS_ORDER = ("bonded_only", "both", "attached_only", "neither")
-CLASS_COLOURS = {"bonded_only": "#2166AC", "both": "#92C5DE", "attached_only": "#F4A261", "neither": "#D9D9D9"}
+CLASS_COLOURS = {"bonded_only": "#4A1486", "both": "#B4A7D6", "attached_only": "#636363", "neither": "#D9D9D9"}
 CLASS_LABELS = {"bonded_only": "bonded only (want to stay)", "both": "bonded and attached",
                 "attached_only": "attached only (must stay)", "neither": "neither (free to go)"}
 
