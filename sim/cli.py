@@ -369,6 +369,11 @@ def parser() -> argparse.ArgumentParser:
         help="a folder of scenario files (.toml) the browser may pick by name, beside the shipped ones "
         "(a browser never names a path; it may also upload a file)",
     )
+    dash.add_argument(
+        "--projector",
+        action="store_true",
+        help="start every page in projector mode (large type, plots that fill the screen); each page can also switch it",
+    )
     return p
 
 
@@ -1058,7 +1063,7 @@ def _dashboard(args) -> int:
         scenarios = str(args.scenarios.resolve())
     from .dashboard import serve  # heavy: solara, mesa's visualisation, the model
 
-    return serve(spec, host=args.host, port=args.port, scenarios=scenarios)
+    return serve(spec, host=args.host, port=args.port, scenarios=scenarios, projector=args.projector)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -225,6 +225,15 @@ def test_charts_carry_their_latest_values():
     assert charts.nice_ticks(0, 0.93) == [0, 0.25, 0.5, 0.75, 1.0]
 
 
+def test_month_axes_tick_every_twelve_months():
+    assert charts.month_ticks(60) == [0, 12, 24, 36, 48, 60]
+    assert charts.month_ticks(240) == [24.0 * k for k in range(11)]
+    assert charts.month_ticks(9) == [0, 3, 6, 9]
+    svg = charts.line_chart("t", "T", [charts.Series("a", "#000", [0, 30, 60], [1.0, 2.0, 3.0])], 60)
+    ticks = [float(t) for t in re.findall(r'text-anchor="middle" font-size="\d+" fill="[^"]+">([\d.]+)</text>', svg)]
+    assert ticks == [0, 12, 24, 36, 48, 60]
+
+
 # ------------------------------------------------------------------------------------- command line
 @pytest.mark.parametrize("args, message", [
     (["nosuch"], "nosuch: no such file"),
@@ -420,6 +429,82 @@ def test_compare_with_a_saved_baseline(page):
         assert page.locator(f"svg[data-chart={chart}]").count() == 1
     shot(page, "4-compare-with-baseline")
     assert page.errors == []
+
+
+# ------------------------------------------------------------------------------------- screens of a room
+SCREENS = {"laptop": (1280, 800), "projector": (1920, 1080), "phone": (390, 844)}
+# every point of a plot that is on screen (below the fixed top bar) belongs to the plot, not to an element over it
+COVERED = """() => { const out = []; const bar = document.querySelector('.v-app-bar'); const top = bar ? bar.getBoundingClientRect().bottom : 0;
+  for (const svg of document.querySelectorAll('svg[data-chart]')) { svg.scrollIntoView({block: 'center'});
+    const r = svg.getBoundingClientRect(); if (r.width < 2) continue;
+    for (const fx of [0.02, 0.3, 0.5, 0.7, 0.98]) for (const fy of [0.02, 0.5, 0.98]) {
+      const x = r.left + fx * r.width, y = r.top + fy * r.height;
+      if (x < 0 || y <= top || x >= innerWidth || y >= innerHeight) continue;
+      const e = document.elementFromPoint(x, y);
+      if (!e || !svg.contains(e)) out.push(`${svg.dataset.chart} at (${fx}, ${fy}) under ${e ? e.tagName + '.' + e.className : 'nothing'}`); } }
+  return out; }"""
+WIDER = """() => [...document.querySelectorAll('body *')].filter(e => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 1)
+  .slice(0, 3).map(e => e.tagName + '.' + String(e.className).slice(0, 60))"""
+
+
+def _check_screen(pg, name: str) -> None:
+    """No horizontal scroll, nothing wider than the screen, no element over a plot, no framework badge,
+    none of Mesa's internal controls; a screenshot to look at."""
+    width = pg.viewport_size["width"]
+    assert pg.evaluate("document.documentElement.scrollWidth") <= width, f"{name}: the page scrolls sideways"
+    assert pg.evaluate(WIDER) == [], f"{name}: wider than the screen"
+    assert pg.evaluate(COVERED) == [], f"{name}: something lies over a plot"
+    assert pg.get_by_text("runs on Solara").count() == 0
+    for hidden in ("Use Threads", "Render Interval"):
+        assert not any(e.is_visible() for e in pg.get_by_text(hidden).all()), f"{name}: Mesa's {hidden!r} is shown"
+    pg.evaluate("window.scrollTo(0, 0)")
+    pg.screenshot(path=str(ARTIFACTS / f"screen-{name}.png"), full_page=True)
+
+
+@browser_test
+@pytest.mark.parametrize("projector", [False, True], ids=["normal", "projector"])
+def test_every_screen_of_a_room_fits(server, projector):
+    """The dashboard (played a little) and a running game, at a laptop's, a projector's and a phone's
+    size, with and without projector mode."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch(p)
+        for screen, (w, h) in SCREENS.items():
+            pg = browser.new_context(viewport={"width": w, "height": h}).new_page()
+            watch_errors(pg)
+            pg.goto(server, wait_until="networkidle", timeout=90_000)
+            pg.wait_for_selector("[data-testid=period]", timeout=60_000)
+            if projector:
+                pg.locator(".rs-projector-switch input").evaluate("e => e.click()")
+                pg.wait_for_function("() => getComputedStyle(document.querySelector('.rs-main')).fontSize === '26px'"
+                                     if screen != "phone" else "() => true", timeout=10_000)
+            pg.locator("[data-testid=period]").evaluate("e => e.scrollIntoView()")
+            for _ in range(3):
+                pg.get_by_role("button", name="STEP").evaluate("e => e.click()")
+            pg.wait_for_function("() => +document.querySelector('[data-testid=period]').dataset.period >= 3", timeout=20_000)
+            label = f"{'projector-' if projector else ''}{screen}"
+            _check_screen(pg, f"dashboard-{label}")
+            pg.goto(server + "game", wait_until="networkidle", timeout=60_000)
+            pg.get_by_role("button", name="Start the game").click()
+            pg.get_by_role("button", name="Advance round").click(timeout=30_000)
+            pg.wait_for_selector("[data-testid=round][data-round='1']", timeout=60_000)
+            pg.locator("[data-testid=luck]", has_text="other seeds").wait_for(timeout=30_000)
+            _check_screen(pg, f"game-{label}")
+            assert pg.errors == []
+            pg.context.close()
+        browser.close()
+
+
+def test_projector_mode_follows_the_command_until_a_page_switches_it(monkeypatch):
+    from sim.dashboard import PROJECTOR_ENV
+    from sim.dashboard.app import projector_on
+
+    monkeypatch.setenv(PROJECTOR_ENV, "1")
+    assert projector_on()
+    monkeypatch.setenv(PROJECTOR_ENV, "0")
+    assert not projector_on()
 
 
 def _join(browser, url: str, code: str, team: str):

@@ -281,8 +281,10 @@ def _leaderboard_html(v: dict) -> str:
     rows = v["leaderboard"]
     luck = v["luck"]
     within = luck["within_luck"] if luck else set()
-    head = ('<tr><th>#</th><th class="rs-left">team</th><th>customers</th><th>market share</th><th>profit last round</th>'
-            "<th>profit to date</th><th>CLV of customer base</th><th>score</th><th>bonded</th></tr>")
+    # the columns marked rs-opt give way on a phone's narrow screen
+    head = ('<tr><th>#</th><th class="rs-left">team</th><th>customers</th><th class="rs-opt">market share</th>'
+            '<th class="rs-opt">profit last round</th><th>profit to date</th><th class="rs-opt">CLV of customer base</th>'
+            '<th>score</th><th class="rs-opt">bonded</th></tr>')
     body = ""
     for k, r in enumerate(rows):
         sw = f'<span class="rs-swatch" style="background:{_colour(r["firm_index"])}"></span>'
@@ -292,8 +294,9 @@ def _leaderboard_html(v: dict) -> str:
         rank = f'≈{r["rank"]}' if tied or (k + 1 < len(rows) and frozenset((r["team"], rows[k + 1]["team"])) in within) else str(r["rank"])
         body += (f'<tr data-team="{escape(r["team"])}" data-luck="{"yes" if rank.startswith("≈") else "no"}"><td>{rank}</td>'
                  f'<td class="rs-left">{sw}{escape(r["team"])}</td><td>{r["customers"]:,}</td>'
-                 f'<td>{r["market_share"]:.0%}</td><td>{r["profit_round"]:,.0f}</td><td>{r["profit_total"]:,.0f}</td>'
-                 f'<td>{r["base_value"]:,.0f}</td><td><b>{r["score"]:,.0f}</b></td><td>{bonded}</td></tr>')
+                 f'<td class="rs-opt">{r["market_share"]:.0%}</td><td class="rs-opt">{r["profit_round"]:,.0f}</td>'
+                 f'<td>{r["profit_total"]:,.0f}</td><td class="rs-opt">{r["base_value"]:,.0f}</td><td><b>{r["score"]:,.0f}</b></td>'
+                 f'<td class="rs-opt">{bonded}</td></tr>')
     if not luck:
         verdict = "The ranking starts after the first round."
     elif within:
