@@ -338,7 +338,7 @@ def parser() -> argparse.ArgumentParser:
         description="Measure every pattern of the suite on the shipped scenarios with their shipped defaults "
         "and say whether it holds: a table on the screen and DIR/patterns.csv (pattern, source, "
         "target, value, ci_low, ci_high, holds). The full suite takes a while; --quick runs "
-        "every pattern with fewer customers and replications, still with 95 %% intervals.",
+        "every pattern with fewer customers and replications, still with 95 % intervals.",
     )
     pat.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder for patterns.csv (default: results/patterns)")
     pat.add_argument("--quick", action="store_true", help="fewer customers and replications (minutes, not tens of minutes)")

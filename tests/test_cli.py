@@ -186,3 +186,13 @@ def test_the_command_keeps_numpys_blas_pool_at_one_thread_unless_the_user_asks()
     ).stdout.split()
     assert ours[1] == "1" and theirs[1] == "2"
     assert int(ours[0]) < int(theirs[0])
+
+
+@pytest.mark.parametrize(
+    "command", [None, "run", "compare", "sweep", "optimise", "calibrate", "validate", "list", "patterns", "dashboard"]
+)
+def test_help_shows_percent_signs_as_written(command, capsys):
+    """argparse %-formats help strings but not descriptions: a '%%' in a description reaches the screen."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"] if command else ["--help"])
+    assert "%%" not in capsys.readouterr().out
