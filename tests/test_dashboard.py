@@ -51,6 +51,25 @@ def test_contract_levers_set_every_focal_contract_and_keep_its_target():
     assert focal(s.replace(contract_term=0).config(), "contract") == []
 
 
+def test_each_contract_has_its_own_term_lever():
+    s = Settings.from_scenario("telecom", customers=1000)
+    assert s.contract_terms == (12, 24) and s.contract_labels() == ["segment twelve_month", "segment twenty_four_month"]
+    cfg = s.replace(contract_terms=(6, 36)).config()
+    assert [(m.term, m.target.segment) for m in focal(cfg, "contract")] == [(6, "twelve_month"), (36, "twenty_four_month")]
+    cfg = s.replace(contract_terms=(0, 24)).config()
+    assert [(m.term, m.target.segment) for m in focal(cfg, "contract")] == [(24, "twenty_four_month")]
+    assert [(m.term, m.exit_fee) for m in cfg.measures if m.firm == "rival" and m.type == "contract"] == [(12, 336.0)]
+
+
+def test_a_discount_moved_from_none_runs_until_shortened():
+    s = Settings.from_scenario("telecom", customers=1000)
+    assert (s.discount_rate, s.discount_periods) == (0.0, 0)
+    (d,) = focal(s.with_discount(0.1).config(), "discount")  # without a duration it would do nothing
+    assert (d.rate, d.schedule.start, d.schedule.end) == (0.1, 0, None)
+    (d,) = focal(s.with_discount(0.1).replace(discount_periods=6).with_discount(0.2).config(), "discount")
+    assert (d.rate, d.schedule.end) == (0.2, 6)  # a duration once set is kept
+
+
 def test_discount_levers_set_rate_and_how_long_it_runs():
     s = Settings.from_scenario("ecommerce", customers=1000)
     assert (s.discount_rate, s.discount_periods) == (0.15, 24)
@@ -463,38 +482,33 @@ def _check_screen(pg, name: str) -> None:
 
 @browser_test
 @pytest.mark.parametrize("projector", [False, True], ids=["normal", "projector"])
-def test_every_screen_of_a_room_fits(server, projector):
+def test_every_screen_of_a_room_fits(page, server, projector):
     """The dashboard (played a little) and a running game, at a laptop's, a projector's and a phone's
-    size, with and without projector mode."""
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = launch(p)
-        for screen, (w, h) in SCREENS.items():
-            pg = browser.new_context(viewport={"width": w, "height": h}).new_page()
-            watch_errors(pg)
-            pg.goto(server, wait_until="networkidle", timeout=90_000)
-            pg.wait_for_selector("[data-testid=period]", timeout=60_000)
-            if projector:
-                pg.locator(".rs-projector-switch input").evaluate("e => e.click()")
-                pg.wait_for_function("() => getComputedStyle(document.querySelector('.rs-main')).fontSize === '26px'"
-                                     if screen != "phone" else "() => true", timeout=10_000)
-            pg.locator("[data-testid=period]").evaluate("e => e.scrollIntoView()")
-            for _ in range(3):
-                pg.get_by_role("button", name="STEP").evaluate("e => e.click()")
-            pg.wait_for_function("() => +document.querySelector('[data-testid=period]').dataset.period >= 3", timeout=20_000)
-            label = f"{'projector-' if projector else ''}{screen}"
-            _check_screen(pg, f"dashboard-{label}")
-            pg.goto(server + "game", wait_until="networkidle", timeout=60_000)
-            pg.get_by_role("button", name="Start the game").click()
-            pg.get_by_role("button", name="Advance round").click(timeout=30_000)
-            pg.wait_for_selector("[data-testid=round][data-round='1']", timeout=60_000)
-            pg.locator("[data-testid=luck]", has_text="other seeds").wait_for(timeout=30_000)
-            _check_screen(pg, f"game-{label}")
-            assert pg.errors == []
-            pg.context.close()
-        browser.close()
+    size, with and without projector mode (each in a new browser context: another device)."""
+    browser = page.context.browser
+    for screen, (w, h) in SCREENS.items():
+        pg = browser.new_context(viewport={"width": w, "height": h}).new_page()
+        watch_errors(pg)
+        pg.goto(server, wait_until="networkidle", timeout=90_000)
+        pg.wait_for_selector("[data-testid=period]", timeout=60_000)
+        if projector:
+            pg.locator(".rs-projector-switch input").evaluate("e => e.click()")
+            pg.wait_for_function("() => getComputedStyle(document.querySelector('.rs-main')).fontSize === '26px'"
+                                 if screen != "phone" else "() => true", timeout=10_000)
+        pg.locator("[data-testid=period]").evaluate("e => e.scrollIntoView()")
+        for _ in range(3):
+            pg.get_by_role("button", name="STEP").evaluate("e => e.click()")
+        pg.wait_for_function("() => +document.querySelector('[data-testid=period]').dataset.period >= 3", timeout=20_000)
+        label = f"{'projector-' if projector else ''}{screen}"
+        _check_screen(pg, f"dashboard-{label}")
+        pg.goto(server + "game", wait_until="networkidle", timeout=60_000)
+        pg.get_by_role("button", name="Start the game").click()
+        pg.get_by_role("button", name="Advance round").click(timeout=30_000)
+        pg.wait_for_selector("[data-testid=round][data-round='1']", timeout=60_000)
+        pg.locator("[data-testid=luck]", has_text="other seeds").wait_for(timeout=30_000)
+        _check_screen(pg, f"game-{label}")
+        assert pg.errors == []
+        pg.context.close()
 
 
 def test_projector_mode_follows_the_command_until_a_page_switches_it(monkeypatch):

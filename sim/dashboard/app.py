@@ -476,16 +476,18 @@ def LeversCard(session: Session):
         service_cost = s.service_cost()
         Lever("Service quality", s.service_quality, 0.0, 1.0, 0.01, lambda v: session.change(service_quality=float(v)),
               f"{s.service_quality:.2f}" + (f" (costs {service_cost:,.2f} {cur} per customer and {unit[:-1]})" if service_cost else ""))
-        Lever(f"Contract term ({unit}, 0 = none)", s.contract_term, 0, min(48, horizon), 1,
-              lambda v: session.change(contract_term=int(v)), "none" if not s.contract_term else f"{s.contract_term}")
+        if len(s.contract_terms) > 1:  # one slider per contract (telecom's 12- and 24-month segments)
+            for i, (term, aim) in enumerate(zip(s.contract_terms, s.contract_labels())):
+                Lever(f"Contract term for {aim} ({unit}, 0 = none)", term, 0, min(48, horizon), 1,
+                      lambda v, i=i: session.change(contract_terms=tuple(int(v) if j == i else t for j, t in enumerate(s.contract_terms))),
+                      "none" if not term else f"{term}")
+        else:
+            Lever(f"Contract term ({unit}, 0 = none)", s.contract_term, 0, min(48, horizon), 1,
+                  lambda v: session.change(contract_term=int(v)), "none" if not s.contract_term else f"{s.contract_term}")
         Lever("Exit fee", s.exit_fee, 0.0, round(base_price * 12), _price_step(base_price * 10),
-              lambda v: session.change(exit_fee=float(v)), f"{s.exit_fee:,.0f} {cur}", disabled=not s.contract_term)
-        def discount(v) -> None:
-            # a discount with no duration would do nothing: moved from none, it runs for good until shortened
-            more = {"discount_periods": horizon} if not s.discount_periods else {}
-            session.change(discount_rate=float(v) / 100, **more)
-
-        Lever("Discount", round(s.discount_rate * 100), 0, 50, 1, discount,
+              lambda v: session.change(exit_fee=float(v)), f"{s.exit_fee:,.0f} {cur}",
+              disabled=not (s.contract_term or any(s.contract_terms)))
+        Lever("Discount", round(s.discount_rate * 100), 0, 50, 1, lambda v: session.apply(s.with_discount(float(v) / 100)),
               "none" if not s.discount_rate else f"{s.discount_rate:.0%} (revenue given away)")
         Lever(f"Discount runs for ({unit})", s.discount_periods, 0, horizon, 1, lambda v: session.change(discount_periods=int(v)),
               "for good" if s.discount_periods >= horizon else f"{s.discount_periods}", disabled=not s.discount_rate)
