@@ -79,6 +79,7 @@ CSS = """
 .rs-table th, .rs-table td { padding: 6px 16px; border-bottom: 1px solid #e0e0e0; text-align: right; }
 .rs-table th:first-child, .rs-table td:first-child, .rs-table .rs-left { text-align: left; }
 .rs-table th { background: #fafafa; }
+.rs-table td:not(.rs-left) { white-space: nowrap; overflow-wrap: normal; }  /* a number is never broken */
 .rs-teams { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 330px), 1fr)); gap: 14px; }
 .rs-swatch { display: inline-block; width: 14px; height: 14px; border-radius: 3px; margin-right: 8px; vertical-align: -1px; }
 .v-tab { font-size: 17px !important; }
