@@ -23,7 +23,7 @@ import pytest
 import sim
 from browser import browser_test, dashboard, launch, watch_errors
 from sim.dashboard import charts
-from sim.dashboard.levers import DashboardModel, Settings, traced_sample
+from sim.dashboard.levers import DashboardModel, Settings, run_to_end, traced_sample
 from sim.dashboard.story import tell
 
 ARTIFACTS = Path(__file__).parent / "artifacts" / "dashboard"
@@ -230,6 +230,10 @@ def test_comparison_with_the_baseline_uses_one_seed():
     s = Settings.from_scenario("telecom", customers=1500)
     same = compare_runs(s, s)
     assert np.array_equal(same["baseline"]["profit"], same["current"]["profit"])
+    # the comparison runs to the end of the run: its last point is month 60 of a 60-month run
+    assert same["current"]["x"][-1] == 60 and len(same["current"]["retention"]) == 61
+    run = sim.RunResult(run_to_end(s)).retention
+    assert same["current"]["retention"] == pytest.approx(run[run["firm"] == "focal"]["retention"].to_numpy())
     pricier = compare_runs(s, s.replace(price=36.0))
     assert not np.array_equal(pricier["baseline"]["retention"], pricier["current"]["retention"])
     assert pricier["current"]["retention"][-1] < pricier["baseline"]["retention"][-1]  # a 20 % price rise loses customers

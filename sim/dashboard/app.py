@@ -359,13 +359,20 @@ def _follow(session: Session, m) -> None:
 
 def compare_runs(baseline: Settings, current: Settings) -> dict:
     """Both settings run to their horizon on the current seed; the focal firm's retention of its
-    initial customers and cumulative profit, per period."""
+    initial customers and its cumulative profit at the start of each month, from month 0 to the end of
+    the run (month 60 of a 60-month run, as the header and the story count), as the run's books
+    (:attr:`sim.RunResult.retention`) give them."""
+    from ..results import RunResult
+
     out = {}
     for key, s in (("baseline", baseline), ("current", current)):
         m = run_to_end(s, seed=current.seed)
-        cohort = m.series("cohort_active")[:, 0]
-        ret = cohort / cohort[0] if cohort[0] > 0 else np.full(len(cohort), np.nan)
-        out[key] = {"x": _x(m, len(cohort)), "retention": ret, "profit": np.cumsum(m.series("profit")[:, 0]),
+        ret = RunResult(m).retention
+        ret = ret[ret["firm"] == m.firms[0].name]["retention"].to_numpy()
+        if not len(ret):  # a focal firm without initial customers
+            ret = np.full(m.period + 1, np.nan)
+        profit = np.concatenate([[0.0], np.cumsum(m.series("profit")[:, 0])])  # profit of the months before each point
+        out[key] = {"x": _x(m, m.period + 1), "retention": ret, "profit": profit,
                     "firm": m.firms[0].name, "currency": m.config.simulation.currency, "months": months(m) * m.horizon}
     return out
 
