@@ -268,6 +268,25 @@ def _switching(firm: str, runs: dict) -> str:
     return f"Switching over the run, *{firm}*: " + "; ".join(parts) + ". Lock-in holds the competitors' customers too."
 
 
+def _answer_generic(sim, res, overrides) -> list[str]:
+    """A scenario's own answer sentence (its ``answer`` filled from the run), and the lever its question asks
+    about measured against the same scenario without it (its ``counterfactual``), same seed, paired."""
+    from sim.scenario import counterfactual
+
+    sc = res.scenario
+    lines = [res.answer or "The scenario states no answer sentence; the figures below answer its question.", ""]
+    if sc.counterfactual is None:
+        return lines
+    without = sim.run(counterfactual(sc), seed=SEED, overrides=overrides)
+    name = f"without {sc.counterfactual.lever}"
+    # the firms the lever changes (where strategies are firms, not necessarily the first)
+    moved = [f.name for f in sc.firms if float(_firm(res, f.name)["profit"].sum()) != float(_firm(without, f.name)["profit"].sum())]
+    for firm in moved[:3] or [sc.firms[0].name]:
+        lines += [f"The same market {name}, on the same seed, for **{firm}**:", "",
+                  *_compare_table(firm, {"as shipped": res, name: without}, name)]
+    return lines
+
+
 ANSWERS = {"telecom": _answer_telecom, "ecommerce": _answer_ecommerce, "b2b_software": _answer_b2b_software}
 
 
@@ -324,6 +343,8 @@ def scenario_markdown(name: str) -> str:
     ]
     if answer is not None:
         lines += ["## The answer", "", *answer(sim, res, overrides)]
+    else:
+        lines += ["## The answer", "", *_answer_generic(sim, res, overrides)]
     lines += ["## Headline figures", "", *_headline(res)]
     lines += [
         "## The scenario file",

@@ -362,7 +362,7 @@ def parser() -> argparse.ArgumentParser:
         description="Measure every pattern of the suite on the shipped scenarios with their shipped defaults "
         "and say whether it holds: a table on the screen and DIR/patterns.csv (pattern, source, "
         "target, value, ci_low, ci_high, holds). The full suite takes a while; --quick runs "
-        "every pattern with fewer customers and replications, still with 95 %% intervals.",
+        "every pattern with fewer customers and replications, still with 95 % intervals.",
     )
     pat.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder for patterns.csv (default: results/patterns)")
     pat.add_argument("--quick", action="store_true", help="fewer customers and replications (minutes, not tens of minutes)")
@@ -392,6 +392,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="a folder of scenario files (.toml) the browser may pick by name, beside the shipped ones "
         "(a browser never names a path; it may also upload a file)",
+    )
+    dash.add_argument(
+        "--projector",
+        action="store_true",
+        help="start every page in projector mode (large type, plots that fill the screen); each page can also switch it",
     )
     return p
 
@@ -1105,7 +1110,7 @@ def _dashboard(args) -> int:
         scenarios = str(args.scenarios.resolve())
     from .dashboard import serve  # heavy: solara, mesa's visualisation, the model
 
-    return serve(spec, host=args.host, port=args.port, scenarios=scenarios)
+    return serve(spec, host=args.host, port=args.port, scenarios=scenarios, projector=args.projector)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,8 @@ whole state is its set-up and its list of decisions, saved as JSON (:meth:`Game.
 :meth:`Game.load`): a resumed game gives identical results.
 
 Budget: the estimated cost of a team's measures in a round (:meth:`Game.cost`) must not exceed the
-budget. The estimate takes each measure's cost model times the customers it would reach, judged by the
+budget. The estimate takes each measure's own cost model (the lever's module in :mod:`sim.measures`,
+the same one a scenario file and the dashboard use) times the customers it would reach, judged by the
 team's customers at the end of the previous round: discounts count the revenue given away, service and
 nostalgia their cost per reached customer, contracts their cost per contract signed (newcomers and
 renewals), every measure its fixed cost. A decision over budget is refused with a message that says
@@ -32,13 +33,13 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .books import expected_clv
 from .codes import LOYALTY_CLASSES
-from .measures import TYPES
+from .measures import CODE, LEVERS, TYPES
 from .params import Scenario
 from .scenario import ScenarioError, load
 
@@ -53,11 +54,8 @@ MAX_TEAM_NAME = 40  # characters
 MAX_CUSTOMERS = 50_000
 MAX_MARKET = 250_000  # customers over a whole run: the initial ones and the arrivals
 MAX_SAVED_GAME_BYTES = 2 * 1024 * 1024
+LUCK_DRAWS = 4  # other seeds the leaderboard is replayed on, to tell skill from the luck of the draw
 
-# costs of the game's levers, relative to the market's list price, so a game plays alike in any currency
-SERVICE_COST_PER_QUALITY = 0.5  # cost per customer and period = this x price x quality boost
-CONTRACT_COST = 1 / 6  # cost of signing or renewing one contract = this x price
-NOSTALGIA_COST = 1 / 30  # cost per reached customer and period = this x price
 
 
 class GameError(ValueError):
@@ -201,24 +199,23 @@ class Game:
         start = self.round_span()[0]
         for m in sc.measures[len(sc.measures) - len(measures):]:  # this decision's measures only
             reach = customers * self._reach_share(sc, m, classes)
+            lever = LEVERS[CODE[m.type]].Lever(m, sc, CODE[m.type])  # the lever's own cost model
+            c = lever.per_customer_cost() * reach * periods
             if m.type == "discount":
-                c = m.rate * firm.price * reach * periods
+                c += m.rate * firm.price * reach * periods
                 what = f"discount {m.rate:.0%}: revenue given away"
             elif m.type == "service":
-                c = m.cost_per_customer * reach * periods
                 what = f"service (quality +{m.quality_boost:g})"
             elif m.type == "nostalgia":
-                c = m.cost_per_customer * reach * periods
                 what = f"nostalgia campaign ({m.cohort})"
             elif m.type == "contract":
                 share = reach / customers if customers else 1.0
                 signings = (arrivals * share + reach / m.term * m.renewal_prob) * periods
                 if start == 0:
                     signings += reach  # the initial customers are new in period 0: they all sign
-                c = m.cost_per_contract * signings
+                c += lever.event_cost() * signings
                 what = f"contracts ({m.term} periods): about {signings:,.0f} signed or renewed"
             else:
-                c = 0.0
                 what = f"list price x{m.factor:g}" if m.type == "price_change" else m.type
             c += m.fixed_cost * periods
             lines.append((what, float(c)))
@@ -357,6 +354,29 @@ class Game:
             r["rank"] = rank
         return rows
 
+    def with_seed(self, seed: int) -> "Game":
+        """The same game (market, rounds played, decisions) on another seed: what luck alone changes."""
+        return replace(self, seed=int(seed), decisions=copy.deepcopy(self.decisions), pending={}, _model=None, _model_rounds=-1)
+
+    def luck(self, draws: int = LUCK_DRAWS) -> dict[str, Any]:
+        """Whether the leaderboard's order is more than the luck of the draw: the rounds played so far
+        are replayed with the same decisions on ``draws`` other seeds. ``scores`` maps each team to
+        its score on the game's seed and then on each other seed; ``within_luck`` holds the pairs of
+        teams (as frozensets) whose order changes with the seed, so their ranking is luck."""
+        seeds = [self.seed, *[(self.seed + 1_000_003 * k) % 2**63 for k in range(1, draws + 1)]]
+        scores: dict[str, list[float]] = {t: [] for t in self.teams}
+        for s in seeds:
+            g = self if s == self.seed else self.with_seed(s)
+            for r in g.leaderboard():
+                scores[r["team"]].append(r["score"])
+        within = set()
+        for i, a in enumerate(self.teams):
+            for b in self.teams[i + 1:]:
+                signs = {math.copysign(1.0, x - y) for x, y in zip(scores[a], scores[b]) if x != y}
+                if len(signs) != 1:  # the order flips (or they tie) on some seed
+                    within.add(frozenset((a, b)))
+        return {"seeds": seeds, "scores": scores, "within_luck": within}
+
     def debrief(self) -> list[dict]:
         """Per team: its current customers by loyalty class (counts), and the share held by bond
         (bonded only + both) and only by barriers (attached only)."""
@@ -487,25 +507,25 @@ def _check_size(market: Scenario) -> None:
 
 # ---------------------------------------------------------------------------------- the game's levers
 def decision(price_change: float = 0.0, discount: float = 0.0, service: float = 0.0, contract_term: int = 0,
-             exit_fee: float = 0.0, nostalgia_cohort: str = "", authenticity: float = 0.8, price: float = 1.0) -> list[dict]:
+             exit_fee: float = 0.0, nostalgia_cohort: str = "", authenticity: float = 0.8, price: float | None = None) -> list[dict]:
     """The measure dicts of the game's decision form: ``price_change`` (fraction, e.g. -0.1), ``discount``
     (fraction), ``service`` (quality boost), a contract (term in periods, exit fee), a nostalgia campaign
-    (evoked cohort, authenticity). ``price`` is the market's list price, which sets the cost of service,
-    contracts and campaigns (see the module constants)."""
+    (evoked cohort, authenticity). Each costs what its lever's cost model in :mod:`sim.measures` says
+    (as in a scenario file and the dashboard), relative to the firm's list price; ``price`` is accepted
+    for older callers and not needed."""
+    del price  # the measures' cost models read the firm's list price themselves
     out: list[dict] = []
     if price_change:
         out.append({"type": "price_change", "factor": round(1.0 + price_change, 6)})
     if discount:
         out.append({"type": "discount", "rate": float(discount)})
     if service:
-        out.append({"type": "service", "quality_boost": float(service), "handling_boost": min(1.0, 2.0 * float(service)),
-                    "cost_per_customer": round(SERVICE_COST_PER_QUALITY * price * float(service), 6)})
+        out.append({"type": "service", "quality_boost": float(service), "handling_boost": min(1.0, 2.0 * float(service))})
     if contract_term:
-        out.append({"type": "contract", "term": int(contract_term), "exit_fee": float(exit_fee),
-                    "cost_per_contract": round(CONTRACT_COST * price, 6)})
+        out.append({"type": "contract", "term": int(contract_term), "exit_fee": float(exit_fee)})
     if nostalgia_cohort:
         out.append({"type": "nostalgia", "cohort": nostalgia_cohort, "authenticity": float(authenticity),
-                    "target": {"cohort": nostalgia_cohort}, "cost_per_customer": round(NOSTALGIA_COST * price, 6)})
+                    "target": {"cohort": nostalgia_cohort}})
     return out
 
 

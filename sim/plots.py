@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import textwrap
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -30,6 +31,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -45,9 +47,10 @@ if TYPE_CHECKING:  # pragma: no cover
 FIRM_PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#000000", "#f0e442")
 FIRM_LINESTYLES = ("-", "--", ":", "-.")
 
-# Loyalty classes, stacked bottom to top: bonded in blues, attached-only orange, free grey.
+# Loyalty classes, stacked bottom to top: bonded in purples, attached-only dark grey, free light grey; hues no firm
+# has (a firm's blue or orange would read as a loyalty class on the same screen)
 CLASS_ORDER = ("bonded_only", "both", "attached_only", "neither")
-CLASS_COLOURS = {"bonded_only": "#2166AC", "both": "#92C5DE", "attached_only": "#F4A261", "neither": "#D9D9D9"}
+CLASS_COLOURS = {"bonded_only": "#4A1486", "both": "#B4A7D6", "attached_only": "#636363", "neither": "#D9D9D9"}
 CLASS_LABELS = {"bonded_only": "bonded only (want to stay)", "both": "bonded and attached",
                 "attached_only": "attached only (must stay)", "neither": "neither (free to go)"}
 
@@ -461,10 +464,24 @@ def _styled():
     matplotlib.interactive(interactive)
 
 
+def canvas_figure(figsize: tuple[float, float], dpi: float | None = DPI, layout: str | None = "constrained") -> Figure:
+    """A figure with its own Agg canvas, outside pyplot: what the package draws into when it writes a
+    file, so that it never depends on (nor changes) pyplot's backend, e.g. a notebook's inline one."""
+    fig = Figure(figsize=figsize, dpi=dpi, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+_DETACHED: ContextVar[bool] = ContextVar("detached", default=False)  # True while figures are drawn for files
+
+
 def _figure(fig, height: float) -> Figure:
     if fig is None:
         height = round(height * DPI) / DPI  # a whole number of pixels, so the PNG is exactly this size
-        fig = plt.figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+        if _DETACHED.get():
+            fig = canvas_figure((WIDTH, height))
+        else:
+            fig = plt.figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
     else:
         fig.set_layout_engine("constrained")
     return fig
@@ -625,12 +642,12 @@ def save_all(res: "RunResult", folder: Path) -> dict[str, Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
-    with _styled():
-        for name, make in FIGURES.items():
-            fig = make(res)
-            try:
-                fig.savefig(folder / f"{name}.png", dpi=DPI)
-            finally:
-                plt.close(fig)
-            out[name] = folder / f"{name}.png"
+    detached = _DETACHED.set(True)  # figures with their own canvas: pyplot's backend plays no part
+    try:
+        with _styled():
+            for name, make in FIGURES.items():
+                make(res).savefig(folder / f"{name}.png", dpi=DPI)
+                out[name] = folder / f"{name}.png"
+    finally:
+        _DETACHED.reset(detached)
     return out

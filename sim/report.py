@@ -30,16 +30,15 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
-
-from .codes import LOYALTY_CLASSES  # noqa: E402
-from .plots import CLASS_COLOURS, CLASS_LABELS, DPI, FIRM_PALETTE, STYLE, WIDTH  # noqa: E402
-from .stats import band, mean_interval  # noqa: E402
+from .codes import LOYALTY_CLASSES
+from .plots import CLASS_COLOURS, CLASS_LABELS, DPI, FIRM_PALETTE, STYLE, WIDTH
+from .stats import band, mean_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compare import Comparison
@@ -160,7 +159,9 @@ def _band(ax, x, paths: np.ndarray, colour: str, label: str, scale: float = 1.0)
 
 
 def _figure(height: float = 5.0):
-    fig = plt.figure(figsize=(WIDTH, round(height * DPI) / DPI), dpi=DPI, layout="constrained")
+    # a figure with its own canvas, outside pyplot: the report never touches the caller's backend
+    fig = Figure(figsize=(WIDTH, round(height * DPI) / DPI), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
     return fig
 
 
@@ -168,13 +169,13 @@ def _legend(ax):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
 
 
-def figures(cmp: Comparison) -> dict[str, plt.Figure]:
+def figures(cmp: Comparison) -> dict[str, Figure]:
     """The five plots of a comparison, as matplotlib figures keyed by file stem."""
     names = cmp.names
     colour = {n: SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)] for i, n in enumerate(names)}
     currency = cmp.scenarios[0].simulation.currency
     out = {}
-    with plt.rc_context(STYLE):
+    with rc_context(STYLE):
         fig = _figure()
         ax = fig.subplots()
         for n in names:
@@ -287,10 +288,7 @@ def _png(fig) -> bytes:
     import io
 
     buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    finally:
-        plt.close(fig)
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()
 
 

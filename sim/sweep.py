@@ -1125,18 +1125,16 @@ class SweepResult:
         """One parameter against one metric: each point's mean with its 95 % t-interval, and for a
         grid the mean over the other parameters at each level (the main effect)."""
         import matplotlib
+        from matplotlib import rc_context
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from .plots import DPI, FIRM_PALETTE, STYLE, WIDTH
+        from .plots import DPI, FIRM_PALETTE, STYLE, WIDTH, canvas_figure
         from .report import readable
 
         x = table[name].to_numpy(float)
         y = table[metric].to_numpy(float)
         lo, hi = table[f"{metric}_ci_low"].to_numpy(float), table[f"{metric}_ci_high"].to_numpy(float)
-        with plt.rc_context(STYLE):
-            fig = plt.figure(figsize=(WIDTH * 0.7, round(5.0 * DPI) / DPI), dpi=DPI, layout="constrained")
+        with rc_context(STYLE):
+            fig = canvas_figure((WIDTH * 0.7, round(5.0 * DPI) / DPI))
             ax = fig.subplots()
             err = np.vstack([y - lo, hi - y])
             ok = np.isfinite(err).all(axis=0)
@@ -1180,12 +1178,7 @@ def response_plot_names(names: list[str], metrics: list[str]) -> dict[tuple[str,
 
 
 def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    try:
-        fig.savefig(path, format="png", metadata={"Software": None})
-    finally:
-        plt.close(fig)
+    fig.savefig(path, format="png", metadata={"Software": None})
 
 
 def morris_indices(
@@ -1226,20 +1219,15 @@ def morris_indices(
 
 
 def _plot_indices(table, spec: SweepSpec):
-    import matplotlib
+    from matplotlib import rc_context
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .plots import DPI, FIRM_PALETTE, STYLE, WIDTH
+    from .plots import DPI, FIRM_PALETTE, STYLE, WIDTH, canvas_figure
 
     metrics = list(dict.fromkeys(table["metric"]))
     kinds = list(dict.fromkeys(table["index"]))
     names = list(spec.parameters)
-    with plt.rc_context(STYLE):
-        fig = plt.figure(
-            figsize=(WIDTH, round((2.2 + 0.5 * len(names)) * len(metrics) * DPI) / DPI), dpi=DPI, layout="constrained"
-        )
+    with rc_context(STYLE):
+        fig = canvas_figure((WIDTH, round((2.2 + 0.5 * len(names)) * len(metrics) * DPI) / DPI))
         axes = fig.subplots(len(metrics), 1, squeeze=False)[:, 0]
         for ax, metric in zip(axes, metrics):
             sub = table[table["metric"] == metric]

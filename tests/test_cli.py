@@ -222,3 +222,13 @@ def test_unscaled_and_firm_options(tmp_path, capsys):
     assert main(["compare", "telecom", "telecom", "--firm", "nobody", "--out", str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--firm" in err[0] and "nobody" in err[0] and not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [None, "run", "compare", "sweep", "optimise", "calibrate", "validate", "list", "patterns", "dashboard"]
+)
+def test_help_shows_percent_signs_as_written(command, capsys):
+    """argparse %-formats help strings but not descriptions: a '%%' in a description reaches the screen."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"] if command else ["--help"])
+    assert "%%" not in capsys.readouterr().out

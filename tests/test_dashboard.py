@@ -23,7 +23,7 @@ import pytest
 import sim
 from browser import browser_test, dashboard, launch, watch_errors
 from sim.dashboard import charts
-from sim.dashboard.levers import DashboardModel, Settings, traced_sample
+from sim.dashboard.levers import DashboardModel, Settings, run_to_end, traced_sample
 from sim.dashboard.story import tell
 
 ARTIFACTS = Path(__file__).parent / "artifacts" / "dashboard"
@@ -49,6 +49,25 @@ def test_contract_levers_set_every_focal_contract_and_keep_its_target():
     rival = [m for m in cfg.measures if m.firm == "rival" and m.type == "contract"]
     assert [(m.term, m.exit_fee) for m in rival] == [(12, 336.0)]  # the rival's contract is not a lever
     assert focal(s.replace(contract_term=0).config(), "contract") == []
+
+
+def test_each_contract_has_its_own_term_lever():
+    s = Settings.from_scenario("telecom", customers=1000)
+    assert s.contract_terms == (12, 24) and s.contract_labels() == ["segment twelve_month", "segment twenty_four_month"]
+    cfg = s.replace(contract_terms=(6, 36)).config()
+    assert [(m.term, m.target.segment) for m in focal(cfg, "contract")] == [(6, "twelve_month"), (36, "twenty_four_month")]
+    cfg = s.replace(contract_terms=(0, 24)).config()
+    assert [(m.term, m.target.segment) for m in focal(cfg, "contract")] == [(24, "twenty_four_month")]
+    assert [(m.term, m.exit_fee) for m in cfg.measures if m.firm == "rival" and m.type == "contract"] == [(12, 336.0)]
+
+
+def test_a_discount_moved_from_none_runs_until_shortened():
+    s = Settings.from_scenario("telecom", customers=1000)
+    assert (s.discount_rate, s.discount_periods) == (0.0, 0)
+    (d,) = focal(s.with_discount(0.1).config(), "discount")  # without a duration it would do nothing
+    assert (d.rate, d.schedule.start, d.schedule.end) == (0.1, 0, None)
+    (d,) = focal(s.with_discount(0.1).replace(discount_periods=6).with_discount(0.2).config(), "discount")
+    assert (d.rate, d.schedule.end) == (0.2, 6)  # a duration once set is kept
 
 
 def test_discount_levers_set_rate_and_how_long_it_runs():
@@ -83,10 +102,72 @@ def test_a_shipped_scenario_started_by_its_path_shows_by_its_name(monkeypatch):
     assert library.start_name() == "telecom"
 
 
-def test_price_service_and_customers_are_plain_overrides():
+def test_price_and_customers_are_plain_overrides_and_better_service_is_bought():
     cfg = Settings.from_scenario("telecom").replace(price=33.0, service_quality=0.8, customers=2500).config()
-    assert (cfg.firms[0].price, cfg.firms[0].service_quality, cfg.simulation.customers) == (33.0, 0.8, 2500)
+    assert (cfg.firms[0].price, cfg.simulation.customers) == (33.0, 2500)
     assert cfg.firms[1].price == 28.0
+    # quality above the scenario's (0.65) is a service measure at the service lever's cost model
+    assert cfg.firms[0].service_quality == 0.65
+    (svc,) = focal(cfg, "service")
+    assert (svc.quality_boost, svc.handling_boost, svc.cost_per_customer) == pytest.approx((0.15, 0.0, None))
+    cut = Settings.from_scenario("telecom").replace(service_quality=0.5).config()
+    assert cut.firms[0].service_quality == 0.5 and focal(cut, "service") == []
+
+
+# ------------------------------------------------------------------------------------- costed levers
+NO_LEVERS = dict(contract_term=0, discount_rate=0.0, nostalgia_cohort="")
+PERIODS = 24
+
+
+def _books(**levers):
+    """The focal firm's books over PERIODS periods of telecom (2,000 customers) with only ``levers`` set."""
+    m = DashboardModel(Settings.from_scenario("telecom", customers=2000).replace(**{**NO_LEVERS, **levers})).replay(PERIODS)
+    return {k: m.series(k)[:, 0] for k in ("active", "revenue", "exit_fees", "serving_costs", "measure_costs", "fixed_costs",
+                                         "acquisition_costs", "profit", "discounts", "contracts_signed", "renewals")}, m
+
+
+def _profit_is_net_of_costs(b) -> None:
+    net = b["revenue"] + b["exit_fees"] - b["serving_costs"] - b["measure_costs"] - b["fixed_costs"] - b["acquisition_costs"]
+    assert b["profit"] == pytest.approx(net)
+
+
+def test_without_levers_the_focal_firm_pays_for_no_measure():
+    b, _ = _books()
+    assert b["measure_costs"].sum() == 0 and b["discounts"].sum() == 0
+    _profit_is_net_of_costs(b)
+
+
+def test_the_service_lever_costs_what_the_service_cost_model_says_and_profit_pays_it():
+    from sim.measures import CODE, service
+
+    s = Settings.from_scenario("telecom", customers=2000).replace(**NO_LEVERS, service_quality=0.9)
+    cfg = s.config()
+    (spec,) = focal(cfg, "service")
+    per_customer = service.Lever(spec, cfg, CODE["service"]).per_customer_cost()
+    assert per_customer == pytest.approx(cfg.firms[0].price * spec.quality_cost_share * (0.25 / 0.1) ** 2)
+    assert s.service_cost() == pytest.approx(per_customer)
+    b, _ = _books(service_quality=0.9)
+    # every focal customer is reached every period: the cost is the customers served times the rate
+    served = np.concatenate([[2000 * cfg.firms[0].initial_share], b["active"][:-1]])
+    assert b["measure_costs"].sum() == pytest.approx(per_customer * served.sum(), rel=0.03)
+    _profit_is_net_of_costs(b)
+
+
+@pytest.mark.parametrize("lever, column", [
+    (dict(service_quality=0.8), "measure_costs"),
+    (dict(contract_term=12, exit_fee=200.0), "measure_costs"),
+    (dict(nostalgia_cohort="1980s", authenticity=0.9), "measure_costs"),
+    (dict(discount_rate=0.1, discount_periods=PERIODS), "discounts"),
+])
+def test_every_costed_dashboard_lever_changes_profit_by_its_cost(lever, column):
+    b, m = _books(**lever)
+    assert b[column].sum() > 0, f"{lever} costs nothing"
+    _profit_is_net_of_costs(b)
+    if "contract_term" in lever:  # the contract lever's cost model: a fee per contract signed or renewed
+        (fee,) = {c.cost_per_contract for c in focal(m.config, "contract")}  # telecom's two contracts cost alike
+        assert b["measure_costs"].sum() == pytest.approx(fee * (b["contracts_signed"] + b["renewals"]).sum())
+    if "discount_rate" in lever:  # revenue given away: the rate on the list price of every customer served
+        assert b["discounts"].sum() == pytest.approx(0.1 * m.config.firms[0].price * b["active"].sum(), rel=0.05)
 
 
 # ------------------------------------------------------------------------------------- data and words
@@ -149,6 +230,10 @@ def test_comparison_with_the_baseline_uses_one_seed():
     s = Settings.from_scenario("telecom", customers=1500)
     same = compare_runs(s, s)
     assert np.array_equal(same["baseline"]["profit"], same["current"]["profit"])
+    # the comparison runs to the end of the run: its last point is month 60 of a 60-month run
+    assert same["current"]["x"][-1] == 60 and len(same["current"]["retention"]) == 61
+    run = sim.RunResult(run_to_end(s)).retention
+    assert same["current"]["retention"] == pytest.approx(run[run["firm"] == "focal"]["retention"].to_numpy())
     pricier = compare_runs(s, s.replace(price=36.0))
     assert not np.array_equal(pricier["baseline"]["retention"], pricier["current"]["retention"])
     assert pricier["current"]["retention"][-1] < pricier["baseline"]["retention"][-1]  # a 20 % price rise loses customers
@@ -161,6 +246,15 @@ def test_charts_carry_their_latest_values():
     area = charts.stacked_area("s", "S", [charts.Series("x", "#111", [0, 1], [0.25, 0.5]), charts.Series("y", "#222", [0, 1], [0.75, 0.5])], 5)
     assert area.count("<path") == 2
     assert charts.nice_ticks(0, 0.93) == [0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_month_axes_tick_every_twelve_months():
+    assert charts.month_ticks(60) == [0, 12, 24, 36, 48, 60]
+    assert charts.month_ticks(240) == [24.0 * k for k in range(11)]
+    assert charts.month_ticks(9) == [0, 3, 6, 9]
+    svg = charts.line_chart("t", "T", [charts.Series("a", "#000", [0, 30, 60], [1.0, 2.0, 3.0])], 60)
+    ticks = [float(t) for t in re.findall(r'text-anchor="middle" font-size="\d+" fill="[^"]+">([\d.]+)</text>', svg)]
+    assert ticks == [0, 12, 24, 36, 48, 60]
 
 
 # ------------------------------------------------------------------------------------- command line
@@ -360,37 +454,205 @@ def test_compare_with_a_saved_baseline(page):
     assert page.errors == []
 
 
+# ------------------------------------------------------------------------------------- screens of a room
+SCREENS = {"laptop": (1280, 800), "projector": (1920, 1080), "phone": (390, 844)}
+# every point of a plot that is on screen (below the fixed top bar) belongs to the plot, not to an element over it
+COVERED = """() => { const out = []; const bar = document.querySelector('.v-app-bar'); const top = bar ? bar.getBoundingClientRect().bottom : 0;
+  for (const svg of document.querySelectorAll('svg[data-chart]')) { svg.scrollIntoView({block: 'center'});
+    const r = svg.getBoundingClientRect(); if (r.width < 2) continue;
+    for (const fx of [0.02, 0.3, 0.5, 0.7, 0.98]) for (const fy of [0.02, 0.5, 0.98]) {
+      const x = r.left + fx * r.width, y = r.top + fy * r.height;
+      if (x < 0 || y <= top || x >= innerWidth || y >= innerHeight) continue;
+      const e = document.elementFromPoint(x, y);
+      if (!e || !svg.contains(e)) out.push(`${svg.dataset.chart} at (${fx}, ${fy}) under ${e ? e.tagName + '.' + e.className : 'nothing'}`); } }
+  return out; }"""
+WIDER = """() => [...document.querySelectorAll('body *')].filter(e => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 1)
+  .slice(0, 3).map(e => e.tagName + '.' + String(e.className).slice(0, 60))"""
+
+
+def _check_screen(pg, name: str) -> None:
+    """No horizontal scroll, nothing wider than the screen, no element over a plot, no framework badge,
+    none of Mesa's internal controls; a screenshot to look at."""
+    width = pg.viewport_size["width"]
+    assert pg.evaluate("document.documentElement.scrollWidth") <= width, f"{name}: the page scrolls sideways"
+    assert pg.evaluate(WIDER) == [], f"{name}: wider than the screen"
+    assert pg.evaluate(COVERED) == [], f"{name}: something lies over a plot"
+    assert pg.get_by_text("runs on Solara").count() == 0
+    for hidden in ("Use Threads", "Render Interval"):
+        assert not any(e.is_visible() for e in pg.get_by_text(hidden).all()), f"{name}: Mesa's {hidden!r} is shown"
+    pg.evaluate("window.scrollTo(0, 0)")
+    pg.screenshot(path=str(ARTIFACTS / f"screen-{name}.png"), full_page=True)
+
+
 @browser_test
-def test_classroom_game_two_teams_two_rounds(page, server):
-    page.goto(server + "game", wait_until="networkidle", timeout=60_000)
-    page.get_by_role("button", name="Start the game").click()
-    page.locator("[data-testid=round]").wait_for(timeout=20_000)
-    # an over-budget decision is refused with a message: the most service costs half again the budget
-    service = page.locator(".rs-team-0 .rs-lever").filter(has_text="Service").locator("[role=slider]")
-    set_slider(page, service, 0.3)
-    page.locator(".rs-team-0 .rs-lever", has_text="+0.30").wait_for(timeout=10_000)
-    page.locator(".rs-team-0").get_by_role("button", name="Submit decision").click()
-    page.locator("[data-testid=game-message]", has_text="over the budget").wait_for(timeout=10_000)
-    set_slider(page, service, 0.1)
-    page.locator(".rs-team-0 .rs-lever", has_text="+0.10").wait_for(timeout=10_000)
-    discount = page.locator(".rs-team-1 .rs-lever").filter(has_text="Discount").locator("[role=slider]")
-    set_slider(page, discount, 3)
-    page.locator(".rs-team-1 .rs-lever", has_text="3 %").wait_for(timeout=10_000)
-    for rnd in (1, 2):
-        for team in (0, 1):
-            page.locator(f".rs-team-{team}").get_by_role("button", name="Submit decision").click()
-            page.locator(f".rs-team-{team}", has_text="decided").wait_for(timeout=10_000)
-        page.get_by_role("button", name="Advance round").click()
-        page.wait_for_selector(f"[data-testid=round][data-round='{rnd}']", timeout=30_000)
-    board = page.locator("[data-testid=leaderboard]")
-    rows = board.locator("tr[data-team]")
-    assert rows.count() == 2
-    assert {rows.nth(i).get_attribute("data-team") for i in range(2)} == {"Team A", "Team B"}
-    assert page.locator("svg[data-chart=market-share] path[data-series]").count() == 2
-    shot(page, "5-game-leaderboard")
-    page.get_by_role("button", name="Show debrief").click()
-    page.locator("[data-testid=debrief]").wait_for(timeout=10_000)
-    assert "by bond" in page.locator("[data-testid=debrief]").inner_text()
-    assert page.locator("svg[data-chart=debrief]").count() == 1
-    shot(page, "6-game-debrief")
-    assert page.errors == []
+@pytest.mark.parametrize("projector", [False, True], ids=["normal", "projector"])
+def test_every_screen_of_a_room_fits(page, server, projector):
+    """The dashboard (played a little) and a running game, at a laptop's, a projector's and a phone's
+    size, with and without projector mode (each in a new browser context: another device)."""
+    browser = page.context.browser
+    for screen, (w, h) in SCREENS.items():
+        pg = browser.new_context(viewport={"width": w, "height": h}).new_page()
+        watch_errors(pg)
+        pg.goto(server, wait_until="networkidle", timeout=90_000)
+        pg.wait_for_selector("[data-testid=period]", timeout=60_000)
+        if projector:
+            pg.locator(".rs-projector-switch input").evaluate("e => e.click()")
+            pg.wait_for_function("() => getComputedStyle(document.querySelector('.rs-main')).fontSize === '26px'"
+                                 if screen != "phone" else "() => true", timeout=10_000)
+        pg.locator("[data-testid=period]").evaluate("e => e.scrollIntoView()")
+        for _ in range(3):
+            pg.get_by_role("button", name="STEP").evaluate("e => e.click()")
+        pg.wait_for_function("() => +document.querySelector('[data-testid=period]').dataset.period >= 3", timeout=20_000)
+        label = f"{'projector-' if projector else ''}{screen}"
+        _check_screen(pg, f"dashboard-{label}")
+        pg.goto(server + "game", wait_until="networkidle", timeout=60_000)
+        pg.get_by_role("button", name="Start the game").click()
+        pg.get_by_role("button", name="Advance round").click(timeout=30_000)
+        pg.wait_for_selector("[data-testid=round][data-round='1']", timeout=60_000)
+        pg.locator("[data-testid=luck]", has_text="other seeds").wait_for(timeout=30_000)
+        _check_screen(pg, f"game-{label}")
+        assert pg.errors == []
+        pg.context.close()
+
+
+def test_projector_mode_follows_the_command_until_a_page_switches_it(monkeypatch):
+    from sim.dashboard import PROJECTOR_ENV
+    from sim.dashboard.app import projector_on
+
+    monkeypatch.setenv(PROJECTOR_ENV, "1")
+    assert projector_on()
+    monkeypatch.setenv(PROJECTOR_ENV, "0")
+    assert not projector_on()
+
+
+def _join(browser, url: str, code: str, team: str):
+    """A new browser context (another device) that joins game ``code`` as ``team``."""
+    pg = browser.new_context(viewport=VIEWPORT).new_page()
+    watch_errors(pg)
+    pg.goto(url + "game", wait_until="networkidle", timeout=60_000)
+    pg.get_by_label("Join code").fill(code)
+    pg.get_by_role("button", name="Join", exact=True).click()
+    pg.get_by_role("button", name=f"Join as {team}").click()
+    pg.locator(".rs-team-0, .rs-team-1").first.wait_for(timeout=20_000)
+    return pg
+
+
+@browser_test
+def test_classroom_game_one_game_on_every_device(page, server):
+    """The trainer starts a game; two teams join it by code on their own devices (three browser
+    contexts); each sees only its own form; a decision shows in the trainer's view; a reload rejoins."""
+    import re
+
+    trainer = page
+    trainer.goto(server + "game", wait_until="networkidle", timeout=60_000)
+    trainer.get_by_role("button", name="Start the game").click()
+    code = re.fullmatch(r"Join code: (\w+)", trainer.locator("[data-testid=join-code]").inner_text(timeout=30_000).strip()).group(1)
+    assert trainer.locator("[data-testid=team-status] tr[data-team]").count() == 2
+    assert trainer.get_by_role("button", name="Submit decision").count() == 0  # the trainer decides for no team
+    browser = trainer.context.browser
+    a = _join(browser, server, code, "Team A")
+    b = _join(browser, server, code, "Team B")
+    for pg, own, other in ((a, 0, 1), (b, 1, 0)):
+        assert pg.locator(f".rs-team-{own}").count() == 1 and pg.locator(f".rs-team-{other}").count() == 0
+        assert pg.get_by_role("button", name="Submit decision").count() == 1
+        assert pg.locator("[data-testid=leaderboard]").count() == 1  # the shared market
+    # both teams are taken: a third device with the code may take over neither
+    c = browser.new_context().new_page()
+    c.goto(server + "game?" + f"code={code}", wait_until="networkidle", timeout=60_000)
+    c.get_by_text("Every team of this game has joined").wait_for(timeout=20_000)
+    assert c.get_by_role("button", name=re.compile("Join as")).count() == 0
+    c.context.close()
+    # an over-budget refusal shows next to that team's form, on its device only
+    service = b.locator(".rs-team-1 .rs-lever").filter(has_text="Service").locator("[role=slider]")
+    set_slider(b, service, 0.3)
+    b.locator(".rs-team-1 .rs-lever", has_text="+0.30").wait_for(timeout=10_000)
+    b.get_by_role("button", name="Submit decision").click()
+    b.locator("[data-testid=team-message]", has_text="over the budget").wait_for(timeout=10_000)
+    assert "over the budget" not in a.inner_text("body")
+    # a decision from one device appears in the trainer's view
+    discount = a.locator(".rs-team-0 .rs-lever").filter(has_text="Discount").locator("[role=slider]")
+    set_slider(a, discount, 3)
+    a.locator(".rs-team-0 .rs-lever", has_text="3 %").wait_for(timeout=10_000)
+    a.get_by_role("button", name="Submit decision").click()
+    trainer.locator("[data-testid=status-0]", has_text="decided (1 measures)").wait_for(timeout=10_000)
+    assert trainer.locator("[data-testid=status-1]").inner_text() == "deciding"
+    assert "over the budget" in trainer.locator("[data-testid=team-status]").inner_text()
+    # a reload rejoins the team (its address carries the game and the team)
+    a.reload(wait_until="networkidle")
+    a.locator(".rs-team-0").wait_for(timeout=20_000)
+    assert a.locator(".rs-team-1").count() == 0 and "code=" in a.url and "team=" in a.url
+    # the trainer advances; every device shows the new round and the same leaderboard
+    trainer.get_by_role("button", name="Advance round").click()
+    for pg in (trainer, a, b):
+        pg.wait_for_selector("[data-testid=round][data-round='1']", timeout=60_000)
+        assert pg.locator("[data-testid=leaderboard] tr[data-team]").count() == 2
+        assert pg.locator("svg[data-chart=market-share] path[data-series]").count() == 2
+    # two teams that did almost the same are not ranked as if it were skill
+    trainer.locator("[data-testid=luck]", has_text="other seeds").wait_for(timeout=30_000)
+    shot(trainer, "5-game-trainer")
+    shot(a, "5-game-team")
+    trainer.get_by_role("button", name="Show debrief").click()
+    trainer.locator("[data-testid=debrief]").wait_for(timeout=10_000)
+    assert "by bond" in trainer.locator("[data-testid=debrief]").inner_text()
+    assert trainer.locator("svg[data-chart=debrief]").count() == 1
+    shot(trainer, "6-game-debrief")
+    for pg in (trainer, a, b):
+        assert pg.errors == []
+    a.context.close()
+    b.context.close()
+
+
+# ------------------------------------------------------------------------------------- one game per room
+def _room(**kw):
+    from sim.dashboard import rooms
+    from sim.game import Game
+
+    return rooms.open_room(Game.new("telecom", ("Team A", "Team B"), seed=3, round_periods=2, rounds=3, customers=1000, **kw))
+
+
+def test_a_room_is_found_by_its_join_code_from_any_session():
+    from sim.dashboard import rooms
+
+    r = _room()
+    try:
+        assert len(r.code) == rooms.CODE_LENGTH and set(r.code) <= set(rooms.CODE_ALPHABET)
+        assert rooms.room(r.code) is r and rooms.room(f" {r.code.lower()} ") is r
+        assert r in rooms.running()
+        assert rooms.room("nosuch") is None
+    finally:
+        assert rooms.close_room(r.code, r.trainer_token)
+    assert rooms.room(r.code) is None
+
+
+def test_a_team_submits_for_itself_only_and_only_the_trainer_advances():
+    from sim.dashboard import rooms
+    from sim.game import GameError, decision
+
+    r = _room()
+    try:
+        a = r.join("Team A")
+        with pytest.raises(GameError, match="joined already"):
+            r.join("Team A")  # a second device cannot take over a team; the first rejoins with its token
+        assert r.open_teams() == ["Team B"]
+        r.submit(a, decision(discount=0.02))
+        assert list(r.game.pending) == ["Team A"]  # A's token decides for A, whatever the form says
+        with pytest.raises(GameError):
+            r.submit("forged", decision(discount=0.02))
+        with pytest.raises(GameError, match="only the trainer"):
+            r.advance(a)
+        assert r.game.round == 0
+        # an over-budget refusal is that team's message, and another team's action does not overwrite it
+        b = r.join("Team B")
+        r.submit(b, decision(service=0.3, price=1e6))
+        assert "over the budget" in r.messages["Team B"] and "Team B" not in r.game.pending
+        r.submit(a, [])
+        assert "over the budget" in r.messages["Team B"]
+        seen = r.version
+        r.advance(r.trainer_token)
+        assert r.game.round == 1 and r.version > seen
+        v = r.view()
+        assert v["round"] == 1 and {row["team"] for row in v["leaderboard"]} == {"Team A", "Team B"}
+        assert v["luck"] is not None
+        assert not rooms.close_room(r.code, a)  # a team cannot end the game
+    finally:
+        rooms.close_room(r.code, r.trainer_token)

@@ -141,6 +141,7 @@ def test_a_game_saved_by_download_resumes_by_upload(room, browser, tmp_path):
     pg.locator("[data-testid=round]").wait_for(timeout=30_000)
     pg.get_by_role("button", name="Advance round").click()
     pg.wait_for_selector("[data-testid=round][data-round='1']", timeout=30_000)
+    pg.locator("[data-testid=luck]", has_text="other seeds").wait_for(timeout=30_000)  # the board of round 1 has arrived
     board = pg.locator("[data-testid=leaderboard]").inner_text()
     with pg.expect_download() as download:
         pg.get_by_text("Save game (download)").click()
@@ -155,6 +156,7 @@ def test_a_game_saved_by_download_resumes_by_upload(room, browser, tmp_path):
     pg.locator(".rs-error", has_text="damaged.json: the saved game's 'teams' is not a list").wait_for(timeout=20_000)
     pg.locator("input[type=file]").set_input_files(str(saved))
     pg.wait_for_selector("[data-testid=round][data-round='1']", timeout=30_000)
+    pg.locator("[data-testid=luck]", has_text="other seeds").wait_for(timeout=30_000)
     assert pg.locator("[data-testid=leaderboard]").inner_text() == board
     assert pg.evaluate("window.__xss || 0") == 0  # a team named with a script is shown as text
     assert pg.errors == []
@@ -175,8 +177,9 @@ def test_a_game_larger_than_the_limit_is_refused_in_one_line(room, browser):
 
 @browser_test
 def test_server_memory_returns_after_30_sessions_open_and_close(browser, tmp_path):
-    # a session whose connection dropped without closing its tab is kept this long (5 s here, not 2 min)
-    with dashboard(tmp_path, env={"SOLARA_KERNEL_CULL_TIMEOUT": "5s"}) as (url, proc):
+    # a session whose connection dropped without closing its tab is kept this long (5 s here, not 2 min),
+    # and so is a game no page shows any more (5 s here, not 20 min)
+    with dashboard(tmp_path, env={"SOLARA_KERNEL_CULL_TIMEOUT": "5s", "RETENTION_SIM_GAME_KEEP": "5"}) as (url, proc):
         b = browser
 
         def session(k: int):

@@ -120,3 +120,30 @@ def test_every_internal_link_and_anchor_resolves(site):
                 if unquote(url.fragment) not in ids:
                     broken.append(f"{page.relative_to(site)}: {target} (no such anchor)")
     assert not broken, "broken links:\n" + "\n".join(sorted(set(broken))[:40])
+
+
+@pytest.mark.parametrize("name", ["price_rise", "bonding_vs_attaching"])
+def test_a_scenario_page_shows_the_scenarios_answer(name):
+    """Every scenario page has its answer: the scenario's own sentence filled from the run, and the lever it
+    asks about against the same scenario without it (a page without a hand-written answer had none)."""
+    import mkdocs_hooks
+
+    import sim
+
+    page = mkdocs_hooks.scenario_markdown(name)
+    answer = page[page.index("## The answer"):page.index("## Headline figures")]
+    run = sim.run(name, seed=mkdocs_hooks.SEED, overrides={"simulation.customers": mkdocs_hooks.CUSTOMERS})
+    assert run.answer and run.answer in answer
+    assert f"without {sim.load(name).counterfactual.lever}" in answer and "points)" in answer
+
+
+def test_quickstart_shows_what_list_prints_and_names_every_lever(capsys):
+    from sim.cli import main
+    from sim.measures import TYPES
+
+    text = (ROOT / "docs" / "quickstart.md").read_text(encoding="utf-8")
+    sample = text.split("$ .venv/bin/retention-sim list\n", 1)[1].split("\n$ ", 1)[0]
+    assert main(["list"]) == 0
+    assert sample.strip("\n") == capsys.readouterr().out.strip("\n"), "the quickstart's sample of `retention-sim list` is out of date"
+    missing = [t for t in TYPES if f"`{t}`" not in text]
+    assert not missing, f"the quickstart does not name the levers {missing}"

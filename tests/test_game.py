@@ -98,8 +98,24 @@ def test_the_cost_estimate_follows_the_teams_customers():
     customers = {r["team"]: r["customers"] for r in g.leaderboard()}
     for team in ("Alpha", "Beta"):
         cost = g.cost(team, decision(service=0.1, price=30.0))
-        per_customer = 0.5 * 30.0 * 0.1
+        # the service lever's cost model (sim/measures/service.py): 4 % of the price for a quality boost
+        # of 0.1 and 1 % for a handling boost of 0.3, each growing with the square of the boost
+        per_customer = 30.0 * (0.04 * (0.1 / 0.1) ** 2 + 0.01 * (0.2 / 0.3) ** 2)
         assert cost.total == pytest.approx(per_customer * customers[team] * 3, rel=1e-6)
+
+
+@pytest.mark.parametrize("lever, rel", [(dict(service=0.2), 0.1), (dict(nostalgia_cohort="1980s", authenticity=0.9), 0.1),
+                                        (dict(contract_term=12, exit_fee=90), 0.35)])
+def test_the_game_costs_a_lever_as_the_model_books_it(lever, rel):
+    """One cost model per lever: the game's estimate before the round is what the run then books
+    (contracts less closely: the estimate guesses how many customers sign)."""
+    g = new_game(budget=1e9)
+    estimate = g.cost("Alpha", decision(**lever)).total
+    play(g, [{"Alpha": decision(**lever)}])
+    h = g.history()
+    booked = h[h["team"] == "Alpha"]["measure_costs"].sum()
+    assert estimate > 0 and booked > 0
+    assert booked == pytest.approx(estimate, rel=rel)  # the estimate counts the customers at the round's start
 
 
 def test_bad_decisions_are_refused():
@@ -273,3 +289,15 @@ def test_the_saved_json_round_trips():
     back = Game.from_json(g.to_json())
     assert back.to_dict() == g.to_dict()
     assert back.leaderboard() == g.leaderboard()
+
+
+def test_identical_teams_are_ranked_within_the_luck_of_the_draw_and_a_real_difference_is_not():
+    g = play(new_game(teams=("A", "B", "C")), [{}, {}])
+    luck = g.luck(draws=3)
+    assert len(luck["seeds"]) == 4 and len(set(luck["seeds"])) == 4
+    assert [s[0] for s in luck["scores"].values()] == [r["score"] for r in sorted(g.leaderboard(), key=lambda r: r["firm_index"])]
+    # three teams that did the same (nothing) differ only by luck: their order changes with the seed
+    assert luck["within_luck"] == {frozenset(p) for p in (("A", "B"), ("A", "C"), ("B", "C"))}
+    # a team that gives away a third of its revenue loses on every seed
+    g = play(new_game(teams=("A", "B"), budget=1e9), [{"A": decision(discount=0.3, price=30.0)}] * 2)
+    assert g.luck(draws=3)["within_luck"] == set()

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -104,13 +107,55 @@ def _execute(nb, folder: Path) -> None:
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
 
 
+def _images(nb) -> int:
+    """How many figures (PNG or SVG outputs) an executed notebook shows."""
+    return sum(1 for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
+               if {"image/png", "image/svg+xml"} & set(o.get("data", {})))
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_executes_and_its_checks_hold(path, tmp_path, monkeypatch):
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+def test_notebook_executes_its_checks_hold_and_it_shows_its_figures(path, tmp_path, monkeypatch):
+    # the kernel's own backend, as a reader's Jupyter and the built site have: a lesson whose figures
+    # vanish (say, because an imported module switched the backend) fails here, although its asserts hold
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     nb = _read(path)
     _execute(nb, tmp_path)
     errors = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", []) if o.output_type == "error"]
     assert not errors
+    assert _images(nb) >= 1, f"{path.name} shows no figure when executed"
+
+
+def test_a_notebook_whose_figure_is_lost_fails_the_figure_check(tmp_path, monkeypatch):
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    cells = ["%matplotlib inline\nimport matplotlib\nimport matplotlib.pyplot as plt",
+             "matplotlib.use('Agg')  # what sim.report once did on import\nfig, ax = plt.subplots(); ax.plot([0, 1]); plt.show()"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    _execute(nb, tmp_path)
+    assert _images(nb) == 0
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cells[0]), nbformat.v4.new_code_cell("plt.plot([0, 1]); plt.show()")])
+    _execute(nb, tmp_path)
+    assert _images(nb) == 1
+
+
+def test_importing_the_package_leaves_the_matplotlib_backend_alone():
+    code = ("import matplotlib; matplotlib.use('svg'); import sim, sim.report, sim.sweep, sim.plots, sim.compare, sim.optimise; "
+            "import sim.optimise.report; print(matplotlib.get_backend())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "MPLBACKEND": ""})
+    assert out.stdout.strip().lower() == "svg"
+
+
+def test_report_files_are_written_without_touching_pyplot(tmp_path):
+    """The package writes its figures with their own canvas: pyplot's figure list stays as it was."""
+    import matplotlib.pyplot as plt
+
+    import sim
+    from sim import plots
+
+    before = plt.get_fignums()
+    res = sim.run("telecom", seed=1, overrides={"simulation.customers": 300, "simulation.periods": 6})
+    files = plots.save_all(res, tmp_path)
+    assert all(p.stat().st_size > 1000 for p in files.values())
+    assert plt.get_fignums() == before
 
 
 def test_a_failing_check_in_a_notebook_fails(tmp_path, monkeypatch):

@@ -3,6 +3,8 @@ colour per firm position across scenarios, legends off the data, readable text, 
 
 from __future__ import annotations
 
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -131,6 +133,35 @@ def test_firm_colours_are_fixed_by_position_across_scenarios(telecom, ecommerce,
                   if t.get_text() and t.get_text() == ax.get_title(loc="left")}
         assert titles["shop (focal firm)"] == plots.FIRM_PALETTE[0]
         assert titles["marketplace"] == plots.FIRM_PALETTE[1]
+
+
+def _lab(hex_: str) -> tuple[float, float, float]:
+    """CIE L*a*b* of an sRGB colour (D65), to measure how different two colours look."""
+    rgb = [int(hex_[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb)
+    xyz = ((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b,
+           (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883)
+    fx, fy, fz = (t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def _alike(one: str, other: str) -> bool:
+    """Whether two colours read as the same colour: close in CIE76 distance, or both colourful and of
+    nearly the same hue (a light orange is still orange)."""
+    a, b = _lab(one), _lab(other)
+    chroma = (math.hypot(a[1], a[2]), math.hypot(b[1], b[2]))
+    hue = abs(math.degrees(math.atan2(a[2], a[1]) - math.atan2(b[2], b[1]))) % 360
+    return math.dist(a, b) < 20 or (min(chroma) > 20 and min(hue, 360 - hue) < 30)
+
+
+def test_firms_and_loyalty_classes_never_share_a_colour():
+    """On one screen a colour means a firm or a loyalty class, never both (the rival's orange was also
+    'attached only', the focal firm's blue 'bonded')."""
+    for firm in plots.FIRM_PALETTE:
+        for cls, colour in plots.CLASS_COLOURS.items():
+            assert not _alike(firm, colour), f"firm colour {firm} and {cls} ({colour}) read as the same colour"
+    assert _alike("#e69f00", "#F4A261") and _alike("#0072b2", "#2166AC")  # the old clashes, which the check catches
+    assert len(set(plots.CLASS_COLOURS.values())) == 4
 
 
 @pytest.mark.parametrize("name", NAMES)

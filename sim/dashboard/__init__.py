@@ -33,10 +33,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(scenario: str, host: str = "127.0.0.1", port: int = 8765, scenarios: str | None = None) -> int:
+PROJECTOR_ENV = "RETENTION_SIM_PROJECTOR"  # "1": pages start in projector mode
+
+
+def serve(scenario: str, host: str = "127.0.0.1", port: int = 8765, scenarios: str | None = None,
+          projector: bool = False) -> int:
     """Serve the dashboard for ``scenario`` (shipped name or absolute path) at http://host:port/;
-    ``scenarios`` is a folder whose ``.toml`` files the browser may pick by name (see :mod:`.library`)."""
+    ``scenarios`` is a folder whose ``.toml`` files the browser may pick by name (see :mod:`.library`);
+    ``projector`` starts every page in projector mode."""
     from .library import SCENARIOS_ENV, START_ENV
+
+    os.environ[PROJECTOR_ENV] = "1" if projector else "0"
 
     os.environ[START_ENV] = str(scenario)
     if scenarios is not None:
@@ -45,6 +52,8 @@ def serve(scenario: str, host: str = "127.0.0.1", port: int = 8765, scenarios: s
         os.environ.pop(SCENARIOS_ENV, None)
     # the app must work offline (a classroom, a firewalled machine): no usage statistics, no version check
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    # no "This website runs on Solara" banner: it sat over the lowest plot's labels
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "false")
     # a tab's session (and its model) ends when the tab closes; one whose connection dropped is kept this
     # long for it to reconnect (Solara's default is 24 h, which lets a room's abandoned sessions pile up)
     os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from html import escape
 
@@ -58,8 +59,11 @@ CSS = """
 .rs-header .rs-kpi { font-size: 21px; }
 .rs-header .rs-kpi b { font-size: 24px; }
 .rs-question { font-size: 19px; color: #424242; margin-bottom: 6px; }
-.rs-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 12px; }
-.rs-grid.rs-wide { grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); }
+/* at most three plots a row (two for the wide ones), so that more room (the side bar hidden, a larger
+   screen) makes the plots larger, not more numerous; one a row on a phone */
+.rs-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(max(min(100%, 360px), calc((100% - 24px) / 3)), 1fr)); gap: 12px; }
+.rs-grid.rs-wide { grid-template-columns: repeat(auto-fit, minmax(max(min(100%, 560px), calc((100% - 12px) / 2)), 1fr)); }
+.rs-main { max-width: 100%; overflow-wrap: anywhere; }
 .rs-card { background: #fff; border: 1px solid #e0e0e0; border-radius: 8px; padding: 10px 12px; }
 .rs-lever { margin: 6px 0 0 0; }
 .rs-lever .rs-lever-label { font-size: 16px; color: #212121; }
@@ -75,7 +79,8 @@ CSS = """
 .rs-table th, .rs-table td { padding: 6px 16px; border-bottom: 1px solid #e0e0e0; text-align: right; }
 .rs-table th:first-child, .rs-table td:first-child, .rs-table .rs-left { text-align: left; }
 .rs-table th { background: #fafafa; }
-.rs-teams { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 14px; }
+.rs-table td:not(.rs-left) { white-space: nowrap; overflow-wrap: normal; }  /* a number is never broken */
+.rs-teams { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 330px), 1fr)); gap: 14px; }
 .rs-swatch { display: inline-block; width: 14px; height: 14px; border-radius: 3px; margin-right: 8px; vertical-align: -1px; }
 .v-tab { font-size: 17px !important; }
 .v-navigation-drawer .v-card__title { font-size: 20px; }
@@ -83,6 +88,52 @@ CSS = """
    the period the header shows: side-bar cards with nothing to set are left out */
 .v-navigation-drawer .v-card:not(:has(input, button, [role=slider])) { display: none; }
 .v-navigation-drawer .v-label, .v-navigation-drawer .v-select__selection { font-size: 16px; }
+/* Mesa's internal controls are not for a room: its render interval and its threads switch (the play
+   interval stays: it is the speed) */
+.v-navigation-drawer .v-input__slider:has([aria-label^="Render Interval"]),
+.v-navigation-drawer .v-card:has([aria-label^="Play Interval"]) .v-input--checkbox { display: none !important; }
+/* nothing wider than a phone's screen: there the side bar, when open, is a full-width part of the page
+   above the plots (not a layer over them), and ☰ hides it as elsewhere */
+.v-navigation-drawer .v-card { max-width: 100%; overflow-wrap: anywhere; }
+@media (max-width: 700px) {
+  .v-navigation-drawer { min-width: 0 !important; width: 100% !important; max-width: 100vw !important; }
+  .v-navigation-drawer--is-mobile.v-navigation-drawer--open { position: relative !important; height: auto !important;
+    top: 0 !important; transform: none !important; }
+  .d-flex:has(> .v-navigation-drawer--is-mobile) { flex-wrap: wrap; }
+  .d-flex:has(> .v-navigation-drawer--is-mobile) > * { min-width: 0; max-width: 100%; }
+  .v-application:has(.v-navigation-drawer--is-mobile.v-navigation-drawer--open) > .v-application--wrap > .v-overlay,
+  .v-application:has(.v-navigation-drawer--is-mobile.v-navigation-drawer--open) > .v-overlay { display: none !important; }
+  .v-app-bar .v-toolbar__title { display: none; }
+  .v-app-bar .v-btn { padding: 0 6px !important; min-width: 0 !important; font-size: 13px !important; letter-spacing: 0; }
+  .rs-projector-switch .v-label { display: none !important; }
+  .rs-projector-switch { margin-left: 4px !important; }
+  .rs-main .rs-table { font-size: 15px; }
+  .rs-main .rs-table th, .rs-main .rs-table td { padding: 4px 6px; }
+  .rs-main .rs-table .rs-opt { display: none; }
+  .rs-main, .rs-main .rs-story, .rs-main .rs-note { font-size: 16px; }
+  .rs-header .rs-title { font-size: 21px; }
+  .rs-main .v-tabs-bar { height: auto !important; }
+  .rs-main .v-slide-group__content { flex: 1 1 auto; min-width: 0; max-width: 100%; flex-wrap: wrap; transform: none !important; }
+  .rs-main .v-slide-group__prev, .rs-main .v-slide-group__next { display: none !important; }
+  .rs-main .v-tab { font-size: 14px !important; padding: 0 8px; min-width: 0; height: 40px; }
+}
+.v-navigation-drawer .v-card .d-flex { flex-wrap: wrap; gap: 8px; }
+"""
+
+# projector mode: large type and plots that fill the screen (two a row at most, one on a narrow screen)
+PROJECTOR_CSS = """
+.rs-main { font-size: 26px; }
+.rs-header .rs-title { font-size: 36px; }
+.rs-header .rs-kpi { font-size: 28px; }
+.rs-header .rs-kpi b { font-size: 32px; }
+.rs-main .rs-question, .rs-main .rs-story, .rs-main .rs-note { font-size: 24px; }
+.rs-table { font-size: 26px; }
+.rs-main .rs-lever .rs-lever-label, .rs-main .rs-lever .rs-lever-label b { font-size: 22px; }
+.v-tab { font-size: 22px !important; }
+.rs-grid, .rs-grid.rs-wide { grid-template-columns: repeat(auto-fit, minmax(max(min(100%, 640px), calc((100% - 12px) / 2)), 1fr)); }
+.rs-main .v-btn { font-size: 18px !important; }
+/* the side bar is the trainer's and keeps its size (the layout reserves its width for it) */
+.rs-card svg[data-chart] { max-height: calc(100vh - 110px); }
 """
 
 
@@ -308,13 +359,20 @@ def _follow(session: Session, m) -> None:
 
 def compare_runs(baseline: Settings, current: Settings) -> dict:
     """Both settings run to their horizon on the current seed; the focal firm's retention of its
-    initial customers and cumulative profit, per period."""
+    initial customers and its cumulative profit at the start of each month, from month 0 to the end of
+    the run (month 60 of a 60-month run, as the header and the story count), as the run's books
+    (:attr:`sim.RunResult.retention`) give them."""
+    from ..results import RunResult
+
     out = {}
     for key, s in (("baseline", baseline), ("current", current)):
         m = run_to_end(s, seed=current.seed)
-        cohort = m.series("cohort_active")[:, 0]
-        ret = cohort / cohort[0] if cohort[0] > 0 else np.full(len(cohort), np.nan)
-        out[key] = {"x": _x(m, len(cohort)), "retention": ret, "profit": np.cumsum(m.series("profit")[:, 0]),
+        ret = RunResult(m).retention
+        ret = ret[ret["firm"] == m.firms[0].name]["retention"].to_numpy()
+        if not len(ret):  # a focal firm without initial customers
+            ret = np.full(m.period + 1, np.nan)
+        profit = np.concatenate([[0.0], np.cumsum(m.series("profit")[:, 0])])  # profit of the months before each point
+        out[key] = {"x": _x(m, m.period + 1), "retention": ret, "profit": profit,
                     "firm": m.firms[0].name, "currency": m.config.simulation.currency, "months": months(m) * m.horizon}
     return out
 
@@ -423,13 +481,22 @@ def LeversCard(session: Session):
     with solara.Card(f"Levers of {cfg.firms[0].name}"):  # a card title is text, not HTML
         Lever("List price", s.price, round(base_price * 0.5, 2), round(base_price * 1.5, 2), _price_step(base_price),
               lambda v: session.change(price=float(v)), f"{s.price:,.2f} {cur}")  # Lever escapes its label and text
-        Lever("Service quality", s.service_quality, 0.0, 1.0, 0.01, lambda v: session.change(service_quality=float(v)), f"{s.service_quality:.2f}")
-        Lever(f"Contract term ({unit}, 0 = none)", s.contract_term, 0, min(48, horizon), 1,
-              lambda v: session.change(contract_term=int(v)), "none" if not s.contract_term else f"{s.contract_term}")
+        service_cost = s.service_cost()
+        Lever("Service quality", s.service_quality, 0.0, 1.0, 0.01, lambda v: session.change(service_quality=float(v)),
+              f"{s.service_quality:.2f}" + (f" (costs {service_cost:,.2f} {cur} per customer and {unit[:-1]})" if service_cost else ""))
+        if len(s.contract_terms) > 1:  # one slider per contract (telecom's 12- and 24-month segments)
+            for i, (term, aim) in enumerate(zip(s.contract_terms, s.contract_labels())):
+                Lever(f"Contract term for {aim} ({unit}, 0 = none)", term, 0, min(48, horizon), 1,
+                      lambda v, i=i: session.change(contract_terms=tuple(int(v) if j == i else t for j, t in enumerate(s.contract_terms))),
+                      "none" if not term else f"{term}")
+        else:
+            Lever(f"Contract term ({unit}, 0 = none)", s.contract_term, 0, min(48, horizon), 1,
+                  lambda v: session.change(contract_term=int(v)), "none" if not s.contract_term else f"{s.contract_term}")
         Lever("Exit fee", s.exit_fee, 0.0, round(base_price * 12), _price_step(base_price * 10),
-              lambda v: session.change(exit_fee=float(v)), f"{s.exit_fee:,.0f} {cur}", disabled=not s.contract_term)
-        Lever("Discount", round(s.discount_rate * 100), 0, 50, 1, lambda v: session.change(discount_rate=float(v) / 100),
-              "none" if not s.discount_rate else f"{s.discount_rate:.0%}")
+              lambda v: session.change(exit_fee=float(v)), f"{s.exit_fee:,.0f} {cur}",
+              disabled=not (s.contract_term or any(s.contract_terms)))
+        Lever("Discount", round(s.discount_rate * 100), 0, 50, 1, lambda v: session.apply(s.with_discount(float(v) / 100)),
+              "none" if not s.discount_rate else f"{s.discount_rate:.0%} (revenue given away)")
         Lever(f"Discount runs for ({unit})", s.discount_periods, 0, horizon, 1, lambda v: session.change(discount_periods=int(v)),
               "for good" if s.discount_periods >= horizon else f"{s.discount_periods}", disabled=not s.discount_rate)
         options = ["none", *cohorts(cfg)]
@@ -497,6 +564,20 @@ solara.lifecycle.on_kernel_start(_release_after_close)
 
 # ------------------------------------------------------------------------------------- pages
 _session: solara.Reactive = solara.reactive(None)  # per browser tab: kept while switching pages
+_projector: solara.Reactive = solara.reactive(None)  # per browser tab: None = as the command says (--projector)
+
+
+def projector_on() -> bool:
+    """Whether this tab shows projector mode: its own switch, else the command's ``--projector``."""
+    from . import PROJECTOR_ENV
+
+    chosen = _projector.value
+    return os.environ.get(PROJECTOR_ENV) == "1" if chosen is None else bool(chosen)
+
+
+@solara.component
+def Styles():
+    solara.Style(CSS + (PROJECTOR_CSS if projector_on() else ""))
 
 
 def _the_session() -> Session:
@@ -516,7 +597,7 @@ def Dashboard():
         # many renders"). The model's step therefore waits for the page's render lock (see levers.py).
         session.render_lock = getattr(reacton.core.get_render_context(), "thread_lock", None)
         session.model.value.render_lock = session.render_lock
-    solara.Style(CSS)
+    Styles()
     with solara.Div(style="display: none"):  # what these leave in the page is empty: the side and top bars get the rest
         Nav()
         SideCards(session)
@@ -537,7 +618,7 @@ def Dashboard():
 def GamePage():
     from .game_page import GamePage as Page
 
-    solara.Style(CSS)
+    Styles()
     with solara.Div(style="display: none"):
         with solara.AppBar():
             solara.AppBarTitle("retention-sim: classroom game")
@@ -577,6 +658,8 @@ def Nav():
         for label, path in (("Dashboard", "/"), ("Classroom game", "/game")):
             with solara.Link(path):
                 solara.Button(label, text=True, style={"color": "white", "font-size": "16px"})
+        solara.v.Switch(v_model=projector_on(), on_v_model=_projector.set, label="Projector", hide_details=True, dark=True,
+                        class_="ml-4 rs-projector-switch")
 
 
 @solara.component

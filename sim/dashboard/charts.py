@@ -67,6 +67,17 @@ def plain(v: float) -> str:
     return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
 
 
+def month_ticks(x_max: float) -> list[float]:
+    """Ticks of a month axis from 0 to ``x_max``: every 12 months (years, where yearly contracts end and
+    their cliffs show), every 24, 36, ... months on an axis of more than ten years, every 3 or 6 months on
+    one shorter than two years."""
+    if x_max < 24:
+        step = 3 if x_max <= 12 else 6
+    else:
+        step = 12 * max(1, math.ceil(x_max / 120))
+    return [float(k * step) for k in range(int(x_max // step) + 1)]
+
+
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     """About ``n`` round tick values covering [lo, hi]."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
@@ -148,7 +159,7 @@ class _Frame:
         if self.y_lo < 0 < self.y_hi:
             y0 = float(self.py(0.0))
             out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y0:.1f}" y2="{y0:.1f}" stroke="{AXIS}" stroke-width="1.5"/>')
-        for t in nice_ticks(0, self.x_max, 6):
+        for t in month_ticks(self.x_max) if x_label == "month" else nice_ticks(0, self.x_max, 6):
             if t > self.x_max + 1e-9:
                 continue
             x = float(self.px(t))

@@ -3,7 +3,11 @@
 :class:`Settings` holds the scenario and every lever the dashboard offers; it is immutable, so a copy is
 a snapshot (the saved baseline is one). :meth:`Settings.config` applies the levers to the scenario:
 
-- the focal firm's list price and service quality are plain overrides;
+- the focal firm's list price is a plain override (it is revenue, not a cost);
+- service quality above the scenario's is bought with a ``service`` measure for all the focal firm's
+  customers, at the service lever's own cost model (:mod:`sim.measures.service`, as on the command
+  line, in scenario files and in the game): quality is not free. Below the scenario's it is a plain
+  override (the model books no saving for worse service);
 - the contract, discount and nostalgia levers change the focal firm's measures of that type only once
   the user has moved them (``touched``), so a scenario is first shown exactly as written. Moved, a lever
   sets its own field in every focal measure of its type (an exit fee changes the fee of telecom's two
@@ -35,7 +39,7 @@ DEFAULT_CUSTOMERS = 10_000  # the dashboard's default size: large enough to be s
 MIN_CUSTOMERS = 1_000  # the customers slider's range: MIN_CUSTOMERS to MAX_CUSTOMERS
 TRACED = 40  # customers whose story is recorded (spread over the initial cohort and the arrivals)
 GROUPS = ("contract", "discount", "nostalgia")
-MEASURE_LEVERS = ("contract_term", "exit_fee", "discount_rate", "discount_periods", "nostalgia_cohort", "authenticity",
+MEASURE_LEVERS = ("contract_term", "contract_terms", "exit_fee", "discount_rate", "discount_periods", "nostalgia_cohort", "authenticity",
                   "nostalgia_everyone")
 
 
@@ -78,7 +82,8 @@ class Settings:
     seed: int = 0
     price: float = 30.0
     service_quality: float = 0.6
-    contract_term: int = 0  # 0: no contract
+    contract_term: int = 0  # 0: no contract; moved, it sets the term of every focal contract
+    contract_terms: tuple[int, ...] = ()  # the term of each focal contract of the scenario, in order (0: dropped)
     exit_fee: float = 100.0
     discount_rate: float = 0.0  # 0: no discount
     discount_periods: int = 0  # how long the discount runs from its start; >= the horizon: for good
@@ -100,7 +105,7 @@ class Settings:
         focal = [m for m in sc.measures if _focal(m, sc)] if sc.mechanisms.measures else []
         first = {t: next((m for m in focal if m.type == t), None) for t in GROUPS}
         if (c := first["contract"]) is not None:
-            kw.update(contract_term=c.term, exit_fee=c.exit_fee)
+            kw.update(contract_term=c.term, exit_fee=c.exit_fee, contract_terms=tuple(m.term for m in focal if m.type == "contract"))
         if (d := first["discount"]) is not None:
             end = d.schedule.end if d.schedule.end is not None else sc.simulation.periods
             kw.update(discount_rate=d.rate, discount_periods=min(end, sc.simulation.periods) - d.schedule.start)
@@ -129,7 +134,9 @@ class Settings:
         d["simulation"]["customers"] = customers
         d["simulation"]["scale"] = base.simulation.scale * customers / base.simulation.customers  # the same market, smaller
         d["firms"][0]["price"] = float(self.price)
-        d["firms"][0]["service_quality"] = float(self.service_quality)
+        boost = self.service_boost(base)
+        if boost is None:
+            d["firms"][0]["service_quality"] = float(self.service_quality)
         t = self.touched
         measures = [(m, _focal(spec, base)) for m, spec in zip(d["measures"], base.measures)]
 
@@ -172,19 +179,67 @@ class Settings:
                 m["target"] = {**m.get("target", {}), "cohort": None if self.nostalgia_everyone else m["cohort"]}
 
         apply("contract", ("contract_term", "exit_fee"), self.contract_term <= 0, contract, {})
+        if "contract_terms" in t:  # one term per focal contract of the scenario (telecom's 12- and 24-month segments)
+            mine = [m for m, is_focal in measures if is_focal and m["type"] == "contract"]
+            dropped = []
+            for m, term in zip(mine, self.contract_terms):
+                if term > 0:
+                    m["term"] = int(term)
+                else:
+                    dropped.append(id(m))
+            measures = [(m, f) for m, f in measures if id(m) not in dropped]
         apply("discount", ("discount_rate", "discount_periods"), self.discount_rate <= 0 or self.discount_periods <= 0,
               discount, {"schedule": {"start": 0}})
         apply("nostalgia", ("nostalgia_cohort", "authenticity", "nostalgia_everyone"), not self.nostalgia_cohort, nostalgia, {})
+        if boost is not None:
+            measures.append(({"type": "service", "firm": base.firms[0].name, "quality_boost": boost, "handling_boost": 0.0}, True))
         d["measures"] = [m for m, _ in measures]
-        if t:  # the levers moved change the measures the scenario's counterfactual names by their place
+        if t or boost is not None:  # the levers moved change the measures the scenario's counterfactual names by their place
             d["counterfactual"] = None
         return check_size(load(d, source=library.label(self.scenario), bases={}), library.label(self.scenario))
+
+    def contract_labels(self) -> list[str]:
+        """What each focal contract of the scenario is for (its target), in the order of :attr:`contract_terms`."""
+        base = self.base()
+        out = []
+        for m in base.measures:
+            if m.type == "contract" and _focal(m, base):
+                aim = [f"{k.replace('_', ' ')} {v}" for k, v in m.target.model_dump(exclude_none=True).items()]
+                out.append(", ".join(aim) or "every customer")
+        return out
+
+    def with_discount(self, rate: float) -> "Settings":
+        """The discount lever moved to ``rate``: a discount that had no duration runs for good (until its
+        duration is shortened), since one that runs for no period would do nothing."""
+        more = {"discount_periods": self.base().simulation.periods} if rate > 0 and self.discount_periods <= 0 else {}
+        return self.replace(discount_rate=float(rate), **more)
+
+    def service_boost(self, base: Scenario | None = None) -> float | None:
+        """The quality boost the service lever buys over the scenario's service quality (None when it
+        buys none: at or below the scenario's quality, or in a scenario that runs no measures)."""
+        base = self.base() if base is None else base
+        boost = round(float(self.service_quality) - base.firms[0].service_quality, 9)
+        return boost if boost > 0 and base.mechanisms.measures else None
+
+    def service_cost(self) -> float:
+        """What the service lever costs per customer and period (the service lever's cost model)."""
+        from ..measures import CODE, service
+
+        boost = self.service_boost()
+        if boost is None:
+            return 0.0
+        cfg = self.config()
+        spec = cfg.measures[-1]
+        return service.Lever(spec, cfg, CODE["service"]).per_customer_cost()
 
     def label(self) -> str:
         """A one-line description, e.g. for the baseline."""
         cur = self.base().simulation.currency
         parts = [library.label(self.scenario), f"price {self.price:,.2f} {cur}", f"service {self.service_quality:.2f}"]
-        if self.contract_term:
+        if "contract_terms" in self.touched and len(self.contract_terms) > 1:
+            terms = " and ".join(str(t) if t else "none" for t in self.contract_terms)
+            parts.append(f"contracts of {terms} periods, exit fee {self.exit_fee:,.0f} {cur}")
+        elif self.contract_term:
             parts.append(f"contract {self.contract_term} periods, exit fee {self.exit_fee:,.0f} {cur}")
         if self.discount_rate and self.discount_periods:
             parts.append(f"discount {self.discount_rate:.0%} for {self.discount_periods} periods")

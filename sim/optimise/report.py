@@ -119,26 +119,20 @@ def paragraph(result: StudyResult) -> str:
 
 # ------------------------------------------------------------------------------------------ figures
 def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
     from ..plots import DPI
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _figure(rows: int = 1, cols: int = 1, height: float = 4.2):
-    import matplotlib
+    from matplotlib import rc_context
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..plots import STYLE, WIDTH, canvas_figure
 
-    from ..plots import STYLE, WIDTH
-
-    with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(WIDTH, height * rows), layout="constrained")
+    with rc_context(STYLE):
+        fig = canvas_figure((WIDTH, height * rows), dpi=None)
         axes = fig.subplots(rows, cols, squeeze=False)
     return fig, axes
 
