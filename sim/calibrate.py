@@ -519,6 +519,7 @@ class _Simulator:
         for v in self.variants.values():
             sc = load(base, v["overrides"])
             v["scenario_periods"] = sc.simulation.periods
+            v["scenario_customers"] = sc.simulation.customers
             for t in v["targets"]:
                 if t.kind == "survival":
                     v["survival"] = True
@@ -549,9 +550,10 @@ class _Simulator:
     def values(self, zs) -> dict:
         return {p.key: p.from_z(z) for p, z in zip(self.priors, zs)}
 
-    def simulate(self, values: dict, seed: int, predictive: bool = False) -> dict[str, object] | None:
+    def simulate(self, values: dict, seed: int, predictive: bool = False, large: bool = False) -> dict[str, object] | None:
         """Each target's simulated counterpart: a curve's survival per segment (to its horizon when
-        ``predictive``) or a metric's value; None if the values make an invalid scenario."""
+        ``predictive``) or a metric's value; None if the values make an invalid scenario. ``large``:
+        with the scenario's own customers where a curve would be simulated at the observed size."""
         from .engine import Engine
         from .metrics import engine_metrics
 
@@ -559,9 +561,8 @@ class _Simulator:
         for k, (_key, v) in enumerate(self.variants.items()):
             periods = v["horizon"] if predictive else v["periods"]
             try:
-                sc = load(
-                    self.base, {**v["overrides"], **values, "simulation.customers": v["customers"], "simulation.periods": periods}
-                )
+                n = max(v["customers"], v["scenario_customers"]) if large else v["customers"]
+                sc = load(self.base, {**v["overrides"], **values, "simulation.customers": n, "simulation.periods": periods})
             except ScenarioError:
                 return None
             engine = Engine(sc, [int(seed) + 7919 * k], threads=1)
@@ -758,7 +759,7 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- calibrate
-DEFAULTS = {"population": 200, "generations": 12, "simulations": 15_000, "epsilon_per_df": 1.25, "predictive_draws": 100}
+DEFAULTS = {"population": 200, "generations": 12, "simulations": 15_000, "epsilon_per_df": 1.0, "predictive_draws": 100}
 UNIDENTIFIED_WIDTH = 0.8  # a posterior 95 % interval at least this share of the prior's: the data hardly inform it
 AT_BOUND = 0.02  # a posterior quantile within 2 % of the prior's range from its edge
 
@@ -872,8 +873,8 @@ def calibrate_targets(
     }
     rng = np.random.default_rng([seed, 1])
     draws = rng.choice(len(post), size=int(opts["predictive_draws"]), p=weights)
-    checks, fit_table, holdout_error = _predictive(simulator, targets, priors, names, particles, draws, rng)
     best = {p.key: values[p.key] for p in priors}
+    checks, fit_table, holdout_error = _predictive(simulator, targets, priors, names, particles, draws, rng, best)
     return Calibration(
         keys=keys,
         values=values,
@@ -918,10 +919,14 @@ def _identification(p: Prior, q: np.ndarray) -> dict:
     return out
 
 
-def _predictive(simulator: _Simulator, targets, priors, names, particles, draws, rng):
+def _predictive(simulator: _Simulator, targets, priors, names, particles, draws, rng, best: dict):
     """Posterior predictive checks: every target simulated at ``draws`` (indices of posterior particles)
-    to its horizon; for a curve, per period the predictive mean and 95 % interval of the counts; for a
-    metric, its predictive mean, 95 % interval and the share of draws below the observed value."""
+    to its horizon; for a curve, per period the 95 % predictive interval of the counts; for a metric, its
+    predictive mean, 95 % interval and the share of draws below the observed value. A curve's ``fitted``
+    values (and the holdout errors) are the survival at the posterior medians ``best``, simulated with
+    the scenario's own customers (or the target's), so that the point forecast carries little
+    simulation noise."""
+    point = simulator.simulate(best, int(rng.integers(2**31 - 1)), predictive=True, large=True)
     runs = []
     for j in draws:
         values = simulator.values([float(particles[n].iloc[j]) for n in names])
@@ -955,7 +960,7 @@ def _predictive(simulator: _Simulator, targets, priors, names, particles, draws,
         for seg, g in t.observed.groupby("segment", sort=False):
             obs = g["active"].to_numpy(np.int64)
             curves = np.array([r[t.name][seg][0] for r in runs]) * obs[0]
-            mean = curves.mean(axis=0)
+            mean = point[t.name][seg][0] * obs[0]
             lo, hi = np.quantile(curves, [0.025, 0.975], axis=0)
             for k in range(horizon + 1):
                 rows.append(
