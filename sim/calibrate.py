@@ -1025,7 +1025,8 @@ def _plot(cal: Calibration):
             label = ", ".join(x for x in (target if several else "", seg) if x)
             label = f" ({label})" if label else ""
             ax.fill_between(g["period"] * pm, g["low"], g["high"], color=c, alpha=0.18, linewidth=0)
-            ax.plot(g["period"] * pm, g["fitted"], color=c, linewidth=2, label=f"posterior predictive mean and 95 %{label}")
+            ax.plot(g["period"] * pm, g["fitted"], color=c, linewidth=2, label=f"at the posterior medians{label}")
+            ax.plot([], [], color=c, alpha=0.3, linewidth=8, label=f"95 % posterior predictive band{label}")
             ax.plot(g["period"] * pm, g["observed"], "o", color=c, markersize=6, label=f"observed{label}")
         if cal.holdout_from is not None:
             ax.axvspan(
