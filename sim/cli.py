@@ -315,38 +315,62 @@ def parser() -> argparse.ArgumentParser:
     opt.add_argument("--quiet", action="store_true", help="no progress bars or recommendation on screen")
     cal = sub.add_parser(
         "calibrate",
-        help="fit parameters to an observed cohort's survival",
-        description="Fit the named parameters (bounds from the schema) so that the focal firm's simulated "
-        "period-0 cohort survives like the observed one (maximum likelihood on common random "
-        "numbers). Writes calibration.json (values with 95 % intervals), fit.csv and fit.png.",
+        help="fit parameters to observed patterns (survival curves, metrics) with a posterior",
+        description="Find the parameters that reproduce what was observed, by approximate Bayesian computation "
+        "(pyabc's ABC-SMC): every particle a fresh simulation, so the 95 % intervals account for the "
+        "simulation's noise and the data's. Either one survival curve (--observed FILE.csv --fit KEY ...) or "
+        "several targets with priors (--targets TARGETS.toml). Writes calibration.json (posterior medians with "
+        "95 % intervals, identification, posterior predictive checks of every target and holdout), "
+        "posterior.csv, abc.db (every generation), fit.csv and fit.png.",
     )
     cal.add_argument("scenario", help="scenario file or shipped name")
     cal.add_argument(
         "--observed",
         type=Path,
-        required=True,
+        default=None,
         metavar="FILE.csv",
         help="survivors of one cohort: columns period,active (optionally segment), periods from 0",
     )
     cal.add_argument(
         "--fit",
         action="append",
-        required=True,
+        default=None,
         metavar="KEY",
-        help="a numeric parameter to fit, e.g. segments.0.background_churn.alpha (repeatable)",
+        help="with --observed: a numeric parameter to fit, e.g. segments.0.background_churn.alpha (repeatable; "
+        "prior log-uniform over a factor 20 either side of its value, or uniform over its bounds)",
+    )
+    cal.add_argument(
+        "--targets",
+        type=Path,
+        default=None,
+        metavar="TARGETS.toml",
+        help="instead of --observed and --fit: [parameters] with priors and [[targets]] (survival curves, metrics "
+        "with observed value and se, each optionally under set = {...} or holdout = true); see docs/experiments.md",
     )
     cal.add_argument(
         "--holdout-from",
         type=_count("holdout", 2),
         default=None,
         metavar="T",
-        help="fit periods before T only; later ones test the forecast",
+        help="with --observed: fit periods before T only; later ones test the forecast",
     )
     cal.add_argument(
-        "--seed", type=_seed, default=None, help="the fixed seed of every trial (default: the scenario's simulation.seed)"
+        "--seed", type=_seed, default=None, help="seed of the whole calibration (default: the scenario's simulation.seed)"
     )
     cal.add_argument(
-        "--customers", type=_positive, default=None, help="simulated customers (use many more than the observed cohort)"
+        "--customers",
+        type=_positive,
+        default=None,
+        help="with --observed: simulated customers per particle (default: as many as the observed cohort has)",
+    )
+    cal.add_argument(
+        "--population", type=_count("population", 20), default=None, help="particles per ABC generation (default 200)"
+    )
+    cal.add_argument(
+        "--workers",
+        type=_count("workers", 1),
+        default=1,
+        help="processes simulating particles (pyabc's multi-core sampler; default 1, the only bit-reproducible choice)",
     )
     cal.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
     cal.add_argument("--out", type=Path, default=None, help="output folder, new or empty (default: results/calibrate-<scenario>)")
@@ -964,14 +988,33 @@ def cell_best(b) -> str:
 
 
 def _calibrate(args) -> int:
-    from .calibrate import CalibrationError, calibrate, check_observed, parameter_bound, read_observed
+    from .calibrate import (
+        CalibrationError,
+        calibrate,
+        calibrate_targets,
+        check_observed,
+        default_prior,
+        parameter_bound,
+        read_observed,
+        read_targets,
+    )
 
     scenario = load(args.scenario)
     try:
-        observed = read_observed(args.observed)
-        for key in args.fit:
-            parameter_bound(scenario, key)
-        check_observed(scenario, observed, args.holdout_from)  # every input checked before the folder is made
+        if (args.observed is None) == (args.targets is None):
+            raise CalibrationError("give either --observed FILE.csv with --fit KEY, or --targets TARGETS.toml")
+        if args.targets is not None:
+            for option, value in (("--fit", args.fit), ("--holdout-from", args.holdout_from), ("--customers", args.customers)):
+                if value is not None:
+                    raise CalibrationError(f"{option}: belongs to --observed; with --targets, say it in {args.targets}")
+            targets, priors, settings = read_targets(args.targets, scenario)
+        else:
+            if not args.fit:
+                raise CalibrationError("--observed needs at least one --fit KEY (the parameters to fit)")
+            observed = read_observed(args.observed)
+            for key in args.fit:
+                default_prior(parameter_bound(scenario, key))
+            check_observed(scenario, observed, args.holdout_from)  # every input checked before the folder is made
     except CalibrationError as err:
         _say(str(err))
         return EXIT_BAD_INPUT
@@ -980,7 +1023,21 @@ def _calibrate(args) -> int:
     _check_memory(scenario)
     with outputs.prepare(out, force=args.force) as staging:
         try:
-            result = calibrate(scenario, observed, args.fit, holdout_from=args.holdout_from, seed=args.seed)
+            if args.targets is not None:
+                if args.population is not None:
+                    settings["population"] = args.population
+                result = calibrate_targets(scenario, targets, priors, seed=args.seed, workers=args.workers, **settings)
+            else:
+                result = calibrate(
+                    scenario,
+                    observed,
+                    args.fit,
+                    holdout_from=args.holdout_from,
+                    seed=args.seed,
+                    customers=args.customers,
+                    workers=args.workers,
+                    population=args.population,
+                )
         except CalibrationError as err:
             _say(str(err))
             return EXIT_BAD_INPUT
@@ -990,13 +1047,31 @@ def _calibrate(args) -> int:
     if not args.quiet:
         for key in result.keys:
             lo, hi = result.intervals[key]
-            ci = f"95 % CI {lo:.4g} to {hi:.4g}" if lo is not None else "no interval (flat likelihood)"
-            print(f"  {key} = {result.values[key]:.4g} ({ci})")
+            ident = result.identification[key]
+            note = "" if ident["status"] == "identified" else f" - unidentifiable: {ident['reason']}"
+            print(f"  {key} = {result.values[key]:.4g} (posterior median, 95 % interval {lo:.4g} to {hi:.4g}){note}")
+        for check in result.checks:
+            kind = "holdout " if check["holdout"] else ""
+            if check["kind"] == "metric":
+                print(
+                    f"  {kind}check {check['target']}: observed {check['observed']:.4g}, posterior predictive "
+                    f"{check['predictive_low']:.4g} to {check['predictive_high']:.4g}"
+                )
+            else:
+                text = f"{check['periods_within_95']} of {check['periods']} fitted periods"
+                if "holdout_periods" in check:
+                    text += f", {check['holdout_periods_within_95']} of {check['holdout_periods']} held-out periods"
+                print(f"  {kind}check {check['target']}: {text} within the posterior predictive 95 % band")
         for seg, err in result.holdout_error.items():
             print(
                 f"  holdout error ({seg}): model {err['model']:.1f} %, constant retention {err['constant_retention']:.1f} % "
                 f"(mean absolute percentage)"
             )
+        abc = result.abc
+        print(
+            f"  ABC-SMC: {abc['generations']} generations of {abc['population']} particles, {abc['simulations']:,} simulations, "
+            f"final tolerance {abc['final_epsilon']:.3g} ({abc['degrees_of_freedom']} degrees of freedom)"
+        )
         print(f"outputs in {out}/")
     return 0
 
