@@ -21,9 +21,11 @@ nostalgia their cost per reached customer, contracts their cost per contract sig
 renewals), every measure its fixed cost. A decision over budget is refused with a message that says
 by how much.
 
-Leaderboard: profit to date AND the value of each team's customer base (customer equity): its current
-customers times the expected CLV over the next :data:`VALUE_HORIZON_MONTHS` months at the team's margin
-and retention in the last round, E[CLV] = m (1 - q^H) / (1 - q) with q = r / (1 + d). Teams are ranked by
+Leaderboard: profit to date AND the value of each team's customer base (customer equity): the value over
+the next :data:`VALUE_HORIZON_MONTHS` months of the customers it holds, at the team's margin in the last
+round and each customer's expected retention from the team's own retention curve so far, by the method of
+:mod:`sim.projection` (the value beyond the horizon of ``clv_projected``, here over a shorter window and
+valued now). Teams are ranked by
 their sum, the score, so buying this round's profit with next year's customers does not win. The debrief
 shows, per team, which customers it holds by bond and which only by barriers (loyalty classes).
 """
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .books import expected_clv
+from .projection import Retention, firm_curve, value_factors
 from .codes import LOYALTY_CLASSES
 from .measures import CODE, LEVERS, TYPES
 from .params import Scenario
@@ -330,6 +332,8 @@ class Game:
         months = float(self.base["simulation"]["period_months"])
         horizon = max(1, round(VALUE_HORIZON_MONTHS / months))
         h = self.history()
+        model = self.model()
+        rel, played = model.engine.relationship_arrays(), model.engine.period
         for i, team in enumerate(self.teams):
             t = h[h["team"] == team] if len(h) else h
             customers = float(t["customers"].iloc[-1]) if len(t) else self._customers(i)
@@ -340,8 +344,9 @@ class Game:
             if len(last) and last["customers"].sum() > 0:
                 served = last["customers"].sum()
                 margin = float((last["revenue"] - last["serving_costs"] - last["measure_costs"]).sum() / served)
-                retention = float(1.0 - last["churned"].sum() / served)
-                value = customers * expected_clv(margin, min(max(retention, 0.0), 1.0), d, horizon)
+                curve, paid, held = firm_curve(rel, i, 0, played)
+                curve = curve if curve is not None else Retention(0.0, math.inf)  # nobody has left yet
+                value = margin * float(value_factors(curve, paid[held], 0, d, horizon).sum())
             else:
                 value = 0.0
             bonded = float(t["share_bonded_only"].iloc[-1] + t["share_both"].iloc[-1]) if len(t) else math.nan

@@ -138,6 +138,17 @@ def _counts(durations: np.ndarray, censored: np.ndarray, size: int) -> tuple[np.
     return ended, running
 
 
+def firm_curve(rel: dict[str, np.ndarray], firm: int, replication: int, horizon: int) -> tuple[Retention | None, np.ndarray,
+                                                                                         np.ndarray]:
+    """The retention curve fitted to one firm's relationships in one replication of a run stopped after
+    ``horizon`` periods (:func:`fit_retention`; None if none ended), each relationship's periods paid
+    (an ended one through its end period, a running one through the last), and which are running."""
+    sel = (rel["firm"] == firm) & (rel["replication"] == replication)
+    paid = rel["end"][sel].astype(np.int64) - rel["start"][sel].astype(np.int64) + 1
+    running = rel["censored"][sel].astype(bool)
+    return fit_retention(*_counts(paid, running, horizon + 1)), paid, running
+
+
 def project(rel: dict[str, np.ndarray], firm: int, replications: int, horizon: int, margin: np.ndarray,
             rate: float, period_months: float, n_initial: int) -> tuple[np.ndarray, np.ndarray]:
     """Per replication: (the projected value of the firm's period-0 cohort at the horizon, summed over
@@ -148,21 +159,14 @@ def project(rel: dict[str, np.ndarray], firm: int, replications: int, horizon: i
     window = int(round(PROJECTION_YEARS * 12.0 / period_months))
     cohort_value = np.full(replications, np.nan)
     held_value = np.full(replications, np.nan)
-    mine = rel["firm"] == firm
     for r in range(replications):
-        sel = mine & (rel["replication"] == r)
-        start = rel["start"][sel].astype(np.int64)
-        end = rel["end"][sel].astype(np.int64)
-        cens = rel["censored"][sel].astype(bool)
-        if not np.isfinite(margin[r]) or len(start) == 0:
+        if not np.isfinite(margin[r]):
             continue
-        # periods paid: an ended relationship paid through its end period; a running one through the last
-        paid = end - start + 1
-        curve = fit_retention(*_counts(paid, cens, horizon + 1))
+        curve, paid, held = firm_curve(rel, firm, r, horizon)
         if curve is None:
             continue
-        first = (start == 0) & (rel["customer"][sel] < n_initial)
-        held = cens
+        sel = (rel["firm"] == firm) & (rel["replication"] == r)
+        first = (rel["start"][sel] == 0) & (rel["customer"][sel] < n_initial)
         factors = value_factors(curve, paid[held], horizon, rate, window)
         held_value[r] = margin[r] * float(factors.sum())
         cohort_value[r] = margin[r] * float(factors[first[held]].sum())
