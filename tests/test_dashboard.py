@@ -496,7 +496,7 @@ def test_every_screen_of_a_room_fits(page, server, projector):
         pg.goto(server, wait_until="networkidle", timeout=90_000)
         pg.wait_for_selector("[data-testid=period]", timeout=60_000)
         if projector:
-            pg.locator(".rs-projector-switch input").evaluate("e => e.click()")
+            pg.locator(".rs-projector-switch").first.evaluate("e => e.click()")
             pg.wait_for_function("() => getComputedStyle(document.querySelector('.rs-main')).fontSize === '26px'"
                                  if screen != "phone" else "() => true", timeout=10_000)
         pg.locator("[data-testid=period]").evaluate("e => e.scrollIntoView()")

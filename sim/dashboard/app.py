@@ -105,8 +105,7 @@ CSS = """
   .v-application:has(.v-navigation-drawer--is-mobile.v-navigation-drawer--open) > .v-overlay { display: none !important; }
   .v-app-bar .v-toolbar__title { display: none; }
   .v-app-bar .v-btn { padding: 0 6px !important; min-width: 0 !important; font-size: 13px !important; letter-spacing: 0; }
-  .rs-projector-switch .v-label { display: none !important; }
-  .rs-projector-switch { margin-left: 4px !important; }
+  .v-app-bar .v-toolbar__content > .v-btn--icon:not(.v-app-bar__nav-icon) { display: none; }  /* Mesa's theme toggle */
   .rs-main .rs-table { font-size: 15px; }
   .rs-main .rs-table th, .rs-main .rs-table td { padding: 4px 6px; }
   .rs-main .rs-table .rs-opt { display: none; }
@@ -658,8 +657,11 @@ def Nav():
         for label, path in (("Dashboard", "/"), ("Classroom game", "/game")):
             with solara.Link(path):
                 solara.Button(label, text=True, style={"color": "white", "font-size": "16px"})
-        solara.v.Switch(v_model=projector_on(), on_v_model=_projector.set, label="Projector", hide_details=True, dark=True,
-                        class_="ml-4 rs-projector-switch")
+        # a button, not a Vuetify switch: a switch in the top bar broke the next file upload on the page
+        on = projector_on()
+        solara.Button("Projector: on" if on else "Projector: off", text=True, on_click=lambda: _projector.set(not on),
+                      classes=["rs-projector-switch"], style={"color": "white", "font-size": "16px"},
+                      attributes={"aria-pressed": "true" if on else "false"})
 
 
 @solara.component

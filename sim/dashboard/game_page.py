@@ -408,7 +408,7 @@ def TrainerView(room: rooms.Room, token: str, go):
         solara.Button("Advance round", color="primary", on_click=lambda: room.advance(token), disabled=v["finished"])
         solara.Button("Show debrief" if not show else "Hide debrief", outlined=True, on_click=lambda: set_show(not show))
         # a download to the browser's device: the server writes no file
-        solara.FileDownload(lambda: room.game.to_json().encode(), filename=f"retention-game-round-{v['round']}.json",
+        solara.FileDownload(room.saved, filename=f"retention-game-round-{v['round']}.json",
                             label="Save game (download)", mime_type="application/json")
         solara.Button("New game (ends this one)", text=True, on_click=end)
     Market(v, debrief=v["finished"] or show)

@@ -55,6 +55,7 @@ class Room:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     changed: threading.Condition = field(init=False, repr=False)
     _view: tuple[int, dict] | None = field(default=None, repr=False)
+    _market: tuple[int, dict] | None = field(default=None, repr=False)  # per round: what only a round changes
 
     def __post_init__(self) -> None:
         self.changed = threading.Condition(self.lock)
@@ -159,14 +160,23 @@ class Room:
             if self._view is not None and self._view[0] == self.version:
                 return self._view[1]
             g = self.game
+            if self._market is None or self._market[0] != g.round:
+                # the market, the leaderboard and its luck change only when a round is played (the luck
+                # replays the rounds on other seeds: not on every keystroke of a team)
+                self._market = (g.round, {"leaderboard": g.leaderboard(), "history": g.history(), "debrief": g.debrief(),
+                                          "price": g.market.firms[0].price, "cohorts": _cohorts(g),
+                                          "luck": g.luck() if g.round else None})
             v = {"version": self.version, "round": g.round, "rounds": g.rounds, "finished": g.finished,
                  "span": g.round_span(), "months": float(g.base["simulation"]["period_months"]), "budget": g.budget,
                  "currency": g.currency, "teams": list(g.teams), "pending": {t: len(ms) for t, ms in g.pending.items()},
-                 "joined": set(self.joined), "messages": dict(self.messages), "leaderboard": g.leaderboard(),
-                 "history": g.history(), "debrief": g.debrief(), "price": g.market.firms[0].price,
-                 "cohorts": _cohorts(g), "luck": g.luck() if g.round else None}
+                 "joined": set(self.joined), "messages": dict(self.messages), **self._market[1]}
             self._view = (self.version, v)
             return v
+
+    def saved(self) -> bytes:
+        """The game's saved form (see :meth:`sim.game.Game.to_json`), taken under the lock."""
+        with self.lock:
+            return self.game.to_json().encode()
 
 
 def _cohorts(game: Game) -> list[str]:
@@ -191,6 +201,7 @@ def _new_code() -> str:
 def open_room(game: Game) -> Room:
     """Register ``game`` under a new join code. GameError if the server holds :data:`MAX_ROOMS` games
     that are all in use (one idle for :data:`IDLE_SECONDS` makes way)."""
+    game.model()  # simulate the rounds played (a resumed game) before taking the registry's lock
     with _lock:
         if len(_rooms) >= MAX_ROOMS:
             # a game no page shows makes way first, then one untouched for hours
@@ -200,7 +211,6 @@ def open_room(game: Game) -> Room:
             del _rooms[idle.code]
         room = Room(code=_new_code(), game=game, trainer_token=secrets.token_urlsafe(12),
                     team_tokens={t: secrets.token_urlsafe(12) for t in game.teams})
-        game.model()
         _rooms[room.code] = room
         return room
 
