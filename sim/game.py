@@ -35,14 +35,15 @@ from __future__ import annotations
 import copy
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from .projection import Retention, firm_curve, value_factors
 from .codes import LOYALTY_CLASSES
 from .measures import CODE, LEVERS, TYPES
 from .params import Scenario
+from .projection import Retention, firm_curve, value_factors
 from .scenario import ScenarioError, load
 
 FORMAT = "retention-sim game"
@@ -99,7 +100,7 @@ class Game:
     # ------------------------------------------------------------------ set-up
     @classmethod
     def new(cls, scenario: Any = "telecom", teams: Sequence[str] = ("Team A", "Team B"), *, seed: int = 0,
-            round_periods: int = 3, rounds: int = 8, budget: float | None = None, customers: int | None = None) -> "Game":
+            round_periods: int = 3, rounds: int = 8, budget: float | None = None, customers: int | None = None) -> Game:
         """A new game on the market of ``scenario`` (name, path, dict or Scenario): one firm per team,
         each a copy of the scenario's first firm; the scenario's own measures are dropped (the teams
         decide). ``budget`` per round defaults to 10 % of a team's expected revenue in a round."""
@@ -359,7 +360,7 @@ class Game:
             r["rank"] = rank
         return rows
 
-    def with_seed(self, seed: int) -> "Game":
+    def with_seed(self, seed: int) -> Game:
         """The same game (market, rounds played, decisions) on another seed: what luck alone changes."""
         return replace(self, seed=int(seed), decisions=copy.deepcopy(self.decisions), pending={}, _model=None, _model_rounds=-1)
 
@@ -404,7 +405,7 @@ class Game:
                 "market": self.base, "decisions": self.decisions, "pending": self.pending}
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Game":
+    def from_dict(cls, d: Mapping) -> Game:
         """A game from its saved form (:meth:`to_dict`); GameError naming the first thing that is
         wrong. The market may extend nothing and must fit the game's limits."""
         if not isinstance(d, Mapping) or d.get("format") != FORMAT:
@@ -462,7 +463,7 @@ class Game:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, data: bytes | str, name: str = "the saved game") -> "Game":
+    def from_json(cls, data: bytes | str, name: str = "the saved game") -> Game:
         """A game from saved JSON (e.g. a file a browser uploaded); GameError naming ``name`` and what is
         wrong, never quoting the content."""
         if len(data) > MAX_SAVED_GAME_BYTES:
@@ -490,7 +491,7 @@ class Game:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Game":
+    def load(cls, path: str | Path) -> Game:
         path = Path(path)
         try:
             data = path.read_bytes()

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -38,7 +39,6 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, PercentFormatter
 
 if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.axes import Axes
 
     from .results import RunResult
 
@@ -72,23 +72,23 @@ _thousands = FuncFormatter(lambda x, _pos: f"{x:,.0f}")
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def firm_names(res: "RunResult") -> list[str]:
+def firm_names(res: RunResult) -> list[str]:
     """The scenario's firms in order, focal first."""
     return [f.name for f in res.scenario.firms]
 
 
-def firm_colour(res: "RunResult", firm: str) -> str:
+def firm_colour(res: RunResult, firm: str) -> str:
     """The fixed colour of ``firm``: chosen by its position in the scenario, not by its name."""
     return FIRM_PALETTE[firm_names(res).index(firm) % len(FIRM_PALETTE)]
 
 
-def firm_style(res: "RunResult", firm: str) -> dict:
+def firm_style(res: RunResult, firm: str) -> dict:
     """Line colour and style of ``firm`` (the style changes only after all colours are used)."""
     i = firm_names(res).index(firm)
     return {"color": FIRM_PALETTE[i % len(FIRM_PALETTE)], "linestyle": FIRM_LINESTYLES[(i // len(FIRM_PALETTE)) % len(FIRM_LINESTYLES)]}
 
 
-def currency(res: "RunResult") -> str:
+def currency(res: RunResult) -> str:
     """The scenario's currency label (``simulation.currency``)."""
     return res.scenario.simulation.currency
 
@@ -253,7 +253,7 @@ def mark_measures(ax, res, firms: Iterable[str] | None = None, spans: bool = Tru
 
 
 # ---------------------------------------------------------------------------------------- axes level
-def schedule_strip(ax, res: "RunResult", firms: Iterable[str] | None = None, with_firm: bool = True):
+def schedule_strip(ax, res: RunResult, firms: Iterable[str] | None = None, with_firm: bool = True):
     """One row per measure: shaded where it runs (per pulse, open-ended ones to the horizon), ticks
     where the contracts signed at its start expire, a label saying what it is."""
     horizon, pm = _horizon(res), _pm(res)
@@ -280,7 +280,7 @@ def schedule_strip(ax, res: "RunResult", firms: Iterable[str] | None = None, wit
     return ax
 
 
-def retention_curve(res: "RunResult", ax=None, measures: bool = True, legend: bool = True):
+def retention_curve(res: RunResult, ax=None, measures: bool = True, legend: bool = True):
     """Share (%) of each firm's month-0 customers still with it, by month; every firm, focal first."""
     ax = _new_ax(ax)
     ret = res.retention
@@ -301,7 +301,7 @@ def retention_curve(res: "RunResult", ax=None, measures: bool = True, legend: bo
     return ax
 
 
-def churn_per_period(res: "RunResult", ax=None, measures: bool = True, legend: bool = True):
+def churn_per_period(res: RunResult, ax=None, measures: bool = True, legend: bool = True):
     """Churn (%) per period and firm: customers lost (switched away, left the market or a life event) over the
     customers active at the start of the period."""
     ax = _new_ax(ax)
@@ -325,7 +325,7 @@ def churn_per_period(res: "RunResult", ax=None, measures: bool = True, legend: b
     return ax
 
 
-def profit_per_period(res: "RunResult", ax=None, measures: bool = True, legend: bool = True):
+def profit_per_period(res: RunResult, ax=None, measures: bool = True, legend: bool = True):
     """Profit per period and firm (revenue + exit fees - serving, measure and acquisition costs), in
     the scenario's currency, with a zero line; the legend gives each firm's total."""
     ax = _new_ax(ax)
@@ -351,7 +351,7 @@ def _firm_title(res, firm: str) -> str:
     return f"{firm} (focal firm)" if firm == firm_names(res)[0] else firm
 
 
-def loyalty_shares(res: "RunResult", firm: str | None = None, ax=None, measures: bool = True, legend: bool = True):
+def loyalty_shares(res: RunResult, firm: str | None = None, ax=None, measures: bool = True, legend: bool = True):
     """Stacked shares (%) of the four loyalty classes among one firm's customers, per period
     (default: the focal firm), with dashed lines where its contracts expire."""
     firm = firm or firm_names(res)[0]
@@ -399,7 +399,7 @@ def _clv_bins(rel: pd.DataFrame, target: int = 30) -> np.ndarray:
     return start + width * np.arange(n + 1)
 
 
-def whole_horizon_clv(res: "RunResult", firm: str) -> float | None:
+def whole_horizon_clv(res: RunResult, firm: str) -> float | None:
     """Approximate CLV of a customer kept from period 0 to the horizon: the firm's average margin per
     active customer (revenue - serving cost) each period, discounted. Marks the horizon on the CLV axis."""
     p = res.periods
@@ -411,7 +411,7 @@ def whole_horizon_clv(res: "RunResult", firm: str) -> float | None:
     return float((margin / (1 + d) ** g["period"]).sum())
 
 
-def clv_distribution(res: "RunResult", firm: str | None = None, ax=None, bins=None, legend: bool = True):
+def clv_distribution(res: RunResult, firm: str | None = None, ax=None, bins=None, legend: bool = True):
     """Histogram of realised CLV per relationship of one firm (default: focal): relationships that
     ended before the horizon solid, those still running at the horizon (censored: CLV so far)
     hatched on top; a dotted line at the CLV of a customer kept for the whole horizon."""
@@ -530,21 +530,21 @@ def _expiry_caption(res) -> str:
     return ""
 
 
-def retention_figure(res: "RunResult", fig=None) -> Figure:
+def retention_figure(res: RunResult, fig=None) -> Figure:
     """Retention of each firm's month-0 customers, with the measures strip."""
     cap = ("A customer counts as retained while her month-0 relationship lasts; a customer who leaves and "
            "comes back later is not counted again. " + _expiry_caption(res))
     return _time_figure(res, retention_curve, "Retention of each firm's month-0 customers", cap, fig)
 
 
-def churn_figure(res: "RunResult", fig=None) -> Figure:
+def churn_figure(res: RunResult, fig=None) -> Figure:
     """Churn per period by firm, with the measures strip."""
     cap = ("Churn = customers who switched to a competitor or left the market in the period, divided by the "
            "firm's customers in that period. " + _expiry_caption(res))
     return _time_figure(res, churn_per_period, f"Churn per {_per_period(res)}, by firm", cap, fig)
 
 
-def profit_figure(res: "RunResult", fig=None) -> Figure:
+def profit_figure(res: RunResult, fig=None) -> Figure:
     """Profit per period by firm, with the measures strip."""
     cur = currency(res)
     cap = (f"Profit in {cur}, undiscounted: list-price revenue net of discounts, plus exit fees, minus serving "
@@ -558,7 +558,7 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def loyalty_figure(res: "RunResult", fig=None) -> Figure:
+def loyalty_figure(res: RunResult, fig=None) -> Figure:
     """One panel per firm (focal first, shared axes) of the loyalty-class shares among its customers,
     each with a strip of that firm's measures."""
     names = firm_names(res)
@@ -600,7 +600,7 @@ def loyalty_figure(res: "RunResult", fig=None) -> Figure:
     return fig
 
 
-def clv_figure(res: "RunResult", fig=None) -> Figure:
+def clv_figure(res: RunResult, fig=None) -> Figure:
     """One panel per firm (focal first, shared axes) of realised CLV per relationship, complete vs
     censored at the horizon."""
     names = firm_names(res)
@@ -636,7 +636,7 @@ FIGURES = {
 }
 
 
-def save_all(res: "RunResult", folder: Path) -> dict[str, Path]:
+def save_all(res: RunResult, folder: Path) -> dict[str, Path]:
     """Write retention.png, churn.png, loyalty_classes.png, clv.png and profit.png into ``folder``;
     return their paths by name."""
     folder = Path(folder)

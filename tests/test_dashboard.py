@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import browser_test, dashboard, launch, watch_errors
 
 import sim
-from browser import browser_test, dashboard, launch, watch_errors
 from sim.dashboard import charts
 from sim.dashboard.levers import DashboardModel, Settings, run_to_end, traced_sample
 from sim.dashboard.story import tell

@@ -10,7 +10,6 @@ import signal
 import time
 
 import pytest
-
 from browser import browser_test, dashboard, launch, watch_errors
 
 SCRIPT = '<img src=x onerror="window.__xss=1">'

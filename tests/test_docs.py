@@ -127,7 +127,6 @@ def test_a_scenario_page_shows_the_scenarios_answer(name):
     """Every scenario page has its answer: the scenario's own sentence filled from the run, and the lever it
     asks about against the same scenario without it (a page without a hand-written answer had none)."""
     import mkdocs_hooks
-
     import sim
 
     page = mkdocs_hooks.scenario_markdown(name)

@@ -14,9 +14,9 @@ Colours follow :mod:`sim.plots`: firms by position (:data:`sim.plots.FIRM_PALETT
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Callable, Sequence
 
 import numpy as np
 

@@ -309,7 +309,9 @@ def _leaderboard_html(v: dict) -> str:
                    "it is more than the luck of the draw.")
     note = (f'<div class="rs-note" data-testid="luck">{verdict}</div>'
             f'<div class="rs-note">Money in {escape(cur)}. CLV of the customer base: the current customers times their expected '
-            f'margin over the next {VALUE_HORIZON_MONTHS} months at the team\'s margin and retention in the last round. '
+            f'margin over the next {VALUE_HORIZON_MONTHS} months: the team\'s margin in the last round, and each customer\'s '
+            "chance to stay from the team's own retention curve so far (longer-held customers stay more), as "
+            "clv_projected values the customers held at a run's horizon. "
             "Score = profit to date + CLV of the customer base.</div>")
     return f'<div style="overflow-x:auto"><table class="rs-table" data-testid="leaderboard">{head}{body}</table></div>{note}'
 

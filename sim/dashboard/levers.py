@@ -93,7 +93,7 @@ class Settings:
     touched: frozenset = field(default_factory=frozenset)  # measure levers the user has moved
 
     @classmethod
-    def from_scenario(cls, scenario: str = "telecom", customers: int | None = None, seed: int | None = None) -> "Settings":
+    def from_scenario(cls, scenario: str = "telecom", customers: int | None = None, seed: int | None = None) -> Settings:
         """Settings that reproduce the scenario as written: each lever starts at the scenario's value
         (its first focal measure of that type, if any)."""
         sc = base_config(scenario)
@@ -116,7 +116,7 @@ class Settings:
     def base(self) -> Scenario:
         return base_config(self.scenario)
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         """A copy with ``changes``; a changed lever of a measure is marked as touched."""
         touched = self.touched | {k for k in changes if k in MEASURE_LEVERS}
         return dataclasses.replace(self, **changes, touched=frozenset(touched))
@@ -208,7 +208,7 @@ class Settings:
                 out.append(", ".join(aim) or "every customer")
         return out
 
-    def with_discount(self, rate: float) -> "Settings":
+    def with_discount(self, rate: float) -> Settings:
         """The discount lever moved to ``rate``: a discount that had no duration runs for good (until its
         duration is shortened), since one that runs for no period would do nothing."""
         more = {"discount_periods": self.base().simulation.periods} if rate > 0 and self.discount_periods <= 0 else {}
@@ -302,7 +302,7 @@ class DashboardModel(RetentionModel):
     def horizon(self) -> int:
         return self.config.simulation.periods
 
-    def replay(self, periods: int) -> "DashboardModel":
+    def replay(self, periods: int) -> DashboardModel:
         """Step to ``periods`` (at most the horizon); returns self."""
         while self.period < min(periods, self.horizon):
             self.step()
