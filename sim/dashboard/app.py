@@ -665,8 +665,8 @@ def Nav():
 
 
 @solara.component
-def Layout(children=[]):
-    return solara.AppLayout(children=children, navigation=False)
+def Layout(children=None):
+    return solara.AppLayout(children=[] if children is None else children, navigation=False)
 
 
 routes = [
