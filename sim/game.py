@@ -295,7 +295,11 @@ class Game:
         df["share"] = (df["customers"] / total.where(total > 0)).fillna(0.0)
         keep = ["period", "team", "customers", "share", "profit", "revenue", "churned", "serving_costs", "measure_costs",
                 "fixed_costs", "discounts", "acquisition_costs", *(f"share_{k}" for k in LOYALTY_CLASSES)]
-        return df[keep].sort_values(["period", "team"], key=lambda s: s.map(self.teams.index) if s.name == "team" else s).reset_index(drop=True)
+        return (
+            df[keep]
+            .sort_values(["period", "team"], key=lambda s: s.map(self.teams.index) if s.name == "team" else s)
+            .reset_index(drop=True)
+        )
 
     def _customers(self, i: int) -> float:
         """Team ``i``'s customers at the end of the last played round (at the start: its share)."""
@@ -416,7 +420,10 @@ class Game:
             if key not in d and key in ("decisions", "pending"):
                 continue
             if not isinstance(d.get(key), kind):
-                raise GameError(f"the saved game's '{key}' is {'missing' if key not in d else 'not a ' + ('list' if kind is list else 'table')}")
+                raise GameError(
+                    f"the saved game's '{key}' is "
+                    f"{'missing' if key not in d else 'not a ' + ('list' if kind is list else 'table')}"
+                )
         for key in ("seed", "round_periods", "rounds"):
             if not isinstance(d.get(key), int) or isinstance(d.get(key), bool):
                 raise GameError(f"the saved game's '{key}' must be a whole number")
@@ -428,14 +435,18 @@ class Game:
         decisions = d.get("decisions", [])
         pending = d.get("pending", {})
         for k, r in enumerate(decisions):
-            if not isinstance(r, dict) or not all(isinstance(ms, list) and all(isinstance(m, dict) for m in ms) for ms in r.values()):
+            if not isinstance(r, dict) or not all(
+                isinstance(ms, list) and all(isinstance(m, dict) for m in ms) for ms in r.values()
+            ):
                 raise GameError(f"the saved game's 'decisions' entry {k} must map each team to a list of measures")
         if not all(isinstance(ms, list) and all(isinstance(m, dict) for m in ms) for ms in pending.values()):
             raise GameError("the saved game's 'pending' must map each team to a list of measures")
         if not 1 <= d["rounds"] <= MAX_ROUNDS or not 1 <= d["round_periods"] <= MAX_ROUND_PERIODS:
             raise GameError(f"the saved game has 1 to {MAX_ROUNDS} rounds of 1 to {MAX_ROUND_PERIODS} periods")
         if not MIN_TEAMS <= len(d["teams"]) <= MAX_TEAMS or any(not t.strip() or len(t) > MAX_TEAM_NAME for t in d["teams"]):
-            raise GameError(f"the saved game needs {MIN_TEAMS} to {MAX_TEAMS} teams with names of 1 to {MAX_TEAM_NAME} characters")
+            raise GameError(
+                f"the saved game needs {MIN_TEAMS} to {MAX_TEAMS} teams with names of 1 to {MAX_TEAM_NAME} characters"
+            )
         g = cls(base=copy.deepcopy(dict(d["market"])), teams=list(d["teams"]), seed=d["seed"], round_periods=d["round_periods"],
                 rounds=d["rounds"], budget=float(budget),
                 decisions=[{str(t): [dict(m) for m in ms] for t, ms in r.items()} for r in decisions],
@@ -513,7 +524,8 @@ def _check_size(market: Scenario) -> None:
 
 # ---------------------------------------------------------------------------------- the game's levers
 def decision(price_change: float = 0.0, discount: float = 0.0, service: float = 0.0, contract_term: int = 0,
-             exit_fee: float = 0.0, nostalgia_cohort: str = "", authenticity: float = 0.8, price: float | None = None) -> list[dict]:
+             exit_fee: float = 0.0, nostalgia_cohort: str = "", authenticity: float = 0.8,
+             price: float | None = None) -> list[dict]:
     """The measure dicts of the game's decision form: ``price_change`` (fraction, e.g. -0.1), ``discount``
     (fraction), ``service`` (quality boost), a contract (term in periods, exit fee), a nostalgia campaign
     (evoked cohort, authenticity). Each costs what its lever's cost model in :mod:`sim.measures` says

@@ -85,7 +85,10 @@ def firm_colour(res: RunResult, firm: str) -> str:
 def firm_style(res: RunResult, firm: str) -> dict:
     """Line colour and style of ``firm`` (the style changes only after all colours are used)."""
     i = firm_names(res).index(firm)
-    return {"color": FIRM_PALETTE[i % len(FIRM_PALETTE)], "linestyle": FIRM_LINESTYLES[(i // len(FIRM_PALETTE)) % len(FIRM_LINESTYLES)]}
+    return {
+        "color": FIRM_PALETTE[i % len(FIRM_PALETTE)],
+        "linestyle": FIRM_LINESTYLES[(i // len(FIRM_PALETTE)) % len(FIRM_LINESTYLES)],
+    }
 
 
 def currency(res: RunResult) -> str:

@@ -45,7 +45,9 @@ def test_contract_levers_set_every_focal_contract_and_keep_its_target():
     assert (s.contract_term, s.exit_fee) == (12, 360.0)
     cfg = s.replace(exit_fee=300.0).config()
     contracts = focal(cfg, "contract")
-    assert [(m.term, m.exit_fee, m.target.segment) for m in contracts] == [(12, 300.0, "twelve_month"), (24, 300.0, "twenty_four_month")]
+    assert [(m.term, m.exit_fee, m.target.segment) for m in contracts] == [
+        (12, 300.0, "twelve_month"), (24, 300.0, "twenty_four_month"),
+    ]
     rival = [m for m in cfg.measures if m.firm == "rival" and m.type == "contract"]
     assert [(m.term, m.exit_fee) for m in rival] == [(12, 336.0)]  # the rival's contract is not a lever
     assert focal(s.replace(contract_term=0).config(), "contract") == []
@@ -243,7 +245,9 @@ def test_charts_carry_their_latest_values():
     svg = charts.line_chart("t", "T & co", [charts.Series("a", "#000", [0, 1, 2], [1.0, 2.0, 3.5])], 10)
     assert svg.startswith("<svg") and 'data-chart="t"' in svg and 'data-last="3.5"' in svg and "T &amp; co" in svg
     assert "press play" in charts.line_chart("e", "E", [charts.Series("a", "#000", [], [])], 10)
-    area = charts.stacked_area("s", "S", [charts.Series("x", "#111", [0, 1], [0.25, 0.5]), charts.Series("y", "#222", [0, 1], [0.75, 0.5])], 5)
+    area = charts.stacked_area(
+        "s", "S", [charts.Series("x", "#111", [0, 1], [0.25, 0.5]), charts.Series("y", "#222", [0, 1], [0.75, 0.5])], 5
+    )
     assert area.count("<path") == 2
     assert charts.nice_ticks(0, 0.93) == [0, 0.25, 0.5, 0.75, 1.0]
 
@@ -363,8 +367,8 @@ def set_slider(pg, slider, target: float, timeout: float = 20.0) -> None:
         slider.focus()
         slider.press("ArrowRight" if now < target else "ArrowLeft")
         try:
-            pg.wait_for_function("([el, v]) => parseFloat(el.getAttribute('aria-valuenow')) !== v", arg=[slider.element_handle(), now],
-                                 timeout=2_000)
+            pg.wait_for_function("([el, v]) => parseFloat(el.getAttribute('aria-valuenow')) !== v",
+                                 arg=[slider.element_handle(), now], timeout=2_000)
         except Exception:  # noqa: BLE001 - the press was lost: try again
             pass
 
@@ -397,7 +401,9 @@ def test_play_advances_at_least_five_periods_a_second(page):
     record(customers=SPEED_CUSTOMERS, periods_shown_after_10s=shown, periods_per_second=round(rate, 2))
     # every live plot moved along with the periods
     assert page.locator("svg[data-chart=profit] path[data-series]").count() == 2
-    assert rate >= MIN_PERIODS_PER_SECOND, f"{shown} periods in {elapsed:.1f} s at {SPEED_CUSTOMERS:,} customers (load {os.getloadavg()[0]:.1f})"
+    assert rate >= MIN_PERIODS_PER_SECOND, (
+        f"{shown} periods in {elapsed:.1f} s at {SPEED_CUSTOMERS:,} customers (load {os.getloadavg()[0]:.1f})"
+    )
     assert page.errors == []
 
 
@@ -446,7 +452,8 @@ def test_compare_with_a_saved_baseline(page):
     slider.focus()
     slider.press("ArrowRight")
     slider.press("ArrowRight")  # service quality +0.02
-    page.wait_for_function("() => { const t = document.querySelector('[data-testid=compare-table]'); return t && /[+-][1-9]/.test(t.innerText); }",
+    page.wait_for_function("() => { const t = document.querySelector('[data-testid=compare-table]'); "
+                           "return t && /[+-][1-9]/.test(t.innerText); }",
                            timeout=20_000)
     for chart in ("compare-retention", "compare-retention-diff", "compare-profit", "compare-profit-diff"):
         assert page.locator(f"svg[data-chart={chart}]").count() == 1
@@ -457,16 +464,19 @@ def test_compare_with_a_saved_baseline(page):
 # ------------------------------------------------------------------------------------- screens of a room
 SCREENS = {"laptop": (1280, 800), "projector": (1920, 1080), "phone": (390, 844)}
 # every point of a plot that is on screen (below the fixed top bar) belongs to the plot, not to an element over it
-COVERED = """() => { const out = []; const bar = document.querySelector('.v-app-bar'); const top = bar ? bar.getBoundingClientRect().bottom : 0;
+COVERED = """() => { const out = []; const bar = document.querySelector('.v-app-bar'); \
+const top = bar ? bar.getBoundingClientRect().bottom : 0;
   for (const svg of document.querySelectorAll('svg[data-chart]')) { svg.scrollIntoView({block: 'center'});
     const r = svg.getBoundingClientRect(); if (r.width < 2) continue;
     for (const fx of [0.02, 0.3, 0.5, 0.7, 0.98]) for (const fy of [0.02, 0.5, 0.98]) {
       const x = r.left + fx * r.width, y = r.top + fy * r.height;
       if (x < 0 || y <= top || x >= innerWidth || y >= innerHeight) continue;
       const e = document.elementFromPoint(x, y);
-      if (!e || !svg.contains(e)) out.push(`${svg.dataset.chart} at (${fx}, ${fy}) under ${e ? e.tagName + '.' + e.className : 'nothing'}`); } }
+      if (!e || !svg.contains(e)) \
+out.push(`${svg.dataset.chart} at (${fx}, ${fy}) under ${e ? e.tagName + '.' + e.className : 'nothing'}`); } }
   return out; }"""
-WIDER = """() => [...document.querySelectorAll('body *')].filter(e => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 1)
+WIDER = """() => [...document.querySelectorAll('body *')]\
+.filter(e => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 1)
   .slice(0, 3).map(e => e.tagName + '.' + String(e.className).slice(0, 60))"""
 
 
@@ -546,7 +556,9 @@ def test_classroom_game_one_game_on_every_device(page, server):
     trainer = page
     trainer.goto(server + "game", wait_until="networkidle", timeout=60_000)
     trainer.get_by_role("button", name="Start the game").click()
-    code = re.fullmatch(r"Join code: (\w+)", trainer.locator("[data-testid=join-code]").inner_text(timeout=30_000).strip()).group(1)
+    code = re.fullmatch(
+        r"Join code: (\w+)", trainer.locator("[data-testid=join-code]").inner_text(timeout=30_000).strip()
+    ).group(1)
     assert trainer.locator("[data-testid=team-status] tr[data-team]").count() == 2
     assert trainer.get_by_role("button", name="Submit decision").count() == 0  # the trainer decides for no team
     browser = trainer.context.browser

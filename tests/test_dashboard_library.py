@@ -91,7 +91,9 @@ def test_an_offered_file_that_is_broken_is_named_not_its_path(offered_folder):
 
 
 def test_uploads_kept_in_memory_are_bounded():
-    keys = [library.upload(f"u{i}.toml", f'extends = "telecom"\nname = "u{i}"\n'.encode()) for i in range(library.MAX_UPLOADS + 5)]
+    keys = [
+        library.upload(f"u{i}.toml", f'extends = "telecom"\nname = "u{i}"\n'.encode()) for i in range(library.MAX_UPLOADS + 5)
+    ]
     with pytest.raises(ScenarioError, match="upload it again"):
         library.scenario(keys[0])
     assert library.scenario(keys[-1]).name == f"u{library.MAX_UPLOADS + 4}"

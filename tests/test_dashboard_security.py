@@ -219,7 +219,9 @@ def test_server_memory_returns_after_30_sessions_open_and_close(browser, tmp_pat
             time.sleep(2)
         end = rss_mb(proc.pid)
     assert peak > start + 15, f"the sessions did not take memory ({start:.0f} -> {peak:.0f} MB): the test measures nothing"
-    assert end <= 1.10 * start, f"server memory {start:.0f} MB at start, {peak:.0f} MB with sessions open, {end:.0f} MB after they closed"
+    assert end <= 1.10 * start, (
+        f"server memory {start:.0f} MB at start, {peak:.0f} MB with sessions open, {end:.0f} MB after they closed"
+    )
 
 
 def test_listening_beyond_loopback_warns_and_ctrl_c_is_one_line_and_130(tmp_path):

@@ -143,6 +143,8 @@ def test_quickstart_shows_what_list_prints_and_names_every_lever(capsys):
     text = (ROOT / "docs" / "quickstart.md").read_text(encoding="utf-8")
     sample = text.split("$ .venv/bin/retention-sim list\n", 1)[1].split("\n$ ", 1)[0]
     assert main(["list"]) == 0
-    assert sample.strip("\n") == capsys.readouterr().out.strip("\n"), "the quickstart's sample of `retention-sim list` is out of date"
+    assert sample.strip("\n") == capsys.readouterr().out.strip("\n"), (
+        "the quickstart's sample of `retention-sim list` is out of date"
+    )
     missing = [t for t in TYPES if f"`{t}`" not in text]
     assert not missing, f"the quickstart does not name the levers {missing}"

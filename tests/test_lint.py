@@ -2,7 +2,8 @@
 
 OWNED lists the files held to the rules so far (the experiment layer, its tests and the signal
 module; the model, its schema, kernel, measures, mechanisms and patterns, the docs hooks, the benchmarks
-and their tests); the rest of the tree follows once it has been formatted, and then this test checks `.`."""
+and their tests; the dashboard, the classroom game and the plots, and their tests); the rest of the tree
+follows once it has been formatted, and then this test checks `.`."""
 
 from __future__ import annotations
 
@@ -86,6 +87,14 @@ OWNED = [
     "tests/test_scenario.py",
     "tests/test_stylized_facts.py",
     "tests/test_variants.py",
+    # the dashboard, the classroom game and the plots, and their tests
+    "sim/dashboard",
+    "sim/game.py",
+    "sim/plots.py",
+    "tests/test_dashboard.py",
+    "tests/test_dashboard_library.py",
+    "tests/test_dashboard_security.py",
+    "tests/test_notebooks.py",
 ]
 
 

@@ -58,7 +58,9 @@ def test_notebook_opens_with_covers_and_question_and_ends_with_solutions(path):
     sections = [text for level, text in _headings(nb) if level <= 2]
     assert sections[-1] == "Solutions", f"the last section is {sections[-1]!r}, not 'Solutions'"
     assert "Exercises" in sections, "no 'Exercises' section"
-    after = nb.cells[[i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and re.search(r"^##\s+Solutions\s*$", c.source, re.M)][0]:]
+    after = nb.cells[
+        [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and re.search(r"^##\s+Solutions\s*$", c.source, re.M)][0]:
+    ]
     assert any(c.cell_type == "code" for c in after), "the solutions have no code"
 
 
@@ -79,8 +81,12 @@ def test_notebook_imports_only_the_public_api(path):
             for module, name in names:
                 if module.split(".")[0] != "sim":
                     continue
-                assert module in PUBLIC_MODULES, f"imports {module}, which is not one of the public modules {sorted(PUBLIC_MODULES)}"
-                assert name is None or not name.startswith("_") or name == "__version__", f"imports the private name {module}.{name}"
+                assert module in PUBLIC_MODULES, (
+                    f"imports {module}, which is not one of the public modules {sorted(PUBLIC_MODULES)}"
+                )
+                assert name is None or not name.startswith("_") or name == "__version__", (
+                    f"imports the private name {module}.{name}"
+                )
                 if module == "sim" and name and importlib.util.find_spec(f"sim.{name}") is not None:
                     assert f"sim.{name}" in PUBLIC_MODULES, f"imports the module sim.{name}, which is not public"
         private = re.findall(r"\bsim(?:\.\w+)*\._\w+", source)
@@ -132,7 +138,9 @@ def test_a_notebook_whose_figure_is_lost_fails_the_figure_check(tmp_path, monkey
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     _execute(nb, tmp_path)
     assert _images(nb) == 0
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cells[0]), nbformat.v4.new_code_cell("plt.plot([0, 1]); plt.show()")])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(cells[0]), nbformat.v4.new_code_cell("plt.plot([0, 1]); plt.show()")]
+    )
     _execute(nb, tmp_path)
     assert _images(nb) == 1
 
@@ -140,7 +148,9 @@ def test_a_notebook_whose_figure_is_lost_fails_the_figure_check(tmp_path, monkey
 def test_importing_the_package_leaves_the_matplotlib_backend_alone():
     code = ("import matplotlib; matplotlib.use('svg'); import sim, sim.report, sim.sweep, sim.plots, sim.compare, sim.optimise; "
             "import sim.optimise.report; print(matplotlib.get_backend())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "MPLBACKEND": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "MPLBACKEND": ""}
+    )
     assert out.stdout.strip().lower() == "svg"
 
 
@@ -160,6 +170,8 @@ def test_report_files_are_written_without_touching_pyplot(tmp_path):
 
 def test_a_failing_check_in_a_notebook_fails(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("assert x == 2, 'taught fact'")])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("assert x == 2, 'taught fact'")]
+    )
     with pytest.raises(CellExecutionError, match="taught fact"):
         _execute(nb, tmp_path)

@@ -61,7 +61,8 @@ CSS = """
 .rs-question { font-size: 19px; color: #424242; margin-bottom: 6px; }
 /* at most three plots a row (two for the wide ones), so that more room (the side bar hidden, a larger
    screen) makes the plots larger, not more numerous; one a row on a phone */
-.rs-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(max(min(100%, 360px), calc((100% - 24px) / 3)), 1fr)); gap: 12px; }
+.rs-grid { display: grid; grid-template-columns: \
+repeat(auto-fit, minmax(max(min(100%, 360px), calc((100% - 24px) / 3)), 1fr)); gap: 12px; }
 .rs-grid.rs-wide { grid-template-columns: repeat(auto-fit, minmax(max(min(100%, 560px), calc((100% - 12px) / 2)), 1fr)); }
 .rs-main { max-width: 100%; overflow-wrap: anywhere; }
 .rs-card { background: #fff; border: 1px solid #e0e0e0; border-radius: 8px; padding: 10px 12px; }
@@ -129,7 +130,8 @@ PROJECTOR_CSS = """
 .rs-table { font-size: 26px; }
 .rs-main .rs-lever .rs-lever-label, .rs-main .rs-lever .rs-lever-label b { font-size: 22px; }
 .v-tab { font-size: 22px !important; }
-.rs-grid, .rs-grid.rs-wide { grid-template-columns: repeat(auto-fit, minmax(max(min(100%, 640px), calc((100% - 12px) / 2)), 1fr)); }
+.rs-grid, .rs-grid.rs-wide { grid-template-columns: \
+repeat(auto-fit, minmax(max(min(100%, 640px), calc((100% - 12px) / 2)), 1fr)); }
 .rs-main .v-btn { font-size: 18px !important; }
 /* the side bar is the trainer's and keeps its size (the layout reserves its width for it) */
 .rs-card svg[data-chart] { max-height: calc(100vh - 110px); }
@@ -242,8 +244,14 @@ def profit_chart(model) -> str:
         profit = model.series("profit")
         for f in model.firms:
             total = float(profit[:, f.index].sum())
-            series.append(Series(f"{f.name} ({charts.money(total)} so far)", firm_colour(f.index), _x(model, len(profit)), profit[:, f.index]))
-    return charts.line_chart("profit", f"Profit per period ({cur})", series, model.horizon * months(model), fmt=charts.money, step=True)
+            series.append(
+                Series(
+                    f"{f.name} ({charts.money(total)} so far)", firm_colour(f.index), _x(model, len(profit)), profit[:, f.index]
+                )
+            )
+    return charts.line_chart(
+        "profit", f"Profit per period ({cur})", series, model.horizon * months(model), fmt=charts.money, step=True
+    )
 
 
 def clv_by_class(model) -> dict[str, list[float]]:
@@ -269,7 +277,9 @@ def clv_chart(model) -> str:
     data = clv_by_class(model)
     order = [LOYALTY_CLASSES.index(k) for k in STACK]
     groups = [(f.name, firm_colour(f.index), [data[f.name][j] for j in order]) for f in model.firms]
-    return charts.grouped_bars("clv", f"CLV so far by loyalty class ({cur})", [CLASS_SHORT[k] for k in STACK], groups, fmt=charts.money)
+    return charts.grouped_bars(
+        "clv", f"CLV so far by loyalty class ({cur})", [CLASS_SHORT[k] for k in STACK], groups, fmt=charts.money
+    )
 
 
 # ------------------------------------------------------------------------------------- components
@@ -300,13 +310,18 @@ def _header(session: Session, m) -> None:
     else:
         kpis = '<span class="rs-kpi">press ▶ to play, or STEP</span>'
     html = (f'<div class="rs-header"><span class="rs-title">{escape(cfg.name)}</span>'
-            f'<span class="rs-kpi">month <b data-testid="period" data-period="{m.period}">{m.period * pm:g}</b> of {m.horizon * pm:g}</span>'
+            f'<span class="rs-kpi">month <b data-testid="period" data-period="{m.period}">{m.period * pm:g}</b>'
+            f' of {m.horizon * pm:g}</span>'
             f'{kpis}</div>' + (f'<div class="rs-question">{escape(cfg.question)}</div>' if cfg.question else ""))
     solara.HTML(tag="div", unsafe_innerHTML=html)
     if m is not session.last_applied:
         session.stuck = False  # Mesa's RESET made this model
-    note = session.error.value or ("The last run reached its end: press RESET (in Controls) to play this one." if session.stuck and m.running else "")
-    solara.HTML(tag="div", unsafe_innerHTML=_esc(note), classes=["rs-error"], attributes={"data-testid": "dashboard-message"})  # always there
+    note = session.error.value or (
+        "The last run reached its end: press RESET (in Controls) to play this one." if session.stuck and m.running else ""
+    )
+    solara.HTML(  # always there
+        tag="div", unsafe_innerHTML=_esc(note), classes=["rs-error"], attributes={"data-testid": "dashboard-message"}
+    )
 
 
 def _esc(text: str) -> str:
@@ -381,7 +396,9 @@ def Compare(session: Session):
     base, cur = session.baseline.value, session.settings.value
     data = solara.use_memo(lambda: compare_runs(base, cur) if base is not None else None, [base, cur])
     with solara.Row(style={"align-items": "center", "gap": "16px"}):
-        solara.Button("Save current settings as baseline", color="primary", on_click=lambda: session.baseline.set(session.settings.value))
+        solara.Button(
+            "Save current settings as baseline", color="primary", on_click=lambda: session.baseline.set(session.settings.value)
+        )
         if base is not None:
             solara.Button("Forget the baseline", outlined=True, on_click=lambda: session.baseline.set(None))
     if base is None:
@@ -395,25 +412,32 @@ def Compare(session: Session):
     firm, money = c["firm"], c["currency"]
     grey = "#757575"
     ret = charts.line_chart("compare-retention", f"{firm}: initial customers retained",
-                            [Series("baseline", grey, b["x"], b["retention"], dash="8 6"), Series("now", firm_colour(0), c["x"], c["retention"])],
+                            [Series("baseline", grey, b["x"], b["retention"], dash="8 6"),
+                             Series("now", firm_colour(0), c["x"], c["retention"])],
                             x_max, fmt=charts.percent, y_min=0.0, y_max=1.0)
     d_ret = charts.line_chart("compare-retention-diff", "Retention: now minus baseline",
                               [Series("difference", "#6a1b9a", c["x"][:n], c["retention"][:n] - b["retention"][:n])],
                               x_max, fmt=charts.percent_points)
     prof = charts.line_chart("compare-profit", f"{firm}: cumulative profit ({money})",
-                             [Series("baseline", grey, b["x"], b["profit"], dash="8 6"), Series("now", firm_colour(0), c["x"], c["profit"])],
+                             [Series("baseline", grey, b["x"], b["profit"], dash="8 6"),
+                              Series("now", firm_colour(0), c["x"], c["profit"])],
                              x_max, fmt=charts.money)
     d_prof = charts.line_chart("compare-profit-diff", f"Cumulative profit: now minus baseline ({money})",
-                               [Series("difference", "#6a1b9a", c["x"][:n], c["profit"][:n] - b["profit"][:n])], x_max, fmt=charts.money)
+                               [Series("difference", "#6a1b9a", c["x"][:n], c["profit"][:n] - b["profit"][:n])],
+                               x_max, fmt=charts.money)
 
     def row(label, bv, cv, fmt, dfmt):
         return f"<tr><td>{_esc(label)}</td><td>{fmt(bv)}</td><td>{fmt(cv)}</td><td><b>{dfmt(cv - bv)}</b></td></tr>"
 
-    table = ('<table class="rs-table" data-testid="compare-table"><tr><th></th><th>baseline</th><th>now</th><th>difference</th></tr>'
-             + row(f"initial customers retained at month {c['x'][n - 1]:g}", b["retention"][n - 1], c["retention"][n - 1], charts.percent, charts.percent_points)
-             + row(f"cumulative profit ({money})", b["profit"][n - 1], c["profit"][n - 1], charts.money, lambda v: ("+" if v > 0 else "") + charts.money(v))
+    table = ('<table class="rs-table" data-testid="compare-table">'
+             '<tr><th></th><th>baseline</th><th>now</th><th>difference</th></tr>'
+             + row(f"initial customers retained at month {c['x'][n - 1]:g}", b["retention"][n - 1], c["retention"][n - 1],
+                   charts.percent, charts.percent_points)
+             + row(f"cumulative profit ({money})", b["profit"][n - 1], c["profit"][n - 1],
+                   charts.money, lambda v: ("+" if v > 0 else "") + charts.money(v))
              + "</table>")
-    solara.HTML(tag="div", classes=["rs-note"], unsafe_innerHTML=f"<b>Baseline:</b> {_esc(base.label())}<br><b>Now:</b> {_esc(cur.label())}"
+    solara.HTML(tag="div", classes=["rs-note"],
+                unsafe_innerHTML=f"<b>Baseline:</b> {_esc(base.label())}<br><b>Now:</b> {_esc(cur.label())}"
                 f"<br>Both run to the end on seed {cur.seed}.")
     solara.HTML(tag="div", unsafe_innerHTML=table)
     with solara.Div(classes=["rs-grid"]):
@@ -461,10 +485,12 @@ def ScenarioCard(session: Session):
     with solara.Card("Scenario"):
         solara.Select("Scenario", values=names + ([shown] if shown not in names else []), value=shown, on_value=pick)
         Upload("or upload a scenario file (.toml)", uploaded, limit=library.MAX_UPLOAD_BYTES, accept=".toml")
-        Lever("Customers", s.customers, MIN_CUSTOMERS, MAX_CUSTOMERS, 1000, lambda v: session.change(customers=int(v)), f"{s.customers:,}")
+        Lever("Customers", s.customers, MIN_CUSTOMERS, MAX_CUSTOMERS, 1000,
+              lambda v: session.change(customers=int(v)), f"{s.customers:,}")
         solara.InputInt("Seed (same seed, same run)", value=s.seed,
                         on_value=lambda v: v is not None and 0 <= v < 2**63 and session.change(seed=int(v)))
-        solara.HTML(tag="div", classes=["rs-note"], unsafe_innerHTML=f"{cfg.simulation.periods} periods of {cfg.simulation.period_months:g} month(s); "
+        solara.HTML(tag="div", classes=["rs-note"],
+                    unsafe_innerHTML=f"{cfg.simulation.periods} periods of {cfg.simulation.period_months:g} month(s); "
                     f"firms: {_esc(', '.join(f.name for f in cfg.firms))} (focal: {_esc(cfg.firms[0].name)})")
 
 
@@ -482,11 +508,14 @@ def LeversCard(session: Session):
               lambda v: session.change(price=float(v)), f"{s.price:,.2f} {cur}")  # Lever escapes its label and text
         service_cost = s.service_cost()
         Lever("Service quality", s.service_quality, 0.0, 1.0, 0.01, lambda v: session.change(service_quality=float(v)),
-              f"{s.service_quality:.2f}" + (f" (costs {service_cost:,.2f} {cur} per customer and {unit[:-1]})" if service_cost else ""))
+              f"{s.service_quality:.2f}"
+              + (f" (costs {service_cost:,.2f} {cur} per customer and {unit[:-1]})" if service_cost else ""))
         if len(s.contract_terms) > 1:  # one slider per contract (telecom's 12- and 24-month segments)
             for i, (term, aim) in enumerate(zip(s.contract_terms, s.contract_labels())):
                 Lever(f"Contract term for {aim} ({unit}, 0 = none)", term, 0, min(48, horizon), 1,
-                      lambda v, i=i: session.change(contract_terms=tuple(int(v) if j == i else t for j, t in enumerate(s.contract_terms))),
+                      lambda v, i=i: session.change(
+                          contract_terms=tuple(int(v) if j == i else t for j, t in enumerate(s.contract_terms))
+                      ),
                       "none" if not term else f"{term}")
         else:
             Lever(f"Contract term ({unit}, 0 = none)", s.contract_term, 0, min(48, horizon), 1,

@@ -119,7 +119,8 @@ def _legend(legend: Legend) -> tuple[list[str], float]:
         if dash is None:
             parts.append(f'<rect x="{x:.1f}" y="{y - 13:.1f}" width="16" height="16" rx="2" fill="{colour}"/>')
         else:
-            parts.append(f'<line x1="{x:.1f}" x2="{x + 22:.1f}" y1="{y - 5:.1f}" y2="{y - 5:.1f}" stroke="{colour}" stroke-width="4"'
+            parts.append(f'<line x1="{x:.1f}" x2="{x + 22:.1f}" y1="{y - 5:.1f}" y2="{y - 5:.1f}" '
+                         f'stroke="{colour}" stroke-width="4"'
                          + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
         parts.append(f'<text x="{x + key + 6:.1f}" y="{y:.1f}" font-size="{TEXT_SIZE}" fill="{INK}">{escape(label)}</text>')
         x += width
@@ -150,7 +151,8 @@ class _Frame:
         for t in self.ticks:
             y = float(self.py(t))
             out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>')
-            out.append(f'<text x="{LEFT - 7}" y="{y + 5:.1f}" text-anchor="end" font-size="{TICK_SIZE}" fill="{MUTED}">{escape(self.fmt(t))}</text>')
+            out.append(f'<text x="{LEFT - 7}" y="{y + 5:.1f}" text-anchor="end" font-size="{TICK_SIZE}" '
+                       f'fill="{MUTED}">{escape(self.fmt(t))}</text>')
         return out
 
     def grid(self, x_label: str) -> list[str]:
@@ -164,15 +166,18 @@ class _Frame:
                 continue
             x = float(self.px(t))
             out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 5}" stroke="{AXIS}"/>')
-            out.append(f'<text x="{x:.1f}" y="{base + 21}" text-anchor="middle" font-size="{TICK_SIZE}" fill="{MUTED}">{t:g}</text>')
+            out.append(f'<text x="{x:.1f}" y="{base + 21}" text-anchor="middle" font-size="{TICK_SIZE}" '
+                       f'fill="{MUTED}">{t:g}</text>')
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{base}" y2="{base}" stroke="{AXIS}" stroke-width="1.5"/>')
-        out.append(f'<text x="{W - RIGHT}" y="{self.height - 4}" text-anchor="end" font-size="{TICK_SIZE}" fill="{MUTED}">{escape(x_label)}</text>')
+        out.append(f'<text x="{W - RIGHT}" y="{self.height - 4}" text-anchor="end" font-size="{TICK_SIZE}" '
+                   f'fill="{MUTED}">{escape(x_label)}</text>')
         return out
 
 
 def _svg(name: str, title: str, height: float, legend_parts: list[str], body: list[str]) -> str:
     return "".join([
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="100%" preserveAspectRatio="xMidYMid meet" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="100%" '
+        'preserveAspectRatio="xMidYMid meet" '
         f'data-chart="{escape(name)}" role="img" aria-label="{escape(title)}" style="font-family:{FONT}; display:block">',
         f'<text x="8" y="{TITLE_Y}" font-size="{TITLE_SIZE}" font-weight="600" fill="{INK}">{escape(title)}</text>',
         *legend_parts, *body, "</svg>"])
@@ -180,7 +185,8 @@ def _svg(name: str, title: str, height: float, legend_parts: list[str], body: li
 
 def _empty(name: str, title: str, message: str) -> str:
     height = TITLE_Y + 22 + PLOT_H + BOTTOM
-    body = [f'<text x="{W / 2}" y="{height / 2 + 10}" text-anchor="middle" font-size="{TEXT_SIZE}" fill="{MUTED}">{escape(message)}</text>']
+    body = [f'<text x="{W / 2}" y="{height / 2 + 10}" text-anchor="middle" font-size="{TEXT_SIZE}" '
+            f'fill="{MUTED}">{escape(message)}</text>']
     return _svg(name, title, height, [], body)
 
 
@@ -267,7 +273,8 @@ def grouped_bars(name: str, title: str, categories: Sequence[str], groups: Seque
             y = float(fr.py(v))
             body.append(f'<rect x="{x0 + g * bar:.1f}" y="{min(y, y0):.1f}" width="{bar * 0.92:.1f}" height="{abs(y0 - y):.1f}" '
                         f'fill="{colour}" data-series="{escape(label)}" data-category="{escape(cat)}" data-last="{v:.6g}"/>')
-        body.append(f'<text x="{LEFT + (c + 0.5) * slot:.1f}" y="{fr.top + fr.ph + 21}" text-anchor="middle" font-size="{TICK_SIZE}" '
+        body.append(f'<text x="{LEFT + (c + 0.5) * slot:.1f}" y="{fr.top + fr.ph + 21}" text-anchor="middle" '
+                    f'font-size="{TICK_SIZE}" '
                     f'fill="{INK}">{escape(cat)}</text>')
     body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y0:.1f}" y2="{y0:.1f}" stroke="{AXIS}" stroke-width="1.5"/>')
     return _svg(name, title, fr.height, legend, body)
@@ -285,13 +292,15 @@ def hbar_stack(name: str, title: str, rows: Sequence[tuple[str, Sequence[float]]
     for r, (label, vals) in enumerate(rows):
         y = top + 6 + r * 52
         x = float(left)
-        body.append(f'<text x="{left - 8}" y="{y + 25}" text-anchor="end" font-size="{TEXT_SIZE}" fill="{INK}">{escape(label)}</text>')
+        body.append(f'<text x="{left - 8}" y="{y + 25}" text-anchor="end" font-size="{TEXT_SIZE}" '
+                    f'fill="{INK}">{escape(label)}</text>')
         for (layer, colour), v in zip(layers, vals):
             w = pw * (v / total) if math.isfinite(v) and v > 0 else 0.0
             body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="38" fill="{colour}" data-series="{escape(label)}" '
                         f'data-category="{escape(layer)}" data-last="{v:.6g}"/>')
             if w > 9 * len(fmt(v)):
-                body.append(f'<text x="{x + w / 2:.1f}" y="{y + 25}" text-anchor="middle" font-size="{TICK_SIZE}" fill="{INK}">{escape(fmt(v))}</text>')
+                body.append(f'<text x="{x + w / 2:.1f}" y="{y + 25}" text-anchor="middle" font-size="{TICK_SIZE}" '
+                            f'fill="{INK}">{escape(fmt(v))}</text>')
             x += w
         body.append(f'<text x="{x + 6:.1f}" y="{y + 25}" font-size="{TICK_SIZE}" fill="{MUTED}">{escape(fmt(sum(vals)))}</text>')
     height = top + 6 + 52 * len(rows) + 10

@@ -47,8 +47,13 @@ log = logging.getLogger("retention_sim.dashboard")
 
 TEAM_NAMES = ("Team A", "Team B", "Team C", "Team D")
 STACK = ("bonded_only", "both", "attached_only", "neither")
-STACK_LABELS = {"bonded_only": "bonded only", "both": "bonded and attached", "attached_only": "attached only", "neither": "neither"}
-EMPTY_FORM = {"price_change": 0, "discount": 0, "service": 0.0, "contract_term": 0, "exit_fee": 0.0, "nostalgia_cohort": "", "authenticity": 0.8}
+STACK_LABELS = {
+    "bonded_only": "bonded only", "both": "bonded and attached", "attached_only": "attached only", "neither": "neither",
+}
+EMPTY_FORM = {
+    "price_change": 0, "discount": 0, "service": 0.0, "contract_term": 0, "exit_fee": 0.0,
+    "nostalgia_cohort": "", "authenticity": 0.8,
+}
 
 
 
@@ -139,7 +144,8 @@ def Setup(on_open):
         _html(f'<div class="rs-error">{escape(message)}</div>')
         with solara.Row(style={"flex-wrap": "wrap", "gap": "24px"}):
             with solara.Column(style={"min-width": "min(320px, 100%)"}):
-                solara.Select("Market (base scenario)", values=names, value=scenario, on_value=lambda v: v in names and set_scenario(v))
+                solara.Select("Market (base scenario)", values=names, value=scenario,
+                              on_value=lambda v: v in names and set_scenario(v))
                 solara.Select("Number of teams", values=[str(k) for k in range(MIN_TEAMS, MAX_TEAMS + 1)], value=str(n),
                               on_value=lambda v: set_n(int(v)))
                 for i in range(n):
@@ -147,8 +153,10 @@ def Setup(on_open):
                                      on_value=lambda v, i=i: set_teams([*teams[:i], str(v)[:MAX_TEAM_NAME], *teams[i + 1:]]))
             with solara.Column(style={"min-width": "min(320px, 100%)"}):
                 # any whole number is kept as typed: starting the game checks it and says what is allowed
-                solara.InputInt(f"Periods per round (1 to {MAX_ROUND_PERIODS})", value=periods, on_value=lambda v: v is not None and set_periods(v))
-                solara.InputInt(f"Rounds (1 to {MAX_ROUNDS})", value=rounds_, on_value=lambda v: v is not None and set_rounds(v))
+                solara.InputInt(f"Periods per round (1 to {MAX_ROUND_PERIODS})", value=periods,
+                                on_value=lambda v: v is not None and set_periods(v))
+                solara.InputInt(f"Rounds (1 to {MAX_ROUNDS})", value=rounds_,
+                                on_value=lambda v: v is not None and set_rounds(v))
                 solara.InputInt(f"Customers in the market (100 to {MAX_CUSTOMERS:,})", value=customers,
                                 on_value=lambda v: v is not None and set_customers(v))
                 solara.InputInt("Seed", value=seed, on_value=lambda v: v is not None and set_seed(v))
@@ -169,7 +177,9 @@ def Lobby(go, notice: str = ""):
     def join(text: str) -> None:
         r = rooms.room(text)
         if r is None:
-            set_message(f"no game with join code {text.strip()[:12]!r} runs on this server" if text.strip() else "enter the join code")
+            set_message(
+                f"no game with join code {text.strip()[:12]!r} runs on this server" if text.strip() else "enter the join code"
+            )
             return
         go(_address(r.code))
 
@@ -248,8 +258,10 @@ def TeamCard(room: rooms.Room, token: str, v: dict):
     except GameError as err:
         cost_text, ok = str(err), False
     decided = team in v["pending"]
-    with solara.Card(title=team, style=f"border-top: 6px solid {_colour(i)}; min-width: min(300px, 100%);", classes=[f"rs-team-{i}"]):
-        Slider("Price change", f"{form['price_change']:+d} %", form["price_change"], -30, 30, 1, lambda x: change(price_change=int(x)))
+    with solara.Card(title=team, style=f"border-top: 6px solid {_colour(i)}; min-width: min(300px, 100%);",
+                     classes=[f"rs-team-{i}"]):
+        Slider("Price change", f"{form['price_change']:+d} %", form["price_change"], -30, 30, 1,
+               lambda x: change(price_change=int(x)))
         Slider("Discount for all customers (this round)", f"{form['discount']} %", form["discount"], 0, 30, 1,
                lambda x: change(discount=int(x)))
         Slider("Service investment (quality boost)", f"+{form['service']:.2f}", form["service"], 0.0, 0.3, 0.05,
@@ -272,7 +284,8 @@ def TeamCard(room: rooms.Room, token: str, v: dict):
                 k = v["pending"][team]
                 _html(f'<span style="font-size:18px;color:#2e7d32">✓ decided ({k} measure{"s" if k != 1 else ""})</span>')
         # this team's own word (a refusal stays here, next to its form, until it acts again)
-        _html(f'<div class="rs-note" style="min-height:1.5em" data-testid="team-message">{escape(v["messages"].get(team, ""))}</div>')
+        _html(f'<div class="rs-note" style="min-height:1.5em" data-testid="team-message">'
+              f'{escape(v["messages"].get(team, ""))}</div>')
 
 
 # ------------------------------------------------------------------------------------- the market
@@ -291,11 +304,16 @@ def _leaderboard_html(v: dict) -> str:
         bonded = "–" if math.isnan(r["bonded_share"]) else f"{r['bonded_share']:.0%}"
         # a rank that luck alone could swap with the team above is marked, not claimed
         tied = k > 0 and frozenset((r["team"], rows[k - 1]["team"])) in within
-        rank = f'≈{r["rank"]}' if tied or (k + 1 < len(rows) and frozenset((r["team"], rows[k + 1]["team"])) in within) else str(r["rank"])
+        rank = (
+            f'≈{r["rank"]}'
+            if tied or (k + 1 < len(rows) and frozenset((r["team"], rows[k + 1]["team"])) in within)
+            else str(r["rank"])
+        )
         body += (f'<tr data-team="{escape(r["team"])}" data-luck="{"yes" if rank.startswith("≈") else "no"}"><td>{rank}</td>'
                  f'<td class="rs-left">{sw}{escape(r["team"])}</td><td>{r["customers"]:,}</td>'
                  f'<td class="rs-opt">{r["market_share"]:.0%}</td><td class="rs-opt">{r["profit_round"]:,.0f}</td>'
-                 f'<td>{r["profit_total"]:,.0f}</td><td class="rs-opt">{r["base_value"]:,.0f}</td><td><b>{r["score"]:,.0f}</b></td>'
+                 f'<td>{r["profit_total"]:,.0f}</td><td class="rs-opt">{r["base_value"]:,.0f}</td>'
+                 f'<td><b>{r["score"]:,.0f}</b></td>'
                  f'<td class="rs-opt">{bonded}</td></tr>')
     if not luck:
         verdict = "The ranking starts after the first round."
@@ -324,7 +342,9 @@ def _team_series(v: dict, values) -> tuple[list[Series], float]:
     series = []
     for i, team in enumerate(v["teams"]):
         t = h[h["team"] == team] if len(h) else h
-        series.append(Series(team, _colour(i), [p * months for p in t["period"]] if len(t) else [], list(values(t)) if len(t) else []))
+        series.append(
+            Series(team, _colour(i), [p * months for p in t["period"]] if len(t) else [], list(values(t)) if len(t) else [])
+        )
     return series, v["rounds"] * (v["span"][1] - v["span"][0]) * months
 
 
@@ -389,7 +409,8 @@ def _status_html(v: dict) -> str:
                  f'<td class="rs-left" data-testid="status-{i}">{decided}</td>'
                  f'<td class="rs-left">{escape(v["messages"].get(t, ""))}</td></tr>')
     return ('<div style="overflow-x:auto"><table class="rs-table" data-testid="team-status"><tr><th class="rs-left">team</th>'
-            f'<th class="rs-left">device</th><th class="rs-left">this round</th><th class="rs-left">last word</th></tr>{rows}</table></div>')
+            f'<th class="rs-left">device</th><th class="rs-left">this round</th><th class="rs-left">last word</th></tr>'
+            f'{rows}</table></div>')
 
 
 @solara.component
@@ -398,8 +419,10 @@ def TrainerView(room: rooms.Room, token: str, go):
     show, set_show = solara.use_state(False)
     _html(f'<div class="rs-header"><span class="rs-title" data-testid="join-code">Join code: {room.code}</span>'
           f'<span class="rs-kpi">teams open <b>/game</b> on their devices and enter it</span></div>')
-    _html(f'<div class="rs-header"><span class="rs-title" data-testid="round" data-round="{v["round"]}">{escape(_title(v))}</span></div>')
-    _html(f'<div style="font-size:18px;min-height:1.5em" class="rs-note" data-testid="game-message">{escape(v["messages"].get("", ""))}</div>')
+    _html(f'<div class="rs-header"><span class="rs-title" data-testid="round" data-round="{v["round"]}">'
+          f'{escape(_title(v))}</span></div>')
+    _html(f'<div style="font-size:18px;min-height:1.5em" class="rs-note" data-testid="game-message">'
+          f'{escape(v["messages"].get("", ""))}</div>')
     _html(_status_html(v))
 
     def end() -> None:

@@ -39,8 +39,8 @@ DEFAULT_CUSTOMERS = 10_000  # the dashboard's default size: large enough to be s
 MIN_CUSTOMERS = 1_000  # the customers slider's range: MIN_CUSTOMERS to MAX_CUSTOMERS
 TRACED = 40  # customers whose story is recorded (spread over the initial cohort and the arrivals)
 GROUPS = ("contract", "discount", "nostalgia")
-MEASURE_LEVERS = ("contract_term", "contract_terms", "exit_fee", "discount_rate", "discount_periods", "nostalgia_cohort", "authenticity",
-                  "nostalgia_everyone")
+MEASURE_LEVERS = ("contract_term", "contract_terms", "exit_fee", "discount_rate", "discount_periods", "nostalgia_cohort",
+                  "authenticity", "nostalgia_everyone")
 
 
 def _focal(m, config: Scenario) -> bool:
@@ -68,8 +68,9 @@ def check_size(config: Scenario, source: str = "the scenario") -> Scenario:
                                                               f"(got {config.simulation.customers:,})")])
     n = config.expected_customers()
     if n > MAX_MARKET:
-        raise ScenarioError(source, [("firms.acquisition_spend", f"the firms' acquisition budgets would bring about {n:,.0f} "
-                                                                 f"customers over the run; the dashboard runs at most {MAX_MARKET:,}")])
+        raise ScenarioError(source, [("firms.acquisition_spend",
+                                      f"the firms' acquisition budgets would bring about {n:,.0f} "
+                                      f"customers over the run; the dashboard runs at most {MAX_MARKET:,}")])
     return config
 
 
@@ -105,7 +106,8 @@ class Settings:
         focal = [m for m in sc.measures if _focal(m, sc)] if sc.mechanisms.measures else []
         first = {t: next((m for m in focal if m.type == t), None) for t in GROUPS}
         if (c := first["contract"]) is not None:
-            kw.update(contract_term=c.term, exit_fee=c.exit_fee, contract_terms=tuple(m.term for m in focal if m.type == "contract"))
+            kw.update(contract_term=c.term, exit_fee=c.exit_fee,
+                      contract_terms=tuple(m.term for m in focal if m.type == "contract"))
         if (d := first["discount"]) is not None:
             end = d.schedule.end if d.schedule.end is not None else sc.simulation.periods
             kw.update(discount_rate=d.rate, discount_periods=min(end, sc.simulation.periods) - d.schedule.start)
@@ -192,7 +194,9 @@ class Settings:
               discount, {"schedule": {"start": 0}})
         apply("nostalgia", ("nostalgia_cohort", "authenticity", "nostalgia_everyone"), not self.nostalgia_cohort, nostalgia, {})
         if boost is not None:
-            measures.append(({"type": "service", "firm": base.firms[0].name, "quality_boost": boost, "handling_boost": 0.0}, True))
+            measures.append(
+                ({"type": "service", "firm": base.firms[0].name, "quality_boost": boost, "handling_boost": 0.0}, True)
+            )
         d["measures"] = [m for m, _ in measures]
         if t or boost is not None:  # the levers moved change the measures the scenario's counterfactual names by their place
             d["counterfactual"] = None

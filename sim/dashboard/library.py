@@ -128,10 +128,14 @@ def scenario(key: str) -> Scenario:
     except OSError as err:
         raise ScenarioError(key, [(None, f"cannot be read ({err.strerror or 'unreadable'})")]) from None
     except ScenarioError as err:
-        raise ScenarioError(key, [(None, err.items[0][2] if err.items[0][1] is None else f"{err.items[0][1]}: {err.items[0][2]}")]) from None
+        raise ScenarioError(
+            key, [(None, err.items[0][2] if err.items[0][1] is None else f"{err.items[0][1]}: {err.items[0][2]}")]
+        ) from None
 
 
-def read_upload(filename: object, data: bytes | None, size: int | None = None, limit: int = MAX_UPLOAD_BYTES) -> tuple[str, bytes]:
+def read_upload(
+    filename: object, data: bytes | None, size: int | None = None, limit: int = MAX_UPLOAD_BYTES
+) -> tuple[str, bytes]:
     """Check an upload's size (before its bytes are read, where the browser says it) and return its
     shown name and bytes."""
     name = safe_filename(filename)

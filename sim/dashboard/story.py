@@ -19,7 +19,9 @@ RUNS = {
 WHY = {
     "bonded_only": "stays because they want to: bonded, and nothing holds them but that.",
     "both": "is bonded and attached at once: they want to stay, and leaving would also cost them.",
-    "attached_only": "stays because they must: held by switching barriers, not by a bond. When the barrier drops, they are likely to go.",
+    "attached_only": (
+        "stays because they must: held by switching barriers, not by a bond. When the barrier drops, they are likely to go."
+    ),
     "neither": "is neither bonded nor attached: free to go, and staying only while nothing better comes along.",
 }
 
@@ -118,7 +120,11 @@ def tell(model, customer: int) -> Story:
         if e == "contract_expired" and "considered_and_stayed" in events_at[p]:
             text = "reached the end of the contract, looked around, and stayed"
         if e == "contract_renewed":
-            text = "reached the end of the contract" + (", looked around, stayed" if "considered_and_stayed" in events_at[p] else "") + " and renewed it"
+            text = (
+                "reached the end of the contract"
+                + (", looked around, stayed" if "considered_and_stayed" in events_at[p] else "")
+                + " and renewed it"
+            )
         singles.append((p, text))
     # the same thing again with nothing else in between is told once: "Months 4, 6 and 10: ..."
     merged: list[tuple[list[int], str]] = []
