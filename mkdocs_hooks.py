@@ -280,8 +280,10 @@ def _answer_generic(sim, res, overrides) -> list[str]:
     without = sim.run(counterfactual(sc), seed=SEED, overrides=overrides)
     name = f"without {sc.counterfactual.lever}"
     # the firms the lever changes (where strategies are firms, not necessarily the first)
-    moved = [f.name for f in sc.firms if float(_firm(res, f.name)["profit"].sum()) != float(_firm(without, f.name)["profit"].sum())
-             and len(_alive(res, f.name, 0))]  # a firm without month-0 customers (an entrant) has no retention
+    # a firm without month-0 customers (an entrant) has no retention
+    moved = [f.name for f in sc.firms
+             if float(_firm(res, f.name)["profit"].sum()) != float(_firm(without, f.name)["profit"].sum())
+             and len(_alive(res, f.name, 0))]
     for firm in moved[:3] or [f.name for f in sc.firms[:1] if len(_alive(res, f.name, 0))]:
         lines += [f"The same market {name}, on the same seed, for **{firm}**:", "",
                   *_compare_table(firm, {"as shipped": res, name: without}, name)]
