@@ -14,7 +14,7 @@ design); per calibration the median CPU seconds, wall seconds and simulations.
 
 The last printed line is one JSON object.
 
-    python benchmarks/calibration.py [--datasets 20] [--jobs 1]
+    python benchmarks/calibration.py [--datasets 20] [--first 0] [--jobs 1]
 """
 
 from __future__ import annotations
@@ -103,11 +103,12 @@ def one(k: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--datasets", type=int, default=20)
+    ap.add_argument("--first", type=int, default=0, help="the first dataset (to split the benchmark between machines)")
     ap.add_argument("--jobs", type=int, default=1, help="calibrations at once (each single-core)")
     args = ap.parse_args()
     rows = []
     with ProcessPoolExecutor(args.jobs) as pool:
-        for row in pool.map(one, range(args.datasets)):
+        for row in pool.map(one, range(args.first, args.first + args.datasets)):
             rows.append(row)
             print(
                 f"dataset {row['dataset']:2d}: alpha {row['alpha_low']:.3f}-{row['alpha_high']:.3f} "
