@@ -1010,13 +1010,11 @@ def _provenance() -> dict:
 def _plot(cal: Calibration):
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plots import DPI, FIRM_PALETTE, STYLE, WIDTH, canvas_figure
 
-    from .plots import DPI, FIRM_PALETTE, STYLE, WIDTH
-
-    with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(WIDTH, round(5.5 * DPI) / DPI), dpi=DPI, layout="constrained")
+    # a figure with its own canvas: writing fit.png neither needs nor changes pyplot's backend
+    with matplotlib.rc_context(STYLE):
+        fig = canvas_figure((WIDTH, round(5.5 * DPI) / DPI))
         ax = fig.subplots()
         pm = cal.scenario.simulation.period_months
         several = cal.fit["target"].nunique() > 1
