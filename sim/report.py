@@ -135,7 +135,7 @@ def sentence(row, currency: str) -> str | None:
 def effect_sentence(effect: dict, currency: str) -> str:
     """The answer's effect (:func:`sim.compare.effect`) in one sentence: the paired difference against
     the counterfactual with its 95 % interval over the replications."""
-    who = "" if effect.get("firm") is None else f" for {effect['firm']}"
+    who = "" if effect.get("firm") is None else f"; firm {effect['firm']}"
     head = (f"Against the same market without {effect['lever']} (paired over {effect['n']} replications on common "
             f"random numbers{who}): ")
     row = {"scenario": "the lever", "metric": effect["metric"],
