@@ -725,9 +725,10 @@ def _compare(args) -> int:
         _say(f"--replications {args.replications}: with --precision, start with at most {PRECISION_CAP} replications (its cap)")
         return EXIT_BAD_INPUT
     for scenario in scenarios:
-        names = [f.name for f in scenario.firms]
-        if args.firm is not None and args.firm not in names:
-            _say(f"--firm: scenario {scenario.name!r} has no firm named {args.firm[:60]!r} (firms: {', '.join(names)})")
+        try:
+            scenario.firm_index(args.firm)
+        except ValueError as err:
+            _say(f"--firm: {err}")
             return EXIT_BAD_INPUT
         _check_memory(scenario)
     with outputs.prepare(out, force=args.force) as staging:

@@ -136,6 +136,7 @@ def paired(base: np.ndarray, other: np.ndarray) -> dict:
             "ci_high": math.nan,
             "se_paired": math.nan,
             "se_unpaired": math.nan,
+            "p_value": math.nan,
         }
     d = b - a
     diff = float(d.mean())
@@ -303,7 +304,7 @@ def compare(
             raise ValueError(f"--precision: the half-width must be a positive number (got {target})")
         if max_replications < replications:
             raise ValueError(f"--precision: the cap of {max_replications} replications is below the {replications} to start with")
-    firms = [firm_index(sc, firm) for sc in loaded]
+    firms = [sc.firm_index(firm) for sc in loaded]
     base_seed = loaded[0].simulation.seed if seed is None else int(seed)
     names = _labels(loaded)
     tables: list[pd.DataFrame] = []
@@ -348,36 +349,23 @@ def compare(
     )
 
 
-def firm_index(scenario: Scenario, firm: str | None) -> int:
-    """Position of the firm named ``firm`` in ``scenario`` (0, the focal firm, for None); ValueError
-    naming the firms if it has none of that name."""
-    if firm is None:
-        return 0
-    names = [f.name for f in scenario.firms]
-    if firm not in names:
-        raise ValueError(f"--firm: scenario {scenario.name!r} has no firm named {firm[:60]!r} (firms: {', '.join(names)})")
-    return names.index(firm)
-
-
 def effect(scenario: Scenario, replications: int, seed: int, threads: int | None = None) -> dict | None:
     """The scenario's effect as its question states it: the paired difference of its counterfactual's
     headline metric (:class:`sim.params.Counterfactual`) between the scenario and the counterfactual,
-    run on the same ``replications`` seeds (common random numbers), with its 95 % t-interval; None if
-    the scenario names no counterfactual. Keys: lever, metric, firm, replications and those of
+    a :func:`compare` of the two on ``replications`` common seeds, with its 95 % t-interval; None if
+    the scenario names no counterfactual. Keys: lever, metric, firm, replications, seed and those of
     :func:`paired` (``baseline_mean`` is the counterfactual's, ``scenario_mean`` the scenario's)."""
     from .scenario import counterfactual
 
     cf = scenario.counterfactual
     if cf is None:
         return None
-    without = counterfactual(scenario)
-    index = firm_index(scenario, cf.firm)
-    seeds = replication_seeds(seed, replications)
-    with_lever, _ = run_replications(scenario, seeds, threads=threads, firm=index)
-    without_lever, _ = run_replications(without, seeds, threads=threads, firm=firm_index(without, cf.firm))
-    out = paired(without_lever[cf.metric].to_numpy(float), with_lever[cf.metric].to_numpy(float))
-    return {"lever": cf.lever, "metric": cf.metric, "firm": scenario.firms[index].name, "replications": replications,
-            "seed": int(seed), **out}
+    cmp = compare([counterfactual(scenario), scenario], replications=replications, seed=seed, metrics=[cf.metric],
+                  threads=threads, firm=cf.firm)
+    row = cmp.differences.iloc[0]
+    keys = ("baseline_mean", "scenario_mean", "n", "difference", "ci_low", "ci_high", "se_paired", "se_unpaired", "p_value")
+    return {"lever": cf.lever, "metric": cf.metric, "firm": cmp.firm, "replications": replications, "seed": int(seed),
+            **{k: int(row[k]) if k == "n" else float(row[k]) for k in keys}}
 
 
 def _run_more(names, loaded, seeds, first, metrics, threads, progress, tables, curves, firms) -> None:

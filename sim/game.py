@@ -349,7 +349,7 @@ class Game:
             if len(last) and last["customers"].sum() > 0:
                 served = last["customers"].sum()
                 margin = float((last["revenue"] - last["serving_costs"] - last["measure_costs"]).sum() / served)
-                curve, paid, held = firm_curve(rel, i, 0, played)
+                curve, paid, held = firm_curve(rel, rel["firm"] == i, played)
                 curve = curve if curve is not None else Retention(0.0, math.inf)  # nobody has left yet
                 value = margin * float(value_factors(curve, paid[held], 0, d, horizon).sum())
             else:

@@ -458,8 +458,14 @@ class Scenario(Section):
         return self
 
     def firm_index(self, name: str | None) -> int:
-        """Index of the named firm; None means the focal firm (index 0)."""
-        return 0 if name is None else [f.name for f in self.firms].index(name)
+        """Index of the named firm; None means the focal firm (index 0). ValueError naming the firms if
+        the scenario has none of that name."""
+        if name is None:
+            return 0
+        names = [f.name for f in self.firms]
+        if name not in names:
+            raise ValueError(f"scenario {self.name!r} has no firm named {name[:60]!r} (firms: {', '.join(names)})")
+        return names.index(name)
 
     def dropped_measures(self) -> list[int]:
         """Positions of the measures the counterfactual drops: each position it names, and for each type

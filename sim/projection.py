@@ -138,14 +138,13 @@ def _counts(durations: np.ndarray, censored: np.ndarray, size: int) -> tuple[np.
     return ended, running
 
 
-def firm_curve(rel: dict[str, np.ndarray], firm: int, replication: int, horizon: int) -> tuple[Retention | None, np.ndarray,
-                                                                                         np.ndarray]:
-    """The retention curve fitted to one firm's relationships in one replication of a run stopped after
-    ``horizon`` periods (:func:`fit_retention`; None if none ended), each relationship's periods paid
-    (an ended one through its end period, a running one through the last), and which are running."""
-    sel = (rel["firm"] == firm) & (rel["replication"] == replication)
-    paid = rel["end"][sel].astype(np.int64) - rel["start"][sel].astype(np.int64) + 1
-    running = rel["censored"][sel].astype(bool)
+def firm_curve(rel: dict[str, np.ndarray], mine: np.ndarray, horizon: int) -> tuple[Retention | None, np.ndarray, np.ndarray]:
+    """The retention curve fitted to the relationships ``mine`` (a mask of ``rel``: one firm's in one
+    replication) of a run stopped after ``horizon`` periods (:func:`fit_retention`; None if none ended),
+    each relationship's periods paid (an ended one through its end period, a running one through the
+    last), and which are running."""
+    paid = rel["end"][mine].astype(np.int64) - rel["start"][mine].astype(np.int64) + 1
+    running = rel["censored"][mine].astype(bool)
     return fit_retention(*_counts(paid, running, horizon + 1)), paid, running
 
 
@@ -159,14 +158,15 @@ def project(rel: dict[str, np.ndarray], firm: int, replications: int, horizon: i
     window = int(round(PROJECTION_YEARS * 12.0 / period_months))
     cohort_value = np.full(replications, np.nan)
     held_value = np.full(replications, np.nan)
+    of_firm = rel["firm"] == firm
     for r in range(replications):
         if not np.isfinite(margin[r]):
             continue
-        curve, paid, held = firm_curve(rel, firm, r, horizon)
+        mine = of_firm & (rel["replication"] == r)
+        curve, paid, held = firm_curve(rel, mine, horizon)
         if curve is None:
             continue
-        sel = (rel["firm"] == firm) & (rel["replication"] == r)
-        first = (rel["start"][sel] == 0) & (rel["customer"][sel] < n_initial)
+        first = (rel["start"][mine] == 0) & (rel["customer"][mine] < n_initial)
         factors = value_factors(curve, paid[held], horizon, rate, window)
         held_value[r] = margin[r] * float(factors.sum())
         cohort_value[r] = margin[r] * float(factors[first[held]].sum())

@@ -247,13 +247,12 @@ def simulate_point(task: dict) -> list[dict]:
     """Run one design point: its replications as one batched population where they can share one
     (:func:`~sim.engine.replication_batches`), single-threaded. Returns one dict of metrics per
     replication."""
-    from .compare import firm_index
     from .engine import Engine, replication_batches
     from .metrics import engine_metrics
     from .scenario import load
 
     scenario = load(task["base"], task["values"])
-    firm = firm_index(scenario, task.get("firm"))
+    firm = scenario.firm_index(task.get("firm"))
     out = []
     for batch in replication_batches(scenario, task["seeds"]):
         engine = Engine(scenario, batch, threads=1)
@@ -1330,6 +1329,7 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, Any]:
 
 def check_firm(spec: SweepSpec, base, where: str) -> None:
     """SweepError naming ``where`` unless the sweep's ``firm`` is a firm of the base scenario."""
-    names = [f.name for f in base.firms]
-    if spec.firm is not None and spec.firm not in names:
-        raise SweepError(f"{where}: the base scenario has no firm named {spec.firm[:60]!r} (firms: {', '.join(names)})")
+    try:
+        base.firm_index(spec.firm)
+    except ValueError as err:
+        raise SweepError(f"{where}: {err}") from None

@@ -196,3 +196,11 @@ def test_a_smaller_run_is_the_same_market():
     unscaled = metrics(3000, **{"simulation.scale": 1.0})
     a, b = unscaled["attached_only_share"].to_numpy(), large["attached_only_share"].to_numpy()
     assert abs(a.mean() - b.mean()) > 0.03  # the unscaled market is another market
+
+
+def test_a_metric_undefined_in_every_replication_is_compared_as_undefined():
+    """60-month retention on a 24-period horizon: no replication defines it, so its difference, interval
+    and p-value are undefined (NaN), and the comparison still completes."""
+    cmp = compare(["telecom", _price_up()], replications=2, overrides=SMALL, metrics=["retention_60"])
+    row = cmp.differences.iloc[0]
+    assert row["n"] == 0 and all(math.isnan(float(row[k])) for k in ("difference", "ci_low", "ci_high", "p_value"))
