@@ -169,11 +169,18 @@ def _legend(ax):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
 
 
+def _whose(cmp: Comparison) -> str:
+    """Whose figures a comparison shows, in words: the focal firm (NAME), or the firm NAME of --firm."""
+    focal = cmp.scenarios[0].firms[0].name
+    return f"the focal firm ({focal})" if cmp.firm in ("", focal) else f"the firm {cmp.firm}"
+
+
 def figures(cmp: Comparison) -> dict[str, Figure]:
     """The five plots of a comparison, as matplotlib figures keyed by file stem."""
     names = cmp.names
     colour = {n: SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)] for i, n in enumerate(names)}
     currency = cmp.scenarios[0].simulation.currency
+    who = _whose(cmp)
     out = {}
     with rc_context(STYLE):
         fig = _figure()
@@ -181,9 +188,9 @@ def figures(cmp: Comparison) -> dict[str, Figure]:
         for n in names:
             c = cmp.curves[n]
             _band(ax, np.arange(c.retention.shape[1]) * c.period_months, c.retention, colour[n], n, 100.0)
-        ax.set(xlabel="month", ylabel="% of initial customers still with the focal firm", ylim=(0, 102))
+        ax.set(xlabel="month", ylabel=f"% of initial customers still with {who}", ylim=(0, 102))
         ax.yaxis.set_major_formatter(PercentFormatter())
-        ax.set_title("Retention of the focal firm's initial customers (mean and 95 % band over replications)", loc="left")
+        ax.set_title(f"Retention of the initial customers of {who} (mean and 95 % band over replications)", loc="left")
         _legend(ax)
         out["retention"] = fig
 
@@ -219,7 +226,7 @@ def figures(cmp: Comparison) -> dict[str, Figure]:
             c = cmp.curves[n]
             _band(ax, np.arange(c.churn.shape[1]) * c.period_months, c.churn, colour[n], n, 100.0)
         ax.set(xlabel="month", ylabel="churn in the period (%)")
-        ax.set_title("Churn per period of the focal firm (mean and 95 % band)", loc="left")
+        ax.set_title(f"Churn per period of {who} (mean and 95 % band)", loc="left")
         _legend(ax)
         out["churn"] = fig
 
@@ -242,7 +249,7 @@ def figures(cmp: Comparison) -> dict[str, Figure]:
             ax.set_title(n, loc="left", color=colour[n], fontweight="bold")
         axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="why customers stay")
         axes[-1].set_xlabel("month")
-        fig.suptitle("Why the focal firm's customers stay (mean over replications)", x=0.005, ha="left", fontweight="bold")
+        fig.suptitle(f"Why the customers of {who} stay (mean over replications)", x=0.005, ha="left", fontweight="bold")
         out["loyalty_classes"] = fig
 
         fig = _figure()
@@ -262,7 +269,7 @@ def figures(cmp: Comparison) -> dict[str, Figure]:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: readable(x)))
         ax.set_ylabel(f"mean CLV ({currency})")
         ax.set_title(
-            "CLV of the focal firm's initial customers by the loyalty class they held longest (95 % t-interval;\n"
+            f"CLV of the initial customers of {who} by the loyalty class they held longest (95 % t-interval;\n"
             "subgroups, not paired: the strategy changes which customers fall in each class)",
             loc="left",
         )
@@ -278,7 +285,7 @@ def figures(cmp: Comparison) -> dict[str, Figure]:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: readable(x)))
         ax.set(xlabel="month", ylabel=f"cumulative profit ({currency})")
         ax.axhline(0, color="#333333", linewidth=0.8)
-        ax.set_title("Cumulative profit of the focal firm (mean and 95 % band)", loc="left")
+        ax.set_title(f"Cumulative profit of {who} (mean and 95 % band)", loc="left")
         _legend(ax)
         out["profit"] = fig
     return out
@@ -380,8 +387,7 @@ def render_html(cmp: Comparison, images: dict[str, bytes]) -> str:
         f"(derived from seed {cmp.seed}), so each difference is paired customer by customer. "
         f"{sc0.simulation.customers:,} initial customers, {sc0.simulation.periods} periods of "
         f"{sc0.simulation.period_months:g} month(s). Figures are about "
-        f"{'the focal firm' if cmp.firm in ('', sc0.firms[0].name) else 'the firm'} "
-        f"({html.escape(cmp.firm or sc0.firms[0].name)}). Intervals and bands are 95 % t-intervals over replications "
+        f"{html.escape(_whose(cmp))}. Intervals and bands are 95 % t-intervals over replications "
         f"(paired for differences).</p>"
     )
     parts.append(

@@ -204,3 +204,13 @@ def test_a_metric_undefined_in_every_replication_is_compared_as_undefined():
     cmp = compare(["telecom", _price_up()], replications=2, overrides=SMALL, metrics=["retention_60"])
     row = cmp.differences.iloc[0]
     assert row["n"] == 0 and all(math.isnan(float(row[k])) for k in ("difference", "ci_low", "ci_high", "p_value"))
+
+
+def test_the_report_names_the_firm_it_is_about(tmp_path):
+    """With --firm the report's header and plot titles name that firm, not "the focal firm"."""
+    from sim.report import _whose, figures
+
+    cmp = compare(["telecom", "telecom"], replications=2, overrides=SMALL, firm="rival")
+    assert _whose(cmp) == "the firm rival"
+    titles = [ax.get_title(loc="left") for fig in figures(cmp).values() for ax in fig.axes]
+    assert any("the firm rival" in t for t in titles) and not any("focal" in t for t in titles)
