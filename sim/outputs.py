@@ -663,3 +663,79 @@ def write_run(result, out: str | Path, plots: bool = True, force: bool = False) 
     with prepare(out, force=force) as staging:
         write_run_files(result, staging.path, plots=plots)
         return staging.commit()
+
+
+# --- study folders: kept between runs, so that the same command resumes -------------------------
+
+
+def prepare_study(out: Path, kind: str, digest: str, force: bool, files: list[str], outputs_names: tuple[str, ...]) -> bool:
+    """Make ``out`` ready for a resumable study of ``kind`` (``"optimise"``, ``"calibrate"``): new or
+    empty (returns False), this very study interrupted or finished (its marker's ``kind`` entry equals
+    ``digest``: resumed, returns True), or with ``force`` an earlier retention-sim output to replace
+    (only the files its marker lists, :func:`remove_listed`). Anything else is refused
+    (:class:`OutputRefused`). A write of ours cut short by a kill (``.NAME.PID.tmp`` of a name in
+    ``outputs_names`` or of the marker) is removed first. The marker lists ``files`` from the start."""
+    if out.exists() and not out.is_dir():
+        raise OutputRefused(out, "exists and is a file, not a folder; choose a folder name for the study")
+    if out.is_dir():
+        for leftover in out.glob(".*.tmp"):
+            if any(leftover.name.startswith(f".{n}.") for n in (*outputs_names, MARKER)):
+                leftover.unlink(missing_ok=True)
+        marker = _read_marker(out)
+        if marker is not None and marker.get(kind) == digest:
+            return True
+        if any(out.iterdir()):
+            try:
+                _inspect(out, force)
+            except OutputRefused as err:
+                if marker is not None and marker.get(kind):
+                    raise OutputRefused(
+                        out,
+                        f"holds a different {kind} study (its file, its scenario, its seed or the package version "
+                        "changed); add --force to start it over, or choose another folder (nothing was touched)",
+                    ) from None
+                raise err
+            remove_listed(out, marker or {})
+            (out / MARKER).unlink(missing_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".{os.getpid()}.probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise OutputUnwritable(out, f"cannot write here: {err.strerror or err}") from None
+    write_study_marker(out, kind, digest, files)
+    return False
+
+
+def write_study_marker(out: Path, kind: str, digest: str, files: list[str]) -> None:
+    """A study folder's marker: written by retention-sim, which files, and the study's digest under
+    ``kind`` (the resume key). Replaced atomically."""
+    data = {"written_by": WRITTEN_BY, "version": _version(), "files": sorted(set(files)), kind: digest}
+    write_atomically(out / MARKER, lambda p: p.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n"))
+
+
+@contextlib.contextmanager
+def study_lock(out: Path, lock: str, command: str):
+    """One command at a time on a study folder: an exclusive lock on ``out/lock``, which goes when the
+    process ends, however it ends; a second ``command`` there is refused with one line."""
+    import fcntl
+
+    fh = open(out / lock, "a")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputRefused(
+                out, f"another retention-sim {command} is running on this folder; wait for it to finish or choose another folder"
+            ) from None
+        yield
+    finally:
+        fh.close()
+
+
+def write_atomically(path: Path, write) -> None:
+    """``write(tmp)`` a file beside ``path`` (``.NAME.PID.tmp``), then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -10,7 +9,6 @@ import platform
 import sys
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,93 +58,10 @@ def base_scenario(spec: OptimiseSpec) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ the folder
-def _own_tmp(out: Path) -> list[Path]:
-    names = (*OUTPUTS, outputs.MARKER)
-    return [p for p in out.glob(".*.tmp") if any(p.name.startswith(f".{n}.") for n in names)]
-
-
 def prepare_folder(out: Path, spec: OptimiseSpec, force: bool, local_db: bool) -> bool:
-    """Make ``out`` ready: new or empty, or this very study interrupted (resumed: returns True), or
-    with ``force`` an earlier retention-sim output to replace (only the files its marker lists, by
-    plain names inside it). Anything else is refused (:class:`~sim.outputs.OutputRefused`)."""
-    digest = spec.digest()
-    if out.exists() and not out.is_dir():
-        raise outputs.OutputRefused(out, "exists and is a file, not a folder; choose a folder name for the study")
-    if out.is_dir():
-        for leftover in _own_tmp(out):
-            leftover.unlink(missing_ok=True)  # a write of ours cut short by a kill
-        marker = outputs._read_marker(out)
-        if marker is not None and marker.get("optimise") == digest:
-            return True
-        if any(out.iterdir()):
-            try:
-                outputs._inspect(out, force)
-            except outputs.OutputRefused as err:
-                if marker is not None and marker.get("optimise"):
-                    raise outputs.OutputRefused(
-                        out,
-                        "holds a different study (its file, its base scenario or the package "
-                        "version changed); add --force to start it over, or choose another "
-                        "folder (nothing was touched)",
-                    ) from None
-                raise err
-            _remove_listed(out, marker or {})
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".{os.getpid()}.probe"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise outputs.OutputUnwritable(out, f"cannot write here: {err.strerror or err}") from None
-    write_marker(out, digest, ([DB, *DB_LOG] if local_db else []) + [LOCK])
-    return False
-
-
-def _remove_listed(out: Path, marker: dict) -> None:
-    """Remove the files a previous output's marker lists, each only if it is a plain file inside ``out``."""
-    root = out.resolve()
-    for name in marker.get("files", []):
-        if not isinstance(name, str) or os.path.isabs(name) or ".." in Path(name).parts:
-            continue
-        target = out / name
-        if target.is_file() and not target.is_symlink() and root in target.resolve().parents:
-            target.unlink()
-    for sub in sorted((p for p in out.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
-        with contextlib.suppress(OSError):
-            sub.rmdir()
-
-
-def write_marker(out: Path, digest: str, files: list[str]) -> None:
-    """The folder's marker: written by retention-sim, which files, and the study's digest (the resume key)."""
-    data = {"written_by": outputs.WRITTEN_BY, "version": __version__, "files": sorted(set(files)), "optimise": digest}
-    tmp = out / f".{outputs.MARKER}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, out / outputs.MARKER)
-
-
-@contextlib.contextmanager
-def folder_lock(out: Path):
-    """One command at a time on a study folder (its SQLite study is then this command's alone, so every
-    RUNNING trial found there is stale). The lock goes when the process ends, however it ends."""
-    import fcntl
-
-    fh = open(out / LOCK, "a")
-    try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise outputs.OutputRefused(
-                out, "another retention-sim optimise is running on this folder; wait for it to finish or choose another folder"
-            ) from None
-        yield
-    finally:
-        fh.close()
-
-
-def _write(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    """Make ``out`` ready (:func:`sim.outputs.prepare_study`): new or empty, or this very study
+    interrupted (resumed: returns True), or with ``force`` an earlier retention-sim output to replace."""
+    return outputs.prepare_study(out, "optimise", spec.digest(), force, ([DB, *DB_LOG] if local_db else []) + [LOCK], OUTPUTS)
 
 
 def redact(url: str) -> str:
@@ -216,7 +131,7 @@ def optimise(
     try:
         study = _open_shared(spec, storage) if storage is not None else None  # before anything is written
         resumed = prepare_folder(out, spec, force, local_db=storage is None)
-        with folder_lock(out):
+        with outputs.study_lock(out, LOCK, "optimise"):
             url = storage or f"sqlite:///{(out / DB).resolve()}"
             if study is None:
                 study = st.open_study(spec, url, shared=False)
@@ -585,7 +500,7 @@ def write_outputs(result: StudyResult) -> None:
     out = result.out
     files = ["trials.parquet", "verification.csv", "report.html", "manifest.json"] + (["best.toml"] if result.best_toml else [])
     shared = not (out / DB).exists()
-    write_marker(out, result.spec.digest(), files + ([] if shared else [DB, *DB_LOG]) + [LOCK])
+    outputs.write_study_marker(out, "optimise", result.spec.digest(), files + ([] if shared else [DB, *DB_LOG]) + [LOCK])
     rec = result.recommendation
     result.manifest["recommendation"] = (
         None
@@ -599,14 +514,14 @@ def write_outputs(result: StudyResult) -> None:
             "note": rec.note,
         }
     )
-    _write(out / "trials.parquet", lambda p: result.trials.to_parquet(p, index=False))
-    _write(out / "verification.csv", lambda p: result.verification.to_csv(p, index=False))
+    outputs.write_atomically(out / "trials.parquet", lambda p: result.trials.to_parquet(p, index=False))
+    outputs.write_atomically(out / "verification.csv", lambda p: result.verification.to_csv(p, index=False))
     if result.best_toml:
-        _write(out / "best.toml", lambda p: p.write_text(result.best_toml, encoding="utf-8"))
+        outputs.write_atomically(out / "best.toml", lambda p: p.write_text(result.best_toml, encoding="utf-8"))
     elif (out / "best.toml").exists():
         (out / "best.toml").unlink()
-    _write(
+    outputs.write_atomically(
         out / "manifest.json", lambda p: p.write_text(json.dumps(result.manifest, indent=2, sort_keys=True, default=str) + "\n")
     )
-    _write(out / "report.html", lambda p: p.write_text(render(result), encoding="utf-8"))
+    outputs.write_atomically(out / "report.html", lambda p: p.write_text(render(result), encoding="utf-8"))
     result.files = files
