@@ -419,7 +419,8 @@ def validation_markdown() -> str:
         lines.append(f"| {p.name} | {p.target.describe()} | {value} | {holds} |")
     lines += ["", "## The patterns", ""]
     for p in patterns.catalogue():
-        lines += [f"### {p.name}", "", f"- *Source:* {p.source}", f"- *Scenario:* `{p.scenario}`",
+        lines += [f"### {p.name}", "", f"- *Id* (a calibration target's `pattern`): `{p.id}`", f"- *Source:* {p.source}",
+                  f"- *Scenario:* `{p.scenario}`",
                   f"- *Measured:* {p.measured}", f"- *Target:* {p.target.describe()}", ""]
     return "\n".join(lines)
 

@@ -1,9 +1,10 @@
 """Calibration: find the scenario parameters that reproduce observed patterns, with honest uncertainty.
 
 Targets are what was observed: the survivors of a cohort (a survival curve, ``period, active``, optionally
-per ``segment``) and metrics of :mod:`sim.metrics` with an observed value and its standard error (or a
-tolerance), each possibly under its own variant of the scenario (``set = {...}``). Parameters are dotted
-keys with priors (uniform or log-uniform within bounds).
+per ``segment``), metrics of :mod:`sim.metrics` and patterns of the suite (:mod:`sim.patterns`, measured
+on the calibrated scenario) with an observed value and its standard error (or a tolerance), each possibly
+under its own variant of the scenario (``set = {...}``). Parameters are dotted keys with priors (uniform
+or log-uniform within bounds).
 
 The method is approximate Bayesian computation by sequential Monte Carlo (ABC-SMC, Toni et al. 2009;
 Beaumont et al. 2009) as implemented by pyabc (Schälte et al. 2022): particles drawn from the prior are
@@ -27,6 +28,11 @@ times the distance's degrees of freedom, or at the generation or simulation budg
 tolerance is recorded. A tolerance of ``k`` degrees of freedom widens the intervals by about
 ``sqrt(1 + k/(d + 2))`` (d summaries), a widening measured in ``benchmarks/calibration.py``.
 
+Every generation is stored (pyabc's History, ``abc.db`` in the calibration's folder) as it ends and
+draws from its own seed, so an interrupted calibration resumes after its last stored generation and, on
+one core, ends with the uninterrupted posterior; pyabc's multi-core and Dask samplers spread the
+particles over processes or a cluster.
+
 Posterior predictive checks simulate every target (and every holdout: periods of a curve after
 ``holdout_from`` and targets marked ``holdout = true``, which the fit never sees) at draws from the
 posterior and report where the observed value falls. A parameter whose posterior is barely narrower
@@ -36,11 +42,13 @@ never as converged.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import logging
 import math
+import os
 import re
 import shutil
 import stat
@@ -293,15 +301,18 @@ def make_prior(bound: Bound, spec, where: str) -> Prior:
 # ------------------------------------------------------------------------------- targets
 @dataclass
 class Target:
-    """One observed pattern: a survival curve (``observed`` holds the counts) or a metric (``value``
-    and ``se``), under the scenario with ``overrides`` (a variant), simulated with ``customers``
-    customers (None: the scenario's, or for a curve as many as were observed). A holdout target is only
-    checked, never fitted; a curve's periods from ``holdout_from`` on are its holdout."""
+    """One observed pattern: a survival curve (``observed`` holds the counts), a metric or a pattern of
+    the suite (:mod:`sim.patterns`; ``value`` and ``se`` each), under the scenario with ``overrides`` (a
+    variant), simulated with ``customers`` customers (None: the scenario's, or for a curve as many as
+    were observed). A holdout target is only checked, never fitted; a curve's periods from
+    ``holdout_from`` on are its holdout."""
 
     name: str
-    kind: str  # "survival" | "metric"
+    kind: str  # "survival" | "metric" | "pattern"
     observed: pd.DataFrame | None = None
     metric: str | None = None
+    pattern: str | None = None  # a pattern's id (sim.patterns): its value is compared like a metric's
+    replications: int = 1  # a pattern's replications per simulation
     value: float | None = None
     se: float | None = None
     overrides: dict = field(default_factory=dict)
@@ -314,6 +325,8 @@ class Target:
         out = {"name": self.name, "kind": self.kind, "holdout": self.holdout, "set": self.overrides}
         if self.kind == "survival":
             out.update(observed=observed_fingerprint(self.observed), holdout_from=self.holdout_from)
+        elif self.kind == "pattern":
+            out.update(pattern=self.pattern, observed=self.value, se=self.se, replications=self.replications)
         else:
             out.update(metric=self.metric, observed=self.value, se=self.se)
         if self.customers:
@@ -321,15 +334,18 @@ class Target:
         return out
 
 
-TARGET_FIELDS = {"name", "survival", "metric", "observed", "se", "set", "customers", "holdout", "holdout_from"}
+TARGET_FIELDS = {"name", "survival", "metric", "pattern", "observed", "se", "set", "customers", "replications", "holdout",
+                 "holdout_from"}
 ABC_FIELDS = {"population", "generations", "simulations", "epsilon_per_df", "predictive_draws"}
 
 
 def read_targets(path: str | Path, scenario: Scenario) -> tuple[list[Target], list[Prior], dict]:
     """Read a targets file (TOML): ``[parameters]`` (dotted key = prior), ``[[targets]]`` (each with
-    ``survival = "FILE.csv"`` or ``metric = NAME, observed = X, se = S``; optional ``name``, ``set``,
-    ``customers``, ``holdout``, ``holdout_from``) and optional ``[abc]`` settings. Every problem raises
-    :class:`CalibrationError` naming the file, the key and the reason."""
+    ``survival = "FILE.csv"``, ``metric = NAME`` or ``pattern = ID`` with ``observed = X, se = S``;
+    optional ``name``, ``set``, ``customers``, ``holdout``, ``holdout_from``, for a pattern
+    ``replications``) and optional ``[abc]`` settings. A pattern must be measured on the calibrated
+    scenario (its ``name``). Every problem raises :class:`CalibrationError` naming the file, the key and
+    the reason."""
     path = Path(path)
     try:
         if not path.is_file():
@@ -366,9 +382,9 @@ def read_targets(path: str | Path, scenario: Scenario) -> tuple[list[Target], li
             raise CalibrationError(
                 f"{where}: unknown field {sorted(unknown)[0][:40]!r} (fields: {', '.join(sorted(TARGET_FIELDS))})"
             )
-        if ("survival" in t) == ("metric" in t):
-            raise CalibrationError(f'{where}: give either survival = "FILE.csv" or metric = NAME')
-        name = t.get("name", t.get("metric") or Path(str(t.get("survival"))).stem)
+        if sum(k in t for k in ("survival", "metric", "pattern")) != 1:
+            raise CalibrationError(f'{where}: give one of survival = "FILE.csv", metric = NAME or pattern = ID')
+        name = t.get("name", t.get("metric") or t.get("pattern") or Path(str(t.get("survival"))).stem)
         if not isinstance(name, str) or not name or name in names:
             raise CalibrationError(f"{where}: name must be a text unique among the targets (got {str(name)[:40]!r})")
         names.add(name)
@@ -387,8 +403,11 @@ def read_targets(path: str | Path, scenario: Scenario) -> tuple[list[Target], li
         if not isinstance(holdout, bool):
             raise CalibrationError(f"{where}.holdout: must be true or false")
         if "survival" in t:
-            if "observed" in t or "se" in t:
-                raise CalibrationError(f"{where}: observed and se belong to a metric target; a survival target reads its file")
+            if "observed" in t or "se" in t or "replications" in t:
+                raise CalibrationError(
+                    f"{where}: observed, se and replications belong to a metric or pattern target; "
+                    "a survival target reads its file"
+                )
             file = Path(str(t["survival"]))
             file = file if file.is_absolute() else path.parent / file
             observed = read_observed(file)
@@ -411,8 +430,11 @@ def read_targets(path: str | Path, scenario: Scenario) -> tuple[list[Target], li
                 )
             )
         else:
-            metric = t["metric"]
-            if metric not in METRICS:
+            kind = "metric" if "metric" in t else "pattern"
+            metric = t.get("metric")
+            if kind == "pattern":
+                _pattern(t["pattern"], scenario, f"{where}.pattern")
+            elif metric not in METRICS:
                 raise CalibrationError(f"{where}.metric: {str(metric)[:40]!r} is not a metric (one of {', '.join(METRICS)})")
             for k in ("observed", "se"):
                 v = t.get(k)
@@ -421,12 +443,19 @@ def read_targets(path: str | Path, scenario: Scenario) -> tuple[list[Target], li
             if t["se"] <= 0:
                 raise CalibrationError(f"{where}.se: must be > 0 (the observed value's standard error or tolerance)")
             if "holdout_from" in t:
-                raise CalibrationError(f"{where}.holdout_from: belongs to a survival target; mark a metric holdout = true")
+                raise CalibrationError(f"{where}.holdout_from: belongs to a survival target; mark a {kind} holdout = true")
+            replications = t.get("replications", 1)
+            if kind == "metric" and "replications" in t:
+                raise CalibrationError(f"{where}.replications: belongs to a pattern target (a metric is one simulation's)")
+            if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+                raise CalibrationError(f"{where}.replications: must be a whole number >= 1 (the pattern's replications)")
             targets.append(
                 Target(
                     name,
-                    "metric",
+                    kind,
                     metric=metric,
+                    pattern=t.get("pattern"),
+                    replications=replications,
                     value=float(t["observed"]),
                     se=float(t["se"]),
                     overrides=overrides,
@@ -449,6 +478,23 @@ def read_targets(path: str | Path, scenario: Scenario) -> tuple[list[Target], li
         if not ok or (k != "epsilon_per_df" and not isinstance(v, int)):
             raise CalibrationError(f"{path}: abc.{k}: must be a positive {'number' if k == 'epsilon_per_df' else 'whole number'}")
     return targets, priors, settings
+
+
+def _pattern(ident, scenario: Scenario, where: str):
+    """The pattern of the suite called ``ident``, if it is measured on ``scenario`` (else one-line error)."""
+    from . import patterns
+
+    found = {p.id: p for p in patterns.catalogue()}
+    if not isinstance(ident, str) or ident not in found:
+        raise CalibrationError(f"{where}: {str(ident)[:40]!r} is not a pattern (one of {', '.join(found)})")
+    p = found[ident]
+    if p.scenario != scenario.name:
+        mine = [i for i, q in found.items() if q.scenario == scenario.name]
+        raise CalibrationError(
+            f"{where}: {ident} is measured on the scenario {p.scenario!r}, not on {scenario.name!r} which is calibrated"
+            + (f" (its patterns: {', '.join(mine)})" if mine else " (no pattern is measured on it)")
+        )
+    return p
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -501,7 +547,10 @@ class _Simulator:
         self.base, self.targets, self.priors = base, targets, priors
         self.variants: dict[str, dict] = {}
         self.target_variant = []
+        self.patterns = [t for t in targets if t.kind == "pattern"]  # each measured by its own runs
         for t in targets:
+            if t.kind == "pattern":
+                continue
             key = json.dumps([t.overrides, t.customers], sort_keys=True, default=str)
             v = self.variants.setdefault(
                 key,
@@ -573,7 +622,25 @@ class _Simulator:
                     out[t.name] = _survival(engine, periods, list(dict.fromkeys(t.observed["segment"])))
                 else:
                     out[t.name] = float(metrics[t.metric])
+        for j, t in enumerate(self.patterns):
+            out[t.name] = self.measure_pattern(t, values, int(seed) + 7919 * (len(self.variants) + j))
+            if out[t.name] is None:
+                return None
         return out
+
+    def measure_pattern(self, t: Target, values: dict, seed: int) -> float | None:
+        """A pattern's value at ``values``: the suite's own measurement, on the calibrated scenario with
+        the target's ``set`` and the candidate values standing in for the shipped scenario, at the
+        target's customers (default: the scenario's) and replications; None if the values make an
+        invalid scenario."""
+        from .patterns.measure import Size
+
+        try:
+            candidate = load(self.base, {**t.overrides, **values})
+        except ScenarioError:
+            return None
+        size = Size(t.customers or candidate.simulation.customers, t.replications, seed, base=candidate)
+        return float(_pattern(t.pattern, self.base, t.name).measure(size).value)
 
 
 def _curve_distance(t: Target, sims: dict) -> float:
@@ -694,21 +761,33 @@ class Calibration:
             **_provenance(),
         }
 
-    def write_files(self, folder: Path, plots: bool = True) -> None:
+    def write_files(self, folder: Path, plots: bool = True) -> list[str]:
+        """Write the outputs into ``folder``, each file atomically; returns their names."""
+        from .outputs import write_atomically
+
         folder = Path(folder)
-        (folder / "calibration.json").write_text(json.dumps(_finite(self.summary()), indent=2) + "\n")
-        self.posterior.to_csv(folder / "posterior.csv", index=False)
+        summary = json.dumps(_finite(self.summary()), indent=2) + "\n"
+        write_atomically(folder / "calibration.json", lambda p: p.write_text(summary))
+        write_atomically(folder / "posterior.csv", lambda p: self.posterior.to_csv(p, index=False))
+        written = ["calibration.json", "posterior.csv"]
         if not self.fit.empty:
             fit = self.fit.copy()
             if (fit["segment"] == "").all():
                 fit = fit.drop(columns="segment")
             if fit["target"].nunique() == 1:
                 fit = fit.drop(columns="target")
-            fit.to_csv(folder / "fit.csv", index=False)
+            write_atomically(folder / "fit.csv", lambda p: fit.to_csv(p, index=False))
+            written.append("fit.csv")
             if plots:
-                _plot(self).savefig(folder / "fit.png", metadata={"Software": None})
+                figure = _plot(self)
+                write_atomically(folder / "fit.png", lambda p: figure.savefig(p, format="png", metadata={"Software": None}))
+                written.append("fit.png")
+        target = folder / DATABASE
         if self.database is not None and Path(self.database).is_file():
-            shutil.copyfile(self.database, folder / "abc.db")
+            if not target.exists() or not os.path.samefile(self.database, target):
+                write_atomically(target, lambda p: shutil.copyfile(self.database, p))
+            written.append(DATABASE)
+        return written
 
     def write(self, out: str | Path, force: bool = False, plots: bool = True) -> Path:
         from .outputs import prepare
@@ -760,6 +839,76 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q) -> np.ndarray:
 
 # ------------------------------------------------------------------------------- calibrate
 DEFAULTS = {"population": 200, "generations": 12, "simulations": 15_000, "epsilon_per_df": 1.0, "predictive_draws": 100}
+DATABASE = "abc.db"  # pyabc's History of the calibration, in its folder
+LOCK = ".calibrate.lock"  # one calibrate command at a time on a folder
+OUTPUTS = ("calibration.json", "posterior.csv", "fit.csv", "fit.png", DATABASE)  # what write_files may write
+
+
+def settings_with_defaults(settings: dict) -> dict:
+    """The ABC settings: ``settings`` (None means the default) over :data:`DEFAULTS`."""
+    return {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
+
+
+def generation_seed(seed: int, t: int) -> int:
+    """The seed of generation ``t``'s draws (particles, perturbations, simulation seeds): a function of
+    the calibration's seed and the generation only."""
+    return int(np.random.SeedSequence([int(seed) % 2**63, 2, int(t) + 1]).generate_state(1)[0])
+
+
+_GUARDED: set[int] = set()
+
+
+def _die_with_command(command: int) -> None:
+    """Once per worker process of pyabc's multi-core sampler (forked by the command): end it when the
+    command ends (:func:`sim.signals.die_with_parent`)."""
+    if os.getpid() not in _GUARDED:
+        from .signals import die_with_parent
+
+        _GUARDED.add(os.getpid())
+        die_with_parent(expected_parent=command)
+
+
+def stored_generations(db: Path) -> int:
+    """How many generations a calibration's database holds (0 if it holds none or is not there)."""
+    if not Path(db).is_file():
+        return 0
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            row = con.execute("SELECT MAX(t) FROM populations WHERE t >= 0").fetchone()
+    except sqlite3.Error:
+        return 0
+    return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+
+def _finished(history, minimum: float, opts: dict) -> bool:
+    """pyabc's stopping rules, checked between generations: the tolerance reached, the generations or
+    the simulation budget spent."""
+    if history.max_t < 0:
+        return False
+    populations = history.get_all_populations()
+    last = populations[populations["t"] == history.max_t]
+    return (
+        float(last["epsilon"].iloc[0]) <= minimum
+        or history.max_t + 1 >= int(opts["generations"])
+        or int(populations["samples"].sum()) >= int(opts["simulations"])
+    )
+
+
+def study_digest(base: Scenario, targets: list[Target], priors: list[Prior], settings: dict, seed: int) -> str:
+    """The resume key of a calibration's folder: everything that decides its result (the package
+    version, the scenario, the targets with their observed data's hashes, the priors, the ABC settings
+    and the seed; not the workers)."""
+    data = {
+        "version": __version__,
+        "scenario": base.model_dump(mode="json"),
+        "targets": [t.describe() for t in targets],
+        "priors": [p.describe() | {"key": p.key} for p in priors],
+        "abc": settings_with_defaults(settings),
+        "seed": int(seed),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 UNIDENTIFIED_WIDTH = 0.8  # a posterior 95 % interval at least this share of the prior's: the data hardly inform it
 AT_BOUND = 0.02  # a posterior quantile within 2 % of the prior's range from its edge
 
@@ -776,7 +925,18 @@ def calibrate(
     **settings,
 ) -> Calibration:
     """Fit the parameters named in ``fit`` (dotted keys, default priors) to one observed survival curve
-    (see :func:`read_observed`); the single-curve form of :func:`calibrate_targets`."""
+    (see :func:`read_observed`); the single-curve form of :func:`calibrate_targets`, whose keywords
+    (``folder``, ``scheduler``, the ABC settings) it passes on."""
+    base, targets, priors = single_curve(scenario, observed, fit, holdout_from, customers, overrides)
+    return calibrate_targets(base, targets, priors, seed=seed, workers=workers, **settings)
+
+
+def single_curve(
+    scenario, observed: pd.DataFrame, fit: list[str], holdout_from: int | None = None, customers: int | None = None,
+    overrides: dict | None = None,
+) -> tuple[Scenario, list[Target], list[Prior]]:
+    """The scenario, target and priors of a single-curve calibration (``--observed FILE --fit KEY``),
+    every input checked (:class:`CalibrationError`)."""
     base = load(scenario, overrides or {})
     if not fit:
         raise CalibrationError("name at least one parameter to fit (--fit KEY)")
@@ -785,30 +945,46 @@ def calibrate(
     priors = [default_prior(parameter_bound(base, k)) for k in fit]
     check_observed(base, observed, holdout_from)
     name = Path(observed.attrs["source"]).stem if observed.attrs.get("source") else "observed"
-    target = Target(name, "survival", observed=observed, customers=customers, holdout_from=holdout_from)
-    return calibrate_targets(base, [target], priors, seed=seed, workers=workers, **settings)
+    return base, [Target(name, "survival", observed=observed, customers=customers, holdout_from=holdout_from)], priors
 
 
 def calibrate_targets(
-    scenario, targets: list[Target], priors: list[Prior], seed: int | None = None, workers: int = 1, progress=None, **settings
+    scenario,
+    targets: list[Target],
+    priors: list[Prior],
+    seed: int | None = None,
+    workers: int = 1,
+    progress=None,
+    folder: str | Path | None = None,
+    scheduler=None,
+    **settings,
 ) -> Calibration:
     """ABC-SMC of ``priors`` on ``targets`` (see the module docstring). ``settings``: population,
-    generations, simulations (the budget), epsilon_per_df, predictive_draws. Single-core and reproducible
-    from ``seed`` by default; ``workers`` > 1 uses pyabc's multi-core sampler (not bit-reproducible)."""
+    generations, simulations (the budget), epsilon_per_df, predictive_draws.
+
+    Every generation is stored in ``folder/abc.db`` (pyabc's History; a temporary folder if None) as it
+    ends, and a calibration whose folder already holds generations continues after the last of them:
+    with one worker the resumed calibration is the uninterrupted one, bit for bit, because each
+    generation draws from its own seed (``seed``, generation). ``workers`` > 1 uses pyabc's multi-core
+    sampler, ``scheduler`` (a ``dask.distributed.Client``) its Dask sampler on a cluster; neither is
+    bit-reproducible (the particles are drawn in the workers, in the order they finish)."""
     import pyabc
 
     for name in ("ABC", "History", "Sampler", "Epsilon", "Distance", "Acceptor", "Transition", "Population", "pyabc"):
         logging.getLogger(name).setLevel(logging.WARNING if progress is None else logging.INFO)
     base = load(scenario)
-    opts = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
+    opts = settings_with_defaults(settings)
     seed = base.simulation.seed if seed is None else int(seed)
     keys = [p.key for p in priors]
     if len(set(keys)) != len(keys):
         raise CalibrationError("each parameter may be named once")
     simulator = _Simulator(base, targets, priors, fit_periods=True)
     names = [f"p{j}" for j in range(len(priors))]
+    command, forked = os.getpid(), workers > 1 and scheduler is None
 
     def model(par):
+        if forked and os.getpid() != command:
+            _die_with_command(command)  # a multi-core worker process ends with the command, however it ends
         s = int(np.random.randint(0, 2**31 - 1))
         sims = simulator.simulate(simulator.values([par[n] for n in names]), s)
         return {"distance": _distance(targets, sims)}
@@ -816,28 +992,42 @@ def calibrate_targets(
     prior = pyabc.Distribution(
         **{n: pyabc.RV("uniform", p.z_range[0], p.z_range[1] - p.z_range[0]) for n, p in zip(names, priors)}
     )
-    sampler = (
-        pyabc.sampler.SingleCoreSampler() if workers <= 1 else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=int(workers))
-    )
+    if scheduler is not None:
+        sampler = pyabc.sampler.DaskDistributedSampler(dask_client=scheduler)
+    elif workers > 1:
+        sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=int(workers))
+    else:
+        sampler = pyabc.sampler.SingleCoreSampler()
     df = _degrees_of_freedom(targets)
-    np.random.seed(seed % 2**32)
-    abc = pyabc.ABCSMC(
-        model,
-        prior,
-        distance_function=lambda x, x0: x["distance"],
-        population_size=int(opts["population"]),
-        eps=pyabc.QuantileEpsilon(alpha=0.5),
-        sampler=sampler,
-    )
-    folder = Path(tempfile.mkdtemp(prefix="retention-sim-abc-"))
-    db = folder / "abc.db"
-    abc.new(f"sqlite:///{db}", {"distance": 0.0})
+
+    def generation():  # one generation's ABC-SMC, fresh: pyabc caches the population it starts from per object
+        return pyabc.ABCSMC(
+            model,
+            prior,
+            distance_function=lambda x, x0: x["distance"],
+            population_size=int(opts["population"]),
+            eps=pyabc.QuantileEpsilon(alpha=0.5),
+            sampler=sampler,
+        )
+
+    folder = Path(tempfile.mkdtemp(prefix="retention-sim-abc-")) if folder is None else Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / DATABASE
+    url = f"sqlite:///{db.resolve()}"
+    resumed_at = stored_generations(db)
+    if not resumed_at:
+        db.unlink(missing_ok=True)  # a database without a finished generation: start it again
+        history = generation().new(url, {"distance": 0.0})
+    else:
+        history = pyabc.History(url, _id=1)
     minimum = float(opts["epsilon_per_df"]) * df
-    history = abc.run(
-        minimum_epsilon=minimum,
-        max_nr_populations=int(opts["generations"]),
-        max_total_nr_simulations=int(opts["simulations"]),
-    )
+    while not _finished(history, minimum, opts):
+        # every generation is a resumption of the stored ones with its own random stream, so an
+        # interrupted calibration, resumed, is the uninterrupted one
+        abc = generation()
+        abc.load(url, 1)
+        np.random.seed(generation_seed(seed, history.max_t + 1))
+        history = abc.run(minimum_epsilon=minimum, max_nr_populations=1, max_total_nr_simulations=int(opts["simulations"]))
     particles, weights = history.get_distribution(m=0, t=history.max_t)
     weights = np.asarray(weights, float)
     weights = weights / weights.sum()
@@ -869,6 +1059,8 @@ def calibrate_targets(
         if populations["t"].iloc[0] < 0
         else [float(e) for e in populations["epsilon"]],
         "workers": int(workers),
+        "sampler": type(sampler).__name__,
+        "resumed_after_generations": resumed_at,
         "database": "abc.db (pyabc History: every generation's particles)",
     }
     rng = np.random.default_rng([seed, 1])
@@ -935,15 +1127,24 @@ def _predictive(simulator: _Simulator, targets, priors, names, particles, draws,
             runs.append(sims)
     checks, rows, errors = [], [], {}
     for t in targets:
-        if t.kind == "metric":
+        if t.kind in ("metric", "pattern"):
             x = np.array([r[t.name] for r in runs], float)
             x = x[np.isfinite(x)]
             lo, hi = np.quantile(x, [0.025, 0.975]) if len(x) else (math.nan, math.nan)
+            if t.kind == "pattern":
+                band = _pattern(t.pattern, simulator.base, t.name).target
+                extra = {
+                    "pattern": t.pattern,
+                    "pattern_band": band.describe(),
+                    "share_in_pattern_band": float(((x >= band.lo) & (x <= band.hi)).mean()) if len(x) else None,
+                }
+            else:
+                extra = {"metric": t.metric}
             checks.append(
                 {
                     "target": t.name,
-                    "kind": "metric",
-                    "metric": t.metric,
+                    "kind": t.kind,
+                    **extra,
                     "holdout": t.holdout,
                     "observed": t.value,
                     "se": t.se,

@@ -372,9 +372,24 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         help="processes simulating particles (pyabc's multi-core sampler; default 1, the only bit-reproducible choice)",
     )
+    cal.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786: pyabc's Dask sampler simulates the particles on "
+        "its workers (instead of --workers)",
+    )
     cal.add_argument("--set", dest="set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help=set_help)
-    cal.add_argument("--out", type=Path, default=None, help="output folder, new or empty (default: results/calibrate-<scenario>)")
-    cal.add_argument("--force", action="store_true", help="replace the --out folder if it holds the output of an earlier run")
+    cal.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="the study folder (default: results/calibrate-<scenario>-seed<seed>): every finished generation is kept "
+        "there (abc.db), and the same command resumes an interrupted calibration",
+    )
+    cal.add_argument(
+        "--force", action="store_true", help="replace the --out folder if it holds an earlier, different retention-sim output"
+    )
     cal.add_argument("--quiet", action="store_true", help="no result on screen")
     check = sub.add_parser("validate", help="check a scenario file and print it with every default filled in")
     check.add_argument("scenario", help="scenario file or shipped name; see `retention-sim list`")
@@ -630,6 +645,16 @@ class _OutOfMemory(Exception):
 
 def _after_stop() -> str:
     folder = _Progress.resumable
+    if folder is not None and (folder / "abc.db").exists():
+        from .calibrate import stored_generations
+
+        done = stored_generations(folder / "abc.db")
+        if done:
+            return (
+                f"the {done} finished generation{'s' if done > 1 else ''} of the calibration {'are' if done > 1 else 'is'} "
+                f"kept in {folder / 'abc.db'}; run the same command again to resume"
+            )
+        return f"no generation had finished; {folder} is kept and the same command starts the calibration again"
     if folder is not None and (folder / "runs.parquet").exists():
         return f"the finished runs are kept in {folder / 'runs.parquet'}; run the same command again to resume"
     if folder is not None and folder.is_dir():
@@ -989,15 +1014,18 @@ def cell_best(b) -> str:
 
 
 def _calibrate(args) -> int:
+    """The calibrate command: every input checked before anything is written; the study folder keeps
+    every finished generation, so the same command resumes an interrupted calibration."""
     from .calibrate import (
+        DATABASE,
+        LOCK,
+        OUTPUTS,
         CalibrationError,
-        calibrate,
         calibrate_targets,
-        check_observed,
-        default_prior,
-        parameter_bound,
         read_observed,
         read_targets,
+        single_curve,
+        study_digest,
     )
 
     scenario = load(args.scenario)
@@ -1013,38 +1041,45 @@ def _calibrate(args) -> int:
             if not args.fit:
                 raise CalibrationError("--observed needs at least one --fit KEY (the parameters to fit)")
             observed = read_observed(args.observed)
-            for key in args.fit:
-                default_prior(parameter_bound(scenario, key))
-            check_observed(scenario, observed, args.holdout_from)  # every input checked before the folder is made
+            scenario, targets, priors = single_curve(scenario, observed, args.fit, args.holdout_from, args.customers)
+            settings = {}
     except CalibrationError as err:
         _say(str(err))
         return EXIT_BAD_INPUT
+    if args.population is not None:
+        settings["population"] = args.population
     seed = scenario.simulation.seed if args.seed is None else args.seed
-    out = args.out if args.out is not None else _default_out(f"calibrate-{scenario.name}", seed)
-    _check_memory(scenario)
-    with outputs.prepare(out, force=args.force) as staging:
+    out = Path(args.out if args.out is not None else _default_out(f"calibrate-{scenario.name}", seed))
+    _check_memory(scenario, copies=args.workers)
+    scheduler = None
+    if args.scheduler is not None:
         try:
-            if args.targets is not None:
-                if args.population is not None:
-                    settings["population"] = args.population
-                result = calibrate_targets(scenario, targets, priors, seed=args.seed, workers=args.workers, **settings)
-            else:
-                result = calibrate(
-                    scenario,
-                    observed,
-                    args.fit,
-                    holdout_from=args.holdout_from,
-                    seed=args.seed,
-                    customers=args.customers,
-                    workers=args.workers,
-                    population=args.population,
-                )
-        except CalibrationError as err:
+            scheduler = _connect(args.scheduler)
+        except _BadOption as err:
             _say(str(err))
             return EXIT_BAD_INPUT
-        result.write_files(staging.path)
-        staging.commit()
-        _Progress.written = Path(out)
+    try:
+        digest = study_digest(scenario, targets, priors, settings, seed)
+        study = [DATABASE, f"{DATABASE}-journal", LOCK]
+        resumed = outputs.prepare_study(out, "calibrate", digest, args.force, study, OUTPUTS)
+        _Progress.resumable = out
+        with outputs.study_lock(out, LOCK, "calibrate"):
+            if resumed and not args.quiet:
+                _say(f"calibrate: resuming the calibration kept in {out}/")
+            try:
+                result = calibrate_targets(
+                    scenario, targets, priors, seed=seed, workers=args.workers, folder=out, scheduler=scheduler, **settings
+                )
+            except CalibrationError as err:
+                _say(str(err))
+                return EXIT_BAD_INPUT
+            files = result.write_files(out)
+            outputs.write_study_marker(out, "calibrate", digest, [*study, *files])
+    finally:
+        if scheduler is not None:
+            scheduler.close()
+    _Progress.resumable = None
+    _Progress.written = out
     if not args.quiet:
         for key in result.keys:
             lo, hi = result.intervals[key]
@@ -1053,10 +1088,15 @@ def _calibrate(args) -> int:
             print(f"  {key} = {result.values[key]:.4g} (posterior median, 95 % interval {lo:.4g} to {hi:.4g}){note}")
         for check in result.checks:
             kind = "holdout " if check["holdout"] else ""
-            if check["kind"] == "metric":
+            if check["kind"] in ("metric", "pattern"):
+                band = (
+                    f"; the pattern's band ({check['pattern_band']}) holds in {check['share_in_pattern_band']:.0%} of the draws"
+                    if check["kind"] == "pattern" and check["share_in_pattern_band"] is not None
+                    else ""
+                )
                 print(
                     f"  {kind}check {check['target']}: observed {check['observed']:.4g}, posterior predictive "
-                    f"{check['predictive_low']:.4g} to {check['predictive_high']:.4g}"
+                    f"{check['predictive_low']:.4g} to {check['predictive_high']:.4g}{band}"
                 )
             else:
                 text = f"{check['periods_within_95']} of {check['periods']} fitted periods"
@@ -1069,9 +1109,10 @@ def _calibrate(args) -> int:
                 f"(mean absolute percentage)"
             )
         abc = result.abc
+        df = abc["degrees_of_freedom"]
         print(
             f"  ABC-SMC: {abc['generations']} generations of {abc['population']} particles, {abc['simulations']:,} simulations, "
-            f"final tolerance {abc['final_epsilon']:.3g} ({abc['degrees_of_freedom']} degrees of freedom)"
+            f"final tolerance {abc['final_epsilon']:.3g} ({df} degree{'s' if df != 1 else ''} of freedom)"
         )
         print(f"outputs in {out}/")
     return 0

@@ -6,8 +6,11 @@ bad input with one line and exit status 2. (The 20-dataset coverage benchmark: b
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -363,6 +366,16 @@ se = 0.02
         (GOOD_TARGETS.replace("se = 0.02", "se = 0.02\nholdout = true"), "every target is a holdout"),
         (GOOD_TARGETS + "[abc]\npopulation = 0\n", "abc.population: must be a positive whole number"),
         ("[[targets]]\nmetric = 'retention_12'\nobserved = 1\nse = 1\n", "[parameters] must name at least one parameter"),
+        (GOOD_TARGETS.replace('metric = "retention_12"', 'pattern = "nope"'), "targets[0].pattern: 'nope' is not a pattern"),
+        (
+            GOOD_TARGETS.replace('metric = "retention_12"', 'pattern = "b2b_typical"'),
+            "targets[0].pattern: b2b_typical is measured on the scenario 'b2b_software', not on 'telecom'",
+        ),
+        (GOOD_TARGETS.replace("se = 0.02", "se = 0.02\nreplications = 2"), "targets[0].replications: belongs to a pattern"),
+        (
+            GOOD_TARGETS.replace('metric = "retention_12"', 'pattern = "fee_payers"\nreplications = 0'),
+            "targets[0].replications: must be a whole number >= 1",
+        ),
     ],
 )
 def test_bad_targets_files_are_one_line_and_exit_2(tmp_path, text, message):
@@ -387,3 +400,142 @@ def test_observed_and_targets_are_alternatives(tmp_path):
     ):
         assert message in _one_line_exit_2(_calibrate_cli(["telecom", *args, "--out", "o"], tmp_path))
         assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------------------- resuming, Dask, patterns
+def test_an_interrupted_calibration_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+    """Every generation is stored as it ends and draws from its own seed, so a calibration stopped after
+    two of four generations and resumed from its folder gives the uninterrupted posterior, bit for bit."""
+    import sim.calibrate as cal_module
+
+    counts = geometric_cohort(0.2, 300, 4, 1)
+    whole = calibrate(geometric_spec(), _observed(counts), [P_KEY], seed=9, population=30, generations=4, folder=tmp_path / "a")
+    assert whole.abc["generations"] == 4 and whole.abc["resumed_after_generations"] == 0
+    finished = cal_module._finished
+
+    def stop_after_two(history, minimum, opts):
+        if history.max_t + 1 >= 2:
+            raise KeyboardInterrupt
+        return finished(history, minimum, opts)
+
+    monkeypatch.setattr(cal_module, "_finished", stop_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(geometric_spec(), _observed(counts), [P_KEY], seed=9, population=30, generations=4, folder=tmp_path / "b")
+    assert cal_module.stored_generations(tmp_path / "b" / "abc.db") == 2
+    monkeypatch.setattr(cal_module, "_finished", finished)
+    resumed = calibrate(geometric_spec(), _observed(counts), [P_KEY], seed=9, population=30, generations=4, folder=tmp_path / "b")
+    assert resumed.abc["resumed_after_generations"] == 2 and resumed.abc["generations"] == 4
+    pd.testing.assert_frame_equal(whole.posterior, resumed.posterior, check_exact=True)
+    assert whole.values == resumed.values and whole.checks == resumed.checks
+    assert whole.abc["epsilon_by_generation"] == resumed.abc["epsilon_by_generation"]
+    eps = whole.abc["epsilon_by_generation"]
+    assert all(b < a for a, b in zip(eps, eps[1:])), eps  # each generation starts from the last one stored
+
+
+def _geometric_cli_files(tmp_path):
+    spec = tmp_path / "geo.toml"
+    spec.write_text(
+        'name = "geo"\n[simulation]\ncustomers = 300\nperiods = 4\n[mechanisms]\n'
+        + "".join(f"{k} = false\n" for k in ALL_OFF)
+        + '[[firms]]\nname = "focal"\n[[segments]]\nbackground_churn = { distribution = "fixed", p = 0.1 }\n'
+    )
+    counts = geometric_cohort(0.2, 300, 4, 1)
+    (tmp_path / "obs.csv").write_text("period,active\n" + "".join(f"{t},{c}\n" for t, c in enumerate(counts)))
+    (tmp_path / "targets.toml").write_text(
+        f'[parameters]\n"{P_KEY}" = {{ low = 0.01, high = 0.6 }}\n[[targets]]\nsurvival = "obs.csv"\n'
+        "[abc]\npopulation = 40\ngenerations = 5\npredictive_draws = 20\n"
+    )
+    return ["geo.toml", "--targets", "targets.toml", "--seed", "5"]
+
+
+def test_the_same_command_resumes_an_interrupted_calibration_and_refuses_a_different_one(tmp_path):
+    """Ctrl-C after the first generation: the command says where the generations are kept and exits
+    130; the same command resumes and ends with the uninterrupted command's posterior, byte for byte;
+    a calibration with another seed in that folder is refused with one line."""
+    from sim.calibrate import stored_generations
+
+    args = _geometric_cli_files(tmp_path)
+    whole = _calibrate_cli([*args, "--out", "whole", "--quiet"], tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "calibrate", *args, "--out", "cut", "--quiet"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while stored_generations(tmp_path / "cut" / "abc.db") < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "run the same command again to resume" in err and "Traceback" not in err, err
+    assert not (tmp_path / "cut" / "calibration.json").exists()
+    again = _calibrate_cli([*args, "--out", "cut"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "resuming the calibration kept in cut/" in again.stderr
+    for name in ("posterior.csv", "fit.csv"):
+        assert (tmp_path / "cut" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    summary = json.loads((tmp_path / "cut" / "calibration.json").read_text())
+    assert summary["abc"]["resumed_after_generations"] >= 1
+    other = _one_line_exit_2(_calibrate_cli([*args[:-1], "6", "--out", "cut"], tmp_path))
+    assert "holds a different calibrate study" in other and "--force" in other
+    assert (tmp_path / "cut" / "posterior.csv").read_bytes() == (tmp_path / "whole" / "posterior.csv").read_bytes()
+
+
+def test_a_calibration_runs_on_a_dask_cluster(tmp_path):
+    """pyabc's Dask sampler: the particles are simulated on the cluster's workers (two processes) and
+    the posterior still covers the truth (p = 0.2; not bit-reproducible, so no byte comparison)."""
+    from dask.distributed import Client, LocalCluster
+
+    counts = geometric_cohort(0.2, 300, 4, 1)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        cal = calibrate(
+            geometric_spec(), _observed(counts), [P_KEY], seed=9, population=40, generations=4, scheduler=client,
+            folder=tmp_path,
+        )
+        assert sum(client.run(lambda: 1).values()) == 2
+    assert cal.abc["sampler"] == "DaskDistributedSampler" and cal.abc["generations"] == 4
+    lo, hi = cal.intervals[P_KEY]
+    assert lo < 0.2 < hi, (lo, hi)
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path):
+    args = _geometric_cli_files(tmp_path)
+    err = _one_line_exit_2(_calibrate_cli([*args, "--scheduler", "not an address", "--out", "o"], tmp_path))
+    assert "--scheduler not an address: not a scheduler address" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_pattern_of_the_suite_is_a_target_measured_at_the_candidate_values(tmp_path):
+    """A pattern target is the suite's own measurement with the candidate's values standing in for the
+    shipped scenario: at a candidate service quality it equals the pattern measured on the scenario with
+    that quality, and differs from the shipped default's measurement. A short ABC run then checks it
+    posterior-predictively, with the share of draws in the pattern's band."""
+    from sim import patterns
+    from sim.calibrate import _Simulator
+    from sim.patterns.measure import Size
+
+    (tmp_path / "targets.toml").write_text(
+        '[parameters]\n"firms.0.service_quality" = { low = 0.1, high = 0.9 }\n'
+        '[[targets]]\npattern = "b2b_typical"\nobserved = 0.3\nse = 0.03\ncustomers = 400\nreplications = 2\n'
+        '[abc]\npopulation = 20\ngenerations = 2\npredictive_draws = 10\n'
+    )
+    base = load("b2b_software", {"simulation.customers": 400})
+    targets, priors, settings = read_targets(tmp_path / "targets.toml", base)
+    assert targets[0].kind == "pattern" and targets[0].replications == 2
+    simulator = _Simulator(base, targets, priors, fit_periods=True)
+    p = next(q for q in patterns.catalogue() if q.id == "b2b_typical")
+    for quality in (0.15, 0.85):
+        got = simulator.measure_pattern(targets[0], {"firms.0.service_quality": quality}, seed=3)
+        direct = p.measure(Size(400, 2, 3, base=load(base, {"firms.0.service_quality": quality}))).value
+        assert got == direct
+    shipped = p.measure(Size(400, 2, 3)).value
+    low = simulator.measure_pattern(targets[0], {"firms.0.service_quality": 0.15}, seed=3)
+    high = simulator.measure_pattern(targets[0], {"firms.0.service_quality": 0.85}, seed=3)
+    assert low > high and shipped != low  # worse service, more of the five-year loss
+    cal = calibrate_targets(base, targets, priors, seed=2, **settings)
+    check = cal.checks[0]
+    assert check["kind"] == "pattern" and check["pattern"] == "b2b_typical"
+    assert 0 <= check["share_in_pattern_band"] <= 1 and check["predictive_low"] <= check["predictive_high"]

@@ -148,3 +148,12 @@ def test_quickstart_shows_what_list_prints_and_names_every_lever(capsys):
     )
     missing = [t for t in TYPES if f"`{t}`" not in text]
     assert not missing, f"the quickstart does not name the levers {missing}"
+
+
+def test_the_validation_page_names_every_pattern_by_the_id_a_calibration_target_uses():
+    import mkdocs_hooks
+    from sim import patterns
+
+    page = mkdocs_hooks.validation_markdown()
+    for p in patterns.catalogue():
+        assert f"`{p.id}`" in page and p.name in page, p.id

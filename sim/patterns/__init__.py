@@ -59,6 +59,11 @@ class Pattern:
     target: Target
     measure: Callable[[Size], Estimate]
 
+    @property
+    def id(self) -> str:
+        """The pattern's short name (its function's), by which a calibration's targets file names it."""
+        return self.measure.__name__
+
 
 PATTERNS: list[Pattern] = []
 

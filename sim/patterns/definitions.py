@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -227,7 +228,7 @@ def b2b_account_management(size: Size) -> Estimate:
 # ------------------------------------------------------------------------------ every scenario
 def _every_scenario(size: Size) -> Size:
     """Every shipped scenario is run: two replications fewer in the quick suite."""
-    return Size(size.customers, max(3, size.replications - 2 if size.replications < 10 else size.replications), size.seed)
+    return dataclasses.replace(size, replications=max(3, size.replications - 2 if size.replications < 10 else size.replications))
 
 
 @pattern("choice: in every shipped scenario at least half of the focal firm's losses are customers' choices",
@@ -432,7 +433,7 @@ def price_rise(size: Size) -> Estimate:
 
 # ------------------------------------------------------------------------------ contacts and win-back
 def _proactive(size: Size, low: bool) -> Estimate:
-    size = Size(2 * size.customers, size.replications, size.seed)  # few customers are at high risk: twice as many
+    size = dataclasses.replace(size, customers=2 * size.customers)  # few customers are at high risk: twice as many
     sc = scenario("proactive_retention_test", size)
     cf = counterfactual(sc)
     m = sc.measures[sc.dropped_measures()[0]]

@@ -10,7 +10,7 @@ them is valid; customers of one replication share a market, and the patterns tha
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -26,11 +26,14 @@ Z95 = float(stats.norm.ppf(0.975))
 
 @dataclass(frozen=True)
 class Size:
-    """How large the runs of a pattern are: initial customers, replications (seeds) and the base seed."""
+    """How large the runs of a pattern are: initial customers, replications (seeds) and the base seed.
+    ``base``, if given, stands in for the shipped scenario of its name wherever the pattern loads that
+    scenario (a calibration measures a pattern on its candidate parameters this way)."""
 
     customers: int
     replications: int
     seed: int = 2026
+    base: Scenario | None = field(default=None, compare=False, repr=False)
 
     def seeds(self) -> list[int]:
         return replication_seeds(self.seed, self.replications)
@@ -51,7 +54,10 @@ class Estimate:
 
 
 def scenario(name_or_spec, size: Size, **overrides) -> Scenario:
-    """A shipped scenario (or path, dict) at ``size.customers`` customers, with dotted ``overrides``."""
+    """A shipped scenario (or path, dict) at ``size.customers`` customers, with dotted ``overrides``;
+    ``size.base`` instead of the shipped scenario of its name."""
+    if size.base is not None and name_or_spec == size.base.name:
+        name_or_spec = size.base
     return load(name_or_spec, {"simulation.customers": size.customers, **overrides})
 
 
