@@ -14,12 +14,15 @@ whole state is its set-up and its list of decisions, saved as JSON (:meth:`Game.
 :meth:`Game.load`): a resumed game gives identical results.
 
 Budget: the estimated cost of a team's measures in a round (:meth:`Game.cost`) must not exceed the
-budget. The estimate takes each measure's own cost model (the lever's module in :mod:`sim.measures`,
-the same one a scenario file and the dashboard use) times the customers it would reach, judged by the
-team's customers at the end of the previous round: discounts count the revenue given away, service and
-nostalgia their cost per reached customer, contracts their cost per contract signed (newcomers and
-renewals), every measure its fixed cost. A decision over budget is refused with a message that says
-by how much.
+budget. The estimate is each measure's
+:meth:`~sim.measures.base.Measure.expected_cost`, the cost model the run books (the lever's module in
+:mod:`sim.measures`, the same one a scenario file and the dashboard use), for the customers it would
+reach: the team's customers at the end of the previous round, and the customers who start a
+relationship with it in each period of the round (as many as in the last round; in the first, every
+initial customer and the newcomers its acquisition budget buys). Discounts count the revenue given
+away, service and nostalgia their cost per reached customer, contracts their cost per contract signed
+by a new customer or renewed, every measure its fixed cost. A decision over budget is refused with a
+message that says by how much.
 
 Leaderboard: profit to date AND the value of each team's customer base (customer equity): the value over
 the next :data:`VALUE_HORIZON_MONTHS` months of the customers it holds, at the team's margin in the last
@@ -40,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .books import STAT
 from .codes import LOYALTY_CLASSES
 from .measures import CODE, LEVERS, TYPES
 from .params import Scenario
@@ -189,40 +193,50 @@ class Game:
         return out
 
     def cost(self, team: str, decision: Sequence[Mapping]) -> Cost:
-        """Estimated cost of ``decision`` for ``team`` in the current round (see the module docstring)."""
+        """Estimated cost of ``decision`` for ``team`` in the current round (see the module docstring):
+        each measure's :meth:`~sim.measures.base.Measure.expected_cost`, the cost model the run books,
+        for the customers it would reach."""
         i = self._team(team)
         measures = self.measures(team, decision)
         sc = self._validated(measures)
-        firm = sc.firms[i]
-        periods = self.round_periods
         customers = self._customers(i)
+        joining = self._joining(i, sc)
         classes = self._class_shares(i)
-        arrivals = firm.acquisition_spend / firm.cost_per_acquisition if sc.mechanisms.arrivals else 0.0
         lines = []
-        start = self.round_span()[0]
         for m in sc.measures[len(sc.measures) - len(measures):]:  # this decision's measures only
-            reach = customers * self._reach_share(sc, m, classes)
+            share = self._reach_share(sc, m, classes)
             lever = LEVERS[CODE[m.type]].Lever(m, sc, CODE[m.type])  # the lever's own cost model
-            c = lever.per_customer_cost() * reach * periods
+            reached = [n * share for n in joining]
+            c = lever.expected_cost(customers * share, reached)
             if m.type == "discount":
-                c += m.rate * firm.price * reach * periods
                 what = f"discount {m.rate:.0%}: revenue given away"
             elif m.type == "service":
                 what = f"service (quality +{m.quality_boost:g})"
             elif m.type == "nostalgia":
                 what = f"nostalgia campaign ({m.cohort})"
             elif m.type == "contract":
-                share = reach / customers if customers else 1.0
-                signings = (arrivals * share + reach / m.term * m.renewal_prob) * periods
-                if start == 0:
-                    signings += reach  # the initial customers are new in period 0: they all sign
-                c += lever.event_cost() * signings
-                what = f"contracts ({m.term} periods): about {signings:,.0f} signed or renewed"
+                what = f"contracts ({m.term} periods): about {lever.expected_events(reached):,.0f} signed or renewed"
             else:
                 what = f"list price x{m.factor:g}" if m.type == "price_change" else m.type
-            c += m.fixed_cost * periods
             lines.append((what, float(c)))
         return Cost(total=float(sum(c for _, c in lines)), lines=lines, budget=self.budget)
+
+    def _joining(self, i: int, sc: Scenario) -> list[float]:
+        """Team ``i``'s customers who start a relationship with it in each period of the current round:
+        as many a period as in the last round played (newcomers, switchers, referred and won back),
+        before the first round the newcomers its acquisition budget buys; in period 0 every initial
+        customer is new."""
+        if self.round == 0:
+            f = sc.firms[i]
+            per_period = f.acquisition_spend / f.cost_per_acquisition * sc.simulation.scale if sc.mechanisms.arrivals else 0.0
+        else:
+            ledger = self.model().engine.books.ledger[(self.round - 1) * self.round_periods:self.round * self.round_periods, 0, i]
+            per_period = float(sum(ledger[:, STAT[k]].sum() for k in ("acquired", "referred", "won_back", "switched_in")))
+            per_period /= self.round_periods
+        joining = [per_period] * self.round_periods
+        if self.round == 0:
+            joining[0] += self._customers(i)
+        return joining
 
     def decide(self, team: str, decision: Sequence[Mapping]) -> Cost:
         """Record ``team``'s decision for the current round (replacing an earlier one); refused if the
