@@ -65,8 +65,18 @@ LUCK_DRAWS = 4  # other seeds the leaderboard is replayed on, to tell skill from
 
 
 
+# a new game as the trainer's page and ``retention-sim dashboard --game`` set it up unless told otherwise
+TEAM_NAMES = ("Team A", "Team B", "Team C", "Team D")
+NEW_GAME = {"teams": 2, "round_periods": 3, "rounds": 8, "customers": 10_000, "seed": 1}
+
+
 class GameError(ValueError):
-    """A decision or an action the game refuses; the message says why, in words for the room."""
+    """A decision or an action the game refuses; the message says why, in words for the room. ``key``
+    names the set-up value that is wrong (``teams``, ``rounds``, ...), if it is one."""
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass
@@ -110,9 +120,9 @@ class Game:
         decide). ``budget`` per round defaults to 10 % of a team's expected revenue in a round."""
         names = [str(t).strip() for t in teams]
         if not (isinstance(seed, int) and 0 <= seed < 2**63):
-            raise GameError(f"the seed is a whole number from 0 to 2**63 - 1 (got {seed!r})"[:120])
+            raise GameError(f"the seed is a whole number from 0 to 2**63 - 1 (got {seed!r})"[:120], "seed")
         if not MIN_TEAMS <= len(names) <= MAX_TEAMS:
-            raise GameError(f"a game needs {MIN_TEAMS} to {MAX_TEAMS} teams (got {len(names)})")
+            raise GameError(f"a game needs {MIN_TEAMS} to {MAX_TEAMS} teams (got {len(names)})", "teams")
         if any(not n for n in names):
             raise GameError("every team needs a name")
         if any(len(n) > MAX_TEAM_NAME for n in names):
@@ -120,11 +130,11 @@ class Game:
         if len(set(names)) != len(names):
             raise GameError(f"team names must differ (got {', '.join(names)})")
         if not 1 <= int(round_periods) <= MAX_ROUND_PERIODS:
-            raise GameError(f"a round is 1 to {MAX_ROUND_PERIODS} periods long (got {round_periods})")
+            raise GameError(f"a round is 1 to {MAX_ROUND_PERIODS} periods long (got {round_periods})", "round_periods")
         if not 1 <= int(rounds) <= MAX_ROUNDS:
-            raise GameError(f"a game has 1 to {MAX_ROUNDS} rounds (got {rounds})")
+            raise GameError(f"a game has 1 to {MAX_ROUNDS} rounds (got {rounds})", "rounds")
         if customers is not None and not 100 <= int(customers) <= MAX_CUSTOMERS:
-            raise GameError(f"a game's market has 100 to {MAX_CUSTOMERS:,} customers (got {int(customers):,})")
+            raise GameError(f"a game's market has 100 to {MAX_CUSTOMERS:,} customers (got {int(customers):,})", "customers")
         sc = load(scenario)
         d = sc.model_dump(mode="json")
         template = d["firms"][0]
@@ -145,7 +155,7 @@ class Game:
             f = market.firms[0]
             budget = round(0.1 * f.price * int(round_periods) * market.simulation.customers * share, -2)
         if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget >= 0):
-            raise GameError(f"the budget must be a non-negative amount (got {budget!r})")
+            raise GameError(f"the budget must be a non-negative amount (got {budget!r})", "budget")
         return cls(base=market.model_dump(mode="json"), teams=names, seed=int(seed), round_periods=int(round_periods),
                    rounds=int(rounds), budget=float(budget))
 
@@ -561,4 +571,4 @@ def decision(price_change: float = 0.0, discount: float = 0.0, service: float = 
     return out
 
 
-__all__ = ["Cost", "Game", "GameError", "VALUE_HORIZON_MONTHS", "decision"]
+__all__ = ["NEW_GAME", "TEAM_NAMES", "Cost", "Game", "GameError", "VALUE_HORIZON_MONTHS", "decision"]

@@ -266,6 +266,14 @@ def test_month_axes_tick_every_twelve_months():
     (["nosuch"], "nosuch: no such file"),
     (["--port", "70000"], "--port: must be a port number from 1 to 65535"),
     (["--host", "nosuch.invalid"], "--host nosuch.invalid"),
+    (["--teams", "3"], "--teams: sets up a classroom game; give its market with --game SCENARIO"),
+    (["--game", "nosuch"], "--game: nosuch: no such file"),
+    (["--game", "telecom", "--teams", "5"], "--teams 5: a game needs 2 to 4 teams (got 5)"),
+    (["--game", "telecom", "--teams", "three"], "--teams: must be a whole number (got 'three')"),
+    (["--game", "telecom", "--rounds", "41"], "--rounds 41: a game has 1 to 40 rounds (got 41)"),
+    (["--game", "telecom", "--round-periods", "25"], "--round-periods 25: a round is 1 to 24 periods long (got 25)"),
+    (["--game", "telecom", "--customers", "99"], "--customers 99: a game's market has 100 to 50,000 customers (got 99)"),
+    (["--game", "telecom", "--budget", "-1"], "--budget: must be a non-negative amount (got -1)"),
 ])
 def test_dashboard_bad_input_is_one_line_and_exit_2(args, message, capsys):
     from sim.cli import main
@@ -277,6 +285,24 @@ def test_dashboard_bad_input_is_one_line_and_exit_2(args, message, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_the_command_sets_up_a_game_as_the_trainers_page_does():
+    from sim.cli import _new_game, parser
+    from sim.game import NEW_GAME, TEAM_NAMES
+
+    def game(*args):
+        return _new_game(parser().parse_args(["dashboard", "--game", "ecommerce", *args]))
+
+    g = game()
+    assert (len(g.teams), g.round_periods, g.rounds, g.seed) == (NEW_GAME["teams"], NEW_GAME["round_periods"],
+                                                                 NEW_GAME["rounds"], NEW_GAME["seed"])
+    assert g.market.simulation.customers == NEW_GAME["customers"] and g.market.name == "game on " + sim.load("ecommerce").name
+    g = game("--teams", "4", "--rounds", "5", "--round-periods", "2", "--customers", "3000", "--game-seed", "7",
+             "--budget", "5000")
+    assert (g.teams, g.rounds, g.round_periods, g.seed, g.budget) == (list(TEAM_NAMES), 5, 2, 7, 5000.0)
+    assert g.market.simulation.customers == 3000
+    assert _new_game(parser().parse_args(["dashboard"])) is None
 
 
 def test_dashboard_refuses_a_port_in_use(capsys):
@@ -599,6 +625,36 @@ def test_projector_mode_follows_the_command_until_a_page_switches_it(monkeypatch
     assert projector_on()
     monkeypatch.setenv(PROJECTOR_ENV, "0")
     assert not projector_on()
+
+
+@browser_test
+def test_the_command_starts_a_game_and_prints_its_join_code_and_the_trainers_address(page, tmp_path):
+    """``dashboard --game SCENARIO --teams N --rounds R ...`` starts the game the trainer's page would:
+    the command prints its join code and the trainer's address; that address shows ``Join code: CODE``
+    and the game's teams and rounds, and /game on another device lists the game."""
+    with dashboard(tmp_path, "--game", "ecommerce", "--teams", "3", "--rounds", "4", "--round-periods", "2",
+                   "--customers", "2000") as (url, _):
+        out = (tmp_path / "server.log").read_text()
+        code = re.search(r"^retention-sim: classroom game started\. Join code: (\w+)$", out, re.M).group(1)
+        address = re.search(r"^retention-sim: the trainer's page: (\S+)", out, re.M).group(1)
+        assert address.startswith(f"{url}game?code={code}&trainer=")
+        browser = page.context.browser
+        trainer = browser.new_context(viewport=VIEWPORT).new_page()
+        watch_errors(trainer)
+        trainer.goto(address, wait_until="networkidle", timeout=90_000)
+        assert trainer.locator("[data-testid=join-code]").inner_text(timeout=30_000).strip() == f"Join code: {code}"
+        teams = trainer.locator("[data-testid=team-status] tr[data-team]")
+        assert [teams.nth(k).get_attribute("data-team") for k in range(teams.count())] == ["Team A", "Team B", "Team C"]
+        assert trainer.locator("[data-testid=round]").inner_text().startswith("Round 1 of 4 (months 1–2)")
+        assert trainer.get_by_role("button", name="Advance round").count() == 1
+        team = browser.new_context(viewport=VIEWPORT).new_page()
+        team.goto(url + "game", wait_until="networkidle", timeout=90_000)
+        team.locator(f"[data-code={code}]").click(timeout=30_000)
+        team.get_by_role("button", name="Join as Team C").wait_for(timeout=30_000)
+        assert team.get_by_role("button", name=re.compile("Join as")).count() == 3
+        assert trainer.errors == []
+        trainer.context.close()
+        team.context.close()
 
 
 def _join(browser, url: str, code: str, team: str):

@@ -32,6 +32,8 @@ from ..game import (
     MAX_TEAM_NAME,
     MAX_TEAMS,
     MIN_TEAMS,
+    NEW_GAME,
+    TEAM_NAMES,
     VALUE_HORIZON_MONTHS,
     Game,
     GameError,
@@ -46,7 +48,6 @@ from .upload import Upload
 
 log = logging.getLogger("retention_sim.dashboard")
 
-TEAM_NAMES = ("Team A", "Team B", "Team C", "Team D")
 STACK = ("bonded_only", "both", "attached_only", "neither")
 STACK_LABELS = {
     "bonded_only": "bonded only", "both": "bonded and attached", "attached_only": "attached only", "neither": "neither",
@@ -69,6 +70,11 @@ def _html(html: str, **kw) -> None:
 def _address(code: str, **role: str) -> str:
     """The page's address for game ``code`` in a role (``team=TOKEN`` or ``trainer=TOKEN``)."""
     return "/game?" + urlencode({"code": code, **role})
+
+
+def trainer_address(room: rooms.Room) -> str:
+    """The trainer's page of game ``room`` (the address holds the trainer's token: only the trainer has it)."""
+    return _address(room.code, trainer=room.trainer_token)
 
 
 def use_room(room: rooms.Room) -> dict:
@@ -97,12 +103,12 @@ def Setup(on_open):
     """The trainer's form for a new game (or a saved one); ``on_open(room)`` once it runs."""
     names = list(library.offered())
     scenario, set_scenario = solara.use_state("telecom" if "telecom" in names else names[0])
-    n, set_n = solara.use_state(2)
+    n, set_n = solara.use_state(NEW_GAME["teams"])
     teams, set_teams = solara.use_state(list(TEAM_NAMES))
-    periods, set_periods = solara.use_state(3)
-    rounds_, set_rounds = solara.use_state(8)
-    customers, set_customers = solara.use_state(10_000)
-    seed, set_seed = solara.use_state(1)
+    periods, set_periods = solara.use_state(NEW_GAME["round_periods"])
+    rounds_, set_rounds = solara.use_state(NEW_GAME["rounds"])
+    customers, set_customers = solara.use_state(NEW_GAME["customers"])
+    seed, set_seed = solara.use_state(NEW_GAME["seed"])
     budget, set_budget = solara.use_state(0.0)
     message, set_message = solara.use_state("")
 
@@ -195,7 +201,7 @@ def Lobby(go, notice: str = ""):
         with solara.Row(style={"align-items": "center", "gap": "12px", "flex-wrap": "wrap"}):
             typed(solara.InputText, "Join code", value=code, on_value=set_code)
             solara.Button("Join", color="primary", on_click=lambda: join(code))
-    Setup(on_open=lambda r: go(_address(r.code, trainer=r.trainer_token)))
+    Setup(on_open=lambda r: go(trainer_address(r)))
 
 
 @solara.component
