@@ -649,7 +649,7 @@ def test_the_command_starts_a_game_and_prints_its_join_code_and_the_trainers_add
         assert trainer.get_by_role("button", name="Advance round").count() == 1
         team = browser.new_context(viewport=VIEWPORT).new_page()
         team.goto(url + "game", wait_until="networkidle", timeout=90_000)
-        team.locator(f"[data-code={code}]").click(timeout=30_000)
+        team.locator(f"[data-code='{code}']").click(timeout=30_000)
         team.get_by_role("button", name="Join as Team C").wait_for(timeout=30_000)
         assert team.get_by_role("button", name=re.compile("Join as")).count() == 3
         assert trainer.errors == []

@@ -198,16 +198,18 @@ class Session:
                 self._worker.start()
         return True
 
-    def settled(self, timeout: float | None = None) -> bool:
-        """Wait until the model of the latest settings is shown (for tests and scripts); whether it is."""
-        worker = self._worker
-        if worker is not None:
-            worker.join(timeout)
-        return self._worker is None or not self._worker.is_alive()
-
     def _work(self) -> None:
         """Build and replay the wanted settings' model until none is wanted any more; a model whose
-        settings were superseded while it replayed is not shown."""
+        settings were superseded while it replayed is not shown. Should it fail unexpectedly (the
+        traceback goes to the server's log), the next change starts a new worker."""
+        try:
+            self._jobs()
+        finally:
+            with self._lock:
+                if self._worker is threading.current_thread():
+                    self._worker = None
+
+    def _jobs(self) -> None:
         while True:
             with self._lock:
                 if self._wanted is None:
@@ -410,16 +412,18 @@ def _follow(session: Session, m) -> None:
         "The story updates as the model plays."))
 
 
-def compare_runs(baseline: Settings, current: Settings) -> dict:
+def compare_runs(baseline: Settings, current: Settings, stop: threading.Event | None = None) -> dict | None:
     """Both settings run to their horizon on the current seed; the focal firm's retention of its
     initial customers and its cumulative profit at the start of each month, from month 0 to the end of
     the run (month 60 of a 60-month run, as the header and the story count), as the run's books
-    (:attr:`sim.RunResult.retention`) give them."""
+    (:attr:`sim.RunResult.retention`) give them. None if ``stop`` is set before both runs end."""
     from ..results import RunResult
 
     out = {}
     for key, s in (("baseline", baseline), ("current", current)):
-        m = run_to_end(s, seed=current.seed)
+        m = run_to_end(s, seed=current.seed, stop=stop)
+        if m is None:
+            return None
         ret = RunResult(m).retention
         ret = ret[ret["firm"] == m.firms[0].name]["retention"].to_numpy()
         if not len(ret):  # a focal firm without initial customers
@@ -433,7 +437,20 @@ def compare_runs(baseline: Settings, current: Settings) -> dict:
 @solara.component
 def Compare(session: Session):
     base, cur = session.baseline.value, session.settings.value
-    data = solara.use_memo(lambda: compare_runs(base, cur) if base is not None else None, [base, cur])
+    # both runs go in a thread of their own, so the levers keep taking key presses meanwhile; a change
+    # cancels the runs of the settings before, and the last comparison done stays shown until then
+    shown = solara.use_ref(None)
+
+    def both(cancel: threading.Event):
+        data = compare_runs(base, cur, stop=cancel) if base is not None else None
+        return (base, cur, data) if data is not None else None
+
+    # not Solara's intrusive cancel: it traces every line of the thread, which made the runs ten times slower
+    result = solara.use_thread(both, dependencies=[base, cur], intrusive_cancel=False)
+    if result.state == solara.ResultState.ERROR:
+        raise result.error
+    if result.state == solara.ResultState.FINISHED:
+        shown.current = result.value
     with solara.Row(style={"align-items": "center", "gap": "16px"}):
         solara.Button(
             "Save current settings as baseline", color="primary", on_click=lambda: session.baseline.set(session.settings.value)
@@ -445,6 +462,10 @@ def Compare(session: Session):
             "<p>Save the current settings as a baseline, then change a lever: both runs use the same seed, so every "
             "difference below is caused by the change (common random numbers), not by chance.</p>"))
         return
+    if shown.current is None:
+        solara.HTML(tag="div", classes=["rs-note"], unsafe_innerHTML="Running the baseline and the current settings to the end …")
+        return
+    ran_base, ran_cur, data = shown.current  # (not base and cur: the thread above reads those)
     b, c = data["baseline"], data["current"]
     n = min(len(b["x"]), len(c["x"]))
     x_max = max(b["months"], c["months"])
@@ -476,8 +497,8 @@ def Compare(session: Session):
                    charts.money, lambda v: ("+" if v > 0 else "") + charts.money(v))
              + "</table>")
     solara.HTML(tag="div", classes=["rs-note"],
-                unsafe_innerHTML=f"<b>Baseline:</b> {_esc(base.label())}<br><b>Now:</b> {_esc(cur.label())}"
-                f"<br>Both run to the end on seed {cur.seed}.")
+                unsafe_innerHTML=f"<b>Baseline:</b> {_esc(ran_base.label())}<br><b>Now:</b> {_esc(ran_cur.label())}"
+                f"<br>Both run to the end on seed {ran_cur.seed}.")
     solara.HTML(tag="div", unsafe_innerHTML=table)
     with solara.Div(classes=["rs-grid"]):
         Chart(ret)
