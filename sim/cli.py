@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
 import re
 import sys
@@ -437,7 +438,44 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start every page in projector mode (large type, plots that fill the screen); each page can also switch it",
     )
+    game = dash.add_argument_group(
+        "classroom game",
+        "start a game as the trainer's page (/game) does, with its set-up unless told otherwise, and print its join code "
+        "and the trainer's address (the game's own rules judge the values, as on that page)",
+    )
+    game.add_argument("--game", default=None, metavar="SCENARIO",
+                      help="start a classroom game on the market of SCENARIO (scenario file or shipped name)")
+    game.add_argument("--teams", type=_count("teams", 1, 1000), default=None, metavar="N",
+                      help="number of teams, named Team A, Team B, ... (default: as on the trainer's page)")
+    game.add_argument("--rounds", type=_count("rounds", 1), default=None, metavar="R",
+                      help="rounds of the game (default: as on the trainer's page)")
+    game.add_argument("--round-periods", type=_count("round-periods", 1), default=None, metavar="P",
+                      help="periods per round (default: as on the trainer's page)")
+    game.add_argument("--customers", type=_count("customers", 1), default=None, metavar="N",
+                      help="customers in the game's market (default: as on the trainer's page)")
+    game.add_argument("--game-seed", type=_count("game-seed", 0), default=None, metavar="S",
+                      help="the game's seed (default: as on the trainer's page)")
+    game.add_argument("--budget", type=_amount("budget"), default=None, metavar="AMOUNT",
+                      help="budget per team and round (default: 10 %% of a team's revenue in a round)")
     return p
+
+
+GAME_OPTIONS = {"teams": "teams", "rounds": "rounds", "round_periods": "round-periods", "customers": "customers",
+                "seed": "game-seed", "budget": "budget"}  # Game.new's set-up values and their options
+
+
+def _amount(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an amount of money (got {text[:40]!r})") from None
+        if not math.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"must be a non-negative amount (got {text[:40]})")
+        return value
+
+    parse.__name__ = name
+    return parse
 
 
 def _port(text: str) -> int:
@@ -1202,6 +1240,7 @@ def _dashboard(args) -> int:
     path = resolve_path(args.scenario)  # a bad name or path stops here, before anything starts
     load(path)
     spec = args.scenario if args.scenario is not None and not Path(args.scenario).is_file() else str(path.resolve())
+    game = _new_game(args)
     try:
         socket.getaddrinfo(args.host, args.port)
     except (socket.gaierror, UnicodeError):
@@ -1227,7 +1266,34 @@ def _dashboard(args) -> int:
         scenarios = str(args.scenarios.resolve())
     from .dashboard import serve  # heavy: solara, mesa's visualisation, the model
 
-    return serve(spec, host=args.host, port=args.port, scenarios=scenarios, projector=args.projector)
+    return serve(spec, host=args.host, port=args.port, scenarios=scenarios, projector=args.projector, game=game)
+
+
+def _new_game(args):
+    """The game ``dashboard --game`` starts (None without --game); _BadOption naming the option that
+    is wrong and why (the game's own rules, :meth:`sim.game.Game.new`, judge, as on the trainer's page)."""
+    from .game import NEW_GAME, TEAM_NAMES, Game, GameError
+    from .scenario import ScenarioError
+
+    given = {key: getattr(args, key if key != "seed" else "game_seed") for key in GAME_OPTIONS}
+    if args.game is None:
+        extra = next((key for key, value in given.items() if value is not None), None)
+        if extra is not None:
+            raise _BadOption(f"--{GAME_OPTIONS[extra]}", "sets up a classroom game; give its market with --game SCENARIO")
+        return None
+    try:
+        market = load(resolve_path(args.game))
+    except ScenarioError as err:
+        raise _BadOption("--game", err.one_line()) from None
+    setup = {**NEW_GAME, "budget": None, **{key: value for key, value in given.items() if value is not None}}
+    names = [TEAM_NAMES[k] if k < len(TEAM_NAMES) else f"Team {k + 1}" for k in range(setup["teams"])]
+    try:
+        return Game.new(market, names, seed=setup["seed"], round_periods=setup["round_periods"], rounds=setup["rounds"],
+                        customers=setup["customers"], budget=setup["budget"])
+    except GameError as err:
+        if err.key in GAME_OPTIONS:
+            raise _BadOption(f"--{GAME_OPTIONS[err.key]} {setup[err.key]}", str(err)) from None
+        raise _BadOption(f"--game {args.game}", str(err)) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

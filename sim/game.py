@@ -14,12 +14,15 @@ whole state is its set-up and its list of decisions, saved as JSON (:meth:`Game.
 :meth:`Game.load`): a resumed game gives identical results.
 
 Budget: the estimated cost of a team's measures in a round (:meth:`Game.cost`) must not exceed the
-budget. The estimate takes each measure's own cost model (the lever's module in :mod:`sim.measures`,
-the same one a scenario file and the dashboard use) times the customers it would reach, judged by the
-team's customers at the end of the previous round: discounts count the revenue given away, service and
-nostalgia their cost per reached customer, contracts their cost per contract signed (newcomers and
-renewals), every measure its fixed cost. A decision over budget is refused with a message that says
-by how much.
+budget. The estimate is each measure's
+:meth:`~sim.measures.base.Measure.expected_cost`, the cost model the run books (the lever's module in
+:mod:`sim.measures`, the same one a scenario file and the dashboard use), for the customers it would
+reach: the team's customers at the end of the previous round, and the customers who start a
+relationship with it in each period of the round (as many as in the last round; in the first, every
+initial customer and the newcomers its acquisition budget buys). Discounts count the revenue given
+away, service and nostalgia their cost per reached customer, contracts their cost per contract signed
+by a new customer or renewed, every measure its fixed cost. A decision over budget is refused with a
+message that says by how much.
 
 Leaderboard: profit to date AND the value of each team's customer base (customer equity): the value over
 the next :data:`VALUE_HORIZON_MONTHS` months of the customers it holds, at the team's margin in the last
@@ -40,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .books import STAT
 from .codes import LOYALTY_CLASSES
 from .measures import CODE, LEVERS, TYPES
 from .params import Scenario
@@ -61,8 +65,18 @@ LUCK_DRAWS = 4  # other seeds the leaderboard is replayed on, to tell skill from
 
 
 
+# a new game as the trainer's page and ``retention-sim dashboard --game`` set it up unless told otherwise
+TEAM_NAMES = ("Team A", "Team B", "Team C", "Team D")
+NEW_GAME = {"teams": 2, "round_periods": 3, "rounds": 8, "customers": 10_000, "seed": 1}
+
+
 class GameError(ValueError):
-    """A decision or an action the game refuses; the message says why, in words for the room."""
+    """A decision or an action the game refuses; the message says why, in words for the room. ``key``
+    names the set-up value that is wrong (``teams``, ``rounds``, ...), if it is one."""
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass
@@ -106,9 +120,9 @@ class Game:
         decide). ``budget`` per round defaults to 10 % of a team's expected revenue in a round."""
         names = [str(t).strip() for t in teams]
         if not (isinstance(seed, int) and 0 <= seed < 2**63):
-            raise GameError(f"the seed is a whole number from 0 to 2**63 - 1 (got {seed!r})"[:120])
+            raise GameError(f"the seed is a whole number from 0 to 2**63 - 1 (got {seed!r})"[:120], "seed")
         if not MIN_TEAMS <= len(names) <= MAX_TEAMS:
-            raise GameError(f"a game needs {MIN_TEAMS} to {MAX_TEAMS} teams (got {len(names)})")
+            raise GameError(f"a game needs {MIN_TEAMS} to {MAX_TEAMS} teams (got {len(names)})", "teams")
         if any(not n for n in names):
             raise GameError("every team needs a name")
         if any(len(n) > MAX_TEAM_NAME for n in names):
@@ -116,11 +130,11 @@ class Game:
         if len(set(names)) != len(names):
             raise GameError(f"team names must differ (got {', '.join(names)})")
         if not 1 <= int(round_periods) <= MAX_ROUND_PERIODS:
-            raise GameError(f"a round is 1 to {MAX_ROUND_PERIODS} periods long (got {round_periods})")
+            raise GameError(f"a round is 1 to {MAX_ROUND_PERIODS} periods long (got {round_periods})", "round_periods")
         if not 1 <= int(rounds) <= MAX_ROUNDS:
-            raise GameError(f"a game has 1 to {MAX_ROUNDS} rounds (got {rounds})")
+            raise GameError(f"a game has 1 to {MAX_ROUNDS} rounds (got {rounds})", "rounds")
         if customers is not None and not 100 <= int(customers) <= MAX_CUSTOMERS:
-            raise GameError(f"a game's market has 100 to {MAX_CUSTOMERS:,} customers (got {int(customers):,})")
+            raise GameError(f"a game's market has 100 to {MAX_CUSTOMERS:,} customers (got {int(customers):,})", "customers")
         sc = load(scenario)
         d = sc.model_dump(mode="json")
         template = d["firms"][0]
@@ -141,7 +155,7 @@ class Game:
             f = market.firms[0]
             budget = round(0.1 * f.price * int(round_periods) * market.simulation.customers * share, -2)
         if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget >= 0):
-            raise GameError(f"the budget must be a non-negative amount (got {budget!r})")
+            raise GameError(f"the budget must be a non-negative amount (got {budget!r})", "budget")
         return cls(base=market.model_dump(mode="json"), teams=names, seed=int(seed), round_periods=int(round_periods),
                    rounds=int(rounds), budget=float(budget))
 
@@ -189,40 +203,50 @@ class Game:
         return out
 
     def cost(self, team: str, decision: Sequence[Mapping]) -> Cost:
-        """Estimated cost of ``decision`` for ``team`` in the current round (see the module docstring)."""
+        """Estimated cost of ``decision`` for ``team`` in the current round (see the module docstring):
+        each measure's :meth:`~sim.measures.base.Measure.expected_cost`, the cost model the run books,
+        for the customers it would reach."""
         i = self._team(team)
         measures = self.measures(team, decision)
         sc = self._validated(measures)
-        firm = sc.firms[i]
-        periods = self.round_periods
         customers = self._customers(i)
+        joining = self._joining(i, sc)
         classes = self._class_shares(i)
-        arrivals = firm.acquisition_spend / firm.cost_per_acquisition if sc.mechanisms.arrivals else 0.0
         lines = []
-        start = self.round_span()[0]
         for m in sc.measures[len(sc.measures) - len(measures):]:  # this decision's measures only
-            reach = customers * self._reach_share(sc, m, classes)
+            share = self._reach_share(sc, m, classes)
             lever = LEVERS[CODE[m.type]].Lever(m, sc, CODE[m.type])  # the lever's own cost model
-            c = lever.per_customer_cost() * reach * periods
+            reached = [n * share for n in joining]
+            c = lever.expected_cost(customers * share, reached)
             if m.type == "discount":
-                c += m.rate * firm.price * reach * periods
                 what = f"discount {m.rate:.0%}: revenue given away"
             elif m.type == "service":
                 what = f"service (quality +{m.quality_boost:g})"
             elif m.type == "nostalgia":
                 what = f"nostalgia campaign ({m.cohort})"
             elif m.type == "contract":
-                share = reach / customers if customers else 1.0
-                signings = (arrivals * share + reach / m.term * m.renewal_prob) * periods
-                if start == 0:
-                    signings += reach  # the initial customers are new in period 0: they all sign
-                c += lever.event_cost() * signings
-                what = f"contracts ({m.term} periods): about {signings:,.0f} signed or renewed"
+                what = f"contracts ({m.term} periods): about {lever.expected_events(reached):,.0f} signed or renewed"
             else:
                 what = f"list price x{m.factor:g}" if m.type == "price_change" else m.type
-            c += m.fixed_cost * periods
             lines.append((what, float(c)))
         return Cost(total=float(sum(c for _, c in lines)), lines=lines, budget=self.budget)
+
+    def _joining(self, i: int, sc: Scenario) -> list[float]:
+        """Team ``i``'s customers who start a relationship with it in each period of the current round:
+        as many a period as in the last round played (newcomers, switchers, referred and won back),
+        before the first round the newcomers its acquisition budget buys; in period 0 every initial
+        customer is new."""
+        if self.round == 0:
+            f = sc.firms[i]
+            per_period = f.acquisition_spend / f.cost_per_acquisition * sc.simulation.scale if sc.mechanisms.arrivals else 0.0
+        else:
+            ledger = self.model().engine.books.ledger[(self.round - 1) * self.round_periods:self.round * self.round_periods, 0, i]
+            per_period = float(sum(ledger[:, STAT[k]].sum() for k in ("acquired", "referred", "won_back", "switched_in")))
+            per_period /= self.round_periods
+        joining = [per_period] * self.round_periods
+        if self.round == 0:
+            joining[0] += self._customers(i)
+        return joining
 
     def decide(self, team: str, decision: Sequence[Mapping]) -> Cost:
         """Record ``team``'s decision for the current round (replacing an earlier one); refused if the
@@ -547,4 +571,4 @@ def decision(price_change: float = 0.0, discount: float = 0.0, service: float = 
     return out
 
 
-__all__ = ["Cost", "Game", "GameError", "VALUE_HORIZON_MONTHS", "decision"]
+__all__ = ["NEW_GAME", "TEAM_NAMES", "Cost", "Game", "GameError", "VALUE_HORIZON_MONTHS", "decision"]

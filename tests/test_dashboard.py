@@ -266,6 +266,14 @@ def test_month_axes_tick_every_twelve_months():
     (["nosuch"], "nosuch: no such file"),
     (["--port", "70000"], "--port: must be a port number from 1 to 65535"),
     (["--host", "nosuch.invalid"], "--host nosuch.invalid"),
+    (["--teams", "3"], "--teams: sets up a classroom game; give its market with --game SCENARIO"),
+    (["--game", "nosuch"], "--game: nosuch: no such file"),
+    (["--game", "telecom", "--teams", "5"], "--teams 5: a game needs 2 to 4 teams (got 5)"),
+    (["--game", "telecom", "--teams", "three"], "--teams: must be a whole number (got 'three')"),
+    (["--game", "telecom", "--rounds", "41"], "--rounds 41: a game has 1 to 40 rounds (got 41)"),
+    (["--game", "telecom", "--round-periods", "25"], "--round-periods 25: a round is 1 to 24 periods long (got 25)"),
+    (["--game", "telecom", "--customers", "99"], "--customers 99: a game's market has 100 to 50,000 customers (got 99)"),
+    (["--game", "telecom", "--budget", "-1"], "--budget: must be a non-negative amount (got -1)"),
 ])
 def test_dashboard_bad_input_is_one_line_and_exit_2(args, message, capsys):
     from sim.cli import main
@@ -276,7 +284,25 @@ def test_dashboard_bad_input_is_one_line_and_exit_2(args, message, capsys):
         code = stop.code
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert message in err and "\n" not in err
+    assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_the_command_sets_up_a_game_as_the_trainers_page_does():
+    from sim.cli import _new_game, parser
+    from sim.game import NEW_GAME, TEAM_NAMES
+
+    def game(*args):
+        return _new_game(parser().parse_args(["dashboard", "--game", "ecommerce", *args]))
+
+    g = game()
+    assert (len(g.teams), g.round_periods, g.rounds, g.seed) == (NEW_GAME["teams"], NEW_GAME["round_periods"],
+                                                                 NEW_GAME["rounds"], NEW_GAME["seed"])
+    assert g.market.simulation.customers == NEW_GAME["customers"] and g.market.name == "game on " + sim.load("ecommerce").name
+    g = game("--teams", "4", "--rounds", "5", "--round-periods", "2", "--customers", "3000", "--game-seed", "7",
+             "--budget", "5000")
+    assert (g.teams, g.rounds, g.round_periods, g.seed, g.budget) == (list(TEAM_NAMES), 5, 2, 7, 5000.0)
+    assert g.market.simulation.customers == 3000
+    assert _new_game(parser().parse_args(["dashboard"])) is None
 
 
 def test_dashboard_refuses_a_port_in_use(capsys):
@@ -355,22 +381,17 @@ def lever(pg, label: str):
     return pg.locator(".rs-lever").filter(has_text=label).locator("[role=slider]")
 
 
-def set_slider(pg, slider, target: float, timeout: float = 20.0) -> None:
-    """Move ``slider`` to ``target`` with the arrow keys, one step at a time, each step waiting for the
-    page to show it (a key press that lands while the slider is being redrawn is simply repeated)."""
-    deadline = time.time() + timeout
+def set_slider(pg, slider, target: float) -> None:
+    """Move ``slider`` to ``target`` with the arrow keys, one step at a time; each key press must show
+    (a lost one fails the test)."""
     while True:
         now = float(slider.get_attribute("aria-valuenow"))
         if math.isclose(now, target, abs_tol=1e-9):
             return
-        assert time.time() < deadline, f"the slider stays at {now}, not {target}"
         slider.focus()
         slider.press("ArrowRight" if now < target else "ArrowLeft")
-        try:
-            pg.wait_for_function("([el, v]) => parseFloat(el.getAttribute('aria-valuenow')) !== v",
-                                 arg=[slider.element_handle(), now], timeout=2_000)
-        except Exception:  # noqa: BLE001 - the press was lost: try again
-            pass
+        pg.wait_for_function("([el, v]) => parseFloat(el.getAttribute('aria-valuenow')) !== v",
+                             arg=[slider.element_handle(), now], timeout=5_000)
 
 
 @browser_test
@@ -461,6 +482,77 @@ def test_compare_with_a_saved_baseline(page):
     assert page.errors == []
 
 
+# every value a slider shows, in order (a slider moved back by the page shows as a value going down)
+WATCH_SLIDER = """(el) => { el.__shown = [];
+  new MutationObserver(() => el.__shown.push(parseFloat(el.getAttribute('aria-valuenow'))))
+    .observe(el, {attributes: true, attributeFilter: ['aria-valuenow']}); }"""
+
+
+@browser_test
+def test_no_key_press_is_lost_while_the_model_replays(page, server, tmp_path, monkeypatch):
+    """Arrow keys on two levers and a seed typed, all while the model replays the first change (50,000
+    customers, some 30 periods in: each replay takes about a second): every key press counts, no
+    slider is moved back, and the run shown is the one of the last settings."""
+    pg = page.context.browser.new_context(viewport=VIEWPORT).new_page()
+    watch_errors(pg)
+    pg.goto(server, wait_until="networkidle", timeout=90_000)
+    pg.wait_for_selector("[data-testid=period]", timeout=60_000)
+    customers = lever(pg, "Customers")
+    customers.focus()
+    customers.press("End")
+    pg.locator(".rs-lever", has_text="Customers: 50,000").wait_for(timeout=20_000)
+    pg.get_by_role("button", name="▶").click()
+    pg.wait_for_function("() => +document.querySelector('[data-testid=period]').dataset.period >= 30", timeout=60_000)
+    pg.get_by_role("button", name="❚❚").click()
+    pg.wait_for_timeout(1_000)
+    at = period(pg)
+    price, service = lever(pg, "List price"), lever(pg, "Service quality")
+    p0, s0 = float(price.get_attribute("aria-valuenow")), float(service.get_attribute("aria-valuenow"))
+    for slider in (price, service):
+        slider.evaluate(WATCH_SLIDER)
+    curve = 'svg[data-chart=profit] path[data-series^="focal"]'
+    before = pg.get_attribute(curve, "d")
+    price.focus()
+    for _ in range(5):
+        pg.keyboard.press("ArrowRight")  # 5 x 0.10 EUR
+    service.focus()
+    for _ in range(4):
+        pg.keyboard.press("ArrowRight")  # 4 x 0.01
+    seed = pg.get_by_label("Seed (same seed, same run)")
+    seed.click()
+    seed.press("Control+a")
+    seed.press_sequentially("4321")
+    seed.press("Enter")
+    assert pg.get_attribute(curve, "d") == before, "the first replay was over before the keys were pressed"
+    pg.locator(".rs-lever", has_text=f"List price: {p0 + 0.5:,.2f}").wait_for(timeout=30_000)
+    pg.locator(".rs-lever", has_text=f"Service quality: {s0 + 0.04:.2f}").wait_for(timeout=30_000)
+    pg.wait_for_timeout(3_000)  # let every replay finish
+    assert float(price.get_attribute("aria-valuenow")) == pytest.approx(p0 + 0.5)
+    assert float(service.get_attribute("aria-valuenow")) == pytest.approx(s0 + 0.04)
+    assert seed.input_value() == "4321"
+    for name, slider in (("List price", price), ("Service quality", service)):
+        shown = slider.evaluate("el => el.__shown")
+        assert shown == sorted(shown), f"{name} was moved back while it replayed: {shown}"
+    # the run shown is the one of the last settings, replayed to the period shown
+    shown = period(pg)
+    assert shown >= at
+    from sim.dashboard import library
+    from sim.reference import annotated_toml
+
+    same = tmp_path / "telecom_long.toml"  # the server's scenario
+    same.write_text(annotated_toml(sim.load("telecom", {"simulation.periods": 240, "simulation.customers": SPEED_CUSTOMERS})))
+    monkeypatch.setenv(library.START_ENV, str(same))
+    monkeypatch.delenv(library.SCENARIOS_ENV, raising=False)
+    last = Settings.from_scenario(library.start_name(), customers=50_000, seed=4321).replace(
+        price=round(p0 + 0.5, 2), service_quality=round(s0 + 0.04, 2))
+    expected = int(DashboardModel(last).replay(shown).firms[0].active)
+    header = pg.locator(".rs-header").first.inner_text()
+    assert re.search(r"focal: ([\d,]+) customers", header).group(1) == f"{expected:,}", header
+    assert pg.locator("[data-testid=dashboard-message]").inner_text().strip() == ""
+    assert pg.errors == []
+    pg.context.close()
+
+
 # ------------------------------------------------------------------------------------- screens of a room
 SCREENS = {"laptop": (1280, 800), "projector": (1920, 1080), "phone": (390, 844)}
 # every point of a plot that is on screen (below the fixed top bar) belongs to the plot, not to an element over it
@@ -533,6 +625,36 @@ def test_projector_mode_follows_the_command_until_a_page_switches_it(monkeypatch
     assert projector_on()
     monkeypatch.setenv(PROJECTOR_ENV, "0")
     assert not projector_on()
+
+
+@browser_test
+def test_the_command_starts_a_game_and_prints_its_join_code_and_the_trainers_address(page, tmp_path):
+    """``dashboard --game SCENARIO --teams N --rounds R ...`` starts the game the trainer's page would:
+    the command prints its join code and the trainer's address; that address shows ``Join code: CODE``
+    and the game's teams and rounds, and /game on another device lists the game."""
+    with dashboard(tmp_path, "--game", "ecommerce", "--teams", "3", "--rounds", "4", "--round-periods", "2",
+                   "--customers", "2000") as (url, _):
+        out = (tmp_path / "server.log").read_text()
+        code = re.search(r"^retention-sim: classroom game started\. Join code: (\w+)$", out, re.M).group(1)
+        address = re.search(r"^retention-sim: the trainer's page: (\S+)", out, re.M).group(1)
+        assert address.startswith(f"{url}game?code={code}&trainer=")
+        browser = page.context.browser
+        trainer = browser.new_context(viewport=VIEWPORT).new_page()
+        watch_errors(trainer)
+        trainer.goto(address, wait_until="networkidle", timeout=90_000)
+        assert trainer.locator("[data-testid=join-code]").inner_text(timeout=30_000).strip() == f"Join code: {code}"
+        teams = trainer.locator("[data-testid=team-status] tr[data-team]")
+        assert [teams.nth(k).get_attribute("data-team") for k in range(teams.count())] == ["Team A", "Team B", "Team C"]
+        assert trainer.locator("[data-testid=round]").inner_text().startswith("Round 1 of 4 (months 1–2)")
+        assert trainer.get_by_role("button", name="Advance round").count() == 1
+        team = browser.new_context(viewport=VIEWPORT).new_page()
+        team.goto(url + "game", wait_until="networkidle", timeout=90_000)
+        team.locator(f"[data-code='{code}']").click(timeout=30_000)
+        team.get_by_role("button", name="Join as Team C").wait_for(timeout=30_000)
+        assert team.get_by_role("button", name=re.compile("Join as")).count() == 3
+        assert trainer.errors == []
+        trainer.context.close()
+        team.context.close()
 
 
 def _join(browser, url: str, code: str, team: str):

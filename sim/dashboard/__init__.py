@@ -37,10 +37,11 @@ PROJECTOR_ENV = "RETENTION_SIM_PROJECTOR"  # "1": pages start in projector mode
 
 
 def serve(scenario: str, host: str = "127.0.0.1", port: int = 8765, scenarios: str | None = None,
-          projector: bool = False) -> int:
+          projector: bool = False, game=None) -> int:
     """Serve the dashboard for ``scenario`` (shipped name or absolute path) at http://host:port/;
     ``scenarios`` is a folder whose ``.toml`` files the browser may pick by name (see :mod:`.library`);
-    ``projector`` starts every page in projector mode."""
+    ``projector`` starts every page in projector mode; ``game`` (a :class:`sim.game.Game`) is started
+    as the trainer's page starts one, and its join code and the trainer's address are printed."""
     from .library import SCENARIOS_ENV, START_ENV
 
     os.environ[PROJECTOR_ENV] = "1" if projector else "0"
@@ -67,6 +68,14 @@ def serve(scenario: str, host: str = "127.0.0.1", port: int = 8765, scenarios: s
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     print(f"retention-sim: dashboard at {url} (classroom game at {url}game); Ctrl-C stops it", flush=True)
+    if game is not None:
+        from .game_page import trainer_address
+        from .rooms import open_room
+
+        room = open_room(game)
+        print(f"retention-sim: classroom game started. Join code: {room.code}", flush=True)
+        print(f"retention-sim: the trainer's page: {url.rstrip('/')}{trainer_address(room)} (teams open {url}game and "
+              "enter the join code)", flush=True)
     if shown != host:
         print(f"retention-sim: listening on every address of this machine ({host}): other devices use its address", flush=True)
     if not is_loopback(host):

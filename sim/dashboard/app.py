@@ -11,7 +11,9 @@ Two pages (tabs in the top bar):
 
 A lever change rebuilds the model with the new settings and replays it to the period shown (common
 random numbers make the replay exact, and it takes a fraction of a second), so its effect shows at
-once, whether playing or paused.
+once, whether playing or paused. The replay runs in a worker thread (:class:`Session`), and the levers
+and fields follow what the browser sends as it is sent (:func:`Lever`, :func:`typed`), so key presses
+made while a replay runs all count.
 
 State is per browser tab (Solara gives each its own kernel), so several people can use one server; a
 tab's model is released when the tab closes (or, if its connection drops, after
@@ -154,7 +156,11 @@ def firm_colour(index: int) -> str:
 
 # ------------------------------------------------------------------------------------- session state
 class Session:
-    """One browser tab's state: the settings, the model SolaraViz runs, the saved baseline."""
+    """One browser tab's state: the settings, the model SolaraViz runs, the saved baseline.
+
+    A lever's new settings take effect at once (the levers show them), and the model they make is built
+    and replayed to the period shown in a worker thread (:meth:`apply`), so the page keeps taking key
+    presses while it replays; a later change supersedes one still replaying."""
 
     def __init__(self, settings: Settings):
         self.settings = solara.reactive(settings)
@@ -172,29 +178,64 @@ class Session:
         self.last_applied = None
         self.stuck = False
         self._lock = threading.Lock()
+        self._wanted: tuple[Settings, bool] | None = None  # the settings the worker is to build next
+        self._worker: threading.Thread | None = None
 
     def apply(self, new: Settings, keep_period: bool = True) -> bool:
-        """Rebuild the model with ``new`` settings, replayed to the period shown; False on bad input."""
+        """Take ``new`` settings: checked here (a millisecond), then the model is rebuilt and replayed to
+        the period shown in the worker thread; False (and a one-line message) on bad input."""
+        try:
+            new.config()
+        except ScenarioError as err:
+            self.error.set(err.one_line())
+            return False
+        self.settings.set(new)
+        self.error.set("")
         with self._lock:
-            old = self.model.value
+            self._wanted = (new, keep_period)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="retention-sim replay", daemon=True)
+                self._worker.start()
+        return True
+
+    def _work(self) -> None:
+        """Build and replay the wanted settings' model until none is wanted any more; a model whose
+        settings were superseded while it replayed is not shown. Should it fail unexpectedly (the
+        traceback goes to the server's log), the next change starts a new worker."""
+        try:
+            self._jobs()
+        finally:
+            with self._lock:
+                if self._worker is threading.current_thread():
+                    self._worker = None
+
+    def _jobs(self) -> None:
+        while True:
+            with self._lock:
+                if self._wanted is None:
+                    self._worker = None
+                    return
+                (new, keep_period), self._wanted = self._wanted, None
+            old = self.model.peek()
             try:
                 model = DashboardModel(new)
-            except ScenarioError as err:
-                self.error.set(err.one_line())
-                return False
+                # replay to the period shown, and again while a playing model moved on meanwhile
+                while keep_period and self._wanted is None and model.period < min(self.model.peek().period, model.horizon):
+                    model.replay(self.model.peek().period)
             except (ValueError, OSError, MemoryError) as err:
                 log.exception("could not build the model")
                 self.error.set(f"could not build the model ({type(err).__name__}); the details are in the server's log")
-                return False
-            model.replay(old.period if keep_period else 0)
+                continue
+            if self._wanted is not None:
+                continue  # superseded: build the newer settings instead
+            current = self.model.peek()
+            if current is not old and current is not self.last_applied:
+                continue  # Mesa's RESET made a model of these settings meanwhile
             model.render_lock = self.render_lock
-            if not old.running and model.running:
+            if not current.running and model.running:
                 self.stuck = True
             self.last_applied = model
-            self.settings.set(new)
             self.model.set(model)
-            self.error.set("")
-            return True
 
     def change(self, **levers) -> None:
         self.apply(self.settings.value.replace(**levers))
@@ -371,16 +412,18 @@ def _follow(session: Session, m) -> None:
         "The story updates as the model plays."))
 
 
-def compare_runs(baseline: Settings, current: Settings) -> dict:
+def compare_runs(baseline: Settings, current: Settings, stop: threading.Event | None = None) -> dict | None:
     """Both settings run to their horizon on the current seed; the focal firm's retention of its
     initial customers and its cumulative profit at the start of each month, from month 0 to the end of
     the run (month 60 of a 60-month run, as the header and the story count), as the run's books
-    (:attr:`sim.RunResult.retention`) give them."""
+    (:attr:`sim.RunResult.retention`) give them. None if ``stop`` is set before both runs end."""
     from ..results import RunResult
 
     out = {}
     for key, s in (("baseline", baseline), ("current", current)):
-        m = run_to_end(s, seed=current.seed)
+        m = run_to_end(s, seed=current.seed, stop=stop)
+        if m is None:
+            return None
         ret = RunResult(m).retention
         ret = ret[ret["firm"] == m.firms[0].name]["retention"].to_numpy()
         if not len(ret):  # a focal firm without initial customers
@@ -394,7 +437,20 @@ def compare_runs(baseline: Settings, current: Settings) -> dict:
 @solara.component
 def Compare(session: Session):
     base, cur = session.baseline.value, session.settings.value
-    data = solara.use_memo(lambda: compare_runs(base, cur) if base is not None else None, [base, cur])
+    # both runs go in a thread of their own, so the levers keep taking key presses meanwhile; a change
+    # cancels the runs of the settings before, and the last comparison done stays shown until then
+    shown = solara.use_ref(None)
+
+    def both(cancel: threading.Event):
+        data = compare_runs(base, cur, stop=cancel) if base is not None else None
+        return (base, cur, data) if data is not None else None
+
+    # not Solara's intrusive cancel: it traces every line of the thread, which made the runs ten times slower
+    result = solara.use_thread(both, dependencies=[base, cur], intrusive_cancel=False)
+    if result.state == solara.ResultState.ERROR:
+        raise result.error
+    if result.state == solara.ResultState.FINISHED:
+        shown.current = result.value
     with solara.Row(style={"align-items": "center", "gap": "16px"}):
         solara.Button(
             "Save current settings as baseline", color="primary", on_click=lambda: session.baseline.set(session.settings.value)
@@ -406,6 +462,10 @@ def Compare(session: Session):
             "<p>Save the current settings as a baseline, then change a lever: both runs use the same seed, so every "
             "difference below is caused by the change (common random numbers), not by chance.</p>"))
         return
+    if shown.current is None:
+        solara.HTML(tag="div", classes=["rs-note"], unsafe_innerHTML="Running the baseline and the current settings to the end …")
+        return
+    ran_base, ran_cur, data = shown.current  # (not base and cur: the thread above reads those)
     b, c = data["baseline"], data["current"]
     n = min(len(b["x"]), len(c["x"]))
     x_max = max(b["months"], c["months"])
@@ -437,8 +497,8 @@ def Compare(session: Session):
                    charts.money, lambda v: ("+" if v > 0 else "") + charts.money(v))
              + "</table>")
     solara.HTML(tag="div", classes=["rs-note"],
-                unsafe_innerHTML=f"<b>Baseline:</b> {_esc(base.label())}<br><b>Now:</b> {_esc(cur.label())}"
-                f"<br>Both run to the end on seed {cur.seed}.")
+                unsafe_innerHTML=f"<b>Baseline:</b> {_esc(ran_base.label())}<br><b>Now:</b> {_esc(ran_cur.label())}"
+                f"<br>Both run to the end on seed {ran_cur.seed}.")
     solara.HTML(tag="div", unsafe_innerHTML=table)
     with solara.Div(classes=["rs-grid"]):
         Chart(ret)
@@ -450,12 +510,26 @@ def Compare(session: Session):
 # ------------------------------------------------------------------------------------- side bar
 @solara.component
 def Lever(label: str, value, vmin, vmax, step, on_change, text: str, disabled: bool = False):
-    """A labelled slider that applies its value when released (or moved with the keyboard)."""
+    """A labelled slider whose every move (a drag, an arrow key) is passed to ``on_change``.
+
+    It follows its own value as the browser reports it (``v_model``), never the "change" event: the
+    browser sends a slider's value at most once per round trip and merges the moves in between, while
+    events go out at once, so a page drawn from the settings of an event showed an older value than the
+    browser had; it moved the slider back, and the key presses made meanwhile were lost. Drawn from the
+    value the browser sent last, it sends the browser nothing it does not have (the dashboard's levers
+    and the game's decision form)."""
     with solara.Div(classes=["rs-lever"]):
         solara.HTML(tag="div", classes=["rs-lever-label"], unsafe_innerHTML=f"{_esc(label)}: <b>{_esc(text)}</b>")
-        el = solara.v.Slider(v_model=value, min=vmin, max=vmax, step=step, thumb_label=True, hide_details=True,
-                             disabled=disabled, class_="mt-0 pt-0")
-        solara.v.use_event(el, "change", lambda *args: on_change(args[-1]))
+        solara.v.Slider(v_model=value, on_v_model=on_change, min=vmin, max=vmax, step=step, thumb_label=True,
+                        hide_details=True, disabled=disabled, class_="mt-0 pt-0")
+
+
+def typed(field, label: str, **kw):
+    """A text or number field (``solara.InputInt``, ``InputFloat``, ``InputText``) that takes what is
+    typed as it is typed. Left to take it on Enter or on leaving the field, it would read the field's
+    value when that event arrives, which can be before the last keys' value (as for :func:`Lever`): the
+    page then showed the older text again and the keys typed meanwhile were lost."""
+    return field(label, continuous_update=True, **kw)
 
 
 @solara.component
@@ -487,8 +561,9 @@ def ScenarioCard(session: Session):
         Upload("or upload a scenario file (.toml)", uploaded, limit=library.MAX_UPLOAD_BYTES, accept=".toml")
         Lever("Customers", s.customers, MIN_CUSTOMERS, MAX_CUSTOMERS, 1000,
               lambda v: session.change(customers=int(v)), f"{s.customers:,}")
-        solara.InputInt("Seed (same seed, same run)", value=s.seed,
-                        on_value=lambda v: v is not None and 0 <= v < 2**63 and session.change(seed=int(v)))
+        typed(solara.InputInt, "Seed (same seed, same run)", value=s.seed,
+              on_value=lambda v: v is not None and 0 <= v < 2**63 and v != session.settings.value.seed
+              and session.change(seed=int(v)))
         solara.HTML(tag="div", classes=["rs-note"],
                     unsafe_innerHTML=f"{cfg.simulation.periods} periods of {cfg.simulation.period_months:g} month(s); "
                     f"firms: {_esc(', '.join(f.name for f in cfg.firms))} (focal: {_esc(cfg.firms[0].name)})")

@@ -32,6 +32,8 @@ from ..game import (
     MAX_TEAM_NAME,
     MAX_TEAMS,
     MIN_TEAMS,
+    NEW_GAME,
+    TEAM_NAMES,
     VALUE_HORIZON_MONTHS,
     Game,
     GameError,
@@ -40,12 +42,12 @@ from ..game import (
 from ..plots import CLASS_COLOURS
 from ..scenario import ScenarioError
 from . import charts, library, rooms
+from .app import Lever, firm_colour, typed
 from .charts import Series
 from .upload import Upload
 
 log = logging.getLogger("retention_sim.dashboard")
 
-TEAM_NAMES = ("Team A", "Team B", "Team C", "Team D")
 STACK = ("bonded_only", "both", "attached_only", "neither")
 STACK_LABELS = {
     "bonded_only": "bonded only", "both": "bonded and attached", "attached_only": "attached only", "neither": "neither",
@@ -58,8 +60,6 @@ EMPTY_FORM = {
 
 
 def _colour(i: int) -> str:
-    from .app import firm_colour
-
     return firm_colour(i)
 
 
@@ -70,6 +70,11 @@ def _html(html: str, **kw) -> None:
 def _address(code: str, **role: str) -> str:
     """The page's address for game ``code`` in a role (``team=TOKEN`` or ``trainer=TOKEN``)."""
     return "/game?" + urlencode({"code": code, **role})
+
+
+def trainer_address(room: rooms.Room) -> str:
+    """The trainer's page of game ``room`` (the address holds the trainer's token: only the trainer has it)."""
+    return _address(room.code, trainer=room.trainer_token)
 
 
 def use_room(room: rooms.Room) -> dict:
@@ -98,12 +103,12 @@ def Setup(on_open):
     """The trainer's form for a new game (or a saved one); ``on_open(room)`` once it runs."""
     names = list(library.offered())
     scenario, set_scenario = solara.use_state("telecom" if "telecom" in names else names[0])
-    n, set_n = solara.use_state(2)
+    n, set_n = solara.use_state(NEW_GAME["teams"])
     teams, set_teams = solara.use_state(list(TEAM_NAMES))
-    periods, set_periods = solara.use_state(3)
-    rounds_, set_rounds = solara.use_state(8)
-    customers, set_customers = solara.use_state(10_000)
-    seed, set_seed = solara.use_state(1)
+    periods, set_periods = solara.use_state(NEW_GAME["round_periods"])
+    rounds_, set_rounds = solara.use_state(NEW_GAME["rounds"])
+    customers, set_customers = solara.use_state(NEW_GAME["customers"])
+    seed, set_seed = solara.use_state(NEW_GAME["seed"])
     budget, set_budget = solara.use_state(0.0)
     message, set_message = solara.use_state("")
 
@@ -149,19 +154,19 @@ def Setup(on_open):
                 solara.Select("Number of teams", values=[str(k) for k in range(MIN_TEAMS, MAX_TEAMS + 1)], value=str(n),
                               on_value=lambda v: set_n(int(v)))
                 for i in range(n):
-                    solara.InputText(f"Name of team {i + 1}", value=teams[i],
-                                     on_value=lambda v, i=i: set_teams([*teams[:i], str(v)[:MAX_TEAM_NAME], *teams[i + 1:]]))
+                    typed(solara.InputText, f"Name of team {i + 1}", value=teams[i],
+                          on_value=lambda v, i=i: set_teams(lambda ts: [*ts[:i], str(v)[:MAX_TEAM_NAME], *ts[i + 1:]]))
             with solara.Column(style={"min-width": "min(320px, 100%)"}):
                 # any whole number is kept as typed: starting the game checks it and says what is allowed
-                solara.InputInt(f"Periods per round (1 to {MAX_ROUND_PERIODS})", value=periods,
-                                on_value=lambda v: v is not None and set_periods(v))
-                solara.InputInt(f"Rounds (1 to {MAX_ROUNDS})", value=rounds_,
-                                on_value=lambda v: v is not None and set_rounds(v))
-                solara.InputInt(f"Customers in the market (100 to {MAX_CUSTOMERS:,})", value=customers,
-                                on_value=lambda v: v is not None and set_customers(v))
-                solara.InputInt("Seed", value=seed, on_value=lambda v: v is not None and set_seed(v))
-                solara.InputFloat("Budget per team and round (0 = 10 % of a team's revenue)", value=budget,
-                                  on_value=lambda v: set_budget(v or 0.0))
+                typed(solara.InputInt, f"Periods per round (1 to {MAX_ROUND_PERIODS})", value=periods,
+                      on_value=lambda v: v is not None and set_periods(v))
+                typed(solara.InputInt, f"Rounds (1 to {MAX_ROUNDS})", value=rounds_,
+                      on_value=lambda v: v is not None and set_rounds(v))
+                typed(solara.InputInt, f"Customers in the market (100 to {MAX_CUSTOMERS:,})", value=customers,
+                      on_value=lambda v: v is not None and set_customers(v))
+                typed(solara.InputInt, "Seed", value=seed, on_value=lambda v: v is not None and set_seed(v))
+                typed(solara.InputFloat, "Budget per team and round (0 = 10 % of a team's revenue)", value=budget,
+                      on_value=lambda v: set_budget(v or 0.0))
         with solara.Row(style={"gap": "16px", "align-items": "center", "margin-top": "12px", "flex-wrap": "wrap"}):
             solara.Button("Start the game", color="primary", on_click=start)
             with solara.Div(style={"min-width": "min(320px, 100%)"}):
@@ -194,9 +199,9 @@ def Lobby(go, notice: str = ""):
                     label = f"Game {r.code}: {', '.join(v['teams'])}, round {min(v['round'] + 1, v['rounds'])} of {v['rounds']}"
                     solara.Button(label, outlined=True, on_click=lambda c=r.code: join(c), attributes={"data-code": r.code})
         with solara.Row(style={"align-items": "center", "gap": "12px", "flex-wrap": "wrap"}):
-            solara.InputText("Join code", value=code, on_value=set_code, continuous_update=True)
+            typed(solara.InputText, "Join code", value=code, on_value=set_code)
             solara.Button("Join", color="primary", on_click=lambda: join(code))
-    Setup(on_open=lambda r: go(_address(r.code, trainer=r.trainer_token)))
+    Setup(on_open=lambda r: go(trainer_address(r)))
 
 
 @solara.component
@@ -231,17 +236,6 @@ def _decision(price: float, form: dict) -> list[dict]:
 
 
 @solara.component
-def Slider(label: str, text: str, value, vmin, vmax, step, on_value, disabled=False):
-    """A labelled slider that applies its value when released (or moved with the keyboard), so a
-    drag is not interrupted by the redraws it causes."""
-    with solara.Div(classes=["rs-lever"]):
-        solara.HTML(tag="div", classes=["rs-lever-label"], unsafe_innerHTML=f"{escape(label)}: <b>{escape(text)}</b>")
-        el = solara.v.Slider(v_model=value, min=vmin, max=vmax, step=step, thumb_label=True, hide_details=True,
-                             disabled=disabled, class_="mt-0 pt-0")
-        solara.v.use_event(el, "change", lambda *args: on_value(args[-1]))
-
-
-@solara.component
 def TeamCard(room: rooms.Room, token: str, v: dict):
     """The decision form of the team whose token is ``token``: nothing else can be set here."""
     team = room.team_of(token)
@@ -260,21 +254,21 @@ def TeamCard(room: rooms.Room, token: str, v: dict):
     decided = team in v["pending"]
     with solara.Card(title=team, style=f"border-top: 6px solid {_colour(i)}; min-width: min(300px, 100%);",
                      classes=[f"rs-team-{i}"]):
-        Slider("Price change", f"{form['price_change']:+d} %", form["price_change"], -30, 30, 1,
-               lambda x: change(price_change=int(x)))
-        Slider("Discount for all customers (this round)", f"{form['discount']} %", form["discount"], 0, 30, 1,
-               lambda x: change(discount=int(x)))
-        Slider("Service investment (quality boost)", f"+{form['service']:.2f}", form["service"], 0.0, 0.3, 0.05,
-               lambda x: change(service=round(float(x), 2)))
+        Lever("Price change", form["price_change"], -30, 30, 1, lambda x: change(price_change=int(x)),
+              f"{form['price_change']:+d} %")
+        Lever("Discount for all customers (this round)", form["discount"], 0, 30, 1, lambda x: change(discount=int(x)),
+              f"{form['discount']} %")
+        Lever("Service investment (quality boost)", form["service"], 0.0, 0.3, 0.05,
+              lambda x: change(service=round(float(x), 2)), f"+{form['service']:.2f}")
         solara.Select("Contract for new customers", values=["none", "6 periods", "12 periods", "24 periods"],
                       value="none" if not form["contract_term"] else f"{form['contract_term']} periods",
                       on_value=lambda x: change(contract_term=0 if x in (None, "none") else int(x.split()[0])))
-        Slider("Exit fee", f"{form['exit_fee']:,.0f} {cur}", form["exit_fee"], 0.0, round(price * 10), max(round(price / 2), 1),
-               lambda x: change(exit_fee=float(x)), disabled=not form["contract_term"])
+        Lever("Exit fee", form["exit_fee"], 0.0, round(price * 10), max(round(price / 2), 1),
+              lambda x: change(exit_fee=float(x)), f"{form['exit_fee']:,.0f} {cur}", disabled=not form["contract_term"])
         solara.Select("Nostalgia campaign evoking", values=["none", *v["cohorts"]], value=form["nostalgia_cohort"] or "none",
                       on_value=lambda x: change(nostalgia_cohort="" if x in (None, "none") else x))
-        Slider("Authenticity", f"{form['authenticity']:.2f}", form["authenticity"], 0.0, 1.0, 0.05,
-               lambda x: change(authenticity=round(float(x), 2)), disabled=not form["nostalgia_cohort"])
+        Lever("Authenticity", form["authenticity"], 0.0, 1.0, 0.05, lambda x: change(authenticity=round(float(x), 2)),
+              f"{form['authenticity']:.2f}", disabled=not form["nostalgia_cohort"])
         colour = "#2e7d32" if ok else "#b71c1c"
         _html(f'<div style="font-size:18px;color:{colour};margin-top:8px" data-testid="cost-{i}">{escape(cost_text)}</div>')
         with solara.Row(style={"align-items": "center", "gap": "12px", "margin-top": "8px", "flex-wrap": "wrap"}):

@@ -322,9 +322,14 @@ class DashboardModel(RetentionModel):
         return out
 
 
-def run_to_end(settings: Settings, seed: int | None = None) -> DashboardModel:
-    """A full run of ``settings`` (on ``seed`` if given), for the baseline comparison."""
+def run_to_end(settings: Settings, seed: int | None = None, stop: threading.Event | None = None) -> DashboardModel | None:
+    """A full run of ``settings`` (on ``seed`` if given), for the baseline comparison; None if ``stop``
+    is set before it ends (the comparison is no longer wanted)."""
     if seed is not None and seed != settings.seed:
         settings = dataclasses.replace(settings, seed=seed)
     m = DashboardModel(settings)
-    return m.replay(m.horizon)
+    while m.period < m.horizon:
+        if stop is not None and stop.is_set():
+            return None
+        m.step()
+    return m

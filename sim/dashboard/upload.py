@@ -30,9 +30,14 @@ modules.export = {
     setFiles(e) {
       if (!e) { this.native_file_info = []; this.file_info = []; return; }
       this.native_file_info = e instanceof File ? [e] : e;
-      this.file_info = this.native_file_info.map(({ name, size }) => ({ name, size }));
+      this.file_info = this.native_file_info.map(({ name, size, lastModified }) => ({ name, size, modified: lastModified }));
     },
-    jupyter_clear() { this.myfiles = undefined; this.setFiles(false); },
+    jupyter_clear(name, size, modified) {
+      /* only the file the server has handled: one picked since then stays */
+      const f = (this.native_file_info || [])[0];
+      if (!f || f.name !== name || f.size !== size || f.lastModified !== modified) { return; }
+      this.myfiles = undefined; this.setFiles(false);
+    },
     jupyter_read(chunk) {
       const { id, file_index, offset, length } = chunk;
       let to_do = length, sub_offset = offset;
@@ -61,7 +66,8 @@ class _Input(FileInput):
 def Upload(label: str, on_file: Callable[[str, int, Callable[[], bytes]], None], limit: int, accept: str = ""):
     """A labelled file input. For a chosen file, ``on_file(name, size, read)`` runs in a thread, where
     ``read()`` transfers the bytes; a file the browser says is larger than ``limit`` bytes is passed
-    with a ``read`` that refuses, so the handler can say so without receiving it."""
+    with a ``read`` that refuses, so the handler can say so without receiving it. Once handled, the file
+    is taken out of the input, unless another one was picked meanwhile."""
     info, set_info = solara.use_state(None)
     files, set_files = solara.use_state(None)
     element = _Input.element(label=label, accept=accept, multiple=False, show_progress=False,
@@ -91,7 +97,10 @@ def Upload(label: str, on_file: Callable[[str, int, Callable[[], bytes]], None],
         try:
             on_file(str(f.get("name") or ""), size, read)
         finally:
-            widget.clear()
+            # the input is emptied only if it still holds this file: the outcome above is shown before
+            # this message arrives, and a file picked in between must not be emptied with it (it was,
+            # and was never read: a resumed game never started)
+            widget.send({"method": "clear", "args": [f.get("name"), f.get("size"), f.get("modified")]})
 
     solara.use_thread(receive, [files])
     return element

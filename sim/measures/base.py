@@ -10,6 +10,7 @@ scenario schema's union, the type names in error messages, the kind codes of the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -183,6 +184,26 @@ class Measure:
     def event_cost(self) -> float:
         """Cost of one lever-specific event (a contract signed or renewed), attributed likewise."""
         return 0.0
+
+    def revenue_forgone_per_customer(self) -> float:
+        """Revenue a reached customer does not pay for one period because of the measure (a discount's);
+        the books show it as lower revenue (``discounts``), not as a cost."""
+        return 0.0
+
+    def expected_events(self, joining: Sequence[float]) -> float:
+        """Expected events (see :meth:`event_cost`) over the measure's active periods, when ``joining[k]``
+        of the customers it reaches start their relationship in its k-th active period; none by default."""
+        return 0.0
+
+    def expected_cost(self, reached: float, joining: Sequence[float]) -> float:
+        """What the measure is expected to take from the firm's profit over ``len(joining)`` active
+        periods, by the cost model the run books: it reaches ``reached`` customers a period, of whom
+        ``joining[k]`` start their relationship in its k-th active period. Its cost per reached customer
+        and period, its events (:meth:`expected_events`) at :meth:`event_cost`, its fixed cost as
+        :meth:`settle` books it, and the revenue it gives away (:meth:`revenue_forgone_per_customer`)."""
+        periods = len(joining)
+        return ((self.per_customer_cost() + self.revenue_forgone_per_customer()) * reached * periods
+                + self.event_cost() * self.expected_events(joining) + self.params.fixed_cost * self.scale * periods)
 
     def settle(self, period: int, reached: np.ndarray, events: np.ndarray) -> float:
         """Costs this period that no customer carries (the fixed cost while active). ``reached`` and

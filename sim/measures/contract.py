@@ -93,5 +93,21 @@ class Lever(Measure):
     def event_cost(self):
         return self.params.cost_per_contract
 
+    def expected_events(self, joining):
+        """Contracts signed and renewed while the measure runs: every reached customer who starts a
+        relationship signs; one signed in active period k expires in period k + term - 1 and, while the
+        measure still runs then, renews with ``renewal_prob`` (and so on for each later expiry)."""
+        p = self.params
+        periods = len(joining)
+        events = 0.0
+        for k, signed in enumerate(joining):
+            events += signed
+            held, expiry = float(signed), k + p.term - 1
+            while expiry < periods:
+                held *= p.renewal_prob
+                events += held
+                expiry += p.term
+        return events
+
 
 Params = ContractParams

@@ -70,5 +70,8 @@ class Lever(Measure):
         p = self.params
         return (p.rate, 0.0 if p.intro_periods else share_on(p.schedule), p.intro_periods)
 
+    def revenue_forgone_per_customer(self):
+        return self.price * self.params.rate
+
 
 Params = DiscountParams
