@@ -527,7 +527,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         col.events[i] = events
 
 
-@rule
+@rule(inline="always")
 def contract_fee_due(m, contract_end, t, mt):
     """The exit fee owed by a customer holding contract measure ``m`` (or none: ``m < 0``) who leaves at
     the end of period ``t``: :func:`sim.mechanisms.attachment.exit_fee_due` with the contract's fee,

@@ -145,7 +145,7 @@ def nps_score(satisfaction):
     return score
 
 
-@rule
+@rule(inline="always")
 def init_customer(i, joined, firm, keys, col, tr, list_price, segment_cum):
     """Traits and initial state of row ``i`` (its customer and replication ids already set).
 

@@ -41,7 +41,7 @@ LOG_COLUMNS = {
 LogColumns = namedtuple("LogColumns", list(LOG_COLUMNS))
 
 
-@rule
+@rule(inline="always")
 def loyalty_class(class_periods):
     """The loyalty class a relationship held for the most periods (ties go to the first class in the
     order bonded only, attached only, both, neither)."""
@@ -52,7 +52,7 @@ def loyalty_class(class_periods):
     return best
 
 
-@rule
+@rule(inline="always")
 def record(log, at, i, col, end, reason):
     """Write row ``i``'s current relationship, ending in period ``end``, to log position ``at``; an
     ended one also says whether she paid an exit fee and whether she left as her contract expired."""
@@ -71,7 +71,7 @@ def record(log, at, i, col, end, reason):
     log.at_expiry[at] = ended and (col.events[i] & EV_CONTRACT_EXPIRED) != 0
 
 
-@rule
+@rule(inline="always")
 def start_relationship(i, period, firm, col, initial_trust, fit_sd, keys):
     """A customer starts with ``firm`` in ``period`` (after switching, or coming back): trust at her
     segment's initial mean, a new fit with the offer (drawn from her FIT numbers of the period before),
