@@ -190,6 +190,7 @@ class Engine:
         self.focal_prices: list[float] = []
         self.familiar = np.zeros((self.n_firms, len(sc.segments)))  # how familiar each firm's promotions are, per segment
         self.arrival_pull = np.ones((self.n_firms, len(sc.segments)))
+        self.sensitivity = np.array([s.price_sensitivity for s in sc.segments], dtype=np.float64)  # mean, per segment
         self.promoters = np.zeros((self.replications, self.n_firms))
         self.fr = np.ones((self.replications, self.n_firms, 1))
         self.mr = np.ones((self.replications, len(self.measures)))  # share of complaints a team takes well
@@ -352,18 +353,9 @@ class Engine:
             return offer, pull, arrivals
         pr = sc.promotion
         here = present > 0
-        for seg, s in enumerate(sc.segments):
-            attention = np.zeros(self.n_firms)
-            for f in range(self.n_firms):
-                depth = 1.0 - offer[f, seg] / list_price[f]
-                attention[f] = promotion.attention(depth, self.familiar[f, seg]) * present[f]
-                self.familiar[f, seg] = promotion.familiarity(self.familiar[f, seg], depth > 0.0, pr.wearout)
-            mean_offer = float(offer[here, seg].mean()) if here.any() else 0.0
-            for f in range(self.n_firms):
-                others = [attention[j] for j in range(self.n_firms) if j != f]
-                pull[f, seg] = promotion.promotion_pull(max(others, default=0.0), pr.attention_consideration)
-                arrivals[f, seg] = (promotion.arrival_pull(offer[f, seg], mean_offer, s.price_sensitivity, pr.arrival_price_coef)
-                                    * promotion.attention_boost(attention[f], pr.attention_arrivals))
+        mean_offer = np.array([float(offer[here, seg].mean()) if here.any() else 0.0 for seg in range(n_seg)])
+        promotion.period_effects(offer, list_price, present, self.familiar, mean_offer, self.sensitivity, pr.wearout,
+                                 pr.attention_consideration, pr.attention_arrivals, pr.arrival_price_coef, pull, arrivals)
         return offer, pull, arrivals
 
     def customers_pass(self, t: int, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
