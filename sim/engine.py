@@ -89,16 +89,30 @@ class RowIndex:
     """
 
     def __init__(self, replications: int, customers: int):
-        self.parts = [np.arange(r * customers, (r + 1) * customers, dtype=np.int64) for r in range(replications)]
+        # one buffer per replication, with room to grow; its first ``sizes[r]`` entries are the index
+        self.buffers = [np.arange(r * customers, (r + 1) * customers, dtype=np.int64) for r in range(replications)]
+        self.sizes = [customers] * replications
         self.gone = 0
         self._cache: tuple | None = None
 
+    @property
+    def parts(self) -> list[np.ndarray]:
+        """The index of each replication (views of its buffer)."""
+        return [b[:n] for b, n in zip(self.buffers, self.sizes)]
+
     def add(self, rows: np.ndarray, per_replication: np.ndarray) -> None:
-        """New rows (in replication order, ``per_replication[r]`` of them for replication r)."""
+        """New rows (in replication order, ``per_replication[r]`` of them for replication r), appended
+        in place (a buffer grows by half when full, so a period costs what it adds, not the index)."""
         at = 0
         for r, k in enumerate(per_replication):
             if k:
-                self.parts[r] = np.concatenate([self.parts[r], rows[at : at + k]])
+                size, buf = self.sizes[r], self.buffers[r]
+                if size + k > buf.size:
+                    grown = np.empty(max(size + k, buf.size + buf.size // 2 + 1024), dtype=np.int64)
+                    grown[:size] = buf[:size]
+                    self.buffers[r] = buf = grown
+                buf[size : size + k] = rows[at : at + k]
+                self.sizes[r] = size + k
                 at += k
         self._cache = None
 
@@ -106,18 +120,22 @@ class RowIndex:
         """``count`` indexed customers left the market; drop the departed when they are an eighth (but
         keep, for ``window`` periods, those a firm may still win back)."""
         self.gone += count
-        if 8 * self.gone > sum(p.size for p in self.parts):
+        if 8 * self.gone > sum(self.sizes):
             firm, left_firm, left_at = cols["firm"], cols["left_firm"], cols["left_at"]
-            self.parts = [p[(firm[p] != OUT) | ((left_firm[p] >= 0) & (period - left_at[p] < window))] for p in self.parts]
+            for r, p in enumerate(self.parts):
+                kept = p[(firm[p] != OUT) | ((left_firm[p] >= 0) & (period - left_at[p] < window))]
+                self.buffers[r][: kept.size] = kept
+                self.sizes[r] = kept.size
             self.gone = 0
             self._cache = None
 
     def chunks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The rows (concatenated) and the chunks' bounds ``lo``, ``hi`` into them."""
         if self._cache is None:
-            rows = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+            parts = self.parts
+            rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
             lo, hi, start = [], [], 0
-            for p in self.parts:
+            for p in parts:
                 for a in range(start, start + p.size, kernel.CHUNK):
                     lo.append(a)
                     hi.append(min(a + kernel.CHUNK, start + p.size))
