@@ -194,6 +194,7 @@ class Engine:
         self.customers = Customers(population.expected_rows(sc, self.replications))
         self.books = Books(self.horizon, self.replications, self.n_firms)
         self.log = relationships.Log(max(1024, self.customers.capacity // 4))
+        self._relationships: dict | None = None  # the finished run's relationships table
         self.next_id = np.full(self.replications, self.n_initial, dtype=np.int64)
         self.period = 0
         self.firms = self.base  # the firm-level numbers of the current period
@@ -426,16 +427,34 @@ class Engine:
 
     def relationship_arrays(self) -> dict[str, np.ndarray]:
         """Every relationship of the run so far: the ended ones, then the running ones censored at the
-        last period stepped."""
-        log = relationships.Log(self.log.n + self.customers.n + 1)
-        for k, a in self.log.arrays().items():
-            log.cols[k][: self.log.n] = a
-        log.n = self.log.n
-        view = log.reserve(0)
-        log.n = relationships.censor(self.period, self.customers.n, self.customers.view(), view, log.n, CENSORED)
-        out = log.arrays()
-        out["censored"] = np.arange(log.n) >= self.log.n
-        return out
+        last period stepped.
+
+        Once the run has reached its horizon the table cannot change: it is then built once, in the
+        relationship log itself (the censored records after the ended ones, no second copy of the
+        log), and the same read-only arrays are returned to every caller (the metrics at the last
+        step, each firm's metrics in the summary, the relationships table). Before the horizon each
+        call builds a fresh copy, since the log grows with every period."""
+        if self._relationships is not None:
+            return dict(self._relationships)
+        finished = self.period >= self.horizon
+        ended = self.log.n
+        if finished:  # nothing will be logged after this: censor into the log's own columns
+            log = self.log
+            view = log.reserve(self.customers.n + 1)
+        else:
+            log = relationships.Log(ended + self.customers.n + 1)
+            for k, a in self.log.arrays().items():
+                log.cols[k][:ended] = a
+            view = log.reserve(0)
+        end = relationships.censor(self.period, self.customers.n, self.customers.view(), view, ended, CENSORED)
+        out = {k: a[:end] for k, a in log.cols.items()}
+        out["censored"] = np.zeros(end, dtype=bool)
+        out["censored"][ended:] = True
+        if finished:
+            for a in out.values():
+                a.flags.writeable = False
+            self._relationships = out
+        return dict(out)
 
 
 _COMPILED = False
