@@ -107,7 +107,7 @@ def scalar(t, firm, sat, trust, com, fit, extra, quality, p_inc, k0, k1, ended, 
                 if extra[k + 1, i] > 5.0:
                     ended[f] += 0.0
         nxt = f
-        if uniform(w2) < choice.consideration(s, False, C.BASE_CONS, C.DISSAT_CONS, 1.0):
+        if uniform(w2) < choice.consideration(s, False, C.BASE_CONS, C.DISSAT_CONS, 1.0, 0.0, 1.0):
             nxt = _choose(k0, k1, i, t, f, quality, bonding.bond_score(s, tr, c, 0.0, C.W_S, C.W_T, C.W_C))
         if nxt == f and choice.background_leave(uniform(w3), C.CHURN_P):
             nxt = NF
@@ -160,7 +160,7 @@ def blocked(t, firm, sat, trust, com, fit, quality, p_inc, k0, k1, ended, with_c
             tr = bonding.update_trust(trust[i], s, C.TRUST_GAIN, C.TRUST_LOSS)
             trust[i] = tr
             com[i] = bonding.update_commitment(com[i], tr, C.COMMIT_RATE, C.COMMIT_DECAY)
-            pc[j] = choice.consideration(s, False, C.BASE_CONS, C.DISSAT_CONS, 1.0)
+            pc[j] = choice.consideration(s, False, C.BASE_CONS, C.DISSAT_CONS, 1.0, 0.0, 1.0)
         for j in range(m):  # the few who consider or meet a life event, one by one
             if u2[j] < pc[j] or u3[j] < C.CHURN_P:
                 i = b + j

@@ -14,6 +14,12 @@ the period's customers, the part of a customer-period's cost that no faster pass
 
     python benchmarks/phases.py                  # telecom, 10k customers, 120 periods
     python benchmarks/phases.py 1000 --engine    # the bare engine (no Mesa model), as replications run
+    python benchmarks/phases.py --mechanisms     # the pass with each mechanism switched off in turn
+
+``--mechanisms`` times the pass of the telecom scenario with every mechanism on and then with each
+one switched off (``mechanisms.<name> = false``), so that the difference is what that mechanism costs
+per customer-period (best of 3 each; switching one off also changes who is active, so the figures
+are per active customer-period).
 """
 
 from __future__ import annotations
@@ -103,13 +109,41 @@ def engine_phases(scenario, seeds: list[int], repeats: int = 3) -> dict:
     return {"replications": len(seeds), **_summary(best[0], best[1], best[2], scenario.simulation.periods)}
 
 
+MECHANISMS = ("measures", "experience", "bonding", "attachment", "choice", "promotion", "background_churn")
+
+
+def mechanism_costs(customers: int = 10_000, periods: int = 120, repeats: int = 3, seed: int = 1) -> dict:
+    """Pass and total nanoseconds per customer-period of the telecom scenario with every mechanism on
+    (``None``) and with each of :data:`MECHANISMS` switched off in turn."""
+    out = {}
+    for off in (None, *MECHANISMS):
+        switch = {} if off is None else {f"mechanisms.{off}": False}
+        sim.RetentionModel("telecom", rng=seed, **{"simulation.customers": 100, "simulation.periods": 2}, **switch).run()
+        best = None
+        for r in range(repeats):
+            model = sim.RetentionModel("telecom", rng=seed + r, **{"simulation.customers": customers,
+                                                                    "simulation.periods": periods}, **switch)
+            seconds = instrument(model.engine)
+            start = time.perf_counter()
+            model.run()
+            total = time.perf_counter() - start
+            active = int(model.engine.books.ledger[..., STAT["active"]].sum())
+            if best is None or seconds["customers_pass"] / active < best[0]:
+                best = (seconds["customers_pass"] / active, total / active)
+        out[str(off)] = {"pass_ns": round(best[0] * 1e9, 1), "total_ns": round(best[1] * 1e9, 1)}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("customers", nargs="?", type=int, default=10_000)
     ap.add_argument("--periods", type=int, default=120)
     ap.add_argument("--engine", action="store_true", help="time the bare engine (one replication), not the Mesa model")
+    ap.add_argument("--mechanisms", action="store_true", help="the pass with each mechanism switched off in turn")
     a = ap.parse_args()
-    if a.engine:
+    if a.mechanisms:
+        print(json.dumps(mechanism_costs(a.customers, a.periods)))
+    elif a.engine:
         sc = load("telecom", {"simulation.customers": a.customers, "simulation.periods": a.periods})
         print(json.dumps(engine_phases(sc, [1])))
     else:

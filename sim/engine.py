@@ -89,16 +89,30 @@ class RowIndex:
     """
 
     def __init__(self, replications: int, customers: int):
-        self.parts = [np.arange(r * customers, (r + 1) * customers, dtype=np.int64) for r in range(replications)]
+        # one buffer per replication, with room to grow; its first ``sizes[r]`` entries are the index
+        self.buffers = [np.arange(r * customers, (r + 1) * customers, dtype=np.int64) for r in range(replications)]
+        self.sizes = [customers] * replications
         self.gone = 0
         self._cache: tuple | None = None
 
+    @property
+    def parts(self) -> list[np.ndarray]:
+        """The index of each replication (views of its buffer)."""
+        return [b[:n] for b, n in zip(self.buffers, self.sizes)]
+
     def add(self, rows: np.ndarray, per_replication: np.ndarray) -> None:
-        """New rows (in replication order, ``per_replication[r]`` of them for replication r)."""
+        """New rows (in replication order, ``per_replication[r]`` of them for replication r), appended
+        in place (a buffer grows by half when full, so a period costs what it adds, not the index)."""
         at = 0
         for r, k in enumerate(per_replication):
             if k:
-                self.parts[r] = np.concatenate([self.parts[r], rows[at : at + k]])
+                size, buf = self.sizes[r], self.buffers[r]
+                if size + k > buf.size:
+                    grown = np.empty(max(size + k, buf.size + buf.size // 2 + 1024), dtype=np.int64)
+                    grown[:size] = buf[:size]
+                    self.buffers[r] = buf = grown
+                buf[size : size + k] = rows[at : at + k]
+                self.sizes[r] = size + k
                 at += k
         self._cache = None
 
@@ -106,18 +120,22 @@ class RowIndex:
         """``count`` indexed customers left the market; drop the departed when they are an eighth (but
         keep, for ``window`` periods, those a firm may still win back)."""
         self.gone += count
-        if 8 * self.gone > sum(p.size for p in self.parts):
+        if 8 * self.gone > sum(self.sizes):
             firm, left_firm, left_at = cols["firm"], cols["left_firm"], cols["left_at"]
-            self.parts = [p[(firm[p] != OUT) | ((left_firm[p] >= 0) & (period - left_at[p] < window))] for p in self.parts]
+            for r, p in enumerate(self.parts):
+                kept = p[(firm[p] != OUT) | ((left_firm[p] >= 0) & (period - left_at[p] < window))]
+                self.buffers[r][: kept.size] = kept
+                self.sizes[r] = kept.size
             self.gone = 0
             self._cache = None
 
     def chunks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The rows (concatenated) and the chunks' bounds ``lo``, ``hi`` into them."""
         if self._cache is None:
-            rows = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+            parts = self.parts
+            rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
             lo, hi, start = [], [], 0
-            for p in self.parts:
+            for p in parts:
                 for a in range(start, start + p.size, kernel.CHUNK):
                     lo.append(a)
                     hi.append(min(a + kernel.CHUNK, start + p.size))
@@ -176,6 +194,7 @@ class Engine:
         self.customers = Customers(population.expected_rows(sc, self.replications))
         self.books = Books(self.horizon, self.replications, self.n_firms)
         self.log = relationships.Log(max(1024, self.customers.capacity // 4))
+        self._relationships: dict | None = None  # the finished run's relationships table
         self.next_id = np.full(self.replications, self.n_initial, dtype=np.int64)
         self.period = 0
         self.firms = self.base  # the firm-level numbers of the current period
@@ -190,6 +209,7 @@ class Engine:
         self.focal_prices: list[float] = []
         self.familiar = np.zeros((self.n_firms, len(sc.segments)))  # how familiar each firm's promotions are, per segment
         self.arrival_pull = np.ones((self.n_firms, len(sc.segments)))
+        self.sensitivity = np.array([s.price_sensitivity for s in sc.segments], dtype=np.float64)  # mean, per segment
         self.promoters = np.zeros((self.replications, self.n_firms))
         self.fr = np.ones((self.replications, self.n_firms, 1))
         self.mr = np.ones((self.replications, len(self.measures)))  # share of complaints a team takes well
@@ -352,18 +372,9 @@ class Engine:
             return offer, pull, arrivals
         pr = sc.promotion
         here = present > 0
-        for seg, s in enumerate(sc.segments):
-            attention = np.zeros(self.n_firms)
-            for f in range(self.n_firms):
-                depth = 1.0 - offer[f, seg] / list_price[f]
-                attention[f] = promotion.attention(depth, self.familiar[f, seg]) * present[f]
-                self.familiar[f, seg] = promotion.familiarity(self.familiar[f, seg], depth > 0.0, pr.wearout)
-            mean_offer = float(offer[here, seg].mean()) if here.any() else 0.0
-            for f in range(self.n_firms):
-                others = [attention[j] for j in range(self.n_firms) if j != f]
-                pull[f, seg] = promotion.promotion_pull(max(others, default=0.0), pr.attention_consideration)
-                arrivals[f, seg] = (promotion.arrival_pull(offer[f, seg], mean_offer, s.price_sensitivity, pr.arrival_price_coef)
-                                    * promotion.attention_boost(attention[f], pr.attention_arrivals))
+        mean_offer = np.array([float(offer[here, seg].mean()) if here.any() else 0.0 for seg in range(n_seg)])
+        promotion.period_effects(offer, list_price, present, self.familiar, mean_offer, self.sensitivity, pr.wearout,
+                                 pr.attention_consideration, pr.attention_arrivals, pr.arrival_price_coef, pull, arrivals)
         return offer, pull, arrivals
 
     def customers_pass(self, t: int, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
@@ -416,16 +427,34 @@ class Engine:
 
     def relationship_arrays(self) -> dict[str, np.ndarray]:
         """Every relationship of the run so far: the ended ones, then the running ones censored at the
-        last period stepped."""
-        log = relationships.Log(self.log.n + self.customers.n + 1)
-        for k, a in self.log.arrays().items():
-            log.cols[k][: self.log.n] = a
-        log.n = self.log.n
-        view = log.reserve(0)
-        log.n = relationships.censor(self.period, self.customers.n, self.customers.view(), view, log.n, CENSORED)
-        out = log.arrays()
-        out["censored"] = np.arange(log.n) >= self.log.n
-        return out
+        last period stepped.
+
+        Once the run has reached its horizon the table cannot change: it is then built once, in the
+        relationship log itself (the censored records after the ended ones, no second copy of the
+        log), and the same read-only arrays are returned to every caller (the metrics at the last
+        step, each firm's metrics in the summary, the relationships table). Before the horizon each
+        call builds a fresh copy, since the log grows with every period."""
+        if self._relationships is not None:
+            return dict(self._relationships)
+        finished = self.period >= self.horizon
+        ended = self.log.n
+        if finished:  # nothing will be logged after this: censor into the log's own columns
+            log = self.log
+            view = log.reserve(self.customers.n + 1)
+        else:
+            log = relationships.Log(ended + self.customers.n + 1)
+            for k, a in self.log.arrays().items():
+                log.cols[k][:ended] = a
+            view = log.reserve(0)
+        end = relationships.censor(self.period, self.customers.n, self.customers.view(), view, ended, CENSORED)
+        out = {k: a[:end] for k, a in log.cols.items()}
+        out["censored"] = np.zeros(end, dtype=bool)
+        out["censored"][ended:] = True
+        if finished:
+            for a in out.values():
+                a.flags.writeable = False
+            self._relationships = out
+        return dict(out)
 
 
 _COMPILED = False

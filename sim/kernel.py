@@ -198,7 +198,7 @@ def segment_table(scenario) -> Segments:
                     np.array([s.purchase_cycle for s in ss], dtype=np.int64))
 
 
-@rule
+@rule(inline="always")
 def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb, nps_next, keys, df, p,
                      u_events, zs, u_considers, u_lifes, s, cnt):
     """The period of every customer among rows ``rows[lo:hi]``, in the order of the module docstring.
@@ -211,8 +211,9 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
     reaches) and ``mr[r, m]`` measure figures (the share of complaints a team can take well); ``nb``
     whom each customer listens to (word of mouth); this period's
     recommendation scores go to ``nps_next``; ``s`` and ``cnt`` are the chunk's per-firm sums and
-    measure counters. (One call per block of rows: numba reference-counts every array passed to a
-    call, which per row would cost more than the rules.)"""
+    measure counters. (Inlined into the loop over blocks of :func:`customers_pass`: numba
+    reference-counts every array passed to a call, some sixty here, which even once per block of 256
+    rows cost a quarter of the telecom pass.)"""
     n_segments = sg.fit_sd.shape[0]
     n_groups = (mstart.shape[0] - 1) // 2
     for j in range(lo, hi):
@@ -527,7 +528,7 @@ def customers_period(rows, lo, hi, t, n_initial, col, fm, sg, fr, mr, mt, mstart
         col.events[i] = events
 
 
-@rule
+@rule(inline="always")
 def contract_fee_due(m, contract_end, t, mt):
     """The exit fee owed by a customer holding contract measure ``m`` (or none: ``m < 0``) who leaves at
     the end of period ``t``: :func:`sim.mechanisms.attachment.exit_fee_due` with the contract's fee,
@@ -606,7 +607,7 @@ def add_chunks(partial):
     return out
 
 
-@rule
+@rule(inline="always")
 def period_draws(rows, lo, hi, t, customer, replication, keys, ids, u_event, u_noise, z, u_consider, u_life):
     """The PERIOD numbers of the rows ``rows[lo:hi]``, at position ``j - lo`` of the buffers: the
     incident uniform, the experience noise ``z`` (standard normal, from the uniform ``u_noise``), the

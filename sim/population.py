@@ -96,7 +96,7 @@ def cumulative(weights) -> np.ndarray:
 
 
 def trait_tables(scenario: Scenario) -> Traits:
-    """The scenario's trait distributions as arrays for :func:`init_customer`."""
+    """The scenario's trait distributions as arrays for :func:`init_customers`."""
     segs = scenario.segments
     cohorts = cohort_names(scenario)
     cum = cumulative
@@ -146,73 +146,75 @@ def nps_score(satisfaction):
 
 
 @rule
-def init_customer(i, joined, firm, keys, col, tr, list_price, segment_cum):
-    """Traits and initial state of row ``i`` (its customer and replication ids already set).
+def init_customers(lo, hi, joined, firm, keys, col, tr, list_price, segment_cum):
+    """Traits and initial state of rows ``lo .. hi - 1`` (their customer and replication ids already set).
 
     Every trait is a function of the customer's own TRAITS draws only: segment and cohort (categorical),
     no-alternative (Bernoulli), fit ~ N(0, fit_sd), satisfaction and trust ~ N(mean, 0.1) clipped to
     [0, 1], price sensitivity ~ Gamma with the segment's mean and CV 0.3, nostalgia affinity ~ Beta(a, b),
     background churn fixed or ~ Beta(alpha, beta). ``firm < 0`` draws the firm from the initial shares
     (the period-0 market); otherwise the customer joins ``firm``. The segment is drawn from
-    ``segment_cum`` (the segments' shares, or an arriving firm's mix drawn by its promotions).
+    ``segment_cum`` (the segments' shares, or an arriving firm's mix drawn by its promotions). (One
+    call for a group of rows: numba reference-counts every column passed to a call, which per
+    customer cost as much as her traits.)
     """
-    k0 = keys[col.replication[i], 0]
-    k1 = keys[col.replication[i], 1]
-    who = col.customer[i]
-    w0, w1, w2, w3 = draw(k0, k1, who, 0, P_TRAITS + 256 * _SUB_CHOICES, 0)
-    f = categorical(uniform(w0), tr.firm_cum) if firm < 0 else firm
-    s = categorical(uniform(w1), segment_cum)
-    col.segment[i] = s
-    col.cohort[i] = categorical(uniform(w2), tr.cohort_cum[s])
-    col.no_alternative[i] = uniform(w3) < tr.no_alternative[s]
-    n0, n1, n2, _ = draw(k0, k1, who, 0, P_TRAITS + 256 * _SUB_NORMALS, 0)
-    col.fit[i] = tr.fit_sd[s] * normal(uniform(n0))
-    col.satisfaction[i] = min(max(tr.satisfaction[s] + 0.1 * normal(uniform(n1)), 0.0), 1.0)
-    col.trust[i] = min(max(tr.trust[s] + 0.1 * normal(uniform(n2)), 0.0), 1.0)
-    shape = 1.0 / (SENSITIVITY_CV * SENSITIVITY_CV)
-    col.price_sensitivity[i] = gamma(k0, k1, who, 0, P_TRAITS + 256 * _SUB_SENSITIVITY, shape) * tr.sensitivity[s] / shape
-    col.affinity[i] = beta(k0, k1, who, 0, P_TRAITS + 256 * _SUB_AFFINITY, tr.affinity_a[s], tr.affinity_b[s])
-    if tr.churn_fixed[s] >= 0.0:
-        col.churn_p[i] = tr.churn_fixed[s]
-    else:
-        col.churn_p[i] = beta(k0, k1, who, 0, P_TRAITS + 256 * _SUB_CHURN, tr.churn_alpha[s], tr.churn_beta[s])
-    col.joined[i] = joined
-    col.firm[i] = f
-    col.next_firm[i] = f
-    col.rel_start[i] = joined
-    col.reference_price[i] = list_price[f]
-    col.price_paid[i] = list_price[f]
-    col.commitment[i] = 0.0
-    col.nostalgia[i] = 0.0
-    col.lockin[i] = 0.0
-    col.contract_end[i] = -1
-    col.contract[i] = -1
-    col.points[i] = 0.0
-    col.products[i] = 0
-    col.spell[i] = 0
-    col.left_firm[i] = -1
-    col.left_at[i] = -1
-    col.clv[i] = 0.0
-    for k in range(4):
-        col.class_periods[i, k] = 0
-    col.bond[i] = 0.0
-    col.attachment[i] = 0.0
-    col.loyalty[i] = NEITHER
-    col.events[i] = EV_JOINED
-    col.nps[i] = nps_score(col.satisfaction[i])
+    for i in range(lo, hi):
+        k0 = keys[col.replication[i], 0]
+        k1 = keys[col.replication[i], 1]
+        who = col.customer[i]
+        w0, w1, w2, w3 = draw(k0, k1, who, 0, P_TRAITS + 256 * _SUB_CHOICES, 0)
+        f = categorical(uniform(w0), tr.firm_cum) if firm < 0 else firm
+        s = categorical(uniform(w1), segment_cum)
+        col.segment[i] = s
+        col.cohort[i] = categorical(uniform(w2), tr.cohort_cum[s])
+        col.no_alternative[i] = uniform(w3) < tr.no_alternative[s]
+        n0, n1, n2, _ = draw(k0, k1, who, 0, P_TRAITS + 256 * _SUB_NORMALS, 0)
+        col.fit[i] = tr.fit_sd[s] * normal(uniform(n0))
+        col.satisfaction[i] = min(max(tr.satisfaction[s] + 0.1 * normal(uniform(n1)), 0.0), 1.0)
+        col.trust[i] = min(max(tr.trust[s] + 0.1 * normal(uniform(n2)), 0.0), 1.0)
+        shape = 1.0 / (SENSITIVITY_CV * SENSITIVITY_CV)
+        col.price_sensitivity[i] = gamma(k0, k1, who, 0, P_TRAITS + 256 * _SUB_SENSITIVITY, shape) * tr.sensitivity[s] / shape
+        col.affinity[i] = beta(k0, k1, who, 0, P_TRAITS + 256 * _SUB_AFFINITY, tr.affinity_a[s], tr.affinity_b[s])
+        if tr.churn_fixed[s] >= 0.0:
+            col.churn_p[i] = tr.churn_fixed[s]
+        else:
+            col.churn_p[i] = beta(k0, k1, who, 0, P_TRAITS + 256 * _SUB_CHURN, tr.churn_alpha[s], tr.churn_beta[s])
+        col.joined[i] = joined
+        col.firm[i] = f
+        col.next_firm[i] = f
+        col.rel_start[i] = joined
+        col.reference_price[i] = list_price[f]
+        col.price_paid[i] = list_price[f]
+        col.commitment[i] = 0.0
+        col.nostalgia[i] = 0.0
+        col.lockin[i] = 0.0
+        col.contract_end[i] = -1
+        col.contract[i] = -1
+        col.points[i] = 0.0
+        col.products[i] = 0
+        col.spell[i] = 0
+        col.left_firm[i] = -1
+        col.left_at[i] = -1
+        col.clv[i] = 0.0
+        for k in range(4):
+            col.class_periods[i, k] = 0
+        col.bond[i] = 0.0
+        col.attachment[i] = 0.0
+        col.loyalty[i] = NEITHER
+        col.events[i] = EV_JOINED
+        col.nps[i] = nps_score(col.satisfaction[i])
 
 
 @rule
 def init_market(replications, customers, keys, col, tr, list_price):
     """The period-0 market: ``customers`` customers (ids 0 ..) in each replication, rows in
     replication order, each drawing her firm from the initial shares."""
-    i = 0
     for r in range(replications):
+        lo = r * customers
         for who in range(customers):
-            col.customer[i] = who
-            col.replication[i] = r
-            init_customer(i, 0, -1, keys, col, tr, list_price, tr.segment_cum)
-            i += 1
+            col.customer[lo + who] = who
+            col.replication[lo + who] = r
+        init_customers(lo, lo + customers, 0, -1, keys, col, tr, list_price, tr.segment_cum)
 
 
 @rule
@@ -260,13 +262,15 @@ def init_arrivals(row, period, counts, next_id, keys, col, tr, list_price, acqui
     acquisition cost from the start (see :mod:`sim.books`)."""
     for r in range(counts.shape[0]):
         for f in range(counts.shape[1]):
+            lo = row
             for _ in range(counts[r, f]):
                 col.customer[row] = next_id[r]
                 col.replication[row] = r
                 next_id[r] += 1
-                init_customer(row, period, f, keys, col, tr, list_price, segment_cum[f])
-                col.clv[row] = -acquisition_cost[f]
                 row += 1
+            init_customers(lo, row, period, f, keys, col, tr, list_price, segment_cum[f])
+            for i in range(lo, row):
+                col.clv[i] = -acquisition_cost[f]
     return row
 
 

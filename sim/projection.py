@@ -122,14 +122,11 @@ def value_factors(curve: Retention, tenures: np.ndarray, horizon: int, rate: flo
     the horizon): :math:`\\sum_{k<K} S(n+k)/S(n) (1+d)^{-(T+k)}`."""
     k = np.arange(window, dtype=np.float64)
     disc = (1.0 + rate) ** -(horizon + k)
-    out = np.empty(len(tenures))
-    cache: dict[int, float] = {}
-    for i, n in enumerate(np.asarray(tenures, dtype=np.int64)):
-        v = cache.get(int(n))
-        if v is None:
-            v = cache[int(n)] = float(np.dot(np.exp(curve.log_survival_ratio(int(n), k)), disc))
-        out[i] = v
-    return out
+    # one factor per distinct tenure (a run has at most ``horizon + 1``), computed as one array
+    distinct, which = np.unique(np.asarray(tenures, dtype=np.int64), return_inverse=True)
+    log_ratio = np.broadcast_to(curve.log_survival_ratio(distinct[:, None], k[None, :]), (distinct.size, window))
+    factors = np.array([float(np.dot(row, disc)) for row in np.exp(log_ratio)], dtype=np.float64)
+    return factors[which]
 
 
 def _counts(durations: np.ndarray, censored: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

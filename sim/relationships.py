@@ -41,7 +41,7 @@ LOG_COLUMNS = {
 LogColumns = namedtuple("LogColumns", list(LOG_COLUMNS))
 
 
-@rule
+@rule(inline="always")
 def loyalty_class(class_periods):
     """The loyalty class a relationship held for the most periods (ties go to the first class in the
     order bonded only, attached only, both, neither)."""
@@ -53,50 +53,60 @@ def loyalty_class(class_periods):
 
 
 @rule
-def record(log, at, i, col, end, reason):
-    """Write row ``i``'s current relationship, ending in period ``end``, to log position ``at``; an
-    ended one also says whether she paid an exit fee and whether she left as her contract expired."""
-    log.customer[at] = col.customer[i]
-    log.replication[at] = col.replication[i]
-    log.firm[at] = col.firm[i]
-    log.segment[at] = col.segment[i]
-    log.start[at] = col.rel_start[i]
-    log.end[at] = end
-    log.reason[at] = reason
-    log.loyalty_class[at] = loyalty_class(col.class_periods[i])
-    log.clv[at] = col.clv[i]
-    log.spell[at] = col.spell[i]
-    ended = reason != CENSORED
-    log.paid_exit_fee[at] = ended and (col.events[i] & EV_EXIT_FEE_PAID) != 0
-    log.at_expiry[at] = ended and (col.events[i] & EV_CONTRACT_EXPIRED) != 0
+def record(log, at, rows, count, col, end, reasons):
+    """Write the current relationships of rows ``rows[:count]``, ending in period ``end``, for the
+    reasons ``reasons[:count]``, to log positions ``at, at + 1, ...``; an ended one also says whether
+    she paid an exit fee and whether she left as her contract expired. Returns the next position.
+    (One call for all the period's records: numba reference-counts every column passed to a call,
+    which per record cost more than the record.)"""
+    for k in range(count):
+        i = rows[k]
+        reason = reasons[k]
+        log.customer[at] = col.customer[i]
+        log.replication[at] = col.replication[i]
+        log.firm[at] = col.firm[i]
+        log.segment[at] = col.segment[i]
+        log.start[at] = col.rel_start[i]
+        log.end[at] = end
+        log.reason[at] = reason
+        log.loyalty_class[at] = loyalty_class(col.class_periods[i])
+        log.clv[at] = col.clv[i]
+        log.spell[at] = col.spell[i]
+        ended = reason != CENSORED
+        log.paid_exit_fee[at] = ended and (col.events[i] & EV_EXIT_FEE_PAID) != 0
+        log.at_expiry[at] = ended and (col.events[i] & EV_CONTRACT_EXPIRED) != 0
+        at += 1
+    return at
 
 
 @rule
-def start_relationship(i, period, firm, col, initial_trust, fit_sd, keys):
-    """A customer starts with ``firm`` in ``period`` (after switching, or coming back): trust at her
-    segment's initial mean, a new fit with the offer (drawn from her FIT numbers of the period before),
-    no commitment, nostalgia boost, lock-in, contract, points, further products, CLV or class history
-    yet; satisfaction and reference price carry over."""
-    s = col.segment[i]
-    r = col.replication[i]
-    w0, _, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], period - 1, P_FIT, 0)
-    col.firm[i] = firm
-    col.rel_start[i] = period
-    col.trust[i] = initial_trust[s]
-    col.fit[i] = fit_sd[s] * normal(uniform(w0))
-    col.commitment[i] = 0.0
-    col.nostalgia[i] = 0.0
-    col.lockin[i] = 0.0
-    col.contract_end[i] = -1
-    col.contract[i] = -1
-    col.points[i] = 0.0
-    col.products[i] = 0
-    col.spell[i] = 0
-    col.left_firm[i] = -1
-    col.left_at[i] = -1
-    col.clv[i] = 0.0
-    for k in range(4):
-        col.class_periods[i, k] = 0
+def start_relationships(rows, count, period, firms, col, initial_trust, fit_sd, keys):
+    """Customers ``rows[:count]`` start with firms ``firms[:count]`` in ``period`` (after switching, or
+    coming back): trust at her segment's initial mean, a new fit with the offer (drawn from her FIT
+    numbers of the period before), no commitment, nostalgia boost, lock-in, contract, points, further
+    products, CLV or class history yet; satisfaction and reference price carry over."""
+    for k in range(count):
+        i = rows[k]
+        s = col.segment[i]
+        r = col.replication[i]
+        w0, _, _, _ = draw(keys[r, 0], keys[r, 1], col.customer[i], period - 1, P_FIT, 0)
+        col.firm[i] = firms[k]
+        col.rel_start[i] = period
+        col.trust[i] = initial_trust[s]
+        col.fit[i] = fit_sd[s] * normal(uniform(w0))
+        col.commitment[i] = 0.0
+        col.nostalgia[i] = 0.0
+        col.lockin[i] = 0.0
+        col.contract_end[i] = -1
+        col.contract[i] = -1
+        col.points[i] = 0.0
+        col.products[i] = 0
+        col.spell[i] = 0
+        col.left_firm[i] = -1
+        col.left_at[i] = -1
+        col.clv[i] = 0.0
+        for c in range(4):
+            col.class_periods[i, c] = 0
 
 
 @rule
@@ -112,48 +122,80 @@ def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, f
     - a lapsed customer won back starts a further lifetime (``spell`` + 1) with the firm, her trust at
       least what it was when she left and raised further (:func:`sim.measures.win_back.trust_on_return`).
 
+    The period's enders and returners are gathered first (in row order) and handled as lists.
     Returns the new log length."""
+    n_end = 0
+    n_back = 0
+    for j in range(n):
+        i = rows[j]
+        if col.next_firm[i] != col.firm[i]:
+            if col.firm[i] == OUT:
+                n_back += 1
+            else:
+                n_end += 1
+    ended = np.empty(n_end, dtype=np.int64)
+    reasons = np.empty(n_end, dtype=np.int8)
+    moving = np.empty(n_end + n_back, dtype=np.int64)  # rows that start a relationship next period
+    to = np.empty(n_end + n_back, dtype=np.int64)
+    cost = np.zeros(n_end + n_back)
+    trust_left = np.empty(n_end + n_back)
+    e = 0
+    m = 0
     for j in range(n):
         i = rows[j]
         f = col.firm[i]
         nf = col.next_firm[i]
         if nf == f:
             continue
-        r = col.replication[i]
         if f == OUT:  # won back
-            spell = col.spell[i]
-            trust_left = col.trust[i]
-            start_relationship(i, period + 1, nf, col, initial_trust, fit_sd, keys)
-            col.spell[i] = spell + 1
-            m = lever_row[WIN_BACK, nf]
-            if m >= 0:
-                bonus = (mt[m, P0 + win_back.INCENTIVE_TRUST] if mt[m, P0 + win_back.INCENTIVE] != 0.0
-                         else mt[m, P0 + win_back.TRUST])
-                col.trust[i] = win_back.trust_on_return(trust_left, col.trust[i], bonus)
+            moving[m] = i
+            to[m] = nf
+            trust_left[m] = col.trust[i]
+            m += 1
             continue
         ev = col.events[i]
-        reason = SWITCHED if ev & EV_SWITCHED else (LIFE_EVENT if ev & EV_LIFE_EVENT else LEFT_MARKET)
-        record(log, at, i, col, period, reason)
-        at += 1
+        ended[e] = i
+        reasons[e] = SWITCHED if ev & EV_SWITCHED else (LIFE_EVENT if ev & EV_LIFE_EVENT else LEFT_MARKET)
+        e += 1
+    at = record(log, at, ended, n_end, col, period, reasons)
+    for k in range(n_end):
+        i = ended[k]
+        f = col.firm[i]
+        nf = col.next_firm[i]
+        r = col.replication[i]
         forfeited[r, f] += col.points[i]
         if nf == OUT:
-            spell = col.spell[i]
             col.firm[i] = OUT
             col.points[i] = 0.0
             col.products[i] = 0
-            col.left_firm[i] = f if reason == LEFT_MARKET else -1
+            col.left_firm[i] = f if reasons[k] == LEFT_MARKET else -1
             col.left_at[i] = period
-            col.spell[i] = spell
         else:
             fee = 0.0
             if fm.pays_fee[nf] > 0.0 and col.contract[i] >= 0:
-                m = col.contract[i]
-                fee = exit_fee_due(col.contract_end[i], mt[m, P0 + contract.EXIT_FEE], period, mt[m, P0 + contract.TERM],
-                                   mt[m, P0 + contract.DECLINING] != 0.0)
-            start_relationship(i, period + 1, nf, col, initial_trust, fit_sd, keys)
-            cost = fm.bonus[nf] + fee if period + 1 < horizon else 0.0
-            col.clv[i] = -cost
-            costs[r, nf] += cost
+                c = col.contract[i]
+                fee = exit_fee_due(col.contract_end[i], mt[c, P0 + contract.EXIT_FEE], period, mt[c, P0 + contract.TERM],
+                                   mt[c, P0 + contract.DECLINING] != 0.0)
+            moving[m] = i
+            to[m] = nf
+            cost[m] = fm.bonus[nf] + fee if period + 1 < horizon else 0.0
+            costs[r, nf] += cost[m]
+            m += 1
+    spells = np.empty(m, dtype=np.int64)
+    for k in range(m):
+        spells[k] = col.spell[moving[k]]
+    start_relationships(moving, m, period + 1, to, col, initial_trust, fit_sd, keys)
+    for k in range(m):
+        i = moving[k]
+        if k < n_back:  # won back: a further lifetime with the firm
+            col.spell[i] = spells[k] + 1
+            w = lever_row[WIN_BACK, to[k]]
+            if w >= 0:
+                bonus = (mt[w, P0 + win_back.INCENTIVE_TRUST] if mt[w, P0 + win_back.INCENTIVE] != 0.0
+                         else mt[w, P0 + win_back.TRUST])
+                col.trust[i] = win_back.trust_on_return(trust_left[k], col.trust[i], bonus)
+        else:
+            col.clv[i] = -cost[k]
     return at
 
 
@@ -161,11 +203,17 @@ def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, f
 def censor(horizon, n, col, log, at, reason):
     """Log every relationship still running after the last period ``horizon - 1`` as censored there
     (relationships that would start at the horizon are not relationships of the run)."""
+    count = 0
     for i in range(n):
         if col.firm[i] != OUT and col.rel_start[i] < horizon:
-            record(log, at, i, col, horizon - 1, reason)
-            at += 1
-    return at
+            count += 1
+    running = np.empty(count, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if col.firm[i] != OUT and col.rel_start[i] < horizon:
+            running[k] = i
+            k += 1
+    return record(log, at, running, count, col, horizon - 1, np.full(count, reason, dtype=np.int8))
 
 
 class Log:

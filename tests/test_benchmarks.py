@@ -8,7 +8,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for ``benchmarks``
 
-from benchmarks.phases import PHASES, engine_phases, instrument  # noqa: E402
+from benchmarks.phases import MECHANISMS, PHASES, engine_phases, instrument, mechanism_costs  # noqa: E402
 from sim.engine import Engine  # noqa: E402
 from sim.scenario import load  # noqa: E402
 
@@ -34,3 +34,9 @@ def test_the_phases_and_the_rest_add_up_to_the_run():
     assert abs(parts - per_period) < 0.5  # each part rounded to 0.1 us
     assert out["other_us_per_period"] > 0
     assert 0 < out["pass_share"] < 1
+
+
+def test_the_mechanism_profile_times_the_pass_with_each_mechanism_switched_off():
+    out = mechanism_costs(customers=200, periods=3, repeats=1)
+    assert set(out) == {"None", *MECHANISMS}
+    assert all(0 < v["pass_ns"] < v["total_ns"] for v in out.values())

@@ -81,6 +81,7 @@ OWNED = [
     "tests/test_patterns.py",
     "tests/test_plots.py",
     "tests/test_population.py",
+    "tests/test_relationships.py",
     "tests/test_reference.py",
     "tests/test_reproducibility.py",
     "tests/test_rng.py",

@@ -64,7 +64,7 @@ QUALITY_COEF = 2.0
 BOND_COEF = 6.0
 OUTSIDE_UTILITY = -1.5
 # --- customers
-CHURN_P = 0.005                   # background churn per period
+CHURN_P = 0.0022                  # background churn per period (the schema default: households' life events)
 INITIAL_SAT = 0.6                 # mean; sd 0.1, clipped to [0, 1]
 INITIAL_TRUST = 0.3               # mean; sd 0.1, clipped; switchers restart at exactly this value
 INITIAL_SD = 0.1

@@ -85,7 +85,7 @@ def switch_barrier(perceived_cost, fee_perceived, bonus, pays_fee, price_current
     return felt_barrier(cost, price_current, coef, cap)
 
 
-@rule
+@rule(inline="always")
 def choose(k0, k1, who, period, current, firm_quality, offer_price, present, bonus, pays_fee, reachable, u_stay, reference,
            sensitivity, loss_aversion, perceived_cost, fee_perceived, price_current, coef, cap, quality_coef, price_coef,
            outside_utility):

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .._jit import rule
 
 
@@ -55,3 +57,30 @@ def promotion_pull(rival_attention, coef):
     """Added probability that a customer looks around while another firm's promotion draws attention:
     ``coef * (largest attention among the other firms)``."""
     return coef * rival_attention
+
+
+@rule
+def period_effects(offer, list_price, present, familiar, mean_offer, sensitivity, wearout, attention_consideration,
+                   attention_arrivals, arrival_price_coef, pull, arrivals):
+    """The period's effects of every firm's promotion, segment by segment (``offer[f, s]``: what firm f
+    charges a newcomer of segment s; ``mean_offer[s]``: the mean offer of the firms present): the
+    pull on the customers of each firm (:func:`promotion_pull` of the largest attention among the
+    other firms) into ``pull[f, s]``, the multiplier of its arrivals (:func:`arrival_pull` times
+    :func:`attention_boost`) into ``arrivals[f, s]``, and each promotion's familiarity after the
+    period (:func:`familiarity`, in place). One compiled call a period instead of five calls per firm
+    and segment from Python."""
+    n_firms, n_seg = offer.shape
+    drawn = np.zeros(n_firms)
+    for seg in range(n_seg):
+        for f in range(n_firms):
+            depth = 1.0 - offer[f, seg] / list_price[f]
+            drawn[f] = attention(depth, familiar[f, seg]) * present[f]
+            familiar[f, seg] = familiarity(familiar[f, seg], depth > 0.0, wearout)
+        for f in range(n_firms):
+            rival = 0.0 if n_firms == 1 else -math.inf
+            for j in range(n_firms):
+                if j != f and drawn[j] > rival:
+                    rival = drawn[j]
+            pull[f, seg] = promotion_pull(rival, attention_consideration)
+            arrivals[f, seg] = (arrival_pull(offer[f, seg], mean_offer[seg], sensitivity[seg], arrival_price_coef)
+                                * attention_boost(drawn[f], attention_arrivals))
