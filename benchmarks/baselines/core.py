@@ -17,10 +17,12 @@ Core rules, per active customer and period (in this order; the engine's order, s
 4. Commitment ``c = clip(c + COMMIT_RATE * (tr - c) - COMMIT_DECAY * c, 0, 1)``.
 5. Bond ``b = clip((W_S * s + W_T * tr + W_C * c) / (W_S + W_T + W_C), 0, 1)`` (the clip never binds:
    the three are in [0, 1]).
-6. Consideration with probability ``min(BASE_CONS + DISSAT_CONS * (1 - s) ** 2, 1)``.
+6. Consideration with probability ``min(BASE_CONS + DISSAT_CONS * pressure ** 2, 1)``, the pressure of
+   suffering ``pressure = max(0, (CONTENT_SAT - s) / CONTENT_SAT)`` (0 for a content customer).
 7. A considering customer picks by multinomial logit among staying (utility
-   ``QUALITY_COEF * q_cur + BOND_COEF * b``), switching to each other firm ``j``
-   (``QUALITY_COEF * q_j``) and leaving the market (``OUTSIDE_UTILITY``).
+   ``QUALITY_COEF * q_cur + BOND_COEF * pull(b)``, the bond's pull a logistic step
+   ``pull(b) = 1 / (1 + exp(-(b - BONDED_THRESHOLD) / BOND_SOFTNESS))``), switching to each other firm
+   ``j`` (``QUALITY_COEF * q_j``) and leaving the market (``OUTSIDE_UTILITY``).
 8. A customer who stays (whether or not they considered) leaves the market with probability
    ``CHURN_P`` (background churn).
 9. A switcher starts a new relationship next period: trust is reset to ``INITIAL_TRUST``,
@@ -60,8 +62,11 @@ W_S, W_T, W_C = 0.3, 0.35, 0.35
 # --- choice
 BASE_CONS = 0.04
 DISSAT_CONS = 0.5
+CONTENT_SAT = 0.6                 # satisfaction of a content customer: below it the pressure of suffering
 QUALITY_COEF = 2.0
 BOND_COEF = 6.0
+BONDED_THRESHOLD = 0.5            # the bond's pull is 0.5 here (a logistic step) ...
+BOND_SOFTNESS = 0.035             # ... of this width
 OUTSIDE_UTILITY = -1.5
 # --- customers
 CHURN_P = 0.0022                  # background churn per period (the schema default: households' life events)
@@ -102,9 +107,10 @@ def engine_scenario(customers: int, periods: int, seed: int = 0) -> dict:
                        "noise": NOISE, "satisfaction_rate": SAT_RATE, "doubt": 0.0},
         "bonding": {"trust_gain": TRUST_GAIN, "trust_loss": TRUST_LOSS, "commitment_rate": COMMIT_RATE,
                     "commitment_decay": COMMIT_DECAY, "weight_satisfaction": W_S, "weight_trust": W_T,
-                    "weight_commitment": W_C},
+                    "weight_commitment": W_C, "bonded_threshold": BONDED_THRESHOLD},
         "choice": {"base_consideration": BASE_CONS, "dissatisfaction_consideration": DISSAT_CONS,
-                   "quality_coef": QUALITY_COEF, "bond_coef": BOND_COEF, "outside_utility": OUTSIDE_UTILITY},
+                   "content_satisfaction": CONTENT_SAT, "quality_coef": QUALITY_COEF, "bond_coef": BOND_COEF,
+                   "bond_softness": BOND_SOFTNESS, "outside_utility": OUTSIDE_UTILITY},
         "measures": [],
     }
 
@@ -132,6 +138,8 @@ def check_constants() -> list[str]:
         "W": ((W_S, W_T, W_C), (b.weight_satisfaction, b.weight_trust, b.weight_commitment)),
         "BASE_CONS": (BASE_CONS, ch.base_consideration), "DISSAT_CONS": (DISSAT_CONS, ch.dissatisfaction_consideration),
         "QUALITY_COEF": (QUALITY_COEF, ch.quality_coef), "BOND_COEF": (BOND_COEF, ch.bond_coef),
+        "CONTENT_SAT": (CONTENT_SAT, ch.content_satisfaction), "BOND_SOFTNESS": (BOND_SOFTNESS, ch.bond_softness),
+        "BONDED_THRESHOLD": (BONDED_THRESHOLD, b.bonded_threshold),
         "OUTSIDE_UTILITY": (OUTSIDE_UTILITY, ch.outside_utility),
         "CHURN_P": (CHURN_P, seg.background_churn.p), "INITIAL_SAT": (INITIAL_SAT, seg.initial_satisfaction),
         "INITIAL_TRUST": (INITIAL_TRUST, seg.initial_trust), "FIT_SD": (FIT_SD, seg.fit_sd),

@@ -47,10 +47,11 @@ except ImportError:  # run as a file
 
 # the constants as module globals: one dictionary look-up each in the hot path
 (QUALITY, P_INCIDENT, P_HANDLED, RECOVERY_BONUS, INCIDENT_EXPERIENCE, NOISE, SAT_RATE, TRUST_GAIN, TRUST_LOSS,
- COMMIT_RATE, COMMIT_DECAY, W_S, W_T, W_C, BASE_CONS, DISSAT_CONS, BOND_COEF, CHURN_P, INITIAL_TRUST, FIT_SD) = (
+ COMMIT_RATE, COMMIT_DECAY, W_S, W_T, W_C, BASE_CONS, DISSAT_CONS, BOND_COEF, CHURN_P, INITIAL_TRUST, FIT_SD,
+ CONTENT_SAT, BONDED_THRESHOLD, BOND_SOFTNESS) = (
     C.QUALITY, C.P_INCIDENT, C.P_HANDLED, C.RECOVERY_BONUS, C.INCIDENT_EXPERIENCE, C.NOISE, C.SAT_RATE, C.TRUST_GAIN,
     C.TRUST_LOSS, C.COMMIT_RATE, C.COMMIT_DECAY, C.W_S, C.W_T, C.W_C, C.BASE_CONS, C.DISSAT_CONS, C.BOND_COEF,
-    C.CHURN_P, C.INITIAL_TRUST, C.FIT_SD)
+    C.CHURN_P, C.INITIAL_TRUST, C.FIT_SD, C.CONTENT_SAT, C.BONDED_THRESHOLD, C.BOND_SOFTNESS)
 
 W_SUM = C.W_S + C.W_T + C.W_C
 EXP_QUALITY = tuple(math.exp(C.QUALITY_COEF * q) for q in C.QUALITY)  # logit weight of firm j without bond
@@ -96,10 +97,12 @@ class Customer(mesa.Agent):
         c = self.commitment + COMMIT_RATE * (tr - self.commitment) - COMMIT_DECAY * self.commitment
         c = self.commitment = 0.0 if c < 0.0 else 1.0 if c > 1.0 else c
         # 5-7. consideration; if considering: bond, then logit among stay / other firms / leave
-        p = BASE_CONS + DISSAT_CONS * (1.0 - s) * (1.0 - s)
+        pressure = (CONTENT_SAT - s) / CONTENT_SAT if s < CONTENT_SAT else 0.0  # the pressure of suffering
+        p = BASE_CONS + DISSAT_CONS * pressure * pressure
         if rnd.random() < (p if p < 1.0 else 1.0):
             bond = (W_S * s + W_T * tr + W_C * c) / W_SUM  # in [0, 1] since s, tr, c are
-            stay = EXP_QUALITY[f] * math.exp(BOND_COEF * bond)
+            pull = 1.0 / (1.0 + math.exp((BONDED_THRESHOLD - bond) / BOND_SOFTNESS))  # the bond's logistic pull
+            stay = EXP_QUALITY[f] * math.exp(BOND_COEF * pull)
             r = rnd.random() * (stay + EXIT_WEIGHT[f])
             if r >= stay:
                 r -= stay

@@ -86,8 +86,10 @@ def simulate(customers: int, periods: int, seed: int = 0) -> dict:
         com *= F32(1 - C.COMMIT_RATE - C.COMMIT_DECAY)
         com += F32(C.COMMIT_RATE) * trust
         np.clip(com, 0, 1, out=com)
-        # 6. consideration
-        p = np.subtract(1, sat)
+        # 6. consideration: the pressure of suffering below the content level, squared
+        p = np.subtract(F32(C.CONTENT_SAT), sat)
+        np.maximum(p, 0, out=p)
+        p *= F32(1 / C.CONTENT_SAT)
         p *= p
         p *= F32(C.DISSAT_CONS)
         p += F32(C.BASE_CONS)
@@ -99,7 +101,8 @@ def simulate(customers: int, periods: int, seed: int = 0) -> dict:
         w = np.empty((who.size, nf + 1))
         w[:, :nf] = w_firm
         w[:, nf] = np.exp(C.OUTSIDE_UTILITY)
-        w[np.arange(who.size), cur] *= np.exp(C.BOND_COEF * bond)
+        pull = 1 / (1 + np.exp((C.BONDED_THRESHOLD - bond) / C.BOND_SOFTNESS))   # the bond's logistic pull
+        w[np.arange(who.size), cur] *= np.exp(C.BOND_COEF * pull)
         np.cumsum(w, axis=1, out=w)
         r = rng.random(who.size) * w[:, -1]
         pick = np.minimum((w < r[:, None]).sum(axis=1), nf)  # option index: firms 0..nf-1, nf = leave
