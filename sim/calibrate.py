@@ -548,6 +548,7 @@ class _Simulator:
         self.variants: dict[str, dict] = {}
         self.target_variant = []
         self.patterns = [t for t in targets if t.kind == "pattern"]  # each measured by its own runs
+        self.pattern_of = {t.name: _pattern(t.pattern, base, t.name) for t in self.patterns}  # looked up once
         for t in targets:
             if t.kind == "pattern":
                 continue
@@ -640,7 +641,7 @@ class _Simulator:
         except ScenarioError:
             return None
         size = Size(t.customers or candidate.simulation.customers, t.replications, seed, base=candidate)
-        return float(_pattern(t.pattern, self.base, t.name).measure(size).value)
+        return float(self.pattern_of[t.name].measure(size).value)
 
 
 def _curve_distance(t: Target, sims: dict) -> float:
@@ -1132,7 +1133,7 @@ def _predictive(simulator: _Simulator, targets, priors, names, particles, draws,
             x = x[np.isfinite(x)]
             lo, hi = np.quantile(x, [0.025, 0.975]) if len(x) else (math.nan, math.nan)
             if t.kind == "pattern":
-                band = _pattern(t.pattern, simulator.base, t.name).target
+                band = simulator.pattern_of[t.name].target
                 extra = {
                     "pattern": t.pattern,
                     "pattern_band": band.describe(),
