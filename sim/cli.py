@@ -683,14 +683,16 @@ class _OutOfMemory(Exception):
 
 def _after_stop() -> str:
     folder = _Progress.resumable
-    if folder is not None and (folder / "abc.db").exists():
+    from .calibrate import DATABASE
+
+    if folder is not None and (folder / DATABASE).exists():
         from .calibrate import stored_generations
 
-        done = stored_generations(folder / "abc.db")
+        done = stored_generations(folder / DATABASE)
         if done:
             return (
                 f"the {done} finished generation{'s' if done > 1 else ''} of the calibration {'are' if done > 1 else 'is'} "
-                f"kept in {folder / 'abc.db'}; run the same command again to resume"
+                f"kept in {folder / DATABASE}; run the same command again to resume"
             )
         return f"no generation had finished; {folder} is kept and the same command starts the calibration again"
     if folder is not None and (folder / "runs.parquet").exists():
