@@ -76,6 +76,18 @@ def _redeliver(signum: int) -> None:
     os.kill(os.getpid(), signum)
 
 
+def _send_again(signum: int) -> None:
+    """Send ``signum`` to this process again shortly (once, however often this is called before)."""
+    global _redelivery
+    if _redelivery is None:
+        _redelivery = threading.Timer(0.05, _redeliver, (signum,))
+        _redelivery.daemon = True
+        _redelivery.start()
+
+
+_in_hook = False  # the hook for exceptions Python only reports is running
+
+
 def _on_signal(signum, frame) -> None:
     global _pending, _redelivery, _raised, _held_since, _last_raised
     if _critical_depth:
@@ -90,10 +102,10 @@ def _on_signal(signum, frame) -> None:
         # it leaves the compiler's objects broken (errors at exit, once a crash). Both take about a
         # second: the signal is sent again shortly and takes effect once they are done. Not longer
         # than HOLD_AT_MOST: a first run's compilation (a minute) is interrupted as it is.
-        if _redelivery is None:
-            _redelivery = threading.Timer(0.05, _redeliver, (signum,))
-            _redelivery.daemon = True
-            _redelivery.start()
+        _send_again(signum)
+        return
+    if _in_hook:  # an exception raised inside the hook for swallowed ones would be lost too
+        _send_again(signum)
         return
     _held_since = None
     _raised = _last_raised = signum
@@ -123,17 +135,7 @@ def deferred_signals() -> contextlib.AbstractContextManager:
     (a dashboard's worker thread) this is a no-op."""
     if threading.current_thread() is not threading.main_thread():
         return contextlib.nullcontext()
-    return _deferred()
-
-
-@contextlib.contextmanager
-def _deferred() -> Iterator[None]:
-    with _critical():
-        yield
-    if _raised is not None:
-        # The exception of an earlier signal was swallowed: raised inside a callback that Python or
-        # a library only reports ("Exception ignored in ..."), such as the compiler's cache hook.
-        _raise_for(_raised)
+    return _critical()
 
 
 @contextlib.contextmanager
@@ -150,7 +152,18 @@ def signal_handlers() -> Iterator[None]:
 
     def swallowed(unraisable) -> None:
         if _raised is not None and isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)):
-            return  # raised again at the end of the engine's period (see _deferred): no report
+            # Raised inside a callback whose exceptions Python or a library only reports ("Exception
+            # ignored in ..."): a weakref callback, a finaliser run by the garbage collector, the
+            # compiler's cache hook. The stop is not lost: the signal is sent again shortly and takes
+            # effect where the main thread next runs Python code outside such a callback (after a
+            # critical section, such as the engine's period, once it ends). Not reported.
+            global _in_hook
+            _in_hook = True
+            try:
+                _send_again(_raised)
+            finally:
+                _in_hook = False
+            return
         previous_hook(unraisable)
 
     sys.unraisablehook = swallowed
