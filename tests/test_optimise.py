@@ -233,6 +233,34 @@ def test_a_study_resumes_after_ctrl_c_and_after_sigkill_with_every_trial_exactly
     assert states.get("FAIL", 0) >= trials["rerun"].sum() > 0, "a rerun without a stale trial marked FAIL"
 
 
+def test_a_ctrl_c_while_the_workers_start_is_one_line(tmp_path):
+    """The terminal sends Ctrl-C to the whole group: the workers, still starting (Python importing the
+    package, a second or two), hold it blocked from their first instruction and drop it, so the user sees the command's
+    one line and no worker's traceback. (Blocking the signal while starting them did not reach them:
+    multiprocessing's resource tracker, started with the first worker, unblocked it; this test then
+    failed every time, and 3 in 30 Ctrl-Cs at random times showed the workers' tracebacks.)"""
+    path = _file(tmp_path, customers=10_000, periods=36, trials=24)
+    cmd = [sys.executable, "-m", "sim.cli", "optimise", str(path), "--out", str(tmp_path / "s"), "--workers", "2", "--quiet"]
+
+    def importing(pid: int) -> bool:  # a worker (not the resource tracker) importing the package (before its own code runs)
+        try:
+            worker = b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            return worker and "pydantic_core" in Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            return False
+
+    for attempt in range(3):
+        proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(4000):
+            if any(importing(p) for p in _children(proc.pid)) or proc.poll() is not None:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the command ended before its workers started"
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+        assert proc.returncode == 130 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (attempt, err)
+
+
 def test_the_recommendation_respects_the_constraints(tmp_path):
     """Profit rises with the price and 12-month retention falls with it: a floor on retention binds.
     Every trial marked feasible meets it on the search seeds, and the recommendation meets it on the

@@ -5,7 +5,8 @@ a fresh interpreter, no copy of the parent's threads or database connections) wi
 a Ctrl-C that the terminal sends to the whole group while they start cannot give a traceback; they
 ignore it once running and the command stops them itself (:meth:`Pool.close`). A worker dies with its
 parent however the parent ends: the kernel's parent-death signal (Linux) and the closed pipe. They talk
-over one pipe each (no queues, no semaphores, so no resource-tracker process either).
+over one pipe each (no queues, no semaphores; multiprocessing still starts its resource tracker,
+which ends with the command).
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ class WorkerDied(RuntimeError):
 
 @contextlib.contextmanager
 def _sigint_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread while it starts processes: they inherit the blocked signal and
+    ignore it before they unblock it (:func:`._worker.serve`); here a Ctrl-C that arrives meanwhile
+    is held back, not lost. Starting a process starts multiprocessing's resource tracker first if it
+    is not running, and that unblocks SIGINT in this thread (``resource_tracker.ensure_running``):
+    so it is started before the block (without it a Ctrl-C while the workers imported the package
+    gave their tracebacks, 3 times in 30 Ctrl-Cs at random times)."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
