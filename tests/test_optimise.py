@@ -261,6 +261,54 @@ def test_a_ctrl_c_while_the_workers_start_is_one_line(tmp_path):
         assert proc.returncode == 130 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (attempt, err)
 
 
+CTRL_C_WHILE_STARTING = """
+import os, signal, threading, time
+import multiprocessing.popen_spawn_posix as popen
+from sim import outputs
+from sim.optimise.pool import Pool
+
+launch = popen.Popen._launch
+go = threading.Event()
+
+def ctrl_c():  # a thread started before the pool blocks SIGINT, so it can receive the signal
+    go.wait()
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=ctrl_c, daemon=True).start()
+
+def interrupted_launch(self, process_obj):  # a Ctrl-C while the second worker starts
+    if len(started) == 1:
+        go.set()
+        time.sleep(0.2)
+    return launch(self, process_obj)
+
+popen.Popen._launch = interrupted_launch
+started = []
+Process = popen.Popen.__init__
+def init(self, process_obj):
+    Process(self, process_obj)
+    started.append(self)
+popen.Popen.__init__ = init
+try:
+    with outputs.signal_handlers():
+        Pool(2)
+        print("not interrupted")
+except KeyboardInterrupt:
+    time.sleep(3)  # a worker cut short would print its traceback by now
+    print(f"interrupted after {len(started)} workers started; running: {sum(p.poll() is None for p in started)}")
+"""
+
+
+def test_a_ctrl_c_while_a_worker_is_being_started_waits_until_all_have_started_then_stops_them(tmp_path):
+    """Cut short while the pool hands a new process its start-up data, the process died with a
+    traceback ("Ran out of input", once in 40 Ctrl-Cs at random times), and the workers already
+    started ran on after the exception left the pool: the Ctrl-C takes effect once every worker has
+    started, and the pool stops them before the exception leaves it."""
+    done = subprocess.run([sys.executable, "-c", CTRL_C_WHILE_STARTING], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "interrupted after 2 workers started; running: 0", done
+    assert done.stderr == "", done
+
+
 def test_the_recommendation_respects_the_constraints(tmp_path):
     """Profit rises with the price and 12-month retention falls with it: a floor on retention binds.
     Every trial marked feasible meets it on the search seeds, and the recommendation meets it on the

@@ -17,6 +17,7 @@ import signal
 from collections import deque
 from collections.abc import Iterator
 
+from ..signals import deferred_signals
 from ._worker import evaluate
 
 
@@ -67,14 +68,22 @@ class Pool:
         from . import _worker
 
         ctx = multiprocessing.get_context("spawn")
-        with _sigint_blocked():
-            for _ in range(self.workers):
-                mine, theirs = ctx.Pipe(duplex=True)
-                proc = ctx.Process(target=_worker.serve, args=(theirs, os.getpid()), daemon=True, name="retention-sim-worker")
-                proc.start()
-                theirs.close()
-                self.procs.append(proc)
-                self.conns.append(mine)
+        try:
+            # A Ctrl-C takes effect once every worker has started: cut short in the middle of handing a
+            # new process its start-up data, it left that process to die with a traceback ("Ran out of
+            # input"). Blocking SIGINT alone does not ensure it: another thread may receive it.
+            with deferred_signals(), _sigint_blocked():
+                for _ in range(self.workers):
+                    mine, theirs = ctx.Pipe(duplex=True)
+                    proc = ctx.Process(target=_worker.serve, args=(theirs, os.getpid()), daemon=True,
+                                       name="retention-sim-worker")
+                    proc.start()
+                    theirs.close()
+                    self.procs.append(proc)
+                    self.conns.append(mine)
+        except BaseException:
+            self.close()  # the caller never gets this pool to close
+            raise
         self.starting = set(self.conns)
 
     def submit(self, key, task: dict) -> None:
