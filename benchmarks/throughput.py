@@ -49,8 +49,10 @@ Also measured:
 - ``peak_rss_bytes_per_customer``: a 1M-customer telecom run (100k with ``--quick``) including its
   output tables (``sim.run`` then ``.periods``, ``.customers``, ``.relationships``, ``.summary``), in
   a subprocess: (peak RSS at the end minus RSS after ``import sim`` and a tiny warm-up run) / customers.
-  numpy asks the kernel for transparent huge pages for large arrays, so partly used 2 MB pages can
-  count whole: at 100k customers the figure has varied between runs (~550 vs ~830), at 1M much less;
+  The peak is the subprocess's own high-water mark (``VmHWM``): ``ru_maxrss``, used before, is
+  inherited across ``exec`` from the parent's memory, so the figure was the larger of the child's peak
+  and this benchmark's own (which runs 1M-customer engines in its process), and varied with what the
+  benchmark had done before (see :func:`_maxrss`);
 - ``bytes_per_customer``: bytes of state columns per customer row;
 - what the targets leave room for (``benchmarks/phases.py``, telecom at the smallest size, best of 3):
   ``budget_ns_at_target_speedup``, the nanoseconds per customer-period that 50x the Mesa baseline
@@ -207,7 +209,19 @@ def _child(kind: str, customers: int) -> None:
 
 
 def _maxrss() -> int:
-    """Peak resident set size of this process in bytes (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    """Peak resident set size of this process in bytes: on Linux the high-water mark of its own memory
+    (``VmHWM``), not ``ru_maxrss``, which a process started by another inherits across ``exec`` from
+    its parent's memory (a fresh child of a parent that had 400 MB resident reports 407 MB while its
+    own peak is 12): inside this benchmark, whose process runs 1M-customer engines, the child's
+    figure was the parent's peak (749-755 bytes per customer against 668 measured from a small parent).
+    Elsewhere ``ru_maxrss`` (KiB on Linux, bytes on macOS)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r if sys.platform == "darwin" else r * 1024
 

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for ``benchmarks``
 
@@ -54,3 +55,24 @@ def test_the_baselines_run_the_engines_core_rules():
     assert core.check_constants() == []
     result = agree.check(10_000, 12, verbose=False)
     assert result["agree"], {k: (v["max_abs_z"], v["chi2_p"]) for k, v in result["pairs"].items()}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM and the inherited ru_maxrss are Linux's")
+def test_the_peak_memory_is_the_measuring_processs_own_not_its_parents():
+    """A process started by another inherits its parent's ``ru_maxrss`` across ``exec``: the peak-RSS
+    benchmark, whose parent runs 1M-customer engines, reported the parent's peak. Its peak is the
+    child's own high-water mark, far below a parent's 300 MB."""
+    import subprocess
+
+    held = np.ones(300 * 2**20 // 8)  # 300 MB resident in this process
+    held[::512] += 1.0
+    code = (
+        "import resource, sys; sys.path.insert(0, sys.argv[1]); from benchmarks.throughput import _maxrss; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, _maxrss())"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    inherited, own = map(int, subprocess.run([sys.executable, "-c", code, root], capture_output=True, text=True,
+                                             check=True).stdout.split())
+    del held
+    assert inherited >= 300 * 2**20, "this platform does not pass the parent's peak on: the test shows nothing here"
+    assert own < 250 * 2**20, own
