@@ -261,7 +261,7 @@ class Engine:
         else:
             mix = shares[None, :] * self.arrival_pull
             lift = mix.sum(axis=1) / shares.sum()
-            segment_cum = np.array([population.cumulative(row) for row in mix])
+            segment_cum = population.cumulative(mix)
         rates = np.where(present > 0, ctx.acquisition_spend / self.cost_per_acquisition * lift, 0.0)
         counts = population.arrival_counts(t, self.keys, rates, np.zeros((self.replications, self.n_firms), dtype=np.int64))
         referred = np.zeros_like(counts)
