@@ -189,6 +189,13 @@ class Engine:
         self.traits = population.trait_tables(sc)
         self.discount = books_mod.discount_factors(self.horizon, sc.simulation.discount_rate)
         self.cost_per_acquisition = np.array([f.cost_per_acquisition for f in sc.firms], dtype=np.float64)
+        # firm-level numbers that do not change between periods, read by plan()
+        self.enters_at = np.array([f.enters_at for f in sc.firms])
+        self.acquisition_spend = np.array([f.acquisition_spend for f in sc.firms], dtype=np.float64) * sc.simulation.scale
+        self.product_margin = np.zeros(self.n_firms)  # what a further product earns, per firm (ecosystem)
+        for m in self.measures:
+            if m.kind == "ecosystem":
+                self.product_margin[m.firm] = m.params.margin_per_product
 
         _ensure_compiled()
         self.customers = Customers(population.expected_rows(sc, self.replications))
@@ -264,9 +271,10 @@ class Engine:
             segment_cum = population.cumulative(mix)
         rates = np.where(present > 0, ctx.acquisition_spend / self.cost_per_acquisition * lift, 0.0)
         counts = population.arrival_counts(t, self.keys, rates, np.zeros((self.replications, self.n_firms), dtype=np.int64))
-        referred = np.zeros_like(counts)
-        rewards = np.zeros(self.n_firms)
+        groups = [(counts, self.cost_per_acquisition)]
         if self.listens_to:
+            referred = np.zeros_like(counts)
+            rewards = np.zeros(self.n_firms)
             for f in range(self.n_firms):
                 m = self.lever_row[measures.REFERRAL, f]
                 if m >= 0 and present[f] > 0:
@@ -274,8 +282,11 @@ class Engine:
                     for r in range(self.replications):
                         referred[r, f] = population.referrals(t, self.keys[r, 0], self.keys[r, 1], f,
                                                               self.table[m, P0 + referral_lever.RATE] * self.promoters[r, f])
-        self.books.acquire(t, counts, self.cost_per_acquisition, referred, rewards)
-        for group, cost in ((counts, self.cost_per_acquisition), (referred, rewards)):
+            self.books.acquire(t, counts, self.cost_per_acquisition, referred, rewards)
+            groups.append((referred, rewards))
+        else:  # no referral programme: no referred customers
+            self.books.acquire(t, counts, self.cost_per_acquisition)
+        for group, cost in groups:
             total = int(group.sum())
             if not total:
                 continue
@@ -321,25 +332,20 @@ class Engine:
                         acting[m.firm * n_seg + seg + (groups if m.new_customers_only else 0)].append(k)
             self.mstart[1:] = np.cumsum([len(a) for a in acting])
             self.morder = np.array([k for a in acting for k in a], dtype=np.int64)
-        sc = self.scenario
-        last = self.books.ledger[t - 1] if t > 0 else np.zeros((self.replications, self.n_firms, len(books_mod.FIRM_STATS)))
+        last_active = (self.books.ledger[t - 1, :, :, books_mod.F_ACTIVE].copy() if t > 0
+                       else np.zeros((self.replications, self.n_firms)))
         ctx = Context(period=t, list_price=self.base.list_price.copy(), quality=self.base.quality.copy(),
                       handling=self.base.handling.copy(), bonus=np.zeros(self.n_firms), pays_fee=np.zeros(self.n_firms),
-                      acquisition_spend=np.array([f.acquisition_spend for f in sc.firms], dtype=np.float64) * sc.simulation.scale,
-                      care_share=np.ones((self.replications, self.n_firms)),
-                      last_active=last[:, :, books_mod.STAT["active"]].copy(), focal_price_history=self.focal_prices)
+                      acquisition_spend=self.acquisition_spend.copy(), care_share=np.ones((self.replications, self.n_firms)),
+                      last_active=last_active, focal_price_history=self.focal_prices)
         for m, on in zip(self.measures, active):
             if on and m.acts_on_firm:
                 m.firm_effect(ctx)
         self.focal_prices.append(float(ctx.list_price[0]))
-        present = np.array([1.0 if f.enters_at <= t else 0.0 for f in sc.firms])
-        margin = np.zeros(self.n_firms)
-        for m in self.measures:
-            if m.kind == "ecosystem":
-                margin[m.firm] = m.params.margin_per_product
+        present = np.where(self.enters_at <= t, 1.0, 0.0)
         offer, pull, self.arrival_pull = self.promotions(ctx.list_price, present, active)
         self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling, present, ctx.bonus,
-                                  ctx.pays_fee, margin, offer, pull)
+                                  ctx.pays_fee, self.product_margin, offer, pull)
         self.fr[:, :, kernel.CARE_SHARE] = ctx.care_share
         for k, (m, on) in enumerate(zip(self.measures, active)):
             if on and m.code == measures.COMPLAINT_HANDLING:  # from the load of the customers it served last period
