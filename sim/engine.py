@@ -38,6 +38,7 @@ from .signals import deferred_signals
 PARALLEL_MIN_ROWS = 8 * kernel.CHUNK  # below this a period is too short for threads to pay
 MAX_DEFAULT_THREADS = 8
 BATCH_ROWS = 2_000_000  # replications are run as one population up to about this many rows
+_FLOWS = [S_LEFT_MARKET, S_LIFE_EVENT, S_SWITCHED_OUT, books_mod.S_WON_BACK]  # the sums that say a relationship changes
 
 
 def default_threads() -> int:
@@ -410,9 +411,10 @@ class Engine:
     def close_relationships(self, t: int, sums: np.ndarray) -> None:
         """Log the relationships that ended in period t; switchers and won-back customers begin anew in
         t + 1 (what a switching offer costs the winning firm is added to its measure costs)."""
-        left = int(sums[:, :, S_LEFT_MARKET].sum() + sums[:, :, S_LIFE_EVENT].sum())
-        ending = left + int(sums[:, :, S_SWITCHED_OUT].sum())
-        if not ending and not sums[:, :, books_mod.S_WON_BACK].any():
+        left, life, switched, won_back = sums[:, :, _FLOWS].sum(axis=(0, 1)).tolist()  # whole numbers: exact in any order
+        left = int(left + life)
+        ending = left + int(switched)
+        if not ending and not won_back:
             return
         view = self.log.reserve(ending)
         rows, _, _ = self.index.chunks()
