@@ -188,6 +188,10 @@ class Engine:
         self.base = kernel.firm_table(sc)
         self.segments = kernel.segment_table(sc)
         self.traits = population.trait_tables(sc)
+        # arrivals without promotions: no lift, every firm's newcomers in the segments' shares
+        self.unit_lift = np.ones(self.n_firms)
+        self.bought_mix = np.repeat(self.traits.segment_cum[None, :], self.n_firms, axis=0)
+        self.total_share = self.traits.segment_weights.sum()
         self.discount = books_mod.discount_factors(self.horizon, sc.simulation.discount_rate)
         self.cost_per_acquisition = np.array([f.cost_per_acquisition for f in sc.firms], dtype=np.float64)
         # firm-level numbers that do not change between periods, read by plan()
@@ -260,15 +264,14 @@ class Engine:
         if t == 0 or not self.scenario.mechanisms.arrivals:
             return
         present = self.firms.present
-        shares = self.traits.segment_weights
         # a firm's prospects by segment, as bought (spend / cost per acquisition, split by the segment
         # shares) and drawn by its offer and its promotion's attention (all 1 without promotions)
         if np.all(self.arrival_pull == 1.0):  # no promotion anywhere: exactly the bought arrivals and mix
-            lift = np.ones(self.n_firms)
-            segment_cum = np.repeat(self.traits.segment_cum[None, :], self.n_firms, axis=0)
+            lift = self.unit_lift
+            segment_cum = self.bought_mix
         else:
-            mix = shares[None, :] * self.arrival_pull
-            lift = mix.sum(axis=1) / shares.sum()
+            mix = self.traits.segment_weights[None, :] * self.arrival_pull
+            lift = mix.sum(axis=1) / self.total_share
             segment_cum = population.cumulative(mix)
         rates = np.where(present > 0, ctx.acquisition_spend / self.cost_per_acquisition * lift, 0.0)
         counts = population.arrival_counts(t, self.keys, rates, np.zeros((self.replications, self.n_firms), dtype=np.int64))
