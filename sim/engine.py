@@ -38,6 +38,7 @@ from .signals import deferred_signals
 PARALLEL_MIN_ROWS = 8 * kernel.CHUNK  # below this a period is too short for threads to pay
 MAX_DEFAULT_THREADS = 8
 BATCH_ROWS = 2_000_000  # replications are run as one population up to about this many rows
+_FLOWS = [S_LEFT_MARKET, S_LIFE_EVENT, S_SWITCHED_OUT, books_mod.S_WON_BACK]  # the sums that say a relationship changes
 
 
 def default_threads() -> int:
@@ -187,8 +188,19 @@ class Engine:
         self.base = kernel.firm_table(sc)
         self.segments = kernel.segment_table(sc)
         self.traits = population.trait_tables(sc)
+        # arrivals without promotions: no lift, every firm's newcomers in the segments' shares
+        self.unit_lift = np.ones(self.n_firms)
+        self.bought_mix = np.repeat(self.traits.segment_cum[None, :], self.n_firms, axis=0)
+        self.total_share = self.traits.segment_weights.sum()
         self.discount = books_mod.discount_factors(self.horizon, sc.simulation.discount_rate)
         self.cost_per_acquisition = np.array([f.cost_per_acquisition for f in sc.firms], dtype=np.float64)
+        # firm-level numbers that do not change between periods, read by plan()
+        self.enters_at = np.array([f.enters_at for f in sc.firms])
+        self.acquisition_spend = np.array([f.acquisition_spend for f in sc.firms], dtype=np.float64) * sc.simulation.scale
+        self.product_margin = np.zeros(self.n_firms)  # what a further product earns, per firm (ecosystem)
+        for m in self.measures:
+            if m.kind == "ecosystem":
+                self.product_margin[m.firm] = m.params.margin_per_product
 
         _ensure_compiled()
         self.customers = Customers(population.expected_rows(sc, self.replications))
@@ -252,21 +264,21 @@ class Engine:
         if t == 0 or not self.scenario.mechanisms.arrivals:
             return
         present = self.firms.present
-        shares = self.traits.segment_weights
         # a firm's prospects by segment, as bought (spend / cost per acquisition, split by the segment
         # shares) and drawn by its offer and its promotion's attention (all 1 without promotions)
         if np.all(self.arrival_pull == 1.0):  # no promotion anywhere: exactly the bought arrivals and mix
-            lift = np.ones(self.n_firms)
-            segment_cum = np.repeat(self.traits.segment_cum[None, :], self.n_firms, axis=0)
+            lift = self.unit_lift
+            segment_cum = self.bought_mix
         else:
-            mix = shares[None, :] * self.arrival_pull
-            lift = mix.sum(axis=1) / shares.sum()
-            segment_cum = np.array([population.cumulative(row) for row in mix])
+            mix = self.traits.segment_weights[None, :] * self.arrival_pull
+            lift = mix.sum(axis=1) / self.total_share
+            segment_cum = population.cumulative(mix)
         rates = np.where(present > 0, ctx.acquisition_spend / self.cost_per_acquisition * lift, 0.0)
         counts = population.arrival_counts(t, self.keys, rates, np.zeros((self.replications, self.n_firms), dtype=np.int64))
-        referred = np.zeros_like(counts)
-        rewards = np.zeros(self.n_firms)
+        groups = [(counts, self.cost_per_acquisition)]
         if self.listens_to:
+            referred = np.zeros_like(counts)
+            rewards = np.zeros(self.n_firms)
             for f in range(self.n_firms):
                 m = self.lever_row[measures.REFERRAL, f]
                 if m >= 0 and present[f] > 0:
@@ -274,8 +286,11 @@ class Engine:
                     for r in range(self.replications):
                         referred[r, f] = population.referrals(t, self.keys[r, 0], self.keys[r, 1], f,
                                                               self.table[m, P0 + referral_lever.RATE] * self.promoters[r, f])
-        self.books.acquire(t, counts, self.cost_per_acquisition, referred, rewards)
-        for group, cost in ((counts, self.cost_per_acquisition), (referred, rewards)):
+            self.books.acquire(t, counts, self.cost_per_acquisition, referred, rewards)
+            groups.append((referred, rewards))
+        else:  # no referral programme: no referred customers
+            self.books.acquire(t, counts, self.cost_per_acquisition)
+        for group, cost in groups:
             total = int(group.sum())
             if not total:
                 continue
@@ -321,25 +336,20 @@ class Engine:
                         acting[m.firm * n_seg + seg + (groups if m.new_customers_only else 0)].append(k)
             self.mstart[1:] = np.cumsum([len(a) for a in acting])
             self.morder = np.array([k for a in acting for k in a], dtype=np.int64)
-        sc = self.scenario
-        last = self.books.ledger[t - 1] if t > 0 else np.zeros((self.replications, self.n_firms, len(books_mod.FIRM_STATS)))
+        last_active = (self.books.ledger[t - 1, :, :, books_mod.F_ACTIVE].copy() if t > 0
+                       else np.zeros((self.replications, self.n_firms)))
         ctx = Context(period=t, list_price=self.base.list_price.copy(), quality=self.base.quality.copy(),
                       handling=self.base.handling.copy(), bonus=np.zeros(self.n_firms), pays_fee=np.zeros(self.n_firms),
-                      acquisition_spend=np.array([f.acquisition_spend for f in sc.firms], dtype=np.float64) * sc.simulation.scale,
-                      care_share=np.ones((self.replications, self.n_firms)),
-                      last_active=last[:, :, books_mod.STAT["active"]].copy(), focal_price_history=self.focal_prices)
+                      acquisition_spend=self.acquisition_spend.copy(), care_share=np.ones((self.replications, self.n_firms)),
+                      last_active=last_active, focal_price_history=self.focal_prices)
         for m, on in zip(self.measures, active):
             if on and m.acts_on_firm:
                 m.firm_effect(ctx)
         self.focal_prices.append(float(ctx.list_price[0]))
-        present = np.array([1.0 if f.enters_at <= t else 0.0 for f in sc.firms])
-        margin = np.zeros(self.n_firms)
-        for m in self.measures:
-            if m.kind == "ecosystem":
-                margin[m.firm] = m.params.margin_per_product
+        present = np.where(self.enters_at <= t, 1.0, 0.0)
         offer, pull, self.arrival_pull = self.promotions(ctx.list_price, present, active)
         self.firms = kernel.Firms(ctx.list_price, self.base.unit_cost, ctx.quality, ctx.handling, present, ctx.bonus,
-                                  ctx.pays_fee, margin, offer, pull)
+                                  ctx.pays_fee, self.product_margin, offer, pull)
         self.fr[:, :, kernel.CARE_SHARE] = ctx.care_share
         for k, (m, on) in enumerate(zip(self.measures, active)):
             if on and m.code == measures.COMPLAINT_HANDLING:  # from the load of the customers it served last period
@@ -404,9 +414,10 @@ class Engine:
     def close_relationships(self, t: int, sums: np.ndarray) -> None:
         """Log the relationships that ended in period t; switchers and won-back customers begin anew in
         t + 1 (what a switching offer costs the winning firm is added to its measure costs)."""
-        left = int(sums[:, :, S_LEFT_MARKET].sum() + sums[:, :, S_LIFE_EVENT].sum())
-        ending = left + int(sums[:, :, S_SWITCHED_OUT].sum())
-        if not ending and not sums[:, :, books_mod.S_WON_BACK].any():
+        left, life, switched, won_back = sums[:, :, _FLOWS].sum(axis=(0, 1)).tolist()  # whole numbers: exact in any order
+        left = int(left + life)
+        ending = left + int(switched)
+        if not ending and not won_back:
             return
         view = self.log.reserve(ending)
         rows, _, _ = self.index.chunks()

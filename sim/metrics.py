@@ -78,6 +78,12 @@ def engine_metrics(engine, firm: int = FOCAL) -> pd.DataFrame:
     """Every metric for every replication of a finished engine, about ``firm`` (default the focal
     firm): one row per replication, one column per metric (NaN where a metric is undefined), plus
     ``replication`` and ``seed``."""
+    return pd.DataFrame(metric_arrays(engine, firm))[["replication", "seed", *METRICS]]
+
+
+def metric_arrays(engine, firm: int = FOCAL) -> dict[str, np.ndarray]:
+    """The columns of :func:`engine_metrics` (one entry per replication each), without building the
+    table."""
     sc = engine.scenario
     sim = sc.simulation
     T = engine.period
@@ -131,7 +137,7 @@ def engine_metrics(engine, firm: int = FOCAL) -> pd.DataFrame:
     out["cliff_ratio"] = _ratio(_ratio(at_expiry, expiring), _ratio(churned - at_expiry, active - expiring))
     c = engine.customers
     out["customers_at_end"] = np.bincount(c.replication[c.firm == firm].astype(np.int64), minlength=R).astype(float)
-    return pd.DataFrame(out)[["replication", "seed", *METRICS]]
+    return out
 
 
 def model_metric(model, name: str) -> float | None:
@@ -141,6 +147,6 @@ def model_metric(model, name: str) -> float | None:
         return None
     cache = model.__dict__.setdefault("_metrics", None)
     if cache is None:
-        cache = model.__dict__["_metrics"] = engine_metrics(model.engine).iloc[0].to_dict()
-    value = float(cache[name])
+        cache = model.__dict__["_metrics"] = metric_arrays(model.engine)
+    value = float(cache[name][0])
     return None if math.isnan(value) else value

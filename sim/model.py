@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from functools import partial
+from operator import attrgetter
 from typing import Any
 
 import mesa
@@ -96,7 +97,8 @@ class RetentionModel(mesa.Model):
         self.datacollector = mesa.DataCollector(
             model_reporters={"customers": lambda m: int(m.firms_active()), "seed": "seed",
                              **{name: partial(model_metric, name=name) for name in METRICS}},
-            agent_reporters={"period": "period", **{k: k for k in FIRM_STATS}},
+            # each firm's attributes, read by attrgetter (Mesa wraps a name in a Python function of its own)
+            agent_reporters={k: attrgetter(k) for k in ("period", *FIRM_STATS)},
         )
 
     @property

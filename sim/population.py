@@ -20,6 +20,7 @@ import numpy as np
 from ._jit import rule
 from .codes import EV_JOINED, NEITHER, OUT, P_ARRIVALS, P_NETWORK, P_TRAITS
 from .params import Scenario
+from .relationships import begin
 from .rng import beta, categorical, draw, gamma, normal, poisson, uniform
 
 # column name -> dtype, in the order of the per-customer table
@@ -88,10 +89,11 @@ def cohort_names(scenario: Scenario) -> list[str]:
 
 
 def cumulative(weights) -> np.ndarray:
-    """Cumulative probabilities of categories with the given weights (normalised; the last is exactly 1)."""
+    """Cumulative probabilities of categories with the given weights (normalised; the last is exactly 1),
+    along the last axis (a 2-D ``weights`` gives one row of cumulative probabilities per row)."""
     w = np.asarray(weights, dtype=np.float64)
-    c = np.cumsum(w / w.sum())
-    c[-1] = 1.0
+    c = np.cumsum(w / w.sum(axis=-1, keepdims=True), axis=-1)
+    c[..., -1] = 1.0
     return c
 
 
@@ -154,7 +156,8 @@ def init_customers(lo, hi, joined, firm, keys, col, tr, list_price, segment_cum)
     [0, 1], price sensitivity ~ Gamma with the segment's mean and CV 0.3, nostalgia affinity ~ Beta(a, b),
     background churn fixed or ~ Beta(alpha, beta). ``firm < 0`` draws the firm from the initial shares
     (the period-0 market); otherwise the customer joins ``firm``. The segment is drawn from
-    ``segment_cum`` (the segments' shares, or an arriving firm's mix drawn by its promotions). (One
+    ``segment_cum`` (the segments' shares, or an arriving firm's mix drawn by its promotions). Her first
+    relationship begins as every relationship does (:func:`sim.relationships.begin`). (One
     call for a group of rows: numba reference-counts every column passed to a call, which per
     customer cost as much as her traits.)
     """
@@ -185,19 +188,7 @@ def init_customers(lo, hi, joined, firm, keys, col, tr, list_price, segment_cum)
         col.rel_start[i] = joined
         col.reference_price[i] = list_price[f]
         col.price_paid[i] = list_price[f]
-        col.commitment[i] = 0.0
-        col.nostalgia[i] = 0.0
-        col.lockin[i] = 0.0
-        col.contract_end[i] = -1
-        col.contract[i] = -1
-        col.points[i] = 0.0
-        col.products[i] = 0
-        col.spell[i] = 0
-        col.left_firm[i] = -1
-        col.left_at[i] = -1
-        col.clv[i] = 0.0
-        for k in range(4):
-            col.class_periods[i, k] = 0
+        begin(col, i)
         col.bond[i] = 0.0
         col.attachment[i] = 0.0
         col.loyalty[i] = NEITHER

@@ -62,11 +62,17 @@ def sbg_log_likelihood(a: float, b: float, ended: np.ndarray, running: np.ndarra
     still running after n periods paid:
     :math:`\\sum_L e_L \\log P(L) + \\sum_n r_n \\log S(n)`, with
     :math:`P(L) = B(a+1, b+L-1)/B(a,b)` and :math:`S(n) = B(a, b+n)/B(a,b)`."""
-    base = betaln(a, b)
     L = np.nonzero(ended)[0]
     n = np.nonzero(running)[0]
-    ll = float(np.sum(ended[L] * (betaln(a + 1.0, b + L - 1.0) - base)))
-    ll += float(np.sum(running[n] * (betaln(a, b + n) - base)))
+    return _sbg_log_likelihood(a, b, L, ended[L], n, running[n])
+
+
+def _sbg_log_likelihood(a: float, b: float, L: np.ndarray, ended: np.ndarray, n: np.ndarray, running: np.ndarray) -> float:
+    """:func:`sbg_log_likelihood` from the durations that occur, ``L`` and ``n``, and their counts
+    (found once per fit, not once per step of the optimiser)."""
+    base = betaln(a, b)
+    ll = float(np.sum(ended * (betaln(a + 1.0, b + L - 1.0) - base)))
+    ll += float(np.sum(running * (betaln(a, b + n) - base)))
     return ll
 
 
@@ -82,10 +88,27 @@ class Retention(NamedTuple):
         return math.isinf(self.b)
 
     def log_survival_ratio(self, n: np.ndarray | int, k: np.ndarray) -> np.ndarray:
-        """:math:`\\log S(n+k)/S(n)` for the periods k ahead of a customer with n periods paid."""
+        """:math:`\\log S(n+k)/S(n)` for the periods k ahead of a customer with n periods paid (whole
+        numbers, broadcast against each other)."""
         if self.geometric:
             return k * math.log1p(-self.a)
-        return betaln(self.a, self.b + n + k) - betaln(self.a, self.b + n)
+        return _betaln_shifted(self.a, self.b, n, k) - betaln(self.a, self.b + n)
+
+
+def _betaln_shifted(a: float, b: float, n: np.ndarray | int, k: np.ndarray) -> np.ndarray:
+    """``betaln(a, b + n + k)`` for whole numbers n and k, bit for bit, with one evaluation per distinct
+    ``n + k`` where it can: the argument ``(b + n) + k`` is rounded twice, but mostly equals ``b + (n +
+    k)``, whose log-beta is looked up in a table; the others are evaluated as they are. (A projection
+    asks for every tenure times every period of its window, some 70,000 values, of a few hundred
+    distinct sums.)"""
+    x = b + n + k
+    m = np.asarray(n + k).astype(np.int64)
+    args = b + np.arange(int(m.max()) + 1 if m.size else 0)
+    table = betaln(a, args)
+    out = table[m]
+    other = x != args[m]
+    out[other] = betaln(a, x[other])
+    return out
 
 
 # the heterogeneity of the sBG is used only where the data support it: its likelihood-ratio statistic
@@ -105,10 +128,13 @@ def fit_retention(ended: np.ndarray, running: np.ndarray) -> Retention | None:
     p = min(e / max(exposure, 1.0), 1 - 1e-12)
     geo_ll = e * math.log(p) + (exposure - e) * math.log1p(-p) if p < 1 else 0.0
     z0 = np.array([math.log(p / (1 - p)), -6.0])
+    L = np.nonzero(ended)[0]
+    n = np.nonzero(running)[0]
+    counts = (L, ended[L], n, running[n])
 
     def nll(z):
         a, b = _ab(z)
-        return -sbg_log_likelihood(max(a, _EPS), max(b, _EPS), ended, running)
+        return -_sbg_log_likelihood(max(a, _EPS), max(b, _EPS), *counts)
 
     best = minimize(nll, z0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000})
     if 2.0 * (-best.fun - geo_ll) <= LR_CRITICAL:

@@ -79,12 +79,32 @@ def record(log, at, rows, count, col, end, reasons):
     return at
 
 
+@rule(inline="always")
+def begin(col, i):
+    """The state of row ``i``'s relationship as it begins (a customer's first, on entering the market,
+    or a new one after switching or coming back): no commitment, nostalgia boost, lock-in, contract,
+    loyalty points, further products, spell, lapse to win back, CLV or class history yet."""
+    col.commitment[i] = 0.0
+    col.nostalgia[i] = 0.0
+    col.lockin[i] = 0.0
+    col.contract_end[i] = -1
+    col.contract[i] = -1
+    col.points[i] = 0.0
+    col.products[i] = 0
+    col.spell[i] = 0
+    col.left_firm[i] = -1
+    col.left_at[i] = -1
+    col.clv[i] = 0.0
+    for c in range(4):
+        col.class_periods[i, c] = 0
+
+
 @rule
 def start_relationships(rows, count, period, firms, col, initial_trust, fit_sd, keys):
     """Customers ``rows[:count]`` start with firms ``firms[:count]`` in ``period`` (after switching, or
     coming back): trust at her segment's initial mean, a new fit with the offer (drawn from her FIT
-    numbers of the period before), no commitment, nostalgia boost, lock-in, contract, points, further
-    products, CLV or class history yet; satisfaction and reference price carry over."""
+    numbers of the period before), the rest as any relationship begins (:func:`begin`); satisfaction and
+    reference price carry over."""
     for k in range(count):
         i = rows[k]
         s = col.segment[i]
@@ -94,19 +114,7 @@ def start_relationships(rows, count, period, firms, col, initial_trust, fit_sd, 
         col.rel_start[i] = period
         col.trust[i] = initial_trust[s]
         col.fit[i] = fit_sd[s] * normal(uniform(w0))
-        col.commitment[i] = 0.0
-        col.nostalgia[i] = 0.0
-        col.lockin[i] = 0.0
-        col.contract_end[i] = -1
-        col.contract[i] = -1
-        col.points[i] = 0.0
-        col.products[i] = 0
-        col.spell[i] = 0
-        col.left_firm[i] = -1
-        col.left_at[i] = -1
-        col.clv[i] = 0.0
-        for c in range(4):
-            col.class_periods[i, c] = 0
+        begin(col, i)
 
 
 @rule
@@ -122,31 +130,31 @@ def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, f
     - a lapsed customer won back starts a further lifetime (``spell`` + 1) with the firm, her trust at
       least what it was when she left and raised further (:func:`sim.measures.win_back.trust_on_return`).
 
-    The period's enders and returners are gathered first (in row order) and handled as lists.
-    Returns the new log length."""
-    n_end = 0
+    The period's enders and returners are gathered first (in row order, by one scan of the rows) and
+    handled as lists. Returns the new log length."""
+    changing = np.empty(n, dtype=np.int64)  # the rows whose firm changes, in row order
+    n_change = 0
     n_back = 0
     for j in range(n):
         i = rows[j]
         if col.next_firm[i] != col.firm[i]:
+            changing[n_change] = i
+            n_change += 1
             if col.firm[i] == OUT:
                 n_back += 1
-            else:
-                n_end += 1
+    n_end = n_change - n_back
     ended = np.empty(n_end, dtype=np.int64)
     reasons = np.empty(n_end, dtype=np.int8)
-    moving = np.empty(n_end + n_back, dtype=np.int64)  # rows that start a relationship next period
-    to = np.empty(n_end + n_back, dtype=np.int64)
-    cost = np.zeros(n_end + n_back)
-    trust_left = np.empty(n_end + n_back)
+    moving = np.empty(n_change, dtype=np.int64)  # rows that start a relationship next period
+    to = np.empty(n_change, dtype=np.int64)
+    cost = np.zeros(n_change)
+    trust_left = np.empty(n_change)
     e = 0
     m = 0
-    for j in range(n):
-        i = rows[j]
+    for j in range(n_change):
+        i = changing[j]
         f = col.firm[i]
         nf = col.next_firm[i]
-        if nf == f:
-            continue
         if f == OUT:  # won back
             moving[m] = i
             to[m] = nf

@@ -9,7 +9,7 @@ import pytest
 import sim
 from sim.codes import CAUSE_METRICS, DESCRIPTIVE_METRICS, METRICS
 from sim.compare import DESCRIPTIVE, compare
-from sim.metrics import engine_metrics
+from sim.metrics import engine_metrics, metric_arrays
 from sim.sweep import BETTER
 
 SMALL = {"simulation.customers": 2000, "simulation.periods": 36}
@@ -54,3 +54,18 @@ def test_descriptive_metrics_are_paired_but_outside_the_family_and_have_no_best_
     assert np.isfinite(desc.loc["ended_switched", ["ci_low", "ci_high"]].to_numpy(float)).all()  # paired intervals kept
     paired = d[d["kind"] == "paired"]
     assert (paired["family"].dropna() == paired["p_value"].notna().sum()).all()
+
+
+def test_the_metric_columns_are_the_tables_and_the_model_reporters_read_them(telecom):
+    columns = metric_arrays(telecom.model.engine)
+    table = engine_metrics(telecom.model.engine)
+    assert list(table.columns) == ["replication", "seed", *METRICS]
+    for name in table.columns:
+        assert np.asarray(columns[name]).tobytes() == table[name].to_numpy().tobytes(), name
+    reported = telecom.model.datacollector.get_model_vars_dataframe().iloc[-1]
+    for name in METRICS:
+        value = float(columns[name][0])
+        if np.isnan(value):  # undefined: None in the reporter (NaN once pandas has it)
+            assert reported[name] is None or np.isnan(reported[name]), name
+        else:
+            assert reported[name] == value, name

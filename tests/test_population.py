@@ -7,7 +7,7 @@ from scipy import stats
 
 from sim.engine import Engine
 from sim.params import Scenario
-from sim.population import Customers
+from sim.population import Customers, cumulative
 
 Z = z_tolerance()
 
@@ -56,3 +56,12 @@ def test_a_customers_traits_do_not_depend_on_the_population():
     large = Engine(Scenario.model_validate(scenario(simulation={"customers": 1000, "periods": 1})), [5]).customers
     for name in ("segment", "cohort", "affinity", "fit", "price_sensitivity", "satisfaction", "trust", "churn_p", "firm"):
         assert np.array_equal(small.cols[name][:100], large.cols[name][:100]), name
+
+
+def test_cumulative_probabilities_end_at_exactly_one_and_a_table_gives_each_rows_own():
+    one = cumulative([1.0, 2.0, 7.0])
+    assert one.tolist() == np.cumsum(np.array([0.1, 0.2, 0.7])).tolist()[:2] + [1.0]
+    table = np.array([[1.0, 2.0, 7.0], [0.3, 0.3, 0.3], [5.0, 0.0, 1e-9]])
+    rows = cumulative(table)
+    assert rows.shape == (3, 3) and (rows[:, -1] == 1.0).all()
+    assert all(rows[k].tobytes() == cumulative(table[k]).tobytes() for k in range(3))  # bit for bit, row by row

@@ -12,10 +12,19 @@ from scipy.special import betaln
 
 from sim.books import expected_clv
 from sim.compare import replication_seeds, run_replications
-from sim.projection import Retention, fit_retention, sbg_log_likelihood, value_factors
+from sim.projection import Retention, _betaln_shifted, fit_retention, sbg_log_likelihood, value_factors
 from sim.scenario import load
 
 Z = z_tolerance()
+
+
+def test_the_shifted_log_beta_is_the_log_beta_of_its_arguments_bit_for_bit():
+    n = np.array([[0], [1], [7], [120]])
+    k = np.arange(600, dtype=np.float64)[None, :]
+    for a, b in ((0.81, 3.7123456789), (0.5, 0.37), (2.0, 12.345678), (1.3, 1e5 / 7), (1e-9, 1e-9)):
+        assert _betaln_shifted(a, b, n, k).tobytes() == betaln(a, b + n + k).tobytes()
+    assert _betaln_shifted(0.8, 3.3, 5, np.arange(4.0)).tobytes() == betaln(0.8, 3.3 + 5 + np.arange(4.0)).tobytes()
+    assert _betaln_shifted(0.8, 3.3, 5, np.arange(0.0)).size == 0
 
 
 def _sbg_counts(a: float, b: float, n: float, horizon: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from sim.codes import (
 from sim.measures import LEVERS, WIN_BACK, contract, win_back
 from sim.measures.base import N_COLUMNS, P0
 from sim.population import Customers
-from sim.relationships import Log, censor, close_relationships, loyalty_class, record, start_relationships
+from sim.relationships import Log, begin, censor, close_relationships, loyalty_class, record, start_relationships
 
 KEYS = np.array([rng.key(7)], dtype=np.uint64)
 TRUST0 = np.array([0.3, 0.4])   # per segment
@@ -70,6 +70,21 @@ def test_record_writes_nothing_for_no_rows_and_a_censored_relationship_paid_no_f
     assert view.reason[:2].tolist() == [CENSORED, SWITCHED] and view.loyalty_class[0] == BOTH
     assert view.clv[:2].tolist() == [20.0, 0.0]
     assert view.paid_exit_fee[:2].tolist() == [False, True] and view.at_expiry[:2].tolist() == [False, True]
+
+
+def test_a_relationship_begins_with_no_history_and_touches_only_its_own_row():
+    c = _customers(3)
+    col = c.cols
+    for name, value in (("commitment", 0.5), ("nostalgia", 0.2), ("lockin", 3.0), ("contract_end", 9), ("contract", 1),
+                        ("points", 4.0), ("products", 2), ("spell", 1), ("left_firm", 1), ("left_at", 2), ("clv", 7.0),
+                        ("class_periods", 3), ("trust", 0.6), ("satisfaction", 0.7)):
+        col[name][:] = value
+    begin(c.view(), 1)
+    assert [col[k][1] for k in ("commitment", "nostalgia", "lockin", "points", "clv")] == [0.0] * 5
+    assert [col[k][1] for k in ("contract_end", "contract", "left_firm", "left_at")] == [-1] * 4
+    assert col["products"][1] == 0 and col["spell"][1] == 0 and (col["class_periods"][1] == 0).all()
+    assert np.isclose(col["trust"][1], 0.6) and np.isclose(col["satisfaction"][1], 0.7)  # not part of a beginning
+    assert col["clv"][[0, 2]].tolist() == [7.0, 7.0] and (col["class_periods"][[0, 2]] == 3).all()
 
 
 def test_a_new_relationship_starts_afresh_and_its_fit_is_the_customers_own_whatever_the_row_order():
