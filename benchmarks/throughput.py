@@ -52,7 +52,7 @@ Also measured:
   The peak is the subprocess's own high-water mark (``VmHWM``): ``ru_maxrss``, used before, is
   inherited across ``exec`` from the parent's memory, so the figure was the larger of the child's peak
   and this benchmark's own (which runs 1M-customer engines in its process), and varied with what the
-  benchmark had done before (see :func:`_maxrss`);
+  benchmark had done before (see :func:`benchmarks.memory.peak_rss`);
 - ``bytes_per_customer``: bytes of state columns per customer row;
 - what the targets leave room for (``benchmarks/phases.py``, telecom at the smallest size, best of 3):
   ``budget_ns_at_target_speedup``, the nanoseconds per customer-period that 50x the Mesa baseline
@@ -74,7 +74,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import signal
 import subprocess
 import sys
@@ -89,6 +88,7 @@ if __package__ in (None, ""):  # run as a file: make ``benchmarks`` importable f
 import sim  # noqa: E402
 from benchmarks.baselines import agree, mesa_agents, numpy_script  # noqa: E402
 from benchmarks.baselines.core import engine_scenario  # noqa: E402
+from benchmarks.memory import peak_rss  # noqa: E402
 from benchmarks.phases import model_phases  # noqa: E402
 
 HERE = Path(__file__).resolve()
@@ -194,7 +194,7 @@ def _child(kind: str, customers: int) -> None:
                 with open("/proc/self/statm") as fh:
                     return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             except OSError:  # not Linux: the peak so far is the best we have
-                return _maxrss()
+                return peak_rss()
 
         warm = sim.run("telecom", seed=1, overrides={"simulation.customers": 200, "simulation.periods": 3})
         warm.periods, warm.customers, warm.relationships, warm.summary  # noqa: B018 - build the tables
@@ -202,28 +202,10 @@ def _child(kind: str, customers: int) -> None:
         base = rss_now()
         res = sim.run("telecom", seed=1, overrides={"simulation.customers": customers})
         res.periods, res.customers, res.relationships, res.summary  # noqa: B018
-        peak = _maxrss()
+        peak = peak_rss()
         print(json.dumps({"base": base, "peak": peak, "customers": customers}))
     else:
         raise SystemExit(f"unknown child {kind!r}")
-
-
-def _maxrss() -> int:
-    """Peak resident set size of this process in bytes: on Linux the high-water mark of its own memory
-    (``VmHWM``), not ``ru_maxrss``, which a process started by another inherits across ``exec`` from
-    its parent's memory (a fresh child of a parent that had 400 MB resident reports 407 MB while its
-    own peak is 12): inside this benchmark, whose process runs 1M-customer engines, the child's
-    figure was the parent's peak (749-755 bytes per customer against 668 measured from a small parent).
-    Elsewhere ``ru_maxrss`` (KiB on Linux, bytes on macOS)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r if sys.platform == "darwin" else r * 1024
 
 
 def _run_child(kind: str, customers: int, env: dict | None = None) -> dict:
