@@ -249,9 +249,9 @@ def per_run_overhead(points: int = 6, repeats: int = 5) -> dict:
             super().run()
             engine_s[0] += time.perf_counter() - start
 
-    def timed_metrics(engine):
+    def timed_metrics(engine, *args, **kwargs):  # the sweep passes the firm to report on
         start = time.perf_counter()
-        table = engine_metrics(engine)
+        table = engine_metrics(engine, *args, **kwargs)
         engine_s[0] += time.perf_counter() - start
         return table
 
