@@ -25,7 +25,8 @@ import threading
 import time
 from collections.abc import Iterator
 
-__all__ = ["Terminated", "HOLD_AT_MOST", "signal_handlers", "deferred_signals", "received", "die_with_parent", "PARENT_ENV"]
+__all__ = ["Terminated", "HOLD_AT_MOST", "signal_handlers", "deferred_signals", "received", "die_with_parent", "PARENT_ENV",
+           "block_interrupts", "interrupts_blocked", "ignore_interrupts"]
 
 
 class Terminated(BaseException):
@@ -185,6 +186,47 @@ def received() -> int | None:
     afterwards with an error of its own (matplotlib: "Invalid bounding box"); such an error is the
     signal's doing and is reported as the stop."""
     return _raised if _raised is not None else _last_raised
+
+
+# --- child processes deaf to the terminal's Ctrl-C ------------------------------------------------
+
+
+def block_interrupts(how: int = signal.SIG_BLOCK) -> None:
+    """Block (or with ``signal.SIG_UNBLOCK`` unblock) SIGINT in this thread; a no-op where POSIX
+    signal masks do not exist (there worker processes are spawned, without a group Ctrl-C)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(how, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def interrupts_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread while it starts worker processes: a new process inherits the
+    blocked signal and so cannot be cut short by a Ctrl-C (which a terminal sends to the whole group)
+    while Python starts and imports the package, a traceback from a process the user never asked
+    for; it ignores SIGINT and then unblocks it (:func:`ignore_interrupts`). In this thread a Ctrl-C
+    that arrives meanwhile is held back, not lost: it takes effect when the block ends.
+
+    Starting a process starts multiprocessing's resource tracker first if it is not running, and
+    that unblocks SIGINT in this thread (``resource_tracker.ensure_running``), so the tracker is
+    started before the block (without it, a Ctrl-C while the optimiser's workers imported the package
+    gave their tracebacks, 3 times in 30 Ctrl-Cs at random times)."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    block_interrupts()
+    try:
+        yield
+    finally:
+        block_interrupts(signal.SIG_UNBLOCK)
+
+
+def ignore_interrupts() -> None:
+    """In a worker process (or a server that forks them): a Ctrl-C is the command's to handle; it
+    stops its workers itself, so a worker neither dies with a traceback nor stops half-way through a
+    task. The handler is set first and the signal unblocked after, so that a Ctrl-C that arrived
+    while the process started (with SIGINT blocked, :func:`interrupts_blocked`) is dropped."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    block_interrupts(signal.SIG_UNBLOCK)
 
 
 # --- child processes that die with their parent ---------------------------------------------------

@@ -52,14 +52,12 @@ Cluster use (the same code path as local workers)::
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
 import math
 import os
 import re
-import signal
 import threading
 import time
 import tomllib
@@ -262,40 +260,11 @@ def simulate_point(task: dict) -> list[dict]:
     return out
 
 
-def ignore_interrupts() -> None:
-    """In a local worker process (and the server that forks them): a Ctrl-C, which a terminal sends
-    to the whole process group, is the command's to handle; it stops its workers itself (see
-    :func:`_local`), so a worker neither dies with a traceback nor stops half-way through a task.
-    The handler is set first and the signal unblocked after, so that a Ctrl-C that arrived while the
-    process started (it starts with SIGINT blocked, see :func:`_interrupts_blocked`) is dropped."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _mask(signal.SIG_UNBLOCK)
-
-
-def _mask(how: int) -> None:
-    if hasattr(signal, "pthread_sigmask"):  # POSIX; elsewhere workers are spawned, without a group Ctrl-C
-        signal.pthread_sigmask(how, {signal.SIGINT})
-
-
-@contextlib.contextmanager
-def _interrupts_blocked() -> Iterator[None]:
-    """SIGINT blocked in this thread while it starts worker processes: a new process inherits the
-    blocked signal and so cannot be cut short by a Ctrl-C while Python starts and imports the engine
-    (a traceback from a process the user never asked for); it ignores SIGINT and unblocks it once
-    it can (:func:`ignore_interrupts`). In this thread a Ctrl-C that arrives meanwhile is held back,
-    not lost: it takes effect when the block ends."""
-    _mask(signal.SIG_BLOCK)
-    try:
-        yield
-    finally:
-        _mask(signal.SIG_UNBLOCK)
-
-
 def _local_worker_init() -> None:
     """A local worker: dies with the worker server (its parent) and with the command (which it
     watches), ignores the group's Ctrl-C, and loads the engine."""
     signals.die_with_parent(watch=signals.command_pid())
-    ignore_interrupts()
+    signals.ignore_interrupts()
     _worker_init()
 
 
@@ -367,7 +336,7 @@ def _local(tasks: list[dict], evaluate: Callable, workers: int) -> Iterator[tupl
             # done here, off this process's own work, with empty tasks, so that handing out real ones
             # never waits under the lock. A pool that cannot start leaves every task to this process.
             # The worker processes are started from this thread, with SIGINT blocked in it for good.
-            _mask(signal.SIG_BLOCK)
+            signals.block_interrupts()
             try:
                 for ready in [pool.submit(_ready) for _ in range(workers - 1)]:
                     ready.result()
@@ -423,11 +392,10 @@ def start_workers_early(workers: int) -> None:
     pool (then it only checks that the server runs). The server starts with SIGINT blocked, and
     learns this process's id (:data:`sim.signals.PARENT_ENV`) so that it and its workers end with it."""
     if workers >= 2 and _context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver, resource_tracker
+        from multiprocessing import forkserver
 
         os.environ[signals.PARENT_ENV] = str(os.getpid())
-        resource_tracker.ensure_running()  # first: it unblocks SIGINT after starting its own process
-        with _interrupts_blocked():
+        with signals.interrupts_blocked():
             forkserver.ensure_running()
 
 

@@ -14,9 +14,9 @@ signals.die_with_parent(expected_parent=signals.command_pid())  # no watching th
 
 os.environ.setdefault("RETENTION_SIM_THREADS", "1")
 
-from .sweep import ignore_interrupts, simulate_point  # noqa: E402,F401  (the default task)
+from .sweep import simulate_point  # noqa: E402,F401  (the default task)
 
-ignore_interrupts()  # first: the server starts with SIGINT blocked, and loading the engine takes a second
+signals.ignore_interrupts()  # first: the server starts with SIGINT blocked, and loading the engine takes a second
 
 from .engine import _ensure_compiled  # noqa: E402
 

@@ -40,9 +40,9 @@ def serve(conn, parent: int) -> None:
     returns its error as one line."""
     os.environ["RETENTION_SIM_THREADS"] = "1"
     os.environ["NUMBA_NUM_THREADS"] = "1"
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # started blocked, see pool.Pool
+    from ..signals import ignore_interrupts
+
+    ignore_interrupts()  # started with SIGINT blocked, see pool.Pool
     _die_with(parent)
     from ..engine import _ensure_compiled
 

@@ -13,36 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 from collections import deque
-from collections.abc import Iterator
 
-from ..signals import deferred_signals
+from ..signals import deferred_signals, interrupts_blocked
 from ._worker import evaluate
 
 
 class WorkerDied(RuntimeError):
     """A worker process ended without being asked to (killed, out of memory)."""
-
-
-@contextlib.contextmanager
-def _sigint_blocked() -> Iterator[None]:
-    """SIGINT blocked in this thread while it starts processes: they inherit the blocked signal and
-    ignore it before they unblock it (:func:`._worker.serve`); here a Ctrl-C that arrives meanwhile
-    is held back, not lost. Starting a process starts multiprocessing's resource tracker first if it
-    is not running, and that unblocks SIGINT in this thread (``resource_tracker.ensure_running``):
-    so it is started before the block (without it a Ctrl-C while the workers imported the package
-    gave their tracebacks, 3 times in 30 Ctrl-Cs at random times)."""
-    from multiprocessing import resource_tracker
-
-    resource_tracker.ensure_running()
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        if hasattr(signal, "pthread_sigmask"):
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 class Pool:
@@ -72,7 +50,7 @@ class Pool:
             # A Ctrl-C takes effect once every worker has started: cut short in the middle of handing a
             # new process its start-up data, it left that process to die with a traceback ("Ran out of
             # input"). Blocking SIGINT alone does not ensure it: another thread may receive it.
-            with deferred_signals(), _sigint_blocked():
+            with deferred_signals(), interrupts_blocked():
                 for _ in range(self.workers):
                     mine, theirs = ctx.Pipe(duplex=True)
                     proc = ctx.Process(target=_worker.serve, args=(theirs, os.getpid()), daemon=True,
