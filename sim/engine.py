@@ -188,10 +188,9 @@ class Engine:
         self.base = kernel.firm_table(sc)
         self.segments = kernel.segment_table(sc)
         self.traits = population.trait_tables(sc)
-        # arrivals without promotions: no lift, every firm's newcomers in the segments' shares
-        self.unit_lift = np.ones(self.n_firms)
+        # arrivals: each segment's part of the bought newcomers, and every firm's mix without promotions
+        self.segment_share = self.traits.segment_weights / self.traits.segment_weights.sum()
         self.bought_mix = np.repeat(self.traits.segment_cum[None, :], self.n_firms, axis=0)
-        self.total_share = self.traits.segment_weights.sum()
         self.discount = books_mod.discount_factors(self.horizon, sc.simulation.discount_rate)
         self.cost_per_acquisition = np.array([f.cost_per_acquisition for f in sc.firms], dtype=np.float64)
         # firm-level numbers that do not change between periods, read by plan()
@@ -207,7 +206,6 @@ class Engine:
         self.books = Books(self.horizon, self.replications, self.n_firms)
         self.log = relationships.Log(max(1024, self.customers.capacity // 4))
         self._relationships: dict | None = None  # the finished run's relationships table
-        self.next_id = np.full(self.replications, self.n_initial, dtype=np.int64)
         self.period = 0
         self.firms = self.base  # the firm-level numbers of the current period
         self.customers.grow(self.replications * self.n_initial)
@@ -258,50 +256,49 @@ class Engine:
 
     def arrive(self, t: int, ctx: Context) -> None:
         """New customers join at the start of period t >= 1 (the period-0 market is the initial one),
-        expecting the firm's list price of the period: Poisson(acquisition spend / cost per
-        acquisition) per firm present, plus, for firms with a referral programme, Poisson(referrals per
-        promoter x last period's promoters), each referred customer costing the referral reward."""
+        expecting the firm's list price of the period: per firm present and segment, Poisson(acquisition
+        spend / cost per acquisition x the segment's share x what the firm's promotions draw in that
+        segment), plus, for firms with a referral programme, Poisson(referrals per promoter x last
+        period's promoters), each referred customer costing the referral reward. Each firm's bought
+        newcomers of one segment are one stream, its referred newcomers another
+        (:func:`sim.population.arrival_id`): a promotion aimed at one segment changes that segment's
+        newcomers only."""
         if t == 0 or not self.scenario.mechanisms.arrivals:
             return
         present = self.firms.present
-        # a firm's prospects by segment, as bought (spend / cost per acquisition, split by the segment
-        # shares) and drawn by its offer and its promotion's attention (all 1 without promotions)
-        if np.all(self.arrival_pull == 1.0):  # no promotion anywhere: exactly the bought arrivals and mix
-            lift = self.unit_lift
-            segment_cum = self.bought_mix
-        else:
-            mix = self.traits.segment_weights[None, :] * self.arrival_pull
-            lift = mix.sum(axis=1) / self.total_share
-            segment_cum = population.cumulative(mix)
-        rates = np.where(present > 0, ctx.acquisition_spend / self.cost_per_acquisition * lift, 0.0)
-        counts = population.arrival_counts(t, self.keys, rates, np.zeros((self.replications, self.n_firms), dtype=np.int64))
-        groups = [(counts, self.cost_per_acquisition)]
+        n_seg = len(self.scenario.segments)
+        bought = np.where(present > 0, ctx.acquisition_spend / self.cost_per_acquisition, 0.0)
+        rates = bought[:, None] * self.segment_share[None, :] * self.arrival_pull
+        counts = np.zeros((self.replications, self.n_firms, n_seg + 1), dtype=np.int64)
+        population.arrival_counts(t, self.keys, rates, counts[:, :, :n_seg])
+        cost = np.repeat(self.cost_per_acquisition[:, None], n_seg + 1, axis=1)
+        referred = None
         if self.listens_to:
-            referred = np.zeros_like(counts)
-            rewards = np.zeros(self.n_firms)
             for f in range(self.n_firms):
                 m = self.lever_row[measures.REFERRAL, f]
                 if m >= 0 and present[f] > 0:
-                    rewards[f] = self.table[m, P0 + referral_lever.REWARD]
-                    for r in range(self.replications):
-                        referred[r, f] = population.referrals(t, self.keys[r, 0], self.keys[r, 1], f,
-                                                              self.table[m, P0 + referral_lever.RATE] * self.promoters[r, f])
-            self.books.acquire(t, counts, self.cost_per_acquisition, referred, rewards)
-            groups.append((referred, rewards))
-        else:  # no referral programme: no referred customers
-            self.books.acquire(t, counts, self.cost_per_acquisition)
-        for group, cost in groups:
-            total = int(group.sum())
-            if not total:
-                continue
-            row = self.customers.n
-            self._grow(total)
-            population.init_arrivals(row, t, group, self.next_id, self.keys, self.customers.view(), self.traits,
-                                     self.firms.list_price, cost, segment_cum)
-            self.nps_next[row : row + total] = self.customers.cols["nps"][row : row + total]
-            if self.listens_to:
-                population.connect(row, row + total, self.keys, self.customers.view(), self.network, 0)
-            self.index.add(np.arange(row, row + total), group.sum(axis=1))
+                    cost[f, n_seg] = self.table[m, P0 + referral_lever.REWARD]
+                    rate = self.table[m, P0 + referral_lever.RATE]
+                    for r, (k0, k1) in enumerate(self.keys):
+                        counts[r, f, n_seg] = population.referrals(t, k0, k1, f, rate * self.promoters[r, f])
+            referred = counts[:, :, n_seg]
+        self.books.acquire(t, counts[:, :, :n_seg].sum(axis=2), self.cost_per_acquisition, referred, cost[:, n_seg])
+        total = int(counts.sum())
+        if not total:
+            return
+        if counts.max() >= population.ARRIVAL_GROUP:
+            raise ValueError(f"more than {population.ARRIVAL_GROUP - 1:,} newcomers of one segment joined one firm in "
+                             f"period {t}: too many to simulate")
+        # referred newcomers come in the firm's mix as its promotions draw it (the segments' shares without)
+        mix = (self.bought_mix if referred is None
+               else population.cumulative(self.traits.segment_weights[None, :] * self.arrival_pull))
+        row = self.customers.n
+        self._grow(total)
+        population.init_arrivals(row, t, counts, self.keys, self.customers.view(), self.traits, self.firms.list_price, cost, mix)
+        self.nps_next[row : row + total] = self.customers.cols["nps"][row : row + total]
+        if self.listens_to:
+            population.connect(row, row + total, self.keys, self.customers.view(), self.network, 0)
+        self.index.add(np.arange(row, row + total), counts.sum(axis=(1, 2)))
 
     def _grow(self, extra: int) -> None:
         """Room for ``extra`` customers, in the column store and in the arrays kept beside it."""

@@ -149,10 +149,20 @@ class RetentionModel(mesa.Model):
         """True if some customers' histories are being recorded."""
         return bool(self._traced.size)
 
+    def rows_of(self, ids: np.ndarray) -> np.ndarray:
+        """The rows of the customers with these ids (-1 for an id no one has had yet): rows are in
+        increasing id (:mod:`sim.population`)."""
+        have = self.engine.customers.customer
+        if not have.size:
+            return np.full(len(ids), -1)
+        rows = np.minimum(np.searchsorted(have, ids), have.size - 1)
+        return np.where(have[rows] == ids, rows, -1)
+
     def _record_history(self, t: int) -> None:
         c = self.engine.customers
         names = [f.name for f in self.config.firms]
-        for i in self._traced[self._traced < c.n]:
+        rows = self.rows_of(self._traced)
+        for who, i in zip(self._traced[rows >= 0], rows[rows >= 0]):
             ev = Event(int(c.cols["events"][i]) & ((1 << MEASURE_BIT) - 1))
             kinds = int(c.cols["events"][i]) >> MEASURE_BIT
             nxt = int(c.cols["next_firm"][i])
@@ -184,11 +194,16 @@ class RetentionModel(mesa.Model):
                 out.append(("left_market", "chose to stop buying"))
             if Event.LIFE_EVENT in ev:
                 out.append(("life_event", "left the market for a reason no firm influences"))
-            self._events[int(i)] += [dict(period=t, event=event, detail=detail) for event, detail in out]
+            self._events[int(who)] += [dict(period=t, event=event, detail=detail) for event, detail in out]
 
     def customer(self, i: int) -> dict:
-        """Customer ``i``'s current state, with names instead of codes."""
+        """Customer ``i``'s current state, with names instead of codes (``i`` her id: the initial
+        customers are 0 .., newcomers see :func:`sim.population.arrival_id`)."""
         c, sc = self.engine.customers, self.config
+        row = int(self.rows_of(np.array([i], dtype=np.int64))[0])
+        if row < 0:
+            raise IndexError(f"no customer {i} has entered the market (yet)")
+        i = row
         out = c.row(i)
         b = sc.bonding
         firm = out["firm"]

@@ -5,9 +5,12 @@ columns, so that a period is one compiled pass over rows instead of a Python loo
 are never reused: a customer who leaves the market keeps the state she left with. A customer can be
 inspected one at a time (:meth:`Customers.row`).
 
-A customer is identified by ``(replication, customer)``: ``customer`` counts from 0 in the order of
-entry (the initial customers first, then arrivals), and all her random numbers are keyed by it and by
-her replication's seed (see :mod:`sim.rng`). In a single run the row index equals the customer id.
+A customer is identified by ``(replication, customer)``, and all her random numbers are keyed by it
+and by her replication's seed (see :mod:`sim.rng`). The initial customers are ``0 .. n - 1``; an
+arrival's id says when and by which stream she came (:func:`arrival_id`), never how many came before
+her, so that two strategies that buy different numbers of newcomers still share every newcomer they
+both buy (exact common random numbers for arrivals). Rows are in entry order, and within a replication
+in increasing id.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from .rng import beta, categorical, draw, gamma, normal, poisson, uniform
 # column name -> dtype, in the order of the per-customer table
 COLUMNS: dict[str, type] = {
     # identity and traits (drawn once, at entry)
-    "customer": np.int32,      # id within the replication, in order of entry
+    "customer": np.int64,      # id within the replication (initial customers 0 .., arrivals see arrival_id)
     "replication": np.int16,   # replication index (0 in a single run)
     "joined": np.int16,        # period the customer entered the market
     "segment": np.int8,
@@ -148,15 +151,16 @@ def nps_score(satisfaction):
 
 
 @rule
-def init_customers(lo, hi, joined, firm, keys, col, tr, list_price, segment_cum):
+def init_customers(lo, hi, joined, firm, segment, keys, col, tr, list_price, segment_cum):
     """Traits and initial state of rows ``lo .. hi - 1`` (their customer and replication ids already set).
 
     Every trait is a function of the customer's own TRAITS draws only: segment and cohort (categorical),
     no-alternative (Bernoulli), fit ~ N(0, fit_sd), satisfaction and trust ~ N(mean, 0.1) clipped to
     [0, 1], price sensitivity ~ Gamma with the segment's mean and CV 0.3, nostalgia affinity ~ Beta(a, b),
     background churn fixed or ~ Beta(alpha, beta). ``firm < 0`` draws the firm from the initial shares
-    (the period-0 market); otherwise the customer joins ``firm``. The segment is drawn from
-    ``segment_cum`` (the segments' shares, or an arriving firm's mix drawn by its promotions). Her first
+    (the period-0 market); otherwise the customer joins ``firm``. ``segment >= 0`` is her segment;
+    ``segment < 0`` draws it from ``segment_cum`` (the segments' shares, or a firm's mix drawn by its
+    promotions). Her first
     relationship begins as every relationship does (:func:`sim.relationships.begin`). (One
     call for a group of rows: numba reference-counts every column passed to a call, which per
     customer cost as much as her traits.)
@@ -167,7 +171,7 @@ def init_customers(lo, hi, joined, firm, keys, col, tr, list_price, segment_cum)
         who = col.customer[i]
         w0, w1, w2, w3 = draw(k0, k1, who, 0, P_TRAITS + 256 * _SUB_CHOICES, 0)
         f = categorical(uniform(w0), tr.firm_cum) if firm < 0 else firm
-        s = categorical(uniform(w1), segment_cum)
+        s = segment if segment >= 0 else categorical(uniform(w1), segment_cum)
         col.segment[i] = s
         col.cohort[i] = categorical(uniform(w2), tr.cohort_cum[s])
         col.no_alternative[i] = uniform(w3) < tr.no_alternative[s]
@@ -205,16 +209,48 @@ def init_market(replications, customers, keys, col, tr, list_price):
         for who in range(customers):
             col.customer[lo + who] = who
             col.replication[lo + who] = r
-        init_customers(lo, lo + customers, 0, -1, keys, col, tr, list_price, tr.segment_cum)
+        init_customers(lo, lo + customers, 0, -1, -1, keys, col, tr, list_price, tr.segment_cum)
+
+
+ARRIVAL_PERIOD = 10**12  # an arrival's id: period * ARRIVAL_PERIOD + group * ARRIVAL_GROUP + place
+ARRIVAL_GROUP = 10**7   # newcomers one group can hold in a period (the schema's limits keep far below)
+
+
+@rule
+def arrival_id(period, group, place):
+    """The id of the ``place``-th newcomer (from 0) of ``group`` joining in ``period`` >= 1:
+    ``period * 10**12 + group * 10**7 + place``, read in decimal as period | group | place (the 43rd
+    newcomer of group 3 in period 1 is 1_000_030_000_042). A group is one stream of newcomers to one
+    firm, ``firm * (segments + 1) + stream``: stream ``s < segments`` the bought newcomers of segment s,
+    stream ``segments`` the referred ones. The id depends on nothing a strategy changes elsewhere: a
+    promotion that brings more newcomers of one segment adds ids at the end of that segment's group
+    and leaves every other newcomer's id, and so her random numbers, as they were. Ids grow with
+    (period, group, place), above every initial customer's (at most 50 million)."""
+    return period * ARRIVAL_PERIOD + group * ARRIVAL_GROUP + place
+
+
+def arrival_parts(customer: int, segments: int) -> tuple[int, int, int, int] | None:
+    """(period, firm, stream, place) of a newcomer's id (the inverse of :func:`arrival_id`; stream
+    ``segments`` = referred), or None for an initial customer."""
+    period, rest = divmod(int(customer), ARRIVAL_PERIOD)
+    if period == 0:
+        return None
+    group, place = divmod(rest, ARRIVAL_GROUP)
+    firm, stream = divmod(group, segments + 1)
+    return period, firm, stream, place
 
 
 @rule
 def arrival_counts(period, keys, rates, out):
-    """New customers per replication and firm joining in ``period``: Poisson(spend / cost per
-    acquisition), keyed by (replication seed, firm, period), so they depend on nothing else."""
+    """New customers per replication, firm and segment joining in ``period`` (``out[r, f, s]``):
+    Poisson(``rates[f, s]``), keyed by (replication seed, firm, period, segment), so that a count
+    depends on its own rate only (a firm's bought newcomers, Poisson(spend / cost per acquisition)
+    split over segments by their shares and by what the firm's promotions draw, are the sum of these
+    independent streams: the same distribution as one Poisson count and a segment drawn for each)."""
     for r in range(out.shape[0]):
         for f in range(out.shape[1]):
-            out[r, f] = poisson(keys[r, 0], keys[r, 1], f, period, P_ARRIVALS, rates[f])
+            for s in range(out.shape[2]):
+                out[r, f, s] = poisson(keys[r, 0], keys[r, 1], f, period, P_ARRIVALS + 256 * (2 + s), rates[f, s])
     return out
 
 
@@ -228,13 +264,13 @@ def referrals(period, k0, k1, firm, mean):
 def connect(lo, hi, keys, col, network, pool):
     """Whom the customers of rows ``lo .. hi - 1`` listen to (word of mouth): ``network.shape[1]``
     customers already in the market when she entered, drawn from her own NETWORK numbers (``pool`` >
-    0: the customers with ids below it; else those with ids below hers). Single runs only, so a
-    customer's id is her row."""
+    0: the customers in the rows below it; else those in the rows below hers). Single runs only, whose
+    rows are the customers in order of entry; ``network`` holds rows."""
     k = network.shape[1]
     for i in range(lo, hi):
         r = col.replication[i]
         who = col.customer[i]
-        size = pool if pool > 0 else who
+        size = pool if pool > 0 else i
         for slot in range(k):
             if size <= 1:
                 network[i, slot] = -1
@@ -242,26 +278,29 @@ def connect(lo, hi, keys, col, network, pool):
             w = draw(keys[r, 0], keys[r, 1], who, 0, P_NETWORK, slot // 4)
             u = uniform(w[slot % 4])
             other = min(int(u * size), size - 1)
-            network[i, slot] = other if other != who else (other + 1) % size
+            network[i, slot] = other if other != i else (other + 1) % size
 
 
 @rule
-def init_arrivals(row, period, counts, next_id, keys, col, tr, list_price, acquisition_cost, segment_cum):
-    """Rows from ``row`` on for the arrivals ``counts[r, f]``, in replication then firm order; each
-    replication's ids continue from ``next_id[r]`` (advanced in place), and each arrival's segment is
-    drawn from her firm's row of ``segment_cum``. An acquired customer's relationship carries her
-    acquisition cost from the start (see :mod:`sim.books`)."""
+def init_arrivals(row, period, counts, keys, col, tr, list_price, acquisition_cost, segment_cum):
+    """Rows from ``row`` on for the arrivals ``counts[r, f, g]``, in replication, firm and group order
+    (so in increasing id within a replication): with ``S`` segments, ``g < S`` are firm f's bought
+    newcomers of segment g and ``g = S`` its referred newcomers, whose segments are drawn from the
+    firm's row of ``segment_cum``; ids from :func:`arrival_id`. An acquired customer's relationship
+    carries her acquisition cost from the start (``acquisition_cost[f, g]``, see :mod:`sim.books`).
+    Returns the next free row."""
+    n_groups = counts.shape[2]
     for r in range(counts.shape[0]):
         for f in range(counts.shape[1]):
-            lo = row
-            for _ in range(counts[r, f]):
-                col.customer[row] = next_id[r]
-                col.replication[row] = r
-                next_id[r] += 1
-                row += 1
-            init_customers(lo, row, period, f, keys, col, tr, list_price, segment_cum[f])
-            for i in range(lo, row):
-                col.clv[i] = -acquisition_cost[f]
+            for g in range(n_groups):
+                lo = row
+                for place in range(counts[r, f, g]):
+                    col.customer[row] = arrival_id(period, f * n_groups + g, place)
+                    col.replication[row] = r
+                    row += 1
+                init_customers(lo, row, period, f, g if g < n_groups - 1 else -1, keys, col, tr, list_price, segment_cum[f])
+                for i in range(lo, row):
+                    col.clv[i] = -acquisition_cost[f, g]
     return row
 
 

@@ -34,7 +34,7 @@ from .mechanisms.attachment import exit_fee_due
 from .rng import draw, normal, uniform
 
 LOG_COLUMNS = {
-    "customer": np.int32, "replication": np.int16, "firm": np.int16, "segment": np.int8, "start": np.int16,
+    "customer": np.int64, "replication": np.int16, "firm": np.int16, "segment": np.int8, "start": np.int16,
     "end": np.int16, "reason": np.int8, "loyalty_class": np.int8, "clv": np.float64, "spell": np.int8,
     "paid_exit_fee": np.bool_, "at_expiry": np.bool_,
 }

@@ -13,9 +13,12 @@ Layout of one draw:
 
 * key = the run's seed (two 32-bit halves; a batched run gives each replication its own seed);
 * counter = (who, period, purpose + 256 * sub (+ 2**16 for the second gamma of a beta), index): ``who`` is
-  the customer id (or the firm, for arrivals), ``purpose`` one of :class:`sim.codes.Purpose`, ``sub`` tells
-  apart several quantities of one purpose (the traits drawn at entry), ``index`` counts blocks of four words when more are needed
-  (the options of a choice, the attempts of a rejection sampler).
+  the customer id (or the firm, for arrivals; a newcomer's id can exceed 32 bits, see
+  :func:`sim.population.arrival_id`: the bits of ``who`` above 32 go to the period word above its
+  :data:`PERIOD_BITS` bits, so an id below 2**32 has the counter it always had), ``purpose`` one of
+  :class:`sim.codes.Purpose`, ``sub`` tells apart several quantities of one purpose (the traits drawn
+  at entry), ``index`` counts blocks of four words when more are needed (the options of a choice, the
+  attempts of a rejection sampler).
 
 Each draw gives four 32-bit words; :func:`uniform` turns a word into a float in (0, 1) that is never 0
 or 1, so logarithms are safe. Non-uniform variates use inversion where it is cheap and exact enough
@@ -79,10 +82,15 @@ def key(seed: int) -> tuple[int, int]:
     return seed & 0xFFFFFFFF, seed >> 32
 
 
+PERIOD_BITS = 12  # periods < 2**12 (the schema allows 2,400); ``who`` < 2**(32 + 32 - PERIOD_BITS)
+
+
 @rule(inline="always")
 def draw(k0, k1, who, period, purpose, index):
-    """Four random words for (who, period, purpose, index) under key (k0, k1)."""
-    return philox(who, period, purpose, index, k0, k1)
+    """Four random words for (who, period, purpose, index) under key (k0, k1): the counter is
+    ``(who mod 2**32, period + 2**PERIOD_BITS * (who div 2**32), purpose, index)``, one counter for
+    each (who, period) while ``period < 2**PERIOD_BITS`` and ``who < 2**52``."""
+    return philox(who, period + ((np.int64(who) >> 32) << PERIOD_BITS), purpose, index, k0, k1)
 
 
 @rule(inline="always")

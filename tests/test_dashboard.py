@@ -204,9 +204,11 @@ def test_clv_by_loyalty_class_agrees_with_the_run_result(played):
 def test_a_traced_customer_has_a_story_in_words(played):
     ids = played.story_ids()
     assert set(ids) <= set(traced_sample(played.config)) and len(ids) >= 20
+    newcomers = [i for i in ids if i >= played.config.simulation.customers]
+    assert newcomers  # the sample follows newcomers too, found by their ids (sim.population.arrival_id)
     stories = [tell(played, i) for i in ids]
     for st in stories:
-        assert st.headline.startswith(f"Customer {st.customer:,}")
+        assert st.headline.startswith(f"Customer {st.customer:,}" if st.customer not in newcomers else "Newcomer ")
         assert st.now.startswith("Now (month 30)")
         assert st.lines and st.lines[0][1].startswith(("is a customer of", "joined"))
     text = " ".join(t for st in stories for _, t in st.lines)

@@ -6,9 +6,11 @@ import warnings
 
 import mesa
 import numpy as np
+import pytest
 from conftest import ALL_OFF, run_model, scenario
 
 from sim.model import RetentionModel
+from sim.population import arrival_id, arrival_parts
 from sim.results import RunResult
 
 SMALL = {"scenario": "telecom", "simulation.customers": 300, "simulation.periods": 4}
@@ -80,10 +82,24 @@ def test_one_customer_is_inspectable_with_history():
 
 
 def test_arrivals_have_a_joined_event():
-    m = RetentionModel("telecom", rng=3, trace=range(2000, 2100), **{"simulation.customers": 2000, "simulation.periods": 5})
+    """A newcomer is traced by her id (period, firm and segment stream, place): she joins in her period."""
+    ids = [arrival_id(t, group, place) for t in range(1, 5) for group in range(6) for place in range(3)]
+    m = RetentionModel("telecom", rng=3, trace=ids, **{"simulation.customers": 2000, "simulation.periods": 5})
     m.run()
-    joined = [e for i in range(2000, 2100) if i < m.customers.n for e in m.history(i) if e["event"] == "joined"]
-    assert joined and all(e["period"] >= 1 for e in joined)
+    entered = set(m.customers.customer.tolist())
+    assert len(entered & set(ids)) >= 20  # telecom buys several newcomers of each segment a period
+    for i in ids:
+        joined = [e["period"] for e in m.history(i) if e["event"] == "joined"]
+        assert joined == ([arrival_parts(i, 2)[0]] if i in entered else [])
+        if i in entered:
+            assert m.customer(i)["id"] == i and m.customer(i)["joined"] == arrival_parts(i, 2)[0]
+
+
+def test_asking_for_a_customer_who_has_not_entered_is_a_clear_error():
+    m = RetentionModel("telecom", rng=3, **{"simulation.customers": 50, "simulation.periods": 1})
+    m.run()
+    with pytest.raises(IndexError, match="no customer 77 has entered"):
+        m.customer(77)
 
 
 def test_untraced_history_is_a_clear_error():

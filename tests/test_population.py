@@ -7,7 +7,7 @@ from scipy import stats
 
 from sim.engine import Engine
 from sim.params import Scenario
-from sim.population import Customers, cumulative
+from sim.population import ARRIVAL_GROUP, Customers, arrival_counts, arrival_id, arrival_parts, cumulative
 
 Z = z_tolerance()
 
@@ -65,3 +65,35 @@ def test_cumulative_probabilities_end_at_exactly_one_and_a_table_gives_each_rows
     rows = cumulative(table)
     assert rows.shape == (3, 3) and (rows[:, -1] == 1.0).all()
     assert all(rows[k].tobytes() == cumulative(table[k]).tobytes() for k in range(3))  # bit for bit, row by row
+
+
+def test_a_newcomers_id_reads_as_period_group_and_place_and_grows_with_them():
+    """Edge values of :func:`arrival_id`: the schema's first and last period (1, 2,400), group (0 and
+    100 firms x 101 streams - 1) and place (0 and ARRIVAL_GROUP - 1); every id above the largest
+    initial population (50 million); ids in (period, group, place) order; arrival_parts inverts it."""
+    periods, groups, places = (1, 2, 2400), (0, 1, 100 * 101 - 1), (0, 1, ARRIVAL_GROUP - 1)
+    keys = [(t, g, k) for t in periods for g in groups for k in places]
+    ids = [arrival_id(t, g, k) for t, g, k in keys]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids) and min(ids) > 50_000_000
+    for (t, g, k), i in zip(keys, ids):
+        assert arrival_parts(i, 100) == (t, g // 101, g % 101, k)
+    assert arrival_id(1, 3, 42) == 1_000_030_000_042
+    assert arrival_parts(49_999_999, 100) is None
+
+
+def test_each_firm_and_segment_draws_its_own_newcomers():
+    """Newcomers per (firm, segment) are Poisson(rate) (mean within Z standard errors, dispersion index
+    within Z of its SE sqrt(2 / n)), and a changed rate of one segment leaves every other count as it was."""
+    keys = np.array([[3, 4]], dtype=np.uint64)
+    rates = np.array([[30.0, 5.0], [0.0, 12.0]])
+    n = 2000
+    counts = np.stack([arrival_counts(t, keys, rates, np.zeros((1, 2, 2), dtype=np.int64))[0] for t in range(1, n + 1)])
+    total = counts[:, 0].sum(axis=1)  # firm 0's newcomers: Poisson(35) by superposition
+    assert abs(total.mean() - 35.0) < Z * np.sqrt(35.0 / n)
+    assert abs(total.var() / 35.0 - 1) < Z * np.sqrt(2 / n)
+    assert (counts[:, 1, 0] == 0).all()
+    more = rates.copy()
+    more[0, 0] = 45.0  # a promotion draws more newcomers of firm 0's first segment
+    again = np.stack([arrival_counts(t, keys, more, np.zeros((1, 2, 2), dtype=np.int64))[0] for t in range(1, n + 1)])
+    assert (again[:, 0, 1] == counts[:, 0, 1]).all() and (again[:, 1] == counts[:, 1]).all()
+    assert again[:, 0, 0].mean() > counts[:, 0, 0].mean() + Z * np.sqrt(75.0 / n)

@@ -88,3 +88,19 @@ def test_draws_are_pure_functions_of_their_counter():
     assert a == rng.draw(1, 2, 10, 5, 1, 0)
     assert a != rng.draw(1, 2, 11, 5, 1, 0) and a != rng.draw(1, 2, 10, 6, 1, 0) and a != rng.draw(1, 2, 10, 5, 2, 0)
     assert a != rng.draw(1, 3, 10, 5, 1, 0)
+
+
+def test_an_id_beyond_32_bits_gets_its_own_counter_and_one_below_keeps_the_counter_it_always_had():
+    """A newcomer's id can exceed 32 bits (:func:`sim.population.arrival_id`): its high bits go to the
+    period word above PERIOD_BITS, so ids below 2**32 draw exactly what they drew before, and ids that
+    agree in their low 32 bits, or a high id in one period and a low id in another, never share a counter."""
+    k0, k1 = rng.key(7)
+    assert rng.draw(k0, k1, 12345, 17, 3, 0) == rng.philox(12345, 17, 3, 0, k0, k1)
+    assert rng.draw(k0, k1, 2**32 - 1, 2399, 3, 0) == rng.philox(2**32 - 1, 2399, 3, 0, k0, k1)
+    top = 2399 * 10**12 + 10_099 * 10**7 + 10**7 - 1  # the schema's last period, group and place
+    assert top < 2 ** (64 - rng.PERIOD_BITS) and 2399 < 2**rng.PERIOD_BITS
+    ids = [5, 2**32 + 5, 2**33 + 5, top, top - 2**32]
+    seen = {rng.draw(k0, k1, who, t, 3, 0) for who in ids for t in (0, 1, 2399)}
+    assert len(seen) == len(ids) * 3
+    # the period word of (2**32 + 5, period 0) is 2**PERIOD_BITS: not the counter of (5, period 2**PERIOD_BITS)
+    assert rng.draw(k0, k1, 2**32 + 5, 0, 3, 0) == rng.philox(5, 2**rng.PERIOD_BITS, 3, 0, k0, k1)

@@ -46,7 +46,7 @@ from ..scenario import ScenarioError
 from . import charts, library
 from .charts import Series
 from .levers import MAX_CUSTOMERS, MIN_CUSTOMERS, DashboardModel, Settings, cohorts, run_to_end
-from .story import tell
+from .story import name, tell
 from .upload import Upload
 
 log = logging.getLogger("retention_sim.dashboard")
@@ -398,8 +398,8 @@ def _follow(session: Session, m) -> None:
         solara.Text("No traced customer has arrived yet.")
         return
     chosen = session.followed.value if session.followed.value in ids else ids[0]
-    labels = {f"Customer {i:,}": i for i in ids}
-    solara.Select("Follow customer", values=list(labels), value=f"Customer {chosen:,}",
+    labels = {name(m.config, i): i for i in ids}
+    solara.Select("Follow customer", values=list(labels), value=name(m.config, chosen),
                   on_value=lambda label: session.followed.set(labels.get(label)), style={"max-width": "360px"})
     st = tell(m, chosen)
     rows = "".join(f'<tr><td class="rs-when">{_esc(w)}</td><td>{_esc(t)}</td></tr>' for w, t in st.lines)

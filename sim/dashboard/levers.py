@@ -32,6 +32,7 @@ from ..books import FIRM_STATS
 from ..game import MAX_CUSTOMERS, MAX_MARKET
 from ..model import RetentionModel
 from ..params import Scenario
+from ..population import arrival_id
 from ..scenario import ScenarioError, load
 from . import library
 
@@ -254,14 +255,19 @@ class Settings:
 
 
 def traced_sample(config: Scenario, k: int = TRACED) -> list[int]:
-    """Customer ids to trace: three quarters spread evenly over the initial cohort, the rest over the
-    first expected arrivals (ids continue after the initial customers)."""
+    """Customer ids to trace: three quarters spread evenly over the initial cohort, the rest the first
+    newcomers of periods spread over the first four fifths of the run, taking in turn each firm's
+    segments that buy at least one newcomer a period on average (:func:`sim.population.arrival_id`)."""
     n = config.simulation.customers
     initial = np.unique(np.linspace(0, n - 1, min(n, k - k // 4)).astype(np.int64)).tolist()
-    arrivals_per_period = (sum(f.acquisition_spend / f.cost_per_acquisition for f in config.firms) * config.simulation.scale
-                           if config.mechanisms.arrivals else 0.0)
-    expected = int(arrivals_per_period * config.simulation.periods * 0.8)
-    later = np.unique(n + np.linspace(0, max(expected - 1, 0), k // 4).astype(np.int64)).tolist() if expected > 0 else []
+    if not config.mechanisms.arrivals or config.simulation.periods < 2:
+        return initial
+    shares = np.array([s.share for s in config.segments]) / sum(s.share for s in config.segments)
+    groups = [f * (len(shares) + 1) + s for f, firm in enumerate(config.firms) for s in range(len(shares))
+              if firm.acquisition_spend / firm.cost_per_acquisition * config.simulation.scale * shares[s] >= 1.0]
+    last = max(1, int(config.simulation.periods * 0.8))
+    periods = np.linspace(1, last, k // 4).astype(np.int64)
+    later = sorted({int(arrival_id(int(t), groups[j % len(groups)], 0)) for j, t in enumerate(periods)}) if groups else []
     return initial + later
 
 
@@ -315,11 +321,7 @@ class DashboardModel(RetentionModel):
     def story_ids(self) -> list[int]:
         """Traced customers who have entered the market so far."""
         n = self.config.simulation.customers
-        out = []
-        for i in traced_sample(self.config):
-            if i < n or self.history(i):
-                out.append(i)
-        return out
+        return [i for i in traced_sample(self.config) if i < n or self.history(i)]
 
 
 def run_to_end(settings: Settings, seed: int | None = None, stop: threading.Event | None = None) -> DashboardModel | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..population import arrival_parts
+
 RUNS = {
     "discount_received": "paid the discounted price",
     "service_received": "was looked after by the service programme",
@@ -82,6 +84,18 @@ def _event_text(event: str, detail: str, months: float, first_period: int, initi
     }.get(event, event.replace("_", " ") + (f" ({detail})" if detail else ""))
 
 
+def name(cfg, customer: int) -> str:
+    """How a trainer reads a customer's id: "Customer 1,234" (initial) or "Newcomer 1 of month 7 at
+    Firm A" (see :func:`sim.population.arrival_id`)."""
+    parts = arrival_parts(customer, len(cfg.segments))
+    if parts is None:
+        return f"Customer {customer:,}"
+    period, firm, stream, place = parts
+    how = "referred newcomer" if stream == len(cfg.segments) else "newcomer"
+    month = _month(period, float(cfg.simulation.period_months))
+    return f"{how.capitalize()} {place + 1:,} of month {month:g} at {cfg.firms[firm].name}"
+
+
 def tell(model, customer: int) -> Story:
     """The story of traced customer ``customer`` so far."""
     cfg = model.config
@@ -142,9 +156,9 @@ def tell(model, customer: int) -> Story:
     except (IndexError, KeyError):
         c = None
     if c is None or not history:
-        return Story(customer, f"Customer {customer:,} has not arrived yet.", [], "")
+        return Story(customer, f"{name(cfg, customer)} has not arrived yet.", [], "")
     seg = c.get("segment")
-    head = f"Customer {customer:,} ({seg} segment, born in the {c.get('cohort')})"
+    head = f"{name(cfg, customer)} ({seg} segment, born in the {c.get('cohort')})"
     if c.get("firm") is None:
         now = (f"Now (month {_month(model.period, months):g}): no longer a customer of any firm. "
                f"The value of the last relationship to its firm was {c.get('clv', 0.0):,.0f} {currency}.")
