@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
+from conftest import z_tolerance
 
 from sim.game import Game, GameError, decision
+from sim.measures.contract import Params as ContractParams
 
 CUSTOMERS = 3000
+Z = z_tolerance()
 
 
 def new_game(**kw) -> Game:
@@ -116,19 +120,29 @@ def test_every_costed_lever_of_the_game_is_compared_with_its_books():
     assert costed == set(COSTED) and len(every) == len(COSTED) + 1
 
 
+MODEL_ALLOWANCE = 0.10  # the estimate forecasts a round like the last: within 10 % of what the run books
+
+
 @pytest.mark.parametrize("played", [0, 2], ids=["first round", "third round"])
 @pytest.mark.parametrize("kind", sorted(COSTED))
 def test_the_game_costs_a_lever_as_the_model_books_it(kind, played):
     """One cost model per lever (its module in sim/measures): the game's estimate before a round is
-    within 10 % of what the run then books for it (its costs and the revenue a discount gives away)."""
+    within 10 % of what the run then books for it (its costs and the revenue a discount gives away),
+    plus the sampling noise of the counts both rest on, Z standard errors: the estimate counts last
+    round's customers (the first round: the initial ones and the bought newcomers), the run this
+    round's, each about Poisson, so the relative SE of their difference is sqrt(2 / N) for N units,
+    contracts signed (at their cost per contract) or customer-periods reached."""
     g = play(new_game(budget=1e9), [{}] * played)
     estimate = g.cost("Alpha", decision(**COSTED[kind])).total
+    customers = next(r["customers"] for r in g.leaderboard() if r["team"] == "Alpha")
+    per_contract = ContractParams.model_fields["cost_per_contract"].default
+    units = estimate / per_contract if kind == "contract" else customers * g.round_periods
     play(g, [{"Alpha": decision(**COSTED[kind])}])
     h = g.history()
     mine = h[(h["team"] == "Alpha") & (h["period"] >= played * g.round_periods)]
     booked = float((mine["measure_costs"] + mine["discounts"]).sum())
     assert estimate > 0 and booked > 0
-    assert booked == pytest.approx(estimate, rel=0.1)
+    assert abs(booked / estimate - 1) <= MODEL_ALLOWANCE + Z * math.sqrt(2 / units)
 
 
 def test_bad_decisions_are_refused():
@@ -306,10 +320,12 @@ def test_the_saved_json_round_trips():
 
 def test_identical_teams_are_ranked_within_the_luck_of_the_draw_and_a_real_difference_is_not():
     g = play(new_game(teams=("A", "B", "C")), [{}, {}])
-    luck = g.luck(draws=3)
-    assert len(luck["seeds"]) == 4 and len(set(luck["seeds"])) == 4
+    luck = g.luck(draws=12)
+    assert len(luck["seeds"]) == 13 and len(set(luck["seeds"])) == 13
     assert [s[0] for s in luck["scores"].values()] == [r["score"] for r in sorted(g.leaderboard(), key=lambda r: r["firm_index"])]
     # three teams that did the same (nothing) differ only by luck: their order changes with the seed
+    # (two exchangeable teams keep one order on all 13 seeds with probability 2 ** -12; with the 4
+    # seeds of the first version of this test, 1 in 8 a pair, and a change of the draws failed it)
     assert luck["within_luck"] == {frozenset(p) for p in (("A", "B"), ("A", "C"), ("B", "C"))}
     # a team that gives away a third of its revenue loses on every seed
     g = play(new_game(teams=("A", "B"), budget=1e9), [{"A": decision(discount=0.3, price=30.0)}] * 2)
