@@ -20,7 +20,7 @@ import re
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 # The command does no linear algebra worth threads. OpenBLAS (numpy's) and OpenMP start a pool of
 # threads at import that spin before they sleep (0.1-0.25 s of CPU per command, measured): on a busy
@@ -598,6 +598,12 @@ def main(argv: list[str] | None = None) -> int:
         outputs.discard_open()  # a staging folder a signal left unowned (see sim.outputs)
         _overrides.clear()
         _labels.clear()
+
+
+def program() -> NoReturn:
+    """The ``retention-sim`` program: :func:`main`, then :func:`sim.signals.end_program` with its exit
+    code (a signal while the process ends is as quiet as during the command)."""
+    signals.end_program(main())
 
 
 def _out_of_memory() -> str:
@@ -1299,4 +1305,4 @@ def _new_game(args):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    program()

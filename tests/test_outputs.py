@@ -509,3 +509,31 @@ def test_a_ctrl_c_is_held_back_for_seconds_not_for_a_whole_compilation(tmp_path)
     script = INTERRUPTED_COMPILER.replace("range(20)", "range(800)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "interrupted inside it", done
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_while_the_program_ends_is_as_quiet_as_during_the_command(tmp_path, sig):
+    """After its command the program runs the exit functions and leaves (sim.signals.end_program)
+    without the interpreter's tear-down, during which Python restores the signals' default actions:
+    a signal then killed it by the signal (-15) or printed a KeyboardInterrupt traceback. Here an exit
+    function that takes a second stands for that end: the signal during it exits with 128 + its
+    number, nothing on stderr, and the exit functions registered before it have run."""
+    script = tmp_path / "ending.py"
+    script.write_text(
+        "import atexit, sys, time\n"
+        "from sim import signals\n"
+        "atexit.register(lambda: open(sys.argv[1], 'w').write('ran'))\n"
+        "atexit.register(lambda: time.sleep(1.0))\n"
+        "print('ending', flush=True)\n"
+        "signals.end_program(0)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "flag")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ending"
+    time.sleep(0.3)  # inside the slow exit function
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + sig and err == ""
+    assert not (tmp_path / "flag").exists()  # stopped in the slow one, registered last and so run first
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "flag")], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and (tmp_path / "flag").read_text() == "ran"
