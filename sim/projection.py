@@ -148,11 +148,16 @@ def value_factors(curve: Retention, tenures: np.ndarray, horizon: int, rate: flo
     the horizon): :math:`\\sum_{k<K} S(n+k)/S(n) (1+d)^{-(T+k)}`."""
     k = np.arange(window, dtype=np.float64)
     disc = (1.0 + rate) ** -(horizon + k)
-    # one factor per distinct tenure (a run has at most ``horizon + 1``), computed as one array
-    distinct, which = np.unique(np.asarray(tenures, dtype=np.int64), return_inverse=True)
+    # one factor per distinct tenure (a run has at most ``horizon + 1``), computed as one array and
+    # looked up by tenure (a sort of a million tenures, as np.unique does, took 24 bytes each)
+    tenures = np.asarray(tenures)
+    if not tenures.size:
+        return np.zeros(0)
+    distinct = np.flatnonzero(np.bincount(tenures))
     log_ratio = np.broadcast_to(curve.log_survival_ratio(distinct[:, None], k[None, :]), (distinct.size, window))
-    factors = np.array([float(np.dot(row, disc)) for row in np.exp(log_ratio)], dtype=np.float64)
-    return factors[which]
+    factors = np.zeros(distinct[-1] + 1)
+    factors[distinct] = [float(np.dot(row, disc)) for row in np.exp(log_ratio)]
+    return factors[tenures]
 
 
 def _counts(durations: np.ndarray, censored: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +171,7 @@ def firm_curve(rel: dict[str, np.ndarray], mine: np.ndarray, horizon: int) -> tu
     replication) of a run stopped after ``horizon`` periods (:func:`fit_retention`; None if none ended),
     each relationship's periods paid (an ended one through its end period, a running one through the
     last), and which are running."""
-    paid = rel["end"][mine].astype(np.int64) - rel["start"][mine].astype(np.int64) + 1
+    paid = rel["end"][mine] - rel["start"][mine] + 1  # the log's 16-bit periods: no 64-bit copies
     running = rel["censored"][mine].astype(bool)
     return fit_retention(*_counts(paid, running, horizon + 1)), paid, running
 
@@ -182,6 +187,7 @@ def project(rel: dict[str, np.ndarray], firm: int, replications: int, horizon: i
     cohort_value = np.full(replications, np.nan)
     held_value = np.full(replications, np.nan)
     of_firm = rel["firm"] == firm
+    initial = (rel["start"] == 0) & (rel["customer"] < n_initial)  # masks, not copies of the 64-bit ids
     for r in range(replications):
         if not np.isfinite(margin[r]):
             continue
@@ -189,7 +195,7 @@ def project(rel: dict[str, np.ndarray], firm: int, replications: int, horizon: i
         curve, paid, held = firm_curve(rel, mine, horizon)
         if curve is None:
             continue
-        first = (rel["start"][mine] == 0) & (rel["customer"][mine] < n_initial)
+        first = initial[mine]
         factors = value_factors(curve, paid[held], horizon, rate, window)
         held_value[r] = margin[r] * float(factors.sum())
         cohort_value[r] = margin[r] * float(factors[first[held]].sum())

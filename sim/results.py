@@ -33,6 +33,11 @@ CLV_DEFINITION = (
 )
 
 
+# periods, period counts and tenures in the tables: 32-bit (the schema allows 2,400 periods; 64-bit
+# columns took 20 more bytes a relationship and 16 a customer row, the largest part of a 1M-customer
+# run's tables)
+PERIOD = np.int32
+
 class RunResult:
     """The outputs of one run, as pandas DataFrames and a summary dict.
 
@@ -73,17 +78,18 @@ class RunResult:
         active = c.firm != OUT
         firms = [f.name for f in sc.firms]
         b = sc.bonding
-        contract = c.contract.astype(np.intp)
-        held = contract >= 0
-        fee_of_contract = engine.table[np.maximum(contract, 0), P0 + contract_lever.EXIT_FEE] if len(engine.table) else 0.0
-        exit_fee = np.where(held, fee_of_contract, 0.0)
+        held = c.contract >= 0
+        fees = engine.table[:, P0 + contract_lever.EXIT_FEE] if len(engine.table) else np.zeros(1)
+        exit_fee = np.where(held, fees[np.maximum(c.contract, 0)], 0.0)
         tenure = np.where(active, self.model.period - c.rel_start, 0)
+        # a finished run's state never changes again: its columns are shared read-only, not copied
+        own = _read_only if self.model.period >= engine.horizon else np.copy
         df = pd.DataFrame({
-            "customer": c.customer.astype(np.int64),
+            "customer": own(c.customer),
             "firm": pd.Categorical.from_codes(np.where(active, c.firm, -1), categories=firms),
-            "segment": pd.Categorical.from_codes(c.segment.copy(), categories=[s.name for s in sc.segments]),
-            "cohort": pd.Categorical.from_codes(c.cohort.copy(), categories=cohort_names(sc)),
-            "joined": c.joined.astype(np.int64),
+            "segment": pd.Categorical.from_codes(own(c.segment), categories=[s.name for s in sc.segments]),
+            "cohort": pd.Categorical.from_codes(own(c.cohort), categories=cohort_names(sc)),
+            "joined": c.joined.astype(PERIOD),
             "relationship_start": _nullable(c.rel_start, ~active),
             "tenure": _nullable(tenure, ~active),
             "phase": pd.Categorical.from_codes(
@@ -91,19 +97,19 @@ class RunResult:
                 categories=list(PHASES),
             ),
             "loyalty": pd.Categorical.from_codes(np.where(active, c.loyalty, -1), categories=list(LOYALTY_CLASSES)),
-            "satisfaction": c.satisfaction.copy(), "trust": c.trust.copy(), "commitment": c.commitment.copy(),
-            "nostalgia": c.nostalgia.copy(),
-            "bond": c.bond.copy(), "attachment": c.attachment.copy(),
+            "satisfaction": own(c.satisfaction), "trust": own(c.trust), "commitment": own(c.commitment),
+            "nostalgia": own(c.nostalgia),
+            "bond": own(c.bond), "attachment": own(c.attachment),
             "contract_end": _nullable(c.contract_end, ~held),
-            "exit_fee": exit_fee.astype(np.float64),
-            "lockin": c.lockin.copy(),
-            "economic_barrier": np.array([s.economic_barrier for s in sc.segments])[c.segment],
-            "no_alternative": c.no_alternative.copy(),
-            "affinity": c.affinity.copy(), "fit": c.fit.copy(), "price_sensitivity": c.price_sensitivity.copy(),
-            "reference_price": c.reference_price.copy(), "churn_p": c.churn_p.copy(),
-            "price_paid": np.where(active, c.price_paid, np.nan),
+            "exit_fee": exit_fee,
+            "lockin": own(c.lockin),
+            "economic_barrier": np.array([s.economic_barrier for s in sc.segments], dtype=np.float32)[c.segment],
+            "no_alternative": own(c.no_alternative),
+            "affinity": own(c.affinity), "fit": own(c.fit), "price_sensitivity": own(c.price_sensitivity),
+            "reference_price": own(c.reference_price), "churn_p": own(c.churn_p),
+            "price_paid": np.where(active, c.price_paid, np.float32(np.nan)),  # float32, as the state
             "clv_current_relationship": np.where(active, c.clv, np.nan),
-        }, copy=False)  # each column is a fresh array (the state columns copied): no second copy into 2-D blocks
+        }, copy=False)  # each column its own array: no second copy into 2-D blocks
         return df
 
     @cached_property
@@ -114,12 +120,12 @@ class RunResult:
         r = self.model.relationships()
         sc = self.scenario
         return pd.DataFrame({
-            "customer": r["customer"].astype(np.int64),
+            "customer": r["customer"].astype(np.int64, copy=False),
             "firm": pd.Categorical.from_codes(r["firm"], categories=[f.name for f in sc.firms]),
             "segment": pd.Categorical.from_codes(r["segment"], categories=[s.name for s in sc.segments]),
-            "start": r["start"].astype(np.int64),
-            "end": r["end"].astype(np.int64),
-            "periods": r["end"].astype(np.int64) - r["start"] + 1,
+            "start": r["start"].astype(PERIOD),
+            "end": r["end"].astype(PERIOD),
+            "periods": (r["end"] - r["start"] + 1).astype(PERIOD),
             "reason": pd.Categorical.from_codes(r["reason"], categories=list(END_REASONS)),
             "censored": r["censored"],
             "loyalty_class": pd.Categorical.from_codes(r["loyalty_class"], categories=list(LOYALTY_CLASSES)),
@@ -351,9 +357,16 @@ def _finite(o):
     return o
 
 
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A read-only view of ``values`` (a finished run's state, shared by its tables)."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
+
+
 def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
-    """A nullable Int64 column: ``values`` where ``missing`` is False, null where it is True."""
-    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing.copy())
+    """A nullable Int32 column of periods: ``values`` where ``missing`` is False, null where it is True."""
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(PERIOD), missing.copy())
 
 
 def _stats(x: np.ndarray, censored: np.ndarray) -> dict:

@@ -353,18 +353,35 @@ def test_clean_stale_recognises_a_run_killed_inside_its_commit(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [user.name]
 
 
-def test_result_tables_are_copies_and_retention_counts_the_cohort():
-    """The tables are built without a second copy of each column (memory), so no column may share
-    memory with the engine's state: stepping the model on would change a table already handed out.
-    Retention per firm is counted from the relationships' last periods; it equals the share of the
-    firm's first relationships still running (or censored) at t, computed the obvious way."""
+def _arrays(table):
+    for name in table.columns:
+        col = table[name].array
+        arrays = [col.codes] if hasattr(col, "codes") else [getattr(col, "_data", None), getattr(col, "_mask", None)]
+        yield name, [np.asarray(a) for a in arrays if a is not None] or [np.asarray(table[name])]
+
+
+def test_result_tables_share_only_a_finished_runs_state_read_only_and_retention_counts_the_cohort():
+    """The tables are built without a second copy of each column (memory). A finished run's state can
+    no longer change (a step past the horizon is refused), so its columns are shared with the tables,
+    read-only; a result of a model that can still step copies them (stepping on would change a table
+    already handed out). Retention per firm is counted from the relationships' last periods; it equals
+    the share of the firm's first relationships still running (or censored) at t, computed the obvious
+    way."""
     res = sim.run("telecom", seed=2, overrides={"simulation.customers": 400, "simulation.periods": 10})
     state = [a for a in res.model.engine.customers.cols.values()]
-    for table in (res.customers, res.relationships):
-        for name in table.columns:
-            col = table[name].array
-            arrays = [col.codes] if hasattr(col, "codes") else [getattr(col, "_data", None), getattr(col, "_mask", None)]
-            arrays = [np.asarray(a) for a in arrays if a is not None] or [np.asarray(table[name])]
+    shared = {name: [a for a in arrays if any(np.shares_memory(a, s) for s in state)] for name, arrays in _arrays(res.customers)}
+    shared = {name: arrays for name, arrays in shared.items() if arrays}
+    assert {"customer", "segment", "satisfaction", "trust", "bond", "churn_p"} <= set(shared)
+    assert not any(a.flags.writeable for arrays in shared.values() for a in arrays)
+    with pytest.raises(RuntimeError, match="horizon"):
+        res.model.step()
+    running = sim.RetentionModel("telecom", rng=2, **{"simulation.customers": 400, "simulation.periods": 10})
+    for _ in range(4):
+        running.step()
+    early = sim.RunResult(running)
+    state = [a for a in running.engine.customers.cols.values()]
+    for table in (early.customers, early.relationships):
+        for name, arrays in _arrays(table):
             assert not any(np.shares_memory(a, s) for a in arrays for s in state), name
     first = res.first_relationships
     for firm, g in first.groupby("firm", observed=True):
@@ -537,3 +554,17 @@ def test_a_signal_while_the_program_ends_is_as_quiet_as_during_the_command(tmp_p
     assert not (tmp_path / "flag").exists()  # stopped in the slow one, registered last and so run first
     done = subprocess.run([sys.executable, str(script), str(tmp_path / "flag")], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and (tmp_path / "flag").read_text() == "ran"
+
+
+def test_periods_in_the_tables_are_32_bit_and_prices_as_precise_as_the_state():
+    """The tables' periods, period counts and tenures are int32 (the schema allows 2,400 periods), the
+    price paid and the economic barrier float32 as the state holds them, the ids 64-bit (a newcomer's
+    id exceeds 32 bits): narrower than the int64 and float64 copies they were, and nothing lost."""
+    res = sim.run("telecom", seed=2, overrides={"simulation.customers": 400, "simulation.periods": 10})
+    c, r = res.customers, res.relationships
+    assert {c[k].dtype.name for k in ("joined",)} == {"int32"}
+    assert {c[k].dtype.name for k in ("relationship_start", "tenure", "contract_end")} == {"Int32"}
+    assert {r[k].dtype.name for k in ("start", "end", "periods")} == {"int32"}
+    assert c["price_paid"].dtype == np.float32 and c["economic_barrier"].dtype == np.float32
+    assert c["customer"].dtype == np.int64 and r["customer"].dtype == np.int64 and c["customer"].max() > 2**32
+    assert (r["periods"] == r["end"] - r["start"] + 1).all()
