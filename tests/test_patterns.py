@@ -19,7 +19,9 @@ from sim.patterns.measure import Estimate, Size, mean_interval, ratio_interval, 
 SMALL = Size(customers=3000, replications=3)
 # patterns that take a few seconds each at SMALL: the tests' subset (every kind of measure is in it)
 FAST = ("contract types: month-to-month", "contract types: one-year", "in-contract churn", "pay the exit fee",
-        "B2B: a typical vendor", "NPS", "discount trap", "win-back: winning", "price rise")
+        "B2B: a typical vendor", "NPS", "discount trap", "win-back: winning", "price rise",
+        # both follow newcomers by id (a newcomer's id is not her row): the first once read rows as ids
+        "established:", "win-back: customers who come back")
 
 
 def test_the_suite_has_at_least_14_patterns_with_sources_scenarios_and_targets():
