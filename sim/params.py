@@ -15,9 +15,10 @@ model step, whose length in months is ``simulation.period_months``. Every rate a
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ._schema import SHARE_TOLERANCE, Pair, Probability, Section, Unit, _KeyError
 from .codes import LOYALTY_CLASSES, METRICS
@@ -316,6 +317,20 @@ class Promotion(Section):
         "promotion. Unit: probability. [invented]"))
 
 
+def dotted_sets(sets: Mapping[str, Any]) -> dict[str, Any]:
+    """A table of dotted keys (a variant's ``[set]``, a counterfactual's ``set``) as ``{dotted key:
+    value}``. Quoted keys (``"firms.0.price" = 33.0``) are dotted keys already; unquoted ones
+    (``firms.0.price = 33.0``) reach us as nested tables and are flattened back, so both spellings mean
+    the same."""
+    out: dict[str, Any] = {}
+    for key, value in sets.items():
+        if isinstance(value, Mapping) and value:
+            out.update({f"{key}.{inner}": v for inner, v in dotted_sets(value).items()})
+        else:
+            out[str(key)] = value
+    return out
+
+
 class Counterfactual(Section):
     """What the scenario's question is answered against: the same scenario with the lever it asks about
     taken away (measures dropped, values set back), run on the same seeds, so that the lever's effect is
@@ -331,6 +346,12 @@ class Counterfactual(Section):
         "0. Unit: types or positions."))
     set: dict[str, float | int | bool | str] = Field(default_factory=dict, max_length=1000, description=(
         "Dotted keys the counterfactual sets, e.g. { \"firms.0.service_quality\" = 0.6 }. Unit: each key's own."))
+
+    @field_validator("set", mode="before")
+    @classmethod
+    def _flatten(cls, value: Any) -> Any:
+        """Unquoted dotted keys (``set = { firms.1.enters_at = 100000 }``) mean what quoted ones do."""
+        return dotted_sets(value) if isinstance(value, Mapping) else value
 
     @model_validator(mode="after")
     def _known_metric(self) -> Counterfactual:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .params import Scenario, _KeyError
+from .params import Scenario, _KeyError, dotted_sets
 
 DEFAULT_SCENARIO = "telecom"
 MINIMAL_SCENARIO = 'name = "my-scenario"'
@@ -260,19 +260,6 @@ def _parse_key(dotted: str) -> tuple:
     if not dotted or any(p.strip() == "" or p != p.strip() for p in parts):
         raise ValueError("not a key path; write dotted keys like simulation.customers or firms.0.price")
     return tuple(int(p) if p.isdigit() else p for p in parts)
-
-
-def _dotted_sets(sets: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``[set]`` table as ``{dotted key: value}``. Quoted keys (``"firms.0.price" = 33.0``) are
-    dotted keys already; unquoted ones (``firms.0.price = 33.0``) reach us as nested tables and are
-    flattened back, so both spellings mean the same."""
-    out: dict[str, Any] = {}
-    for key, value in sets.items():
-        if isinstance(value, Mapping) and value:
-            out.update({f"{key}.{inner}": v for inner, v in _dotted_sets(value).items()})
-        else:
-            out[str(key)] = value
-    return out
 
 
 def _set_dotted(data: dict, dotted: str, value: Any) -> tuple:
@@ -547,8 +534,8 @@ def resolve_variant(data: Mapping[str, Any], source: str, folder: Path | None, s
         added[key] = len(merged.get(key, []))
         merged[key] = list(merged.get(key, [])) + copy.deepcopy(extra)
     if levels is not None:
-        levels.append(_Level(source, data, _dotted_sets(sets), added))
-    for dotted, value in _dotted_sets(sets).items():
+        levels.append(_Level(source, data, dotted_sets(sets), added))
+    for dotted, value in dotted_sets(sets).items():
         try:
             _set_dotted(merged, dotted, _plain(value))
         except ValueError as err:
@@ -625,7 +612,7 @@ def load(spec: str | Path | Mapping[str, Any] | Scenario | None = None, override
             data = resolve_variant(raw, source, path.parent, (str(path.resolve()),), levels=levels)
         # A problem with a value set in the file's own [set] table is reported under the key as written
         # there ("segments.1.price"), as a --set override is: both are validated as overrides.
-        sets = _dotted_sets(raw["set"]) if isinstance(raw.get("set"), Mapping) else {}
+        sets = dotted_sets(raw["set"]) if isinstance(raw.get("set"), Mapping) else {}
         labels = {dotted: f"{source}: [set] {dotted}" for dotted in sets} | dict(override_labels or {})
         return validate(data, source, {**sets, **(overrides or {})}, labels, levels=levels if len(levels) > 1 else None)
     except RecursionError:

@@ -123,6 +123,19 @@ def test_the_counterfactual_is_the_scenario_without_its_lever():
     assert cf.simulation == sc.simulation and cf.firms == sc.firms
 
 
+def test_unquoted_dotted_keys_in_a_counterfactuals_set_mean_the_same_as_quoted_ones(tmp_path):
+    """``set = { firms.1.enters_at = 100000 }`` reaches the loader as nested tables (TOML's dotted
+    keys); it was refused with a message about numbers, whole numbers and booleans. It means what the
+    quoted key means, as in a variant's ``[set]``."""
+    text = (Path(__file__).parents[1] / "scenarios" / "monopoly_entry.toml").read_text()
+    quoted = 'set = { "firms.1.enters_at" = 100000 }'
+    assert quoted in text
+    unquoted = tmp_path / "unquoted.toml"
+    unquoted.write_text(text.replace(quoted, "set = { firms.1.enters_at = 100000 }"))
+    assert load(unquoted).counterfactual == load("monopoly_entry").counterfactual
+    assert load(unquoted).counterfactual.set == {"firms.1.enters_at": 100000}
+
+
 def test_a_counterfactual_names_measures_by_type_so_variants_keep_it(tmp_path):
     sc = load("telecom")
     assert sc.counterfactual.drop_measures == ["contract"]
