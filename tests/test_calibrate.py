@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -448,6 +449,23 @@ def _geometric_cli_files(tmp_path):
     return ["geo.toml", "--targets", "targets.toml", "--seed", "5"]
 
 
+def _where_they_wait(pid: int) -> str:
+    """The process ``pid`` and every process of its group: command line, state, and per thread the
+    kernel function it waits in (``/proc``; Linux)."""
+    out = []
+    for d in sorted(Path("/proc").glob("[0-9]*"), key=lambda d: int(d.name)):
+        try:
+            if os.getpgid(int(d.name)) != pid:
+                continue
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:160]
+            state = next(line for line in (d / "status").read_text().splitlines() if line.startswith("State"))
+            threads = [f"{t.name}:{(t / 'wchan').read_text() or '-'}" for t in sorted((d / "task").iterdir())]
+            out.append(f"{d.name} {state} {cmd}\n    threads {' '.join(threads)}")
+        except (OSError, StopIteration):
+            continue
+    return "\n".join(out) or "no process left in the group"
+
+
 def test_the_same_command_resumes_an_interrupted_calibration_and_refuses_a_different_one(tmp_path):
     """Ctrl-C after the first generation: the command says where the generations are kept and exits
     130; the same command resumes and ends with the uninterrupted command's posterior, byte for byte;
@@ -465,7 +483,13 @@ def test_the_same_command_resumes_an_interrupted_calibration_and_refuses_a_diffe
     while stored_generations(tmp_path / "cut" / "abc.db") < 1 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)
-    _out, err = proc.communicate(timeout=120)
+    try:
+        _out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:  # seen twice, never reproduced: say where the processes wait
+        where = _where_they_wait(proc.pid)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError(f"calibrate did not stop within 120 s of the Ctrl-C:\n{where}") from None
     assert proc.returncode == 130, (proc.returncode, err)
     assert "run the same command again to resume" in err and "Traceback" not in err, err
     assert not (tmp_path / "cut" / "calibration.json").exists()
