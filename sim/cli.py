@@ -617,9 +617,7 @@ def _memory_hint(scenario) -> str:
     arrivals = total - scenario.simulation.customers
     if arrivals > scenario.simulation.customers:
         per_period = arrivals / max(scenario.simulation.periods, 1)
-        firm = max(
-            range(len(scenario.firms)), key=lambda i: scenario.firms[i].acquisition_spend / scenario.firms[i].cost_per_acquisition
-        )
+        firm = max(range(len(scenario.firms)), key=scenario.bought_per_period)
         return (
             f"the firms acquire about {per_period:,.0f} customers a period ({arrivals:,.0f} over the horizon); lower "
             f"firms.{firm}.acquisition_spend or raise firms.{firm}.cost_per_acquisition (--set), "

@@ -237,8 +237,7 @@ class Game:
         before the first round the newcomers its acquisition budget buys; in period 0 every initial
         customer is new."""
         if self.round == 0:
-            f = sc.firms[i]
-            per_period = f.acquisition_spend / f.cost_per_acquisition * sc.simulation.scale if sc.mechanisms.arrivals else 0.0
+            per_period = sc.bought_per_period(i)
         else:
             ledger = self.model().engine.books.ledger[(self.round - 1) * self.round_periods:self.round * self.round_periods, 0, i]
             per_period = float(sum(ledger[:, STAT[k]].sum() for k in ("acquired", "referred", "won_back", "switched_in")))

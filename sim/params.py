@@ -447,10 +447,10 @@ class Scenario(Section):
                     path = ("measures", i, "target", "cohort") if key == "target" else ("measures", i, "cohort")
                     raise _KeyError(path, f"no cohort named {cohort!r} (cohorts: {', '.join(sorted(cohorts))})")
         if self.mechanisms.arrivals:
-            for i, f in enumerate(self.firms):
-                if f.acquisition_spend * self.simulation.scale / f.cost_per_acquisition > MAX_ARRIVALS:
+            for i in range(len(self.firms)):
+                if self.bought_per_period(i) > MAX_ARRIVALS:
                     raise _KeyError(("firms", i, "acquisition_spend"),
-                                    f"buys {f.acquisition_spend * self.simulation.scale / f.cost_per_acquisition:,.0f} "
+                                    f"buys {self.bought_per_period(i):,.0f} "
                                     f"new customers a period; at most {MAX_ARRIVALS:,} can be simulated")
         total = self.expected_customers()
         if total > MAX_CUSTOMERS_IN_ALL:
@@ -499,13 +499,22 @@ class Scenario(Section):
         return [i for i, m in enumerate(self.measures)
                 if i in cf.drop_measures or (m.type in types and self.firm_index(m.firm) == firm)]
 
+    def bought_per_period(self, firm: int) -> float:
+        """Newcomers firm ``firm``'s acquisition budget buys a period at the simulated scale, before
+        measures: acquisition spend x scale / cost per acquisition (0 with arrivals off). Unit:
+        customers/period."""
+        f = self.firms[firm]
+        return f.acquisition_spend * self.simulation.scale / f.cost_per_acquisition if self.mechanisms.arrivals else 0.0
+
     def expected_customers(self) -> float:
         """Customers a run is expected to hold in all: the initial ones and the arrivals the firms'
         acquisition budgets buy over the horizon (what its memory grows with)."""
-        per_period = sum(f.acquisition_spend / f.cost_per_acquisition for f in self.firms) if self.mechanisms.arrivals else 0.0
-        budgets = sum(m.budget / self.firms[self.firm_index(m.firm)].cost_per_acquisition for m in self.measures
-                      if m.type == "budget_split") if self.mechanisms.arrivals and self.mechanisms.measures else 0.0
-        return self.simulation.customers + (per_period + budgets) * self.simulation.scale * self.simulation.periods
+        per_period = sum(self.bought_per_period(i) for i in range(len(self.firms)))
+        budgets = 0.0
+        if self.mechanisms.arrivals and self.mechanisms.measures:
+            budgets = self.simulation.scale * sum(m.budget / self.firms[self.firm_index(m.firm)].cost_per_acquisition
+                                                  for m in self.measures if m.type == "budget_split")
+        return self.simulation.customers + (per_period + budgets) * self.simulation.periods
 
 
 def _terms(shares: dict) -> str:

@@ -217,12 +217,19 @@ ARRIVAL_GROUP = 10**7   # newcomers one group can hold in a period (the schema's
 
 
 @rule
+def arrival_group(firm, stream, segments):
+    """The group of firm ``firm``'s newcomers of ``stream``: ``firm * (segments + 1) + stream``, stream
+    ``s < segments`` the bought newcomers of segment s, stream ``segments`` the referred ones (see
+    :func:`arrival_id`; :func:`arrival_parts` inverts it)."""
+    return firm * (segments + 1) + stream
+
+
+@rule
 def arrival_id(period, group, place):
     """The id of the ``place``-th newcomer (from 0) of ``group`` joining in ``period`` >= 1:
     ``period * 10**12 + group * 10**7 + place``, read in decimal as period | group | place (the 43rd
     newcomer of group 3 in period 1 is 1_000_030_000_042). A group is one stream of newcomers to one
-    firm, ``firm * (segments + 1) + stream``: stream ``s < segments`` the bought newcomers of segment s,
-    stream ``segments`` the referred ones. The id depends on nothing a strategy changes elsewhere: a
+    firm (:func:`arrival_group`). The id depends on nothing a strategy changes elsewhere: a
     promotion that brings more newcomers of one segment adds ids at the end of that segment's group
     and leaves every other newcomer's id, and so her random numbers, as they were. Ids grow with
     (period, group, place), above every initial customer's (at most 50 million)."""
@@ -294,8 +301,9 @@ def init_arrivals(row, period, counts, keys, col, tr, list_price, acquisition_co
         for f in range(counts.shape[1]):
             for g in range(n_groups):
                 lo = row
+                group = arrival_group(f, g, n_groups - 1)
                 for place in range(counts[r, f, g]):
-                    col.customer[row] = arrival_id(period, f * n_groups + g, place)
+                    col.customer[row] = arrival_id(period, group, place)
                     col.replication[row] = r
                     row += 1
                 init_customers(lo, row, period, f, g if g < n_groups - 1 else -1, keys, col, tr, list_price, segment_cum[f])

@@ -232,3 +232,18 @@ def test_help_shows_percent_signs_as_written(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"] if command else ["--help"])
     assert "%%" not in capsys.readouterr().out
+
+
+def test_the_memory_hint_names_what_the_population_mostly_consists_of():
+    """Out of memory, the command says what to lower: the firm whose budget buys the most newcomers
+    when arrivals outnumber the initial customers (Scenario.bought_per_period), else the customers."""
+    from sim.cli import _memory_hint
+    from sim.scenario import load
+
+    sc = load("telecom")
+    firms = [f.model_copy(update={"acquisition_spend": spend}) for f, spend in zip(sc.firms, (1e3, 1e6))]
+    busy = sc.model_copy(update={"firms": firms})
+    assert busy.bought_per_period(1) > busy.bought_per_period(0)
+    assert "firms.1.acquisition_spend" in _memory_hint(busy)
+    quiet = sc.model_copy(update={"mechanisms": sc.mechanisms.model_copy(update={"arrivals": False})})
+    assert quiet.bought_per_period(1) == 0.0 and "--customers" in _memory_hint(quiet)

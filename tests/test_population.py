@@ -7,7 +7,7 @@ from scipy import stats
 
 from sim.engine import Engine
 from sim.params import Scenario
-from sim.population import ARRIVAL_GROUP, Customers, arrival_counts, arrival_id, arrival_parts, cumulative
+from sim.population import ARRIVAL_GROUP, Customers, arrival_counts, arrival_group, arrival_id, arrival_parts, cumulative
 
 Z = z_tolerance()
 
@@ -77,6 +77,9 @@ def test_a_newcomers_id_reads_as_period_group_and_place_and_grows_with_them():
     assert ids == sorted(ids) and len(set(ids)) == len(ids) and min(ids) > 50_000_000
     for (t, g, k), i in zip(keys, ids):
         assert arrival_parts(i, 100) == (t, g // 101, g % 101, k)
+    for firm, stream in ((0, 0), (0, 100), (1, 0), (99, 100)):  # arrival_group's layout, inverted by arrival_parts
+        assert arrival_parts(arrival_id(7, arrival_group(firm, stream, 100), 5), 100) == (7, firm, stream, 5)
+    assert arrival_group(99, 100, 100) == 100 * 101 - 1
     assert arrival_id(1, 3, 42) == 1_000_030_000_042
     assert arrival_parts(49_999_999, 100) is None
 

@@ -32,7 +32,7 @@ from ..books import FIRM_STATS
 from ..game import MAX_CUSTOMERS, MAX_MARKET
 from ..model import RetentionModel
 from ..params import Scenario
-from ..population import arrival_id
+from ..population import arrival_group, arrival_id
 from ..scenario import ScenarioError, load
 from . import library
 
@@ -263,8 +263,8 @@ def traced_sample(config: Scenario, k: int = TRACED) -> list[int]:
     if not config.mechanisms.arrivals or config.simulation.periods < 2:
         return initial
     shares = np.array([s.share for s in config.segments]) / sum(s.share for s in config.segments)
-    groups = [f * (len(shares) + 1) + s for f, firm in enumerate(config.firms) for s in range(len(shares))
-              if firm.acquisition_spend / firm.cost_per_acquisition * config.simulation.scale * shares[s] >= 1.0]
+    groups = [arrival_group(f, s, len(shares)) for f in range(len(config.firms)) for s in range(len(shares))
+              if config.bought_per_period(f) * shares[s] >= 1.0]
     last = max(1, int(config.simulation.periods * 0.8))
     periods = np.linspace(1, last, k // 4).astype(np.int64)
     later = sorted({int(arrival_id(int(t), groups[j % len(groups)], 0)) for j, t in enumerate(periods)}) if groups else []
