@@ -345,7 +345,8 @@ class Counterfactual(Section):
         "the counterfactual's firm applies; a scenario without one is its own counterfactual) or a position in measures, from "
         "0. Unit: types or positions."))
     set: dict[str, float | int | bool | str] = Field(default_factory=dict, max_length=1000, description=(
-        "Dotted keys the counterfactual sets, e.g. { \"firms.0.service_quality\" = 0.6 }. Unit: each key's own."))
+        "Dotted keys the counterfactual sets, e.g. { \"firms.0.service_quality\" = 0.6 }; checked when the scenario is loaded. "
+        "Unit: each key's own."))
 
     @field_validator("set", mode="before")
     @classmethod

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import difflib
 import hashlib
 import json
 import math
+import re
 import tomllib
 import types
 import typing
@@ -329,6 +331,8 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
     else:
         if masked:
             raise ScenarioError(source, masked)
+        if scenario.counterfactual is not None:
+            _check_counterfactual(scenario, source)
         return scenario
     items, from_file = [], []
     for loc, reason in problems:
@@ -353,7 +357,50 @@ def validate(data: Mapping[str, Any], source: str = "<dict>", overrides: Mapping
                     reason = reason.replace(key_path(loc[:2]) + ".", found[1].split("]")[0] + "].")
                 blamed.append((found[0], found[1], reason))
         items = blamed + items
+    if not any(key and key.startswith("counterfactual") for _, key, _ in masked + items):
+        items += _counterfactual_set_problems(data, source)
     raise ScenarioError(source, masked + items)
+
+
+def _toml_reason(text: str, err: tomllib.TOMLDecodeError) -> str:
+    """tomllib's reason with the line it stopped at quoted, and for a key declared twice the line that
+    declared it first (a dotted key ``a.b = 1`` in a table declares the table ``a`` as well)."""
+    reason = str(err)
+    lines = text.splitlines()
+    at = re.search(r"\(at line (\d+), column \d+\)$", reason)  # tomllib has no lineno attribute before 3.14
+    lineno = int(at.group(1)) if at else 0
+    if not 1 <= lineno <= len(lines):
+        return reason
+    here = lines[lineno - 1].strip()
+    twice = re.match(r"Cannot declare (\(.*\)) twice", reason)
+    if twice:
+        try:
+            target = tuple(ast.literal_eval(twice.group(1)))
+        except (ValueError, SyntaxError):
+            target = ()
+        first = _first_declaration(lines[:lineno - 1], target) if target else None
+        if first is not None:
+            return (f"{'.'.join(target)} is declared twice, on line {first + 1} ({lines[first].strip()[:80]}) "
+                    f"and on line {lineno} ({here[:80]})")
+    return f"{reason}: {here[:80]}" if here else reason
+
+
+def _first_declaration(lines: list[str], target: tuple[str, ...]) -> int | None:
+    """The index of the first of ``lines`` that declares the table ``target``: its header, a header
+    below it, or a dotted key under it (simple keys only; None if none is found)."""
+    def parts(dotted: str) -> tuple[str, ...]:
+        return tuple(p.strip().strip('"').strip("'") for p in dotted.split("."))
+
+    table: tuple[str, ...] = ()
+    for i, line in enumerate(lines):
+        header = re.match(r"\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$", line)
+        key = re.match(r"\s*([A-Za-z0-9_\-.\"' ]+?)\s*=", line)
+        full = parts(header.group(1)) if header else table + parts(key.group(1)) if key else None
+        if header:
+            table = full
+        if full is not None and len(full) >= len(target) and full[:len(target)] == target and (header or len(full) > len(target)):
+            return i
+    return None
 
 
 def _by_position(cf: Any) -> bool:
@@ -429,7 +476,7 @@ def _read(path: Path) -> dict:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(str(path), [(None, f"not valid TOML: {err}")]) from None
+        raise ScenarioError(str(path), [(None, f"not valid TOML: {_toml_reason(text, err)}")]) from None
     except RecursionError:
         raise ScenarioError(str(path), [(None, TOO_DEEP)]) from None
     if not data:
@@ -632,6 +679,41 @@ def counterfactual(scenario: Scenario) -> Scenario:
     d["counterfactual"] = None
     d["name"] = f"{scenario.name} without {cf.lever}"
     return validate(d, f"{scenario.name}: counterfactual", dict(cf.set), {k: f"counterfactual.set.{k}" for k in cf.set})
+
+
+def _check_counterfactual(scenario: Scenario, source: str) -> None:
+    """Refuse a scenario whose counterfactual is not a valid scenario (a key its ``set`` names that
+    does not exist, a value out of range) when the scenario is loaded, under the scenario's file,
+    not after its replications have run."""
+    try:
+        counterfactual(scenario)
+    except ScenarioError as err:
+        raise ScenarioError(source, _as_counterfactuals(err, source)) from None
+
+
+def _as_counterfactuals(err: ScenarioError, source: str) -> list[tuple[str, str, str]]:
+    """The problems of a counterfactual as problems of the scenario file ``source`` that names it."""
+    return [(source, src if key is None else f"{src}.{key}" if src.startswith("counterfactual.") else f"counterfactual: {key}",
+             reason) for src, key, reason in err.items]
+
+
+def _counterfactual_set_problems(data: Mapping[str, Any], source: str) -> list[tuple[str, str, str]]:
+    """For a scenario that is invalid already: the keys its counterfactual's ``set`` cannot set (an
+    unknown key, a value out of range), so that one message names them too. Other problems of the
+    counterfactual are the scenario's own and reported once, as the scenario's."""
+    raw = data.get("counterfactual")
+    sets = raw.get("set") if isinstance(raw, Mapping) else None
+    if not isinstance(sets, Mapping) or not sets:
+        return []
+    try:
+        sets = dotted_sets(sets)
+        validate({k: v for k, v in data.items() if k != "counterfactual"}, source, sets,
+                 {k: f"counterfactual.set.{k}" for k in sets})
+    except ScenarioError as err:
+        return [item for item in _as_counterfactuals(err, source) if item[1].startswith("counterfactual.set.")]
+    except (ValueError, TypeError):  # a set the schema refuses already reports itself
+        return []
+    return []
 
 
 def scenario_hash(scenario: Scenario) -> str:

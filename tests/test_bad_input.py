@@ -32,6 +32,9 @@ FILES = {
     "table7.toml": b"simulation = 7\n",
     "answerfirm.toml": b'answer = "Kept {firms.focl.retention.12_months:.0%}."\n',
     "answerformat.toml": b'answer = "Kept {firms.focal.retention.12_months:.0q}."\n',
+    "twice.toml": b'[set]\nmeasures.0.price = 3\n\n[set.measures]\n',
+    "cfkey.toml": b'extends = "monopoly_entry"\n[counterfactual]\nlever = "entry"\nset = { "firms.1.enters_att" = 100000 }\n',
+    "cfrange.toml": b'extends = "monopoly_entry"\n[counterfactual]\nlever = "entry"\nset = { firms.1.price = -1 }\n',
 }
 
 # (command line, exit code, what the one line must contain)
@@ -53,10 +56,17 @@ CASES = {
     "unknown key": ("run unknown.toml", ["simulation.custmers", "unknown key", "simulation.customers?"]),
     "wrong type": ("run wrongtype.toml", ["simulation.periods", "whole number"]),
     "float for a count": ("run floatcount.toml", ["simulation.periods", "whole number"]),
-    "broken TOML": ("run syntax.toml", ["syntax.toml", "not valid TOML"]),
+    "broken TOML": ("run syntax.toml", ["syntax.toml", "not valid TOML", "[simulation"]),
+    "a table declared twice": ("run twice.toml", ["twice.toml", "set.measures is declared twice", "line 2 (measures.0.price = 3)",
+                                                  "line 4 ([set.measures])"]),
     "table replaced by a value": ("run table7.toml", ["simulation", "must be a table"]),
     "answer names no firm": ("run answerfirm.toml", ["answerfirm.toml", "answer", "names no firm", "focal, rival"]),
     "answer format": ("run answerformat.toml", ["answerformat.toml", "answer", "invalid number format"]),
+    # a counterfactual is checked when the scenario is loaded, not after its replications have run,
+    # and named with the other problems of a scenario that is invalid already
+    "counterfactual: unknown key": ("run cfkey.toml", ["cfkey.toml", "counterfactual.set.firms.1.enters_att", "unknown key"]),
+    "counterfactual: bad value": ("run cfrange.toml", ["cfrange.toml", "counterfactual.set.firms.1.price", "greater than 0"]),
+    "counterfactual and --periods": ("run cfkey.toml --periods 12", ["schedule.start", "counterfactual.set.firms.1.enters_att"]),
     "--customers 0": ("run telecom --customers 0", ["--customers", "positive"]),
     "--customers -5": ("run telecom --customers -5", ["--customers", "positive"]),
     "--seed abc": ("run telecom --seed abc", ["--seed", "'abc'"]),
