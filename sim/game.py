@@ -47,7 +47,7 @@ from .books import STAT
 from .codes import LOYALTY_CLASSES
 from .measures import CODE, LEVERS, TYPES
 from .params import Scenario
-from .projection import Retention, firm_curve, value_factors
+from .projection import Retention, fit_retention, held_value, tenure_counts
 from .scenario import ScenarioError, load
 
 FORMAT = "retention-sim game"
@@ -372,9 +372,9 @@ class Game:
             if len(last) and last["customers"].sum() > 0:
                 served = last["customers"].sum()
                 margin = float((last["revenue"] - last["serving_costs"] - last["measure_costs"]).sum() / served)
-                curve, paid, held = firm_curve(rel, rel["firm"] == i, played)
-                curve = curve if curve is not None else Retention(0.0, math.inf)  # nobody has left yet
-                value = margin * float(value_factors(curve, paid[held], 0, d, horizon).sum())
+                ended, running, _ = tenure_counts(rel, i, 0, played)
+                curve = fit_retention(ended, running) or Retention(0.0, math.inf)  # None: nobody has left yet
+                value = margin * held_value(curve, running, 0, d, horizon)
             else:
                 value = 0.0
             bonded = float(t["share_bonded_only"].iloc[-1] + t["share_both"].iloc[-1]) if len(t) else math.nan

@@ -92,9 +92,14 @@ def metric_arrays(engine, firm: int = FOCAL) -> dict[str, np.ndarray]:
     out = {"replication": np.arange(R), "seed": np.array(engine.seeds, dtype=np.int64)}
 
     rel = engine.relationship_arrays()
+    # the projection first, while nothing else is held: its masks and tenures are the peak memory of a
+    # run's metrics (the cohort's columns below are kept in the log's narrow types for the same reason)
+    profit = ledger[:, :, STAT["profit"]]
+    cohort_value, held_value = project(rel, firm, R, T, final_margin(ledger, sim.period_months), sim.discount_rate,
+                                       sim.period_months, engine.n_initial)
     first = (rel["start"] == 0) & (rel["customer"] < engine.n_initial) & (rel["firm"] == firm)
-    reps = rel["replication"][first].astype(np.int64)
-    ends = rel["end"][first].astype(np.int64)
+    reps = rel["replication"][first]
+    ends = rel["end"][first]
     censored = rel["censored"][first]
     cohort = np.bincount(reps, minlength=R).astype(float)
     for months in RETENTION_MONTHS:
@@ -114,18 +119,15 @@ def metric_arrays(engine, firm: int = FOCAL) -> dict[str, np.ndarray]:
         out[name] = _ratio(_over_periods(ledger[:, :, STAT[stat]]), churned)
 
     clv = rel["clv"][first]
-    classes = rel["loyalty_class"][first].astype(np.int64)
+    classes = rel["loyalty_class"][first]
     out["clv_mean"] = _ratio(np.bincount(reps, weights=clv, minlength=R), cohort)
     for k, name in enumerate(LOYALTY_CLASSES):
         mine = classes == k
         members = np.bincount(reps[mine], minlength=R).astype(float)
         out[f"clv_{name}"] = _ratio(np.bincount(reps[mine], weights=clv[mine], minlength=R), members)
 
-    profit = ledger[:, :, STAT["profit"]]
     out["profit"] = _over_periods(profit)
     out["profit_discounted"] = _over_periods(profit / (1.0 + sim.discount_rate) ** np.arange(T)[:, None])
-    cohort_value, held_value = project(rel, firm, R, T, final_margin(ledger, sim.period_months), sim.discount_rate,
-                                       sim.period_months, engine.n_initial)
     out["clv_projected"] = out["clv_mean"] + _ratio(cohort_value, cohort)
     out["profit_projected"] = out["profit_discounted"] + held_value
     shares = np.ascontiguousarray(ledger[:, :, STAT["share_attached_only"]].T)

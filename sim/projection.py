@@ -160,20 +160,41 @@ def value_factors(curve: Retention, tenures: np.ndarray, horizon: int, rate: flo
     return factors[tenures]
 
 
-def _counts(durations: np.ndarray, censored: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    ended = np.bincount(durations[~censored], minlength=size).astype(float)[:size]
-    running = np.bincount(durations[censored], minlength=size).astype(float)[:size]
-    return ended, running
+PROJECTION_BLOCK = 1 << 18  # relationships per block of :func:`tenure_counts` (bounds its temporary arrays)
 
 
-def firm_curve(rel: dict[str, np.ndarray], mine: np.ndarray, horizon: int) -> tuple[Retention | None, np.ndarray, np.ndarray]:
-    """The retention curve fitted to the relationships ``mine`` (a mask of ``rel``: one firm's in one
-    replication) of a run stopped after ``horizon`` periods (:func:`fit_retention`; None if none ended),
-    each relationship's periods paid (an ended one through its end period, a running one through the
-    last), and which are running."""
-    paid = rel["end"][mine] - rel["start"][mine] + 1  # the log's 16-bit periods: no 64-bit copies
-    running = rel["censored"][mine].astype(bool)
-    return fit_retention(*_counts(paid, running, horizon + 1)), paid, running
+def tenure_counts(rel: dict[str, np.ndarray], firm: int, replication: int, horizon: int,
+                  n_initial: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Histograms of one firm's relationships in one replication of a run stopped after ``horizon``
+    periods, by periods paid (an ended relationship through its end period, a running one through the
+    last), each of length ``horizon + 1``: ``ended[L]``, ``running[n]``, and ``cohort[n]`` (the running
+    first relationships of the period-0 customers, ids below ``n_initial``).
+
+    Counted by blocks of :data:`PROJECTION_BLOCK` relationships in the log's own narrow types, so that
+    a run's millions of relationships need no full-length masks or copies (the peak memory of its
+    metrics); counts are whole numbers, the same in any order."""
+    size = horizon + 1
+    ended, running, cohort = np.zeros(size), np.zeros(size), np.zeros(size)
+    for a in range(0, rel["firm"].size, PROJECTION_BLOCK):
+        block = slice(a, a + PROJECTION_BLOCK)
+        mine = (rel["firm"][block] == firm) & (rel["replication"][block] == replication)
+        start = rel["start"][block][mine]
+        paid = rel["end"][block][mine] - start + 1
+        held = rel["censored"][block][mine].astype(bool)
+        ended += np.bincount(paid[~held], minlength=size)[:size]
+        running += np.bincount(paid[held], minlength=size)[:size]
+        first = held & (start == 0) & (rel["customer"][block][mine] < n_initial)
+        cohort += np.bincount(paid[first], minlength=size)[:size]
+    return ended, running, cohort
+
+
+def held_value(curve: Retention, counts: np.ndarray, horizon: int, rate: float, window: int) -> float:
+    """``sum_n counts[n] V(n) / m``: the value of ``counts[n]`` customers held with ``n`` periods paid,
+    per unit of margin (:func:`value_factors`)."""
+    tenures = np.flatnonzero(counts)
+    if not tenures.size:
+        return 0.0
+    return float(np.dot(counts[tenures], value_factors(curve, tenures, horizon, rate, window)))
 
 
 def project(rel: dict[str, np.ndarray], firm: int, replications: int, horizon: int, margin: np.ndarray,
@@ -185,18 +206,14 @@ def project(rel: dict[str, np.ndarray], firm: int, replications: int, horizon: i
     NaN where the firm's retention cannot be fitted (no relationship ended) or it has no margin."""
     window = int(round(PROJECTION_YEARS * 12.0 / period_months))
     cohort_value = np.full(replications, np.nan)
-    held_value = np.full(replications, np.nan)
-    of_firm = rel["firm"] == firm
-    initial = (rel["start"] == 0) & (rel["customer"] < n_initial)  # masks, not copies of the 64-bit ids
+    firm_value = np.full(replications, np.nan)
     for r in range(replications):
         if not np.isfinite(margin[r]):
             continue
-        mine = of_firm & (rel["replication"] == r)
-        curve, paid, held = firm_curve(rel, mine, horizon)
+        ended, running, cohort = tenure_counts(rel, firm, r, horizon, n_initial)
+        curve = fit_retention(ended, running)
         if curve is None:
             continue
-        first = initial[mine]
-        factors = value_factors(curve, paid[held], horizon, rate, window)
-        held_value[r] = margin[r] * float(factors.sum())
-        cohort_value[r] = margin[r] * float(factors[first[held]].sum())
-    return cohort_value, held_value
+        firm_value[r] = margin[r] * held_value(curve, running, horizon, rate, window)
+        cohort_value[r] = margin[r] * held_value(curve, cohort, horizon, rate, window)
+    return cohort_value, firm_value

@@ -207,12 +207,12 @@ class RunResult:
                                          for j, s in enumerate(self.scenario.segments) for sel in [cohort & (segment == j)]},
                 "clv": {
                     "definition": CLV_DEFINITION,
-                    "initial_cohort": _stats(clv[cohort], censored[cohort]),
-                    "by_loyalty_class": {k: _stats(clv[sel], censored[sel])
+                    "initial_cohort": _stats(clv, censored, cohort),
+                    "by_loyalty_class": {k: _stats(clv, censored, sel)
                                          for j, k in enumerate(LOYALTY_CLASSES) for sel in [cohort & (loyalty == j)]},
-                    "by_segment": {s.name: _stats(clv[sel], censored[sel])
+                    "by_segment": {s.name: _stats(clv, censored, sel)
                                    for j, s in enumerate(self.scenario.segments) for sel in [cohort & (segment == j)]},
-                    "all_relationships": _stats(clv[of_firm], censored[of_firm]),
+                    "all_relationships": _stats(clv, censored, of_firm),
                     "initial_cohort_projected": _num(projected[index]["clv_projected"]),
                 },
                 "totals": {k: int(fp[k].sum()) for k in FLOWS},
@@ -369,20 +369,32 @@ def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray
     return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(PERIOD), missing.copy())
 
 
-def _stats(x: np.ndarray, censored: np.ndarray) -> dict:
-    """CLV statistics of a set of relationships (their CLVs ``x``, and which are ``censored``): n, how
-    many are censored, mean and its standard error, quantiles, and the mean of the complete (ended)
-    ones."""
+STATS_BLOCK = 1 << 16  # values per block of the squared deviations (:func:`_stats`)
+
+
+def _stats(values: np.ndarray, censored: np.ndarray, sel: np.ndarray) -> dict:
+    """CLV statistics of the relationships ``sel`` selects (their CLVs in ``values``, which are
+    ``censored``): n, how many are censored, mean and its standard error, quantiles, and the mean of
+    the complete (ended) ones.
+
+    One copy of the selected CLVs is made, the one the quantiles partition in place; the means are
+    sums under masks and the squared deviations are summed by blocks of :data:`STATS_BLOCK`, so that a
+    summary of millions of relationships does not hold three more copies at once (its peak memory)."""
+    x = values[sel]
     n = len(x)
     if n == 0:
         quantiles = {f"q{int(k * 100):02d}": None for k in QUANTILES}
         return {"n": 0, "n_censored": 0, "mean": None, "sem": None, **quantiles, "mean_complete": None}
-    q = np.quantile(x, QUANTILES)
-    complete = x[~censored]
-    return {"n": n, "n_censored": int(censored.sum()), "mean": float(x.mean()),
-            "sem": float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None,
+    complete = ~censored[sel]
+    n_complete = int(np.count_nonzero(complete))
+    mean = float(x.mean())
+    mean_complete = float(x.mean(where=complete)) if n_complete else None
+    squares = math.fsum(float(np.square(x[a:a + STATS_BLOCK] - mean).sum()) for a in range(0, n, STATS_BLOCK))
+    q = np.quantile(x, QUANTILES, overwrite_input=True)  # last: it reorders x
+    return {"n": n, "n_censored": n - n_complete, "mean": mean,
+            "sem": math.sqrt(squares / (n - 1)) / math.sqrt(n) if n > 1 else None,
             **{f"q{int(k * 100):02d}": float(v) for k, v in zip(QUANTILES, q)},
-            "mean_complete": float(complete.mean()) if complete.size else None}
+            "mean_complete": mean_complete}
 
 
 def run(scenario=None, seed: int | None = None, overrides: dict | None = None, trace=(), progress: bool = False,

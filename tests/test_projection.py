@@ -10,9 +10,10 @@ import pytest
 from conftest import ALL_OFF, scenario, z_tolerance
 from scipy.special import betaln
 
+from sim import projection
 from sim.books import expected_clv
 from sim.compare import replication_seeds, run_replications
-from sim.projection import Retention, _betaln_shifted, fit_retention, sbg_log_likelihood, value_factors
+from sim.projection import Retention, _betaln_shifted, fit_retention, held_value, sbg_log_likelihood, tenure_counts, value_factors
 from sim.scenario import load
 
 Z = z_tolerance()
@@ -87,6 +88,32 @@ def _projected(spec: dict, replications: int = 8):
 def _within(values: np.ndarray, want: float) -> None:
     se = values.std(ddof=1) / np.sqrt(len(values))
     assert abs(values.mean() - want) < Z * se, (values.mean(), want, se)
+
+
+def test_tenure_counts_by_blocks_are_the_histograms_of_the_relationships(monkeypatch):
+    """The block-wise histograms of a firm's relationships in one replication equal the histograms of
+    its relationships picked out whole (with blocks of 7 rows, so that every histogram spans blocks),
+    and the value of the held customers summed by tenure equals the sum over the customers."""
+    rng = np.random.default_rng(5)
+    n, horizon, n_initial = 1000, 30, 400
+    start = np.where(rng.random(n) < 0.5, 0, rng.integers(0, horizon, n)).astype(np.int16)
+    end = np.minimum(start + rng.geometric(0.1, n) - 1, horizon - 1).astype(np.int16)
+    rel = {"firm": rng.integers(0, 2, n).astype(np.int16), "replication": rng.integers(0, 3, n).astype(np.int16),
+           "start": start, "end": end, "censored": end == horizon - 1, "customer": rng.integers(0, 2 * n_initial, n)}
+    monkeypatch.setattr(projection, "PROJECTION_BLOCK", 7)
+    ended, running, cohort = tenure_counts(rel, 1, 2, horizon, n_initial)
+    mine = (rel["firm"] == 1) & (rel["replication"] == 2)
+    paid, held = (end - start + 1)[mine], rel["censored"][mine]
+    first = held & (start[mine] == 0) & (rel["customer"][mine] < n_initial)
+    assert ended.tolist() == np.bincount(paid[~held], minlength=horizon + 1).tolist()
+    assert running.tolist() == np.bincount(paid[held], minlength=horizon + 1).tolist()
+    assert cohort.tolist() == np.bincount(paid[first], minlength=horizon + 1).tolist()
+    assert 0 < cohort.sum() < running.sum() and ended.sum() + running.sum() == mine.sum()
+    curve = fit_retention(ended, running) or Retention(0.1, 0.9)
+    each = value_factors(curve, paid[held], horizon, 0.01, 600)
+    assert held_value(curve, running, horizon, 0.01, 600) == pytest.approx(float(each.sum()), rel=1e-12)
+    assert held_value(curve, cohort, horizon, 0.01, 600) == pytest.approx(float(each[first[held]].sum()), rel=1e-12)
+    assert held_value(curve, np.zeros(horizon + 1), horizon, 0.01, 600) == 0.0
 
 
 def test_projected_clv_of_a_geometric_scenario_is_the_closed_form():
