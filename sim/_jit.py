@@ -29,9 +29,9 @@ DISABLED = bool(numba.config.DISABLE_JIT)
 
 # modules that hold neither compiled rules nor constants that compiled rules read: editing them does not
 # invalidate the compiled code (every other module of the package counts, new ones included)
-NOT_COMPILED = {"__init__.py", "calibrate.py", "cli.py", "compare.py", "docs_gen.py", "engine.py", "game.py", "metrics.py",
-                "model.py", "outputs.py", "params.py", "plots.py", "sweep.py", "sweep_worker.py", "reference.py", "report.py",
-                "results.py", "scenario.py"}
+NOT_COMPILED = {"__init__.py", "allocator.py", "calibrate.py", "cli.py", "compare.py", "docs_gen.py", "engine.py",
+                "game.py", "metrics.py", "model.py", "outputs.py", "params.py", "plots.py", "reference.py", "report.py",
+                "results.py", "scenario.py", "sweep.py", "sweep_worker.py"}
 NOT_COMPILED_DIRS = {"dashboard", "optimise", "patterns"}  # user interface, search and validation: no compiled code
 
 

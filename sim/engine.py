@@ -23,6 +23,7 @@ import numpy as np
 from . import books as books_mod
 from . import kernel, measures, population, relationships, rng
 from ._jit import compile_once
+from .allocator import return_freed_memory
 from .books import S_LEFT_MARKET, S_LIFE_EVENT, S_SWITCHED_OUT, Books
 from .codes import CENSORED, OUT
 from .measures import complaint_handling as complaint_lever
@@ -171,6 +172,7 @@ class Engine:
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be a positive integer, got {threads}")
         self.threads = threads if threads is not None else default_threads()
+        return_freed_memory()  # a run's peak memory is what it holds (see sim.allocator)
         self.horizon = sc.simulation.periods
         self.n_firms = len(sc.firms)
         self.n_initial = sc.simulation.customers
