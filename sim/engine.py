@@ -394,17 +394,25 @@ class Engine:
         chunks = lo.size
         sums = np.zeros((chunks, self.replications, self.n_firms, len(books_mod.SUMS)))
         counts = np.zeros((chunks, self.replications, len(self.measures), kernel.N_COUNTERS))
+        # the rows whose firm changes, listed by the pass per chunk (a leaver's page of this array is
+        # touched, the rest never: a large one is mapped lazily, see sim.allocator)
+        self.changes = np.empty(rows.size, dtype=np.int64)
+        changed = np.zeros(chunks, dtype=np.int64)
         args = (lo, hi, rows, self.n_initial, self.customers.view(), self.firms, self.segments, self.fr, self.mr, self.table,
                 self.mstart, self.morder, self.lever_row, self.network, self.nps_next, self.keys, self.discount, self.params,
-                sums, counts)
+                sums, counts, self.changes, changed)
         threads = self.threads_for(rows.size)
         if threads == 1:
-            return kernel.customers_pass_and_add(t, *args)
-        bounds = np.linspace(0, chunks, min(chunks, 4 * threads) + 1).astype(int)
-        jobs = [_pool(threads).submit(kernel.customers_pass, t, int(a), int(b), *args) for a, b in zip(bounds[:-1], bounds[1:])]
-        for job in jobs:
-            job.result()
-        return kernel.add_chunks(sums), kernel.add_chunks(counts)
+            sums, counts = kernel.customers_pass_and_add(t, *args)
+        else:
+            bounds = np.linspace(0, chunks, min(chunks, 4 * threads) + 1).astype(int)
+            jobs = [_pool(threads).submit(kernel.customers_pass, t, int(a), int(b), *args)
+                    for a, b in zip(bounds[:-1], bounds[1:])]
+            for job in jobs:
+                job.result()
+            sums, counts = kernel.add_chunks(sums), kernel.add_chunks(counts)
+        self.n_changes = kernel.gather_changes(self.changes, lo, changed)
+        return sums, counts
 
     def threads_for(self, rows: int) -> int:
         """Threads for a pass over ``rows`` rows: one below ``PARALLEL_MIN_ROWS``, else the cap."""
@@ -419,11 +427,10 @@ class Engine:
         if not ending and not won_back:
             return
         view = self.log.reserve(ending)
-        rows, _, _ = self.index.chunks()
         costs = np.zeros((self.replications, self.n_firms))
         forfeited = np.zeros((self.replications, self.n_firms))
-        self.log.n = relationships.close_relationships(t, self.horizon, rows, rows.size, self.customers.view(), view, self.log.n,
-                                                       self.segments.initial_trust, self.segments.fit_sd, self.keys,
+        self.log.n = relationships.close_relationships(t, self.horizon, self.changes, self.n_changes, self.customers.view(), view,
+                                                       self.log.n, self.segments.initial_trust, self.segments.fit_sd, self.keys,
                                                        self.firms, self.table, self.lever_row, costs, forfeited)
         sums[:, :, books_mod.S_MEASURE_COSTS] += costs
         sums[:, :, books_mod.S_POINTS_BREAKAGE] += forfeited

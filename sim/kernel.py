@@ -121,6 +121,7 @@ from .measures import (
 from .measures.base import ACTIVE, COHORT, COST, EVENT_COST, KIND, LOYALTY, P0, SEGMENT, targets
 from .mechanisms import accounts, attachment, bonding, choice, experience, word_of_mouth
 from .population import nps_score
+from .relationships import changes_firm
 from .rng import draw, in_normal_tail, normal, normal_central, normal_tail, uniform
 
 CHUNK = 16384  # rows per chunk: the unit of work of a thread and of the partial sums
@@ -564,10 +565,13 @@ def lapsed_period(i, r, t, m, col, mt, keys, s, cnt):
 
 @rule
 def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb,
-                   nps_next, keys, df, p, sums, counts):
+                   nps_next, keys, df, p, sums, counts, changes, changed):
     """Chunks ``first .. last - 1`` of the rows that may be active: every active customer's period.
     Chunk c covers ``rows[chunk_lo[c]:chunk_hi[c]]`` and writes its per-firm sums to ``sums[c]`` and its
-    measure counters to ``counts[c]``."""
+    measure counters to ``counts[c]``; the ``changed[c]`` rows of the chunk whose firm changes
+    (:func:`sim.relationships.changes_firm`) go to ``changes[chunk_lo[c]:]`` in the index's order, listed while
+    the block is in the cache, so that closing the period's relationships reads only them
+    (:func:`gather_changes`)."""
     ids = np.empty(BLOCK, dtype=np.int64)
     u_event = np.empty(BLOCK)
     u_noise = np.empty(BLOCK)
@@ -582,16 +586,36 @@ def customers_pass(t, first, last, chunk_lo, chunk_hi, rows, n_initial, col, fm,
             period_draws(rows, b, e, t, col.customer, col.replication, keys, ids, u_event, u_noise, z, u_consider, u_life)
             customers_period(rows, b, e, t, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb, nps_next, keys,
                              df, p, u_event, z, u_consider, u_life, sums[c], counts[c])
+            k = changed[c]
+            for j in range(b, e):
+                if changes_firm(col, rows[j]):
+                    changes[lo + k] = rows[j]
+                    k += 1
+            changed[c] = k
 
 
 @rule
 def customers_pass_and_add(t, chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mr, mt, mstart, morder, lever_row, nb,
-                           nps_next, keys, df, p, sums, counts):
+                           nps_next, keys, df, p, sums, counts, changes, changed):
     """:func:`customers_pass` over every chunk on this thread, then :func:`add_chunks` of its sums and
     counters (one call instead of three, for small populations where the calls' cost shows)."""
     customers_pass(t, 0, chunk_lo.shape[0], chunk_lo, chunk_hi, rows, n_initial, col, fm, sg, fr, mr, mt, mstart, morder,
-                   lever_row, nb, nps_next, keys, df, p, sums, counts)
+                   lever_row, nb, nps_next, keys, df, p, sums, counts, changes, changed)
     return add_chunks(sums), add_chunks(counts)
+
+
+@rule
+def gather_changes(changes, chunk_lo, changed):
+    """Move each chunk's list of rows whose firm changes (``changes[chunk_lo[c]:chunk_lo[c] +
+    changed[c]]``, see :func:`customers_pass`) to the front, in chunk order (so in the index's order); returns
+    how many there are."""
+    n = 0
+    for c in range(chunk_lo.shape[0]):
+        lo = chunk_lo[c]
+        for k in range(changed[c]):
+            changes[n + k] = changes[lo + k]
+        n += changed[c]
+    return n
 
 
 @rule

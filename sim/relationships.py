@@ -117,6 +117,13 @@ def start_relationships(rows, count, period, firms, col, initial_trust, fit_sd, 
         begin(col, i)
 
 
+@rule(inline="always")
+def changes_firm(col, i):
+    """Whether row ``i``'s relationship ends or begins after this period: her next firm is not her
+    firm (a leaver, a switcher, a lapsed customer won back)."""
+    return col.next_firm[i] != col.firm[i]
+
+
 @rule
 def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, fit_sd, keys, fm, mt, lever_row, costs, forfeited):
     """Log every relationship that ends in ``period`` (among rows ``rows[:n]``, those whose
@@ -130,14 +137,15 @@ def close_relationships(period, horizon, rows, n, col, log, at, initial_trust, f
     - a lapsed customer won back starts a further lifetime (``spell`` + 1) with the firm, her trust at
       least what it was when she left and raised further (:func:`sim.measures.win_back.trust_on_return`).
 
-    The period's enders and returners are gathered first (in row order, by one scan of the rows) and
+    The period's enders and returners are gathered first (in row order, by one scan of ``rows[:n]``:
+    the engine passes the rows the customers' pass listed, :func:`sim.kernel.gather_changes`) and
     handled as lists. Returns the new log length."""
     changing = np.empty(n, dtype=np.int64)  # the rows whose firm changes, in row order
     n_change = 0
     n_back = 0
     for j in range(n):
         i = rows[j]
-        if col.next_firm[i] != col.firm[i]:
+        if changes_firm(col, i):
             changing[n_change] = i
             n_change += 1
             if col.firm[i] == OUT:

@@ -67,6 +67,44 @@ def test_results_are_bit_identical_for_any_number_of_threads(monkeypatch, tmp_pa
         assert (tmp_path / "1" / f).read_bytes() == (tmp_path / "2" / f).read_bytes() == (tmp_path / "3" / f).read_bytes(), f
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_pass_lists_exactly_the_rows_whose_firm_changes_in_row_order(threads, monkeypatch):
+    """The rows the customers' pass lists for closing relationships (kernel.customers_pass, gathered by
+    kernel.gather_changes) are the indexed rows whose next firm is not their firm, in the index's order, on one
+    thread and on two (chunks spread over threads), every period of a run with leavers, switchers,
+    newcomers and win-back."""
+    monkeypatch.setattr(engine_mod, "PARALLEL_MIN_ROWS", 0)
+    sc = load("telecom", overrides={"simulation.customers": 6000, "simulation.periods": 24})
+    e = Engine(sc, [4, 5], threads=threads)
+    seen = 0
+    original = e.close_relationships
+
+    def check(t, sums):
+        nonlocal seen
+        rows, _, _ = e.index.chunks()
+        c = e.customers.cols
+        expected = rows[c["next_firm"][rows] != c["firm"][rows]]  # in the index's order (by replication)
+        assert e.changes[:e.n_changes].tolist() == expected.tolist()
+        seen += e.n_changes
+        original(t, sums)
+
+    e.close_relationships = check
+    e.run()
+    assert seen > 1000
+
+
+def test_gather_changes_moves_each_chunks_list_to_the_front_in_chunk_order():
+    """Edge values of kernel.gather_changes: empty chunks, a full chunk, one chunk."""
+    from sim.kernel import gather_changes
+
+    changes = np.array([10, 11, -1, -1, 20, 21, 22, 23, 30, -1], dtype=np.int64)
+    lo = np.array([0, 2, 4, 8, 10], dtype=np.int64)
+    assert gather_changes(changes, lo, np.array([2, 0, 4, 1, 0], dtype=np.int64)) == 7
+    assert changes[:7].tolist() == [10, 11, 20, 21, 22, 23, 30]
+    one = np.array([5, 6], dtype=np.int64)
+    assert gather_changes(one, np.array([0], dtype=np.int64), np.array([0], dtype=np.int64)) == 0
+
+
 def test_threads_are_used_only_where_they_pay():
     e = Engine(load("telecom", {"simulation.customers": 100, "simulation.periods": 2}), [1], threads=4)
     assert e.threads_for(10_000) == 1
