@@ -364,7 +364,7 @@ class Staging:
             hashes = {
                 f: file_sha256(self.path / f) for f in files if (self.path / f).is_file() and not (self.path / f).is_symlink()
             }
-            _write_marker(self.path, {"written_by": WRITTEN_BY, "version": _version(), "files": files, "sha256": hashes})
+            _write_marker(self.path / MARKER, {"written_by": WRITTEN_BY, "version": _version(), "files": files, "sha256": hashes})
             try:
                 if self.mode == "new":
                     self._commit_new()
@@ -481,8 +481,9 @@ def _version() -> str:
     return __version__
 
 
-def _write_marker(folder: Path, data: dict) -> None:
-    (folder / MARKER).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+def _write_marker(path: Path, data: dict) -> None:
+    """The marker's one format: ``data`` as indented JSON with sorted keys, to the file ``path``."""
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _fresh_name(parent: Path, prefix: str) -> Path:
@@ -542,7 +543,7 @@ def prepare(out: str | Path, force: bool = False) -> Staging:
             path = _fresh_name(parent, _STAGING)
             path.mkdir()
             staging = Staging(target, path, mode, created, shown=str(out))
-            _write_marker(path, {"written_by": WRITTEN_BY, "pid": os.getpid(), "host": socket.gethostname()})
+            _write_marker(path / MARKER, {"written_by": WRITTEN_BY, "pid": os.getpid(), "host": socket.gethostname()})
     except BaseException as err:
         if staging is not None:
             staging.discard()
@@ -712,7 +713,7 @@ def write_study_marker(out: Path, kind: str, digest: str, files: list[str]) -> N
     """A study folder's marker: written by retention-sim, which files, and the study's digest under
     ``kind`` (the resume key). Replaced atomically."""
     data = {"written_by": WRITTEN_BY, "version": _version(), "files": sorted(set(files)), kind: digest}
-    write_atomically(out / MARKER, lambda p: p.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n"))
+    write_atomically(out / MARKER, lambda p: _write_marker(p, data))
 
 
 @contextlib.contextmanager
