@@ -13,8 +13,8 @@ its tables: about 40 MiB of freed heap held at the end, and figures that moved b
 :func:`return_freed_memory` fixes the threshold (``mallopt(M_MMAP_THRESHOLD, 1 MiB)``; setting it
 switches the dynamic adjustment off), so that every array of 1 MiB or more is mapped and returned when
 freed, and a process holds what it uses. Arrays below 1 MiB, every array of a small run, are served as
-before. A ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` set in the environment (glibc's own
-tunables) is the user's choice and left alone; elsewhere (macOS, musl, Windows) nothing changes.
+before. A ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or ``GLIBC_TUNABLES`` set in the
+environment (glibc's own tunables) is the user's choice and left alone; elsewhere (macOS, musl, Windows) nothing changes.
 """
 
 from __future__ import annotations

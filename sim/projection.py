@@ -148,16 +148,9 @@ def value_factors(curve: Retention, tenures: np.ndarray, horizon: int, rate: flo
     the horizon): :math:`\\sum_{k<K} S(n+k)/S(n) (1+d)^{-(T+k)}`."""
     k = np.arange(window, dtype=np.float64)
     disc = (1.0 + rate) ** -(horizon + k)
-    # one factor per distinct tenure (a run has at most ``horizon + 1``), computed as one array and
-    # looked up by tenure (a sort of a million tenures, as np.unique does, took 24 bytes each)
-    tenures = np.asarray(tenures)
-    if not tenures.size:
-        return np.zeros(0)
-    distinct = np.flatnonzero(np.bincount(tenures))
-    log_ratio = np.broadcast_to(curve.log_survival_ratio(distinct[:, None], k[None, :]), (distinct.size, window))
-    factors = np.zeros(distinct[-1] + 1)
-    factors[distinct] = [float(np.dot(row, disc)) for row in np.exp(log_ratio)]
-    return factors[tenures]
+    tenures = np.asarray(tenures)  # a run's distinct tenures (held_value): at most horizon + 1 of them
+    log_ratio = np.broadcast_to(curve.log_survival_ratio(tenures[:, None], k[None, :]), (tenures.size, window))
+    return np.array([float(np.dot(row, disc)) for row in np.exp(log_ratio)], dtype=np.float64)
 
 
 PROJECTION_BLOCK = 1 << 18  # relationships per block of :func:`tenure_counts` (bounds its temporary arrays)
